@@ -1,0 +1,458 @@
+"""The packaged requirement catalogue and its loader."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_govmail.catalogue import (
+    AREA_TITLES,
+    Catalogue,
+    CatalogueError,
+    Level,
+    Requirement,
+    Scope,
+    Source,
+    load_catalogue,
+    main,
+    markdown_table,
+)
+
+# Every ID of REQUIREMENTS.md (catalogue v1), by area, in the catalogue's order. Written out by
+# hand so that a requirement added, dropped or renamed in the data shows up here.
+EXPECTED_IDS: dict[str, list[str]] = {
+    "mx": [f"MX-0{n}" for n in range(1, 5)],
+    "tls": [f"TLS-{n:02d}" for n in range(1, 11)],
+    "cert": [f"CERT-0{n}" for n in range(1, 8)],
+    "mtasts": [f"MTASTS-0{n}" for n in range(1, 8)],
+    "tlsrpt": ["TLSRPT-01", "TLSRPT-02"],
+    "spf": [f"SPF-0{n}" for n in range(1, 8)],
+    "dmarc": [f"DMARC-0{n}" for n in range(1, 9)],
+    "dkim": [f"DKIM-0{n}" for n in range(1, 8)],
+    "park": [f"PARK-0{n}" for n in range(1, 5)],
+    "ptr": ["PTR-01"],
+    "dnssec": ["DNSSEC-01"],
+    "dane": ["DANE-01"],
+    "attest": ["ATTEST-01"],
+}
+EXPECTED_COUNTS = {
+    "mx": 4,
+    "tls": 10,
+    "cert": 7,
+    "mtasts": 7,
+    "tlsrpt": 2,
+    "spf": 7,
+    "dmarc": 8,
+    "dkim": 7,
+    "park": 4,
+    "ptr": 1,
+    "dnssec": 1,
+    "dane": 1,
+    "attest": 1,
+}
+ALL_IDS = [i for ids in EXPECTED_IDS.values() for i in ids]
+
+R, S, P, ALL = {"receiving"}, {"sending"}, {"parked"}, {"all"}
+D, H = Scope.DOMAIN, Scope.HOST
+
+# (id, level, applies_to, scope) copied from REQUIREMENTS.md.
+SAMPLE = [
+    ("MX-01", Level.MUST, R, D),
+    ("MX-02", Level.SHOULD, R, H),
+    ("MX-03", Level.MUST, ALL, D),
+    ("MX-04", Level.MUST, R, H),
+    ("TLS-05", Level.SHOULD, R, H),
+    ("TLS-08", Level.ADVISORY, R, H),
+    ("TLS-10", Level.ADVISORY, R, H),
+    ("CERT-04", Level.SHOULD, R, H),
+    ("MTASTS-04", Level.SHOULD, R, D),
+    ("MTASTS-07", Level.MUST, R, D),
+    ("TLSRPT-02", Level.SHOULD, R, D),
+    ("SPF-07", Level.ADVISORY, ALL, D),
+    ("DMARC-03", Level.MUST, ALL, D),
+    ("DMARC-08", Level.SHOULD, ALL, D),
+    ("DKIM-04", Level.SHOULD, S, D),
+    ("DKIM-06", Level.ADVISORY, S, D),
+    ("PARK-01", Level.MUST, P, D),
+    ("PARK-03", Level.SHOULD, P, D),
+    ("PTR-01", Level.SHOULD, R, H),
+    ("DNSSEC-01", Level.ADVISORY, ALL, D),
+    ("DANE-01", Level.ADVISORY, R, H),
+    ("ATTEST-01", Level.MUST, ALL, D),
+]
+
+EXPECTED_SOURCE_KEYS = {
+    "G1",
+    "G2",
+    "G3",
+    "G5",
+    "N1",
+    "MC",
+    "SEED",
+    "RFC5321",
+    "RFC7505",
+    "RFC7208",
+    "RFC7489",
+    "RFC9989",
+    "RFC6376",
+    "RFC8301",
+    "RFC8463",
+    "RFC8461",
+    "RFC8460",
+    "RFC7672",
+}
+
+
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
+# --- the packaged catalogue -----------------------------------------------------------------
+
+
+def test_packaged_catalogue_loads_and_is_cached(catalogue: Catalogue) -> None:
+    assert catalogue.version == "1"
+    assert load_catalogue() is catalogue
+
+
+def test_expected_id_table_is_self_consistent() -> None:
+    assert {area: len(ids) for area, ids in EXPECTED_IDS.items()} == EXPECTED_COUNTS
+    assert len(ALL_IDS) == len(set(ALL_IDS)) == 60
+
+
+def test_contains_exactly_the_catalogue_ids(catalogue: Catalogue) -> None:
+    assert list(catalogue.ids()) == ALL_IDS
+    assert len(catalogue) == len(ALL_IDS)
+
+
+def test_areas_in_first_appearance_order(catalogue: Catalogue) -> None:
+    assert list(catalogue.areas()) == list(EXPECTED_IDS)
+    for area, ids in EXPECTED_IDS.items():
+        assert [r.id for r in catalogue.in_area(area)] == ids
+        assert area in AREA_TITLES
+
+
+@pytest.mark.parametrize(("rid", "level", "applies_to", "scope"), SAMPLE)
+def test_levels_scope_and_applicability_match_requirements(
+    catalogue: Catalogue, rid: str, level: Level, applies_to: set[str], scope: Scope
+) -> None:
+    requirement = catalogue[rid]
+    assert requirement.level is level
+    assert requirement.applies_to == frozenset(applies_to)
+    assert requirement.scope is scope
+
+
+def test_level_counts(catalogue: Catalogue) -> None:
+    counts = {level: sum(r.level is level for r in catalogue) for level in Level}
+    assert counts == {Level.MUST: 34, Level.SHOULD: 20, Level.ADVISORY: 6}
+
+
+def test_every_tls_cert_and_ptr_requirement_is_per_host(catalogue: Catalogue) -> None:
+    host_ids = {r.id for r in catalogue if r.scope is Scope.HOST}
+    expected = {
+        "MX-02",
+        "MX-04",
+        "PTR-01",
+        "DANE-01",
+        *EXPECTED_IDS["tls"],
+        *EXPECTED_IDS["cert"],
+    }
+    assert host_ids == expected
+
+
+def test_every_requirement_is_complete(catalogue: Catalogue) -> None:
+    for r in catalogue:
+        assert isinstance(r, Requirement)
+        assert r.area == r.prefix.lower()
+        assert r.title and r.criterion and r.remediation
+        assert r.sources
+        assert not r.title.endswith(".")
+        for ref, source in catalogue.cited(r):
+            assert ref.startswith(source.key)
+
+
+def test_sources_are_declared_with_https_urls(catalogue: Catalogue) -> None:
+    assert EXPECTED_SOURCE_KEYS <= set(catalogue.sources)
+    for key, source in catalogue.sources.items():
+        assert isinstance(source, Source)
+        assert source.key == key
+        assert source.url.startswith("https://")
+    for key in catalogue.sources:
+        if key.startswith("RFC"):
+            assert catalogue.sources[key].url == f"https://www.rfc-editor.org/rfc/{key.lower()}"
+    used = {ref.split()[0] for r in catalogue for ref in r.sources}
+    assert used == set(catalogue.sources), "every declared source is cited at least once"
+
+
+def test_lookup_api(catalogue: Catalogue) -> None:
+    assert "DMARC-07" in catalogue
+    assert "DMARC-99" not in catalogue
+    assert catalogue.get("DMARC-99") is None
+    assert catalogue.get("DMARC-07") is catalogue["DMARC-07"]
+    assert "dmarc-rua@dmarc.service.gov.uk" in catalogue["DMARC-07"].remediation
+    with pytest.raises(KeyError, match="DMARC-99"):
+        catalogue["DMARC-99"]
+    assert [r.id for r in catalogue] == list(catalogue.ids())
+
+
+def test_catalogue_is_immutable(catalogue: Catalogue) -> None:
+    with pytest.raises(TypeError):
+        catalogue.sources["X"] = Source("X", "x", "https://x")  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        catalogue.extra = 1  # type: ignore[attr-defined]
+    requirement = catalogue["MX-01"]
+    with pytest.raises(AttributeError):
+        requirement.level = Level.SHOULD  # type: ignore[misc]
+
+
+def test_levels_and_scopes_are_str_enums() -> None:
+    assert [level.value for level in Level] == ["must", "should", "advisory"]
+    assert isinstance(Level.MUST, str)
+    assert Level("should") is Level.SHOULD
+    assert Scope("host") is Scope.HOST
+    assert str(Level.ADVISORY) == "advisory"
+
+
+# --- validation -----------------------------------------------------------------------------
+
+GOOD = """\
+version = "1"
+
+[sources.G1]
+title = "Securing government email"
+url = "https://www.gov.uk/guidance/securing-government-email"
+
+[sources.RFC7208]
+title = "SPF"
+url = "https://www.rfc-editor.org/rfc/rfc7208"
+
+[[requirement]]
+id = "SPF-01"
+title = "One SPF record"
+level = "must"
+area = "spf"
+applies_to = ["all"]
+scope = "domain"
+criterion = "Exactly one TXT starting v=spf1."
+sources = ["G1", "RFC7208 §4.5"]
+remediation = "Publish one SPF record."
+
+[[requirement]]
+id = "SPF-02"
+title = "SPF parses"
+level = "must"
+area = "spf"
+applies_to = ["receiving", "sending"]
+scope = "domain"
+criterion = "Every term parses."
+sources = ["RFC7208 §5"]
+remediation = "Fix the record."
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "catalogue.toml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_a_good_file_loads(tmp_path: Path) -> None:
+    catalogue = load_catalogue(write(tmp_path, GOOD))
+    assert catalogue.ids() == ("SPF-01", "SPF-02")
+    assert catalogue["SPF-02"].applies_to == frozenset({"receiving", "sending"})
+    assert catalogue["SPF-01"].sources == ("G1", "RFC7208 §4.5")
+    assert catalogue.areas() == ("spf",)
+    assert list(catalogue.sources) == ["G1", "RFC7208"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        pytest.param(
+            'id = "SPF-02"', 'id = "SPF-01"', r"#2 \(SPF-01\): field 'id': duplicate", id="dup"
+        ),
+        pytest.param('id = "SPF-02"', 'id = "SPF-2"', r"#2 \(SPF-2\): field 'id'", id="id-format"),
+        pytest.param(
+            'level = "must"\narea = "spf"\napplies_to = ["receiving"',
+            'level = "mandatory"\narea = "spf"\napplies_to = ["receiving"',
+            r"#2 \(SPF-02\): field 'level': 'mandatory' is not one of must, should, advisory",
+            id="level",
+        ),
+        pytest.param(
+            'sources = ["RFC7208 §5"]',
+            'sources = ["RFC9999 §5"]',
+            r"#2 \(SPF-02\): field 'sources': 'RFC9999 §5' does not start with a declared",
+            id="unknown-source",
+        ),
+        pytest.param(
+            'sources = ["RFC7208 §5"]',
+            'sources = ["RFC72080"]',
+            r"field 'sources': 'RFC72080'",
+            id="source-prefix-is-not-a-key",
+        ),
+        pytest.param(
+            'area = "spf"\napplies_to = ["receiving"',
+            'area = "dmarc"\napplies_to = ["receiving"',
+            r"#2 \(SPF-02\): field 'area': 'dmarc' differs from 'spf' given for SPF-01",
+            id="area-mismatch",
+        ),
+        pytest.param(
+            'scope = "domain"\ncriterion = "Every',
+            'scope = "mx"\ncriterion = "Every',
+            r"field 'scope': 'mx'",
+            id="scope",
+        ),
+        pytest.param(
+            '["receiving", "sending"]',
+            '["receiving", "everyone"]',
+            r"field 'applies_to': 'everyone'",
+            id="applies-to",
+        ),
+        pytest.param(
+            '["receiving", "sending"]',
+            '["all", "sending"]',
+            r"field 'applies_to': 'all' must stand alone",
+            id="all-alone",
+        ),
+        pytest.param('["receiving", "sending"]', "[]", r"field 'applies_to'", id="applies-empty"),
+        pytest.param(
+            'remediation = "Fix the record."\n',
+            "",
+            r"missing field\(s\): remediation",
+            id="missing-field",
+        ),
+        pytest.param(
+            'title = "SPF parses"',
+            'title = "SPF parses"\nnote = "x"',
+            r"#2 \(SPF-02\): unknown field\(s\): note",
+            id="unknown-field",
+        ),
+        pytest.param(
+            'title = "SPF parses"',
+            "title = 3",
+            r"field 'title': expected a string",
+            id="title-type",
+        ),
+        pytest.param('version = "1"', 'version = "2"', r"field 'version'", id="version"),
+        pytest.param(
+            'url = "https://www.rfc-editor.org/rfc/rfc7208"',
+            'url = "http://x"',
+            r"source 'RFC7208': field 'url'",
+            id="url",
+        ),
+        pytest.param(
+            "[[requirement]]", "[[requirements]]", r"unknown top-level key", id="top-level"
+        ),
+    ],
+)
+def test_bad_files_are_rejected(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new))
+    with pytest.raises(CatalogueError, match=message):
+        load_catalogue(path)
+
+
+def test_one_prefix_per_area(tmp_path: Path) -> None:
+    text = GOOD.replace('id = "SPF-02"', 'id = "SENDER-02"')
+    with pytest.raises(CatalogueError, match=r"'spf' is already the area of ID prefix 'SPF'"):
+        load_catalogue(write(tmp_path, text))
+
+
+def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="not valid TOML"):
+        load_catalogue(write(tmp_path, GOOD + "\n[[requirement]\n"))
+    with pytest.raises(CatalogueError, match="cannot read"):
+        load_catalogue(tmp_path / "absent.toml")
+
+
+def test_catalogue_error_is_a_value_error() -> None:
+    assert issubclass(CatalogueError, ValueError)
+
+
+# --- Markdown -------------------------------------------------------------------------------
+
+ROW = re.compile(r"^\| ([A-Z]+-\d{2}) \|(.*)\| ([a-z ]+) \|$")
+
+
+def rows(markdown: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in markdown.splitlines():
+        match = ROW.match(line)
+        if match:
+            assert match.group(1) not in found, f"{match.group(1)} listed twice"
+            found[match.group(1)] = match.group(3)
+    return found
+
+
+def test_markdown_lists_every_id_once_with_status(catalogue: Catalogue) -> None:
+    implemented = {"MX-01", "DMARC-03", "SPF-05"}
+    markdown = markdown_table(catalogue, implemented)
+    status = rows(markdown)
+    assert list(status) == ALL_IDS
+    for rid, text in status.items():
+        assert text == ("tested" if rid in implemented else "not implemented yet")
+
+
+def test_markdown_has_one_heading_and_table_per_area(catalogue: Catalogue) -> None:
+    markdown = markdown_table(catalogue, ())
+    headings = [line[4:] for line in markdown.splitlines() if line.startswith("### ")]
+    assert headings == [
+        "MX and reachability",
+        "TLS on each MX",
+        "Certificates",
+        "MTA-STS",
+        "TLS-RPT",
+        "SPF",
+        "DMARC",
+        "DKIM",
+        "Parked domains",
+        "PTR",
+        "DNSSEC",
+        "DANE",
+        "Attestations",
+    ]
+    header = "| ID | Level | Applies to | Scope | Passes when | Sources | Status |"
+    assert markdown.count(header) == len(headings)
+    assert set(rows(markdown).values()) == {"not implemented yet"}
+    assert "| MX-03 | must | all | domain |" in markdown
+    assert "| MX-04 | must | receiving | host |" in markdown
+    assert "| DKIM-01 | must | sending | domain |" in markdown
+
+
+def test_markdown_escapes_pipes(tmp_path: Path) -> None:
+    text = GOOD.replace("Every term parses.", "a | b\\nc")
+    catalogue = load_catalogue(write(tmp_path, text))
+    markdown = markdown_table(catalogue, ["SPF-02"])
+    assert "| a \\| b c |" in markdown
+    for line in markdown.splitlines():
+        if line.startswith("| SPF-"):
+            assert line.replace("\\|", "").count("|") == 8
+
+
+def test_markdown_rejects_unknown_ids(catalogue: Catalogue) -> None:
+    with pytest.raises(ValueError, match="XX-01"):
+        markdown_table(catalogue, {"XX-01"})
+
+
+def test_main_prints_markdown(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["MX-01,MX-02", "SPF-01"]) == 0
+    status = rows(capsys.readouterr().out)
+    assert [rid for rid, text in status.items() if text == "tested"] == [
+        "MX-01",
+        "MX-02",
+        "SPF-01",
+    ]
+    assert main([]) == 0
+    assert set(rows(capsys.readouterr().out).values()) == {"not implemented yet"}
+
+
+def test_main_reports_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["NOPE-01"]) == 2
+    assert "NOPE-01" in capsys.readouterr().err
+    bad = write(tmp_path, GOOD.replace('level = "must"', 'level = "maybe"', 1))
+    assert main(["--catalogue", str(bad)]) == 2
+    assert "field 'level'" in capsys.readouterr().err
