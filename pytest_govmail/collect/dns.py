@@ -1,0 +1,238 @@
+"""Ask DNS questions concurrently and record every answer, or every failure, as evidence.
+
+This is the only DNS code that touches the network. It never raises for a remote failure: a
+timeout, SERVFAIL or refusal becomes a :class:`~pytest_govmail.model.DnsResult` whose ``error``
+says what happened, while NXDOMAIN and NODATA are answers. Each distinct question is asked once
+per run however many domains need it (SPF includes and MX hosts are widely shared).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dns.asyncresolver
+import dns.exception
+import dns.flags
+import dns.message
+import dns.name
+import dns.nameserver
+import dns.rcode
+import dns.rdatatype
+import dns.resolver
+
+from pytest_govmail.model import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Query, Target
+from pytest_govmail.plan import Planner
+
+#: Bounds that stop a hostile zone (an endless chain of includes) from making a run ask forever.
+MAX_ROUNDS_PER_TARGET = 40
+MAX_QUERIES_PER_TARGET = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Nameserver:
+    """A resolver to send questions to: ``IP[:PORT]`` on the command line."""
+
+    address: str
+    port: int = 53
+
+    def __str__(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{host}:{self.port}"
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _classify(exc: dns.resolver.NoNameservers) -> ProbeError:
+    """Turn dnspython's 'all nameservers failed' into the one reason a user needs to see."""
+    errors = exc.kwargs.get("errors") or []
+    kinds: list[ErrorKind] = []
+    details: list[str] = []
+    for entry in errors:
+        server, _tcp, port, err, response = (tuple(entry) + (None,) * 5)[:5]
+        if isinstance(response, dns.message.Message):
+            rcode = response.rcode()
+            if rcode == dns.rcode.SERVFAIL:
+                kinds.append(ErrorKind.SERVFAIL)
+            elif rcode == dns.rcode.REFUSED:
+                kinds.append(ErrorKind.REFUSED)
+            elif isinstance(err, dns.exception.DNSException) and not isinstance(
+                err, dns.exception.Timeout
+            ):
+                kinds.append(ErrorKind.MALFORMED)
+            else:
+                kinds.append(ErrorKind.OTHER)
+            details.append(f"{server}:{port} answered {dns.rcode.to_text(rcode)}")
+        else:
+            kinds.append(ErrorKind.NO_NAMESERVERS)
+            details.append(f"{server}:{port}: {err}")
+    kind = kinds[0] if kinds and all(k == kinds[0] for k in kinds) else ErrorKind.NO_NAMESERVERS
+    return ProbeError(kind, "; ".join(details) or "all nameservers failed")
+
+
+class DnsCollector:
+    """Resolves :class:`Query` objects with dnspython's async resolver, each once per run."""
+
+    def __init__(
+        self,
+        nameservers: Sequence[Nameserver] = (),
+        timeout: float = 5.0,
+        concurrency: int = 200,
+    ) -> None:
+        if nameservers:
+            self._resolver = dns.asyncresolver.Resolver(configure=False)
+            self._resolver.nameservers = [
+                dns.nameserver.Do53Nameserver(ns.address, ns.port) for ns in nameservers
+            ]
+            self.resolver_label = ", ".join(str(ns) for ns in nameservers)
+        else:
+            self._resolver = dns.asyncresolver.Resolver()
+            self.resolver_label = "system: " + ", ".join(
+                str(ns) for ns in self._resolver.nameservers
+            )
+        self._resolver.cache = None
+        self.timeout = timeout
+        self._concurrency = concurrency
+        self._results: dict[Query, DnsResult] = {}
+        self._pending: dict[Query, asyncio.Task[DnsResult]] = {}
+        self._semaphore: asyncio.Semaphore | None = None
+
+    @property
+    def results(self) -> DnsSnapshot:
+        return DnsSnapshot(self._results.values())
+
+    def preload(self, results: Iterable[DnsResult]) -> None:
+        """Answers already known (an earlier phase of the same run) are not asked again."""
+        for result in results:
+            self._results[result.query] = result
+
+    async def resolve(self, query: Query) -> DnsResult:
+        """One question, asked once per run; concurrent askers share the same answer."""
+        done = self._results.get(query)
+        if done is not None:
+            return done
+        task = self._pending.get(query)
+        if task is None:
+            task = asyncio.ensure_future(self._ask(query))
+            self._pending[query] = task
+        return await task
+
+    async def _ask(self, query: Query) -> DnsResult:
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self._concurrency)
+        async with self._semaphore:
+            result = await self._ask_now(query)
+        self._results[query] = result
+        self._pending.pop(query, None)
+        return result
+
+    async def _ask_now(self, query: Query) -> DnsResult:
+        at = _utc_now()
+        start = time.perf_counter()
+
+        def done(**fields: object) -> DnsResult:
+            elapsed = round((time.perf_counter() - start) * 1000, 1)
+            return DnsResult(
+                name=query.name,
+                rdtype=query.rdtype,
+                resolver=self.resolver_label,
+                elapsed_ms=elapsed,
+                at=at,
+                **fields,  # type: ignore[arg-type]
+            )
+
+        try:
+            qname = dns.name.from_text(query.name)
+            answer = await self._resolver.resolve(
+                qname,
+                query.rdtype,
+                raise_on_no_answer=False,
+                lifetime=self.timeout,
+                search=False,
+            )
+        except dns.resolver.NXDOMAIN as exc:
+            try:
+                canonical = exc.canonical_name
+            except (KeyError, AttributeError, TypeError):
+                canonical = qname
+            chain = () if canonical == qname else (str(canonical).rstrip(".").lower(),)
+            return done(rcode="NXDOMAIN", cname_chain=chain)
+        except dns.resolver.LifetimeTimeout:
+            return done(
+                rcode=None,
+                error=ProbeError(ErrorKind.TIMEOUT, f"no answer within {self.timeout:g} s"),
+            )
+        except dns.resolver.NoNameservers as exc:
+            return done(rcode=None, error=_classify(exc))
+        except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as exc:
+            return done(rcode=None, error=ProbeError(ErrorKind.MALFORMED, f"bad name: {exc}"))
+        except dns.exception.DNSException as exc:
+            return done(rcode=None, error=ProbeError(ErrorKind.OTHER, str(exc) or type(exc).__name__))
+        response = answer.response
+        # The names the CNAMEs point to, in order; the last is the canonical name.
+        chain = tuple(
+            str(rrset[0].target).rstrip(".").lower() for rrset in answer.chaining_result.cnames
+        )
+        rrset = answer.rrset
+        records = tuple(rd.to_text() for rd in rrset) if rrset is not None else ()
+        return done(
+            rcode="NOERROR",
+            records=records,
+            ttl=rrset.ttl if rrset is not None else None,
+            authenticated=bool(response.flags & dns.flags.AD),
+            cname_chain=chain,
+        )
+
+    async def settle(self, targets: Sequence[Target], planners: Sequence[Planner]) -> None:
+        """Ask every question the planners want for every target, following up until none is new.
+
+        Each target advances on its own, so one slow zone delays only its own follow-ups, and
+        all timeouts run side by side rather than one after another.
+        """
+        view = _LiveView(self._results)
+
+        async def one(target: Target) -> None:
+            asked: set[Query] = set()
+            for _ in range(MAX_ROUNDS_PER_TARGET):
+                wanted: set[Query] = set()
+                for planner in planners:
+                    wanted.update(planner(target, view))
+                new = wanted - asked
+                if not new:
+                    return
+                room = MAX_QUERIES_PER_TARGET - len(asked)
+                if room <= 0:
+                    return
+                batch = sorted(new)[:room]
+                asked.update(batch)
+                await asyncio.gather(*(self.resolve(q) for q in batch))
+
+        await asyncio.gather(*(one(t) for t in targets))
+
+    def settle_sync(self, targets: Sequence[Target], planners: Sequence[Planner]) -> DnsSnapshot:
+        """:meth:`settle` from synchronous code (pytest hooks), returning every answer so far."""
+        asyncio.run(self._settle_fresh(targets, planners))
+        return self.results
+
+    async def _settle_fresh(self, targets: Sequence[Target], planners: Sequence[Planner]) -> None:
+        # Tasks and semaphores belong to one event loop: start each synchronous call clean.
+        self._pending.clear()
+        self._semaphore = None
+        await self.settle(targets, planners)
+
+
+class _LiveView:
+    """A read-only view of the answers collected so far, for planners between rounds."""
+
+    __slots__ = ("_results",)
+
+    def __init__(self, results: dict[Query, DnsResult]) -> None:
+        self._results = results
+
+    def get(self, name: str, rdtype: str) -> DnsResult | None:
+        return self._results.get(Query.of(name, rdtype))
