@@ -1,0 +1,115 @@
+"""What a domain does with mail, from the user's declaration or from DNS (REQUIREMENTS.md "Applies-to").
+
+R (receiving): a non-null MX, or no MX and an A/AAAA record (the implicit MX of RFC 5321 5.1).
+S (sending): an SPF record with anything but ``-all`` (or declared; DKIM keys join in later).
+P (parked): declared, or a null MX together with ``v=spf1 -all``.
+A role the DNS could not decide (a timeout on the MX query, say) is unknown, and a requirement
+that depends on it is INCONCLUSIVE rather than skipped or failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from pytest_govmail.model import Role, Subject, Verdict
+from pytest_govmail.records.mx import mx_records
+from pytest_govmail.records.txt import starting_with
+
+
+@dataclass(frozen=True, slots=True)
+class RoleFacts:
+    """Each role as True, False, or None when DNS could not tell (``unknown`` says why)."""
+
+    receiving: bool | None
+    sending: bool | None
+    parked: bool | None
+    unknown: str = ""
+
+    def has(self, role: Role) -> bool | None:
+        return {Role.RECEIVING: self.receiving, Role.SENDING: self.sending, Role.PARKED: self.parked}[
+            role
+        ]
+
+
+def is_deny_all_spf(record: str) -> bool:
+    """True for exactly ``v=spf1 -all`` (case and surrounding space aside): G3's parked SPF."""
+    return [t.lower() for t in record.split()] == ["v=spf1", "-all"]
+
+
+def infer_roles(subject: Subject) -> RoleFacts:
+    declared = subject.target.roles
+    reasons: list[str] = []
+    receiving: bool | None = None
+    null_mx = False
+    mx = subject.dns.get(subject.domain, "MX")
+    if mx is None or mx.error is not None:
+        reasons.append(mx.describe() if mx else f"{subject.domain}/MX not collected")
+    else:
+        try:
+            records = mx_records(mx)
+        except ValueError:
+            records = ()
+        null_mx = any(r.is_null for r in records)
+        if any(not r.is_null for r in records):
+            receiving = True
+        elif records:
+            receiving = False
+        else:
+            found = [subject.dns.get(subject.domain, t) for t in ("A", "AAAA")]
+            if any(a is not None and a.error is None and a.records for a in found):
+                receiving = True
+            elif all(a is not None and a.error is None for a in found):
+                receiving = False
+            else:
+                reasons.append(f"address lookup for the implicit MX of {subject.domain} failed")
+    sending: bool | None = None
+    deny_all = False
+    txt = subject.dns.get(subject.domain, "TXT")
+    if txt is None or txt.error is not None:
+        reasons.append(txt.describe() if txt else f"{subject.domain}/TXT not collected")
+    else:
+        spf = starting_with(txt, "v=spf1")
+        deny_all = len(spf) == 1 and is_deny_all_spf(spf[0])
+        sending = bool(spf) and not deny_all
+    parked: bool | None
+    if mx is not None and mx.error is None and txt is not None and txt.error is None:
+        parked = null_mx and deny_all
+    else:
+        parked = None
+    if Role.RECEIVING in declared:
+        receiving = True
+    if Role.SENDING in declared:
+        sending = True
+    if Role.PARKED in declared:
+        parked = True
+    return RoleFacts(receiving, sending, parked, "; ".join(reasons))
+
+
+_ROLE_WORDS = {"receiving": Role.RECEIVING, "sending": Role.SENDING, "parked": Role.PARKED}
+_ROLE_TEXT = {
+    Role.RECEIVING: "receive mail (no usable MX and no address records)",
+    Role.SENDING: "send mail (no SPF record other than 'v=spf1 -all', and none declared)",
+    Role.PARKED: "look parked (it is not declared parked and lacks a null MX with 'v=spf1 -all')",
+}
+
+
+def applicability(subject: Subject, applies_to: Collection[str]) -> Verdict | None:
+    """None when the requirement applies; otherwise NOT_APPLICABLE, or INCONCLUSIVE if unknown.
+
+    ``applies_to`` holds catalogue words: ``all``, ``receiving``, ``sending``, ``parked``. A
+    requirement applies when the domain has any one of the roles named.
+    """
+    if "all" in applies_to:
+        return None
+    facts = infer_roles(subject)
+    roles = [_ROLE_WORDS[w] for w in applies_to]
+    values = [facts.has(r) for r in roles]
+    if any(v is True for v in values):
+        return None
+    if any(v is None for v in values):
+        return Verdict.inconclusive(
+            f"cannot tell whether {subject.domain} is {'/'.join(applies_to)}: {facts.unknown}"
+        )
+    reasons = "; ".join(_ROLE_TEXT[r] for r in roles)
+    return Verdict.not_applicable(f"{subject.domain} does not {reasons}")
