@@ -35,8 +35,8 @@ class Query(NamedTuple):
         return f"{self.name}/{self.rdtype}"
 
 
-class ErrorKind(str, enum.Enum):
-    """Why a probe could not answer. Absence (NXDOMAIN, no data) is an answer, never one of these."""
+class ErrorKind(enum.StrEnum):
+    """Why a probe could not answer. Absence (NXDOMAIN, no data) is an answer, not one of these."""
 
     TIMEOUT = "timeout"
     SERVFAIL = "servfail"
@@ -116,7 +116,7 @@ class DnsView(Protocol):
 
 
 class DnsSnapshot:
-    """An immutable mapping of :class:`Query` to :class:`DnsResult`, the DNS part of the evidence."""
+    """An immutable mapping of :class:`Query` to :class:`DnsResult`: the evidence's DNS part."""
 
     __slots__ = ("_results",)
 
@@ -144,7 +144,7 @@ class DnsSnapshot:
         return frozenset(self._results)
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     """What a domain does with mail; REQUIREMENTS.md's applies-to letters R, S and P."""
 
     RECEIVING = "receiving"
@@ -177,7 +177,7 @@ class Subject:
         return self.target.domain
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     PASS = "pass"
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
@@ -230,8 +230,10 @@ class Verdict:
         return cls(Status.FAIL, summary, tuple(findings), tuple(evidence), tuple(details))
 
     @classmethod
-    def inconclusive(cls, reason: str, evidence: Iterable[str] = ()) -> Verdict:
-        return cls(Status.INCONCLUSIVE, reason, (), tuple(evidence))
+    def inconclusive(
+        cls, reason: str, evidence: Iterable[str] = (), details: Iterable[tuple[str, str]] = ()
+    ) -> Verdict:
+        return cls(Status.INCONCLUSIVE, reason, (), tuple(evidence), tuple(details))
 
     @classmethod
     def not_applicable(cls, reason: str, evidence: Iterable[str] = ()) -> Verdict:

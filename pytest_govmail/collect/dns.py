@@ -9,6 +9,7 @@ per run however many domains need it (SPF includes and MX hosts are widely share
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -172,10 +173,12 @@ class DnsCollector:
         except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as exc:
             return done(rcode=None, error=ProbeError(ErrorKind.MALFORMED, f"bad name: {exc}"))
         except dns.exception.DNSException as exc:
-            return done(rcode=None, error=ProbeError(ErrorKind.OTHER, str(exc) or type(exc).__name__))
+            return done(
+                rcode=None, error=ProbeError(ErrorKind.OTHER, str(exc) or type(exc).__name__)
+            )
         response = answer.response
         # The names the CNAMEs point to, in order; the last is the canonical name.
-        chain = tuple(
+        cnames: tuple[str, ...] = tuple(
             str(rrset[0].target).rstrip(".").lower() for rrset in answer.chaining_result.cnames
         )
         rrset = answer.rrset
@@ -185,7 +188,7 @@ class DnsCollector:
             records=records,
             ttl=rrset.ttl if rrset is not None else None,
             authenticated=bool(response.flags & dns.flags.AD),
-            cname_chain=chain,
+            cname_chain=cnames,
         )
 
     async def settle(self, targets: Sequence[Target], planners: Sequence[Planner]) -> None:
@@ -216,7 +219,22 @@ class DnsCollector:
 
     def settle_sync(self, targets: Sequence[Target], planners: Sequence[Planner]) -> DnsSnapshot:
         """:meth:`settle` from synchronous code (pytest hooks), returning every answer so far."""
-        asyncio.run(self._settle_fresh(targets, planners))
+        # The loop runs in a thread of its own: pytest hooks may be called where a loop already
+        # runs (pytest-asyncio, an embedding application), and asyncio.run() would also take
+        # over SIGINT. The caller waits; an exception in the collector is re-raised here.
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                asyncio.run(self._settle_fresh(targets, planners))
+            except BaseException as exc:  # re-raised in the calling thread
+                failure.append(exc)
+
+        thread = threading.Thread(target=work, name="govmail-dns", daemon=True)
+        thread.start()
+        thread.join()
+        if failure:
+            raise failure[0]
         return self.results
 
     async def _settle_fresh(self, targets: Sequence[Target], planners: Sequence[Planner]) -> None:

@@ -1,14 +1,20 @@
-"""Helpers shared by the judges: fetching an answer from the evidence or saying why it is missing."""
+"""Helpers shared by the judges: an answer from the evidence, or why there is none."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from pytest_govmail.model import DnsResult, Query, Subject, Verdict
+from pytest_govmail.records.txt import txt_values
+
+_LIMIT = 300
 
 
 def lookup(subject: Subject, name: str, rdtype: str) -> DnsResult | Verdict:
     """The answer to ``name``/``rdtype``, or an INCONCLUSIVE verdict that says why there is none.
 
-    A timeout, SERVFAIL or refusal is never read as "no record": the caller gets a verdict to return.
+    A timeout, SERVFAIL or refusal is never read as "no record": the caller gets a verdict to
+    return.
     A question that is absent from the evidence (a replayed file from a run that did not ask it)
     is inconclusive too, and says so.
     """
@@ -25,3 +31,45 @@ def lookup(subject: Subject, name: str, rdtype: str) -> DnsResult | Verdict:
             [query.key],
         )
     return result
+
+
+def show_value(text: str, limit: int = _LIMIT) -> str:
+    """A value from the network made fit for a message: quoted, bounded, with no control codes.
+
+    DNS data is hostile. It stays plain text (the reporting layer escapes it for HTML), but
+    control and formatting characters (terminal escapes, bidi overrides) are shown as ``\\x1b``
+    or ``\\u202e``, and text over ``limit`` characters is cut with a note of its full length.
+    """
+    shown = "".join(_visible(ch) for ch in text[:limit])
+    more = f"... ({len(text)} characters in all)" if len(text) > limit else ""
+    return f'"{shown}"{more}'
+
+
+def _visible(ch: str) -> str:
+    if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        return ch
+    code = ord(ch)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else (f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    )
+
+
+def describe_answer(result: DnsResult, kind: str) -> str:
+    """What an answer held when no usable record of ``kind`` was in it, for a finding."""
+    name = result.name
+    if result.nxdomain:
+        return f"{name}: NXDOMAIN"
+    values = txt_values(result)
+    if not values:
+        return f"{name}: no TXT records (NODATA)"
+    shown = "; ".join(show_value(v, 120) for v in values[:5])
+    more = f" and {len(values) - 5} more" if len(values) > 5 else ""
+    return f"{name}: no {kind} record among {len(values)} TXT record(s): {shown}{more}"
+
+
+def where(result: DnsResult) -> str:
+    """The name an answer came from, with its TTL: ``_dmarc.example.gov.uk, TTL 3600``."""
+    ttl = f", TTL {result.ttl}" if result.ttl is not None else ""
+    return f"{result.name}{ttl}"

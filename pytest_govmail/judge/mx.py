@@ -23,7 +23,7 @@ def _mx(subject: Subject) -> tuple[DnsResult, tuple[MxRecord, ...]] | Verdict:
 
 
 def mx_resolves(subject: Subject) -> Verdict:
-    """MX-01: at least one MX exchange (or the implicit MX) resolves to an address (RFC 5321 5.1)."""
+    """MX-01: an MX exchange (or the implicit MX) resolves to an address (RFC 5321 5.1)."""
     got = _mx(subject)
     if isinstance(got, Verdict):
         return got
@@ -69,7 +69,7 @@ def mx_resolves(subject: Subject) -> Verdict:
 
 
 def mx_is_hostname(subject: Subject) -> Verdict:
-    """MX-02: the exchange is a hostname: not a CNAME, not an IP literal (RFC 5321 5.1, RFC 2181 10.3)."""
+    """MX-02: the exchange is a hostname: no CNAME, no IP literal (RFC 5321 5.1, RFC 2181 10.3)."""
     host = subject.host or subject.domain
     got = _mx(subject)
     if isinstance(got, Verdict):

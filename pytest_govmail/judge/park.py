@@ -67,8 +67,8 @@ def null_mx_published(subject: Subject) -> Verdict:
     records = mx_records(mx)
     if len(records) == 1 and records[0].is_null and records[0].preference == 0:
         return Verdict.passed("null MX '0 .' published", evidence=[mx.query.key])
-    observed = " | ".join(mx.records) if mx.records else (
-        "NXDOMAIN" if mx.nxdomain else "no MX records"
+    observed = (
+        " | ".join(mx.records) if mx.records else ("NXDOMAIN" if mx.nxdomain else "no MX records")
     )
     return Verdict.failed(
         Finding(

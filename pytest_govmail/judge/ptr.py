@@ -30,7 +30,9 @@ def ptr_confirms_forward(subject: Subject) -> Verdict:
         rname = reverse_name(address)
         ptr = lookup(subject, rname, "PTR")
         if isinstance(ptr, Verdict):
-            return Verdict.inconclusive(f"{address}: {ptr.summary}", evidence=keys + [f"{rname}/PTR"])
+            return Verdict.inconclusive(
+                f"{address}: {ptr.summary}", evidence=[*keys, f"{rname}/PTR"]
+            )
         keys.append(ptr.query.key)
         if not ptr.records:
             problems.append(f"{address} has no PTR record")
@@ -47,15 +49,17 @@ def ptr_confirms_forward(subject: Subject) -> Verdict:
         if back:
             confirmed.append(f"{address} -> {back[0]}")
         else:
-            problems.append(f"{address} has PTR {', '.join(names)}, which does not resolve back to it")
+            problems.append(
+                f"{address} has PTR {', '.join(names)}, which does not resolve back to it"
+            )
     if problems:
         return Verdict.failed(
             Finding(
                 "ptr.unconfirmed",
                 "; ".join(problems),
                 "a PTR for every address of the MX host whose name resolves back to the address",
-                f"Ask the owner of each address of {host} (usually the hosting or mail provider) to "
-                "set a PTR record to a name whose A/AAAA record points back at the address.",
+                f"Ask the owner of each address of {host} (usually the hosting or mail provider) "
+                "to set a PTR record to a name whose A/AAAA record points back at the address.",
             ),
             evidence=keys,
         )

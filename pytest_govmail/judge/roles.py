@@ -1,4 +1,5 @@
-"""What a domain does with mail, from the user's declaration or from DNS (REQUIREMENTS.md "Applies-to").
+"""What a domain does with mail, declared by the user or read from DNS (REQUIREMENTS.md
+"Applies-to").
 
 R (receiving): a non-null MX, or no MX and an A/AAAA record (the implicit MX of RFC 5321 5.1).
 S (sending): an SPF record with anything but ``-all`` (or declared; DKIM keys join in later).
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from pytest_govmail.model import Role, Subject, Verdict
 from pytest_govmail.records.mx import mx_records
-from pytest_govmail.records.txt import starting_with
+from pytest_govmail.records.spf import spf_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +28,16 @@ class RoleFacts:
     unknown: str = ""
 
     def has(self, role: Role) -> bool | None:
-        return {Role.RECEIVING: self.receiving, Role.SENDING: self.sending, Role.PARKED: self.parked}[
-            role
-        ]
+        return {
+            Role.RECEIVING: self.receiving,
+            Role.SENDING: self.sending,
+            Role.PARKED: self.parked,
+        }[role]
 
 
 def is_deny_all_spf(record: str) -> bool:
     """True for exactly ``v=spf1 -all`` (case and surrounding space aside): G3's parked SPF."""
-    return [t.lower() for t in record.split()] == ["v=spf1", "-all"]
+    return [t.lower() for t in record.split(" ") if t] == ["v=spf1", "-all"]
 
 
 def infer_roles(subject: Subject) -> RoleFacts:
@@ -69,7 +72,7 @@ def infer_roles(subject: Subject) -> RoleFacts:
     if txt is None or txt.error is not None:
         reasons.append(txt.describe() if txt else f"{subject.domain}/TXT not collected")
     else:
-        spf = starting_with(txt, "v=spf1")
+        spf = spf_records(txt)
         deny_all = len(spf) == 1 and is_deny_all_spf(spf[0])
         sending = bool(spf) and not deny_all
     parked: bool | None

@@ -41,9 +41,7 @@ def mail_hosts(target: Target, dns: DnsView) -> tuple[str, ...] | None:
     except ValueError:
         return ()
     if records:
-        return tuple(
-            dict.fromkeys(r.exchange for r in records if not r.is_null)
-        )
+        return tuple(dict.fromkeys(r.exchange for r in records if not r.is_null))
     # No MX at all: RFC 5321 5.1's implicit MX is the domain's own address records.
     addresses = [dns.get(target.domain, t) for t in ADDRESS_TYPES]
     if any(a is None or a.error is not None for a in addresses):

@@ -42,4 +42,6 @@ def parse_mx(text: str) -> MxRecord:
 
 def mx_records(result: DnsResult) -> tuple[MxRecord, ...]:
     """The answer's MX records, lowest preference first (ties in name order, for stable output)."""
-    return tuple(sorted((parse_mx(r) for r in result.records), key=lambda m: (m.preference, m.exchange)))
+    return tuple(
+        sorted((parse_mx(r) for r in result.records), key=lambda m: (m.preference, m.exchange))
+    )

@@ -10,7 +10,7 @@ class TxtSyntaxError(ValueError):
 
 
 def txt_strings(text: str) -> tuple[bytes, ...]:
-    """Split ``"a" "b\\"c"`` into its character-strings, undoing RFC 1035 escapes (``\\DDD``, ``\\X``)."""
+    """Split ``"a" "b\\"c"`` into its strings, undoing RFC 1035 escapes (``\\DDD``, ``\\X``)."""
     strings: list[bytes] = []
     i, n = 0, len(text)
     while i < n:
@@ -66,17 +66,20 @@ def txt_values(result: DnsResult) -> tuple[str, ...]:
     return tuple(txt_value(r) for r in result.records)
 
 
-def starting_with(result: DnsResult, prefix: str) -> tuple[str, ...]:
+def starting_with(
+    result: DnsResult, prefix: str, separators: tuple[str, ...] = (" ", ";", "\t")
+) -> tuple[str, ...]:
     """The TXT records that start with ``prefix`` (compared case-insensitively), such as ``v=spf1``.
 
-    A record matches when it is exactly the prefix or the prefix is followed by a space or ``;``,
-    so ``v=spf10`` is not an SPF record (RFC 7208 section 4.5).
+    A record matches when it is exactly the prefix or the prefix is followed by one of
+    ``separators``, so ``v=spf10`` is not an SPF record. SPF passes ``(" ",)``: RFC 7208 section
+    4.5 selects records that are ``v=spf1`` alone or followed by a space, nothing else.
     """
     found = []
     low = prefix.lower()
     for value in txt_values(result):
         head = value[: len(prefix)].lower()
         rest = value[len(prefix) : len(prefix) + 1]
-        if head == low and rest in ("", " ", ";", "\t"):
+        if head == low and (rest == "" or rest in separators):
             found.append(value)
     return tuple(found)

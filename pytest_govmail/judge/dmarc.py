@@ -1,0 +1,612 @@
+"""DMARC-01..08 and PARK-02: the DMARC record that applies to a domain, and what it asks for.
+
+Sources: RFC 7489 (sections 6.3 tags, 6.4 grammar, 6.6.3 policy discovery, 7.1 external report
+destinations), RFC 9989 (sections 4.7 tags, 4.8 grammar, 4.10 discovery; Appendix A.6 on ``pct``),
+GOV.UK "Securing government email" (G1: DMARC in place, DMARC reporting), "Set up government
+email services securely" (G2: from ``p=none`` towards quarantine/reject), "Protect domains that
+do not send email" (G3: ``p=reject; sp=reject`` for parked domains) and NCSC Mail Check's
+published DMARC rules (MC: pct=100, sp not none, the NCSC aggregate-report mailbox, at most two
+``mailto:`` report addresses).
+
+Which record applies (DMARC-01) follows RFC 7489 section 6.6.3: the TXT records at
+``_dmarc.<domain>`` that start with ``v=DMARC1``; when there are none, those at
+``_dmarc.<organisational domain>`` (Public Suffix List, see
+:func:`~pytest_govmail.records.dmarc.organisational_domain`). Several DMARC records at one name
+means no record applies (step 5; RFC 9989 section 4.10 discards them all too).
+
+Conventions for every judge here:
+
+- Answers are read only through :func:`~pytest_govmail.judge.common.lookup`: a timeout or
+  SERVFAIL is INCONCLUSIVE, never a missing record. So is a failed fallback lookup at the
+  organisational domain when the domain itself has no record.
+- DMARC-02..08 and PARK-02 judge *the record that applies*. When none applies they FAIL with
+  code ``dmarc.record.missing`` (none found, or several at one name), and when the record that
+  applies does not parse they FAIL with ``dmarc.record.invalid`` (DMARC-02 itself reports the
+  syntax error under its own code ``dmarc.syntax.*``). They never raise for bad DNS data.
+- A finding quotes the record (truncated to 300 characters, control characters escaped, see
+  :func:`show_value`) and where it was found (name, TTL), and its remediation gives the record
+  to publish: the user's record with its tags kept and only what our checks need changed
+  (:func:`recommended_record`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from pytest_govmail.judge.common import describe_answer, lookup, show_value, where
+from pytest_govmail.model import DnsResult, Finding, Subject, Verdict
+from pytest_govmail.records.dmarc import (
+    DmarcRecord,
+    DmarcSyntaxError,
+    ReportUri,
+    authorisation_name,
+    dmarc_records,
+    is_dmarc_record,
+    looks_like_dmarc,
+    needs_authorisation,
+    organisational_domain,
+    parse_dmarc,
+    salvage_dmarc,
+)
+from pytest_govmail.records.txt import txt_values
+
+#: The NCSC's aggregate-report mailbox for public-sector domains (G1, MC).
+NCSC_RUA = "dmarc-rua@dmarc.service.gov.uk"
+#: The domain of Mail Check's per-organisation token addresses, which also satisfy DMARC-07.
+MAILCHECK_RUA_DOMAIN = "dmarc-rua.mailcheck.service.ncsc.gov.uk"
+#: The smallest record that passes DMARC-02..07.
+BASELINE_RECORD = f"v=DMARC1; p=reject; rua=mailto:{NCSC_RUA}"
+
+
+@dataclass(frozen=True, slots=True)
+class Applicable:
+    """The one DMARC record that applies to a domain, and where it was found."""
+
+    text: str
+    result: DnsResult
+    policy_domain: str  # the domain that published it: the target, or its organisational domain
+    inherited: bool  # True when it came from the organisational domain
+    evidence: tuple[str, ...]
+    passed_over: str = ""  # when inherited: what the domain's own _dmarc name held
+
+    def quoted(self) -> str:
+        origin = "inherited from the organisational domain, " if self.inherited else ""
+        return f"{show_value(self.text)} ({origin}at {where(self.result)})"
+
+
+@dataclass(frozen=True, slots=True)
+class NoRecord:
+    """Why no DMARC record applies: none at either name, or several at one."""
+
+    code: str
+    observed: str
+    evidence: tuple[str, ...]
+
+
+def _found(
+    result: DnsResult, published_at: str, inherited: bool, evidence: list[str]
+) -> Applicable | NoRecord | None:
+    records = dmarc_records(result)
+    if len(records) == 1:
+        return Applicable(records[0], result, published_at, inherited, tuple(evidence))
+    if len(records) > 1:
+        shown = "; ".join(show_value(r, 120) for r in records[:5])
+        return NoRecord(
+            "dmarc.record.multiple",
+            f"{len(records)} DMARC records at {where(result)}, so receivers apply none of "
+            f"them: {shown}",
+            tuple(evidence),
+        )
+    return None
+
+
+def _absent(result: DnsResult) -> str:
+    text = describe_answer(result, "DMARC")
+    lookalikes = [v for v in txt_values(result) if looks_like_dmarc(v) and not is_dmarc_record(v)]
+    if lookalikes:
+        text += (
+            " (a record that is meant as DMARC must start with exactly 'v=DMARC1', "
+            "case-sensitive, or receivers discard it)"
+        )
+    return text
+
+
+def discover(subject: Subject) -> Applicable | NoRecord | Verdict:
+    """The DMARC record that applies to the subject's domain (RFC 7489 section 6.6.3)."""
+    domain = subject.domain
+    own = lookup(subject, f"_dmarc.{domain}", "TXT")
+    if isinstance(own, Verdict):
+        return own
+    evidence = [own.query.key]
+    found = _found(own, domain, False, evidence)
+    if found is not None:
+        return found
+    org = organisational_domain(domain)
+    if org == domain:
+        return NoRecord("dmarc.record.missing", _absent(own), tuple(evidence))
+    fallback = lookup(subject, f"_dmarc.{org}", "TXT")
+    if isinstance(fallback, Verdict):
+        return Verdict.inconclusive(
+            f"no DMARC record at _dmarc.{domain}, and the organisational domain's record could "
+            f"not be read: {fallback.summary}",
+            [*evidence, *fallback.evidence],
+        )
+    evidence.append(fallback.query.key)
+    found = _found(fallback, org, True, evidence)
+    if isinstance(found, Applicable):
+        return replace(found, passed_over=_absent(own))
+    if found is not None:
+        return found
+    return NoRecord(
+        "dmarc.record.missing",
+        f"{_absent(own)}; and at the organisational domain {_absent(fallback)}",
+        tuple(evidence),
+    )
+
+
+def _missing(subject: Subject, found: NoRecord) -> Verdict:
+    return Verdict.failed(
+        Finding(
+            "dmarc.record.missing",
+            f"no DMARC record applies: {found.observed}",
+            f"one DMARC record at _dmarc.{subject.domain} (DMARC-01)",
+            f'Publish one TXT record at _dmarc.{subject.domain}: "{BASELINE_RECORD}".',
+        ),
+        evidence=found.evidence,
+    )
+
+
+def _record(subject: Subject) -> tuple[Applicable, DmarcRecord] | Verdict:
+    """The applicable record, parsed; or the verdict DMARC-03..08 and PARK-02 return without one."""
+    found = discover(subject)
+    if isinstance(found, Verdict):
+        return found
+    if isinstance(found, NoRecord):
+        return _missing(subject, found)
+    try:
+        return found, parse_dmarc(found.text)
+    except DmarcSyntaxError as exc:
+        return Verdict.failed(
+            Finding(
+                "dmarc.record.invalid",
+                f"the DMARC record that applies is invalid ({exc}): {found.quoted()}",
+                "a valid DMARC record (DMARC-02)",
+                _fix(subject, found, salvage_dmarc(found.text), f"Correct the record: {exc}."),
+            ),
+            evidence=found.evidence,
+        )
+
+
+def _publish(subject: Subject, found: Applicable, record: str, action: str = "") -> str:
+    prefix = f"{action} " if action else ""
+    if found.inherited:
+        return (
+            f'{prefix}Publish a record of its own at _dmarc.{subject.domain}: "{record}" '
+            f"(or fix the record at _dmarc.{found.policy_domain}, which every subdomain without "
+            "a record of its own inherits)."
+        )
+    return f'{prefix}Publish at _dmarc.{subject.domain}, replacing the record: "{record}".'
+
+
+def _is_ncsc(uri: ReportUri) -> bool:
+    if not uri.is_mailto:
+        return False
+    local, _, domain = uri.address.rpartition("@")
+    return uri.same_mailbox(NCSC_RUA) or (
+        bool(local) and domain.lower().rstrip(".") == MAILCHECK_RUA_DOMAIN
+    )
+
+
+def recommended_record(
+    record: DmarcRecord, *, parked: bool = False, for_subdomain: bool = False
+) -> str:
+    """The user's record changed just enough to pass DMARC-03..07 (and PARK-02 if ``parked``).
+
+    ``p=none`` (or no ``p``) becomes ``p=reject``; ``sp=none`` is removed, so subdomains take
+    ``p``; ``t=y`` and a partial ``pct`` are removed; ``rua`` keeps its ``mailto:`` addresses,
+    gains the NCSC mailbox first if no NCSC address is there, and is cut to two addresses.
+    Every other tag stays as the user wrote it, except that a copy of the organisational
+    domain's record meant for a subdomain (``for_subdomain``) loses ``psd``, which would make
+    the subdomain an organisational domain of its own (RFC 9989 section 4.7).
+    """
+    changes: dict[str, str] = {}
+    drop: list[str] = ["psd"] if for_subdomain and record.psd is not None else []
+    if record.p in (None, "none") or parked:
+        changes["p"] = "reject"
+    if parked:
+        changes["sp"] = "reject"
+    elif record.sp == "none":
+        drop.append("sp")
+    if record.t == "y":
+        drop.append("t")
+    if record.pct is not None and record.pct != 100:
+        drop.append("pct")
+    mailtos = [u for u in record.rua if u.is_mailto]
+    if not any(_is_ncsc(u) for u in mailtos):
+        mailtos.insert(0, ReportUri(f"mailto:{NCSC_RUA}", f"mailto:{NCSC_RUA}", "mailto", NCSC_RUA))
+    elif len(mailtos) > 2:
+        ncsc = next(u for u in mailtos if _is_ncsc(u))
+        mailtos.remove(ncsc)
+        mailtos.insert(0, ncsc)
+    rua = ",".join(u.text for u in mailtos[:2])
+    if rua != record.tag("rua"):
+        changes["rua"] = rua
+    return record.with_changes(changes, drop)
+
+
+def _fix(subject: Subject, found: Applicable, record: DmarcRecord, action: str) -> str:
+    return _publish(
+        subject, found, recommended_record(record, for_subdomain=found.inherited), action
+    )
+
+
+# --- the requirements ---------------------------------------------------------------------------
+
+
+def dmarc_record_applies(subject: Subject) -> Verdict:
+    """DMARC-01: exactly one DMARC record applies: at ``_dmarc.<domain>``, else at the
+    organisational domain (RFC 7489 section 6.6.3; RFC 9989 section 4.10; G1 "DMARC in place").
+
+    Several ``v=DMARC1`` records at the name where discovery stops mean none applies: FAIL.
+    """
+    found = discover(subject)
+    if isinstance(found, Verdict):
+        return found
+    if isinstance(found, NoRecord):
+        if found.code == "dmarc.record.multiple":
+            expected = "exactly one TXT record starting v=DMARC1 at that name"
+            fix = (
+                "Delete all but one of the DMARC records (merge their tags into one), e.g. "
+                f'"{BASELINE_RECORD}".'
+            )
+        else:
+            expected = (
+                f"one TXT record starting v=DMARC1 at _dmarc.{subject.domain} (or at the "
+                "organisational domain)"
+            )
+            fix = f'Publish one TXT record at _dmarc.{subject.domain}: "{BASELINE_RECORD}".'
+        return Verdict.failed(
+            Finding(found.code, found.observed, expected, fix), evidence=found.evidence
+        )
+    if found.inherited:
+        summary = f"{found.passed_over}; the organisational domain's record applies: " + (
+            found.quoted()
+        )
+    else:
+        summary = f"one DMARC record applies: {found.quoted()}"
+    return Verdict.passed(summary, evidence=found.evidence)
+
+
+def dmarc_syntax_valid(subject: Subject) -> Verdict:
+    """DMARC-02: the record that applies starts with ``v=DMARC1``, every tag value is valid and no
+    tag appears twice (RFC 7489 sections 6.3-6.4; RFC 9989 sections 4.7-4.8; RFC 6376 section 3.2
+    for duplicates). See :mod:`pytest_govmail.records.dmarc` for each rule and its source.
+
+    What RFC 7489 and RFC 9989 disagree on (``pct``, ``p`` missing or not second, ``!size``,
+    unknown tags) passes, with the parser's notes in the verdict's details.
+    """
+    found = discover(subject)
+    if isinstance(found, Verdict):
+        return found
+    if isinstance(found, NoRecord):
+        return _missing(subject, found)
+    try:
+        record = parse_dmarc(found.text)
+    except DmarcSyntaxError as exc:
+        return Verdict.failed(
+            Finding(
+                exc.code,
+                f"{exc}: {found.quoted()}",
+                "v=DMARC1 first, then ';'-separated tags, each valid and none twice "
+                "(RFC 7489 section 6.4, RFC 9989 section 4.8)",
+                _fix(subject, found, salvage_dmarc(found.text), f"Correct the record: {exc}."),
+            ),
+            evidence=found.evidence,
+        )
+    notes = tuple(("note", note) for note in record.notes)
+    extra = f" ({len(notes)} note(s))" if notes else ""
+    return Verdict.passed(
+        f"valid DMARC record{extra}: {found.quoted()}", evidence=found.evidence, details=notes
+    )
+
+
+def _applied_policy(found: Applicable, record: DmarcRecord) -> tuple[str, str]:
+    """(tag, value) of the policy that applies to the domain: p, or sp/p when inherited."""
+    if found.inherited:
+        return ("sp", record.sp) if record.sp else ("p", record.policy)
+    return "p", record.policy
+
+
+_LOWER = {"reject": "quarantine", "quarantine": "none", "none": "none"}
+
+
+def dmarc_policy_enforced(subject: Subject) -> Verdict:
+    """DMARC-03: the policy that applies is quarantine or reject (G1, G2, MC; RFC 7489 section 6.3,
+    RFC 9989 sections 4.7 and 4.10.1).
+
+    The policy that applies is ``p`` of the domain's own record (absent ``p`` reads as none, RFC
+    9989 section 4.7), or for a record inherited from the organisational domain its ``sp``, else
+    its ``p``. RFC 9989's ``np`` (non-existent subdomains) never applies to an assessed domain.
+    RFC 9989's test mode ``t=y`` asks receivers to apply one level less (reject becomes
+    quarantine, quarantine becomes none), so ``p=quarantine; t=y`` fails. ``pct`` is DMARC-04's.
+    """
+    got = _record(subject)
+    if isinstance(got, Verdict):
+        return got
+    found, record = got
+    tag, policy = _applied_policy(found, record)
+    written = f"{tag}={policy}" if record.tag(tag) is not None else "no p tag (read as p=none)"
+    if policy != "none" and record.t == "y" and _LOWER[policy] == "none":
+        return Verdict.failed(
+            Finding(
+                "dmarc.policy.testing",
+                f"{written} with t=y (RFC 9989 test mode: receivers apply none) in "
+                f"{found.quoted()}",
+                "a policy of quarantine or reject, not in test mode",
+                _fix(subject, found, record, "Remove t=y (test mode) when the policy is ready."),
+            ),
+            evidence=found.evidence,
+        )
+    if policy == "none":
+        return Verdict.failed(
+            Finding(
+                "dmarc.policy.none",
+                f"{written} applies: {found.quoted()}",
+                f"{tag}=quarantine or {tag}=reject",
+                _fix(
+                    subject,
+                    found,
+                    record,
+                    "Move the policy to p=reject (p=quarantine as a step) once the DMARC reports "
+                    "show legitimate mail aligned.",
+                ),
+            ),
+            evidence=found.evidence,
+        )
+    effective = f" (t=y: receivers apply {_LOWER[policy]})" if record.t == "y" else ""
+    return Verdict.passed(
+        f"{tag}={policy} applies{effective}: {found.quoted()}", evidence=found.evidence
+    )
+
+
+def dmarc_pct_full(subject: Subject) -> Verdict:
+    """DMARC-04: ``pct`` is absent or 100 (MC; RFC 7489 section 6.3). RFC 9989 (Appendix A.6)
+    removed ``pct``, so removing the tag is the fix."""
+    got = _record(subject)
+    if isinstance(got, Verdict):
+        return got
+    found, record = got
+    if record.pct is None or record.pct == 100:
+        shown = "no pct tag" if record.pct is None else "pct=100"
+        return Verdict.passed(f"{shown}: {found.quoted()}", evidence=found.evidence)
+    return Verdict.failed(
+        Finding(
+            "dmarc.pct.partial",
+            f"pct={record.pct}: the policy is applied to only {record.pct}% of failing mail by "
+            f"RFC 7489 receivers: {found.quoted()}",
+            "no pct tag (or pct=100)",
+            _fix(subject, found, record, "Remove pct (RFC 9989 removed the tag)."),
+        ),
+        evidence=found.evidence,
+    )
+
+
+def dmarc_subdomain_policy(subject: Subject) -> Verdict:
+    """DMARC-05: ``sp`` is not none (MC "sp should be quarantine or reject"; RFC 7489 section 6.3).
+
+    Only an explicit ``sp=none`` fails, as Mail Check's rule does. Without ``sp`` subdomains take
+    ``p`` (RFC 9989 section 4.7), and ``p=none`` is DMARC-03's failure, not reported twice. Mail
+    Check looks only at records of organisational domains; this reads the requirement as written
+    and checks the record that applies wherever it is published (receivers ignore ``sp`` on a
+    record below the organisational domain, so there the fix is simply to delete it).
+    """
+    got = _record(subject)
+    if isinstance(got, Verdict):
+        return got
+    found, record = got
+    if record.sp != "none":
+        shown = f"sp={record.sp}" if record.sp else f"no sp tag (subdomains take p={record.policy})"
+        return Verdict.passed(f"{shown}: {found.quoted()}", evidence=found.evidence)
+    return Verdict.failed(
+        Finding(
+            "dmarc.sp.none",
+            f"sp=none leaves subdomains unprotected: {found.quoted()}",
+            "no sp tag, or sp=quarantine or sp=reject",
+            _fix(subject, found, record, "Remove sp=none (subdomains then take p)."),
+        ),
+        evidence=found.evidence,
+    )
+
+
+def dmarc_aggregate_reporting(subject: Subject) -> Verdict:
+    """DMARC-06: ``rua`` lists one or two ``mailto:`` URIs, so aggregate reports are sent (G1
+    "DMARC reporting"; MC: mailto only, at most two; RFC 7489 section 6.3 and RFC 9989 section 4.7:
+    without rua receivers send no aggregate reports)."""
+    got = _record(subject)
+    if isinstance(got, Verdict):
+        return got
+    found, record = got
+    findings = []
+    if not record.rua:
+        findings.append(
+            Finding(
+                "dmarc.rua.missing",
+                f"no rua tag, so no aggregate reports are sent: {found.quoted()}",
+                "rua with one or two mailto: addresses",
+                _fix(subject, found, record, "Add rua with the NCSC mailbox."),
+            )
+        )
+    others = [u for u in record.rua if not u.is_mailto]
+    if others:
+        listed = ", ".join(show_value(u.text, 80) for u in others)
+        findings.append(
+            Finding(
+                "dmarc.rua.not_mailto",
+                f"rua holds URIs that are not mailto: ({listed}): {found.quoted()}",
+                "only mailto: URIs in rua",
+                _fix(subject, found, record, "Keep only mailto: addresses in rua."),
+            )
+        )
+    if len(record.rua) > 2:
+        findings.append(
+            Finding(
+                "dmarc.rua.too_many",
+                f"rua lists {len(record.rua)} URIs: {found.quoted()}",
+                "at most two rua URIs",
+                _fix(subject, found, record, "List at most two addresses in rua."),
+            )
+        )
+    if findings:
+        return Verdict.failed(*findings, evidence=found.evidence)
+    listed = ", ".join(show_value(u.text, 100) for u in record.rua)
+    return Verdict.passed(f"rua={listed} at {where(found.result)}", evidence=found.evidence)
+
+
+def dmarc_ncsc_reporting(subject: Subject) -> Verdict:
+    """DMARC-07: ``rua`` includes ``mailto:dmarc-rua@dmarc.service.gov.uk`` or a Mail Check token
+    address at ``dmarc-rua.mailcheck.service.ncsc.gov.uk`` (G1 "DMARC reporting", MC).
+
+    The domain is compared case-insensitively, the local part exactly, and a ``!size`` suffix is
+    ignored.
+    """
+    got = _record(subject)
+    if isinstance(got, Verdict):
+        return got
+    found, record = got
+    ncsc = [u for u in record.rua if _is_ncsc(u)]
+    if ncsc:
+        return Verdict.passed(
+            f"rua includes {show_value(ncsc[0].uri, 100)} at {where(found.result)}",
+            evidence=found.evidence,
+        )
+    listed = record.tag("rua")
+    observed = f"rua={show_value(listed, 200)}" if listed is not None else "no rua tag"
+    return Verdict.failed(
+        Finding(
+            "dmarc.rua.ncsc_missing",
+            f"{observed} does not include the NCSC mailbox: {found.quoted()}",
+            f"rua including mailto:{NCSC_RUA} (or a Mail Check address at {MAILCHECK_RUA_DOMAIN})",
+            _fix(subject, found, record, f"Add mailto:{NCSC_RUA} to rua."),
+        ),
+        evidence=found.evidence,
+    )
+
+
+def dmarc_external_reports_authorised(subject: Subject) -> Verdict:
+    """DMARC-08: each ``rua``/``ruf`` address outside the organisational domain is authorised by a
+    TXT record starting ``v=DMARC1`` at ``<domain>._report._dmarc.<destination host>`` (RFC 7489
+    section 7.1; RFC 9989 section 4.7 and its reporting companions keep the mechanism).
+
+    ``<domain>`` is "the domain name from which the policy was retrieved": the assessed domain
+    when its own record applies, the organisational domain when the record was inherited.
+    "Outside" compares organisational domains (RFC 7489 section 7.1). NXDOMAIN or no such record
+    fails, naming the record to publish; a timeout or SERVFAIL is inconclusive unless another
+    destination already fails. Only ``mailto:`` URIs are checked (a mailto address's domain is
+    its destination host); DMARC-06 already fails other schemes in ``rua``.
+    """
+    got = _record(subject)
+    if isinstance(got, Verdict):
+        return got
+    found, record = got
+    evidence = list(found.evidence)
+    findings: list[Finding] = []
+    unresolved: list[str] = []
+    authorised: list[str] = []
+    checked: set[str] = set()
+    for tag, uri in [*(("rua", u) for u in record.rua), *(("ruf", u) for u in record.ruf)]:
+        host = uri.host
+        if not uri.is_mailto or not host or not needs_authorisation(found.policy_domain, host):
+            continue
+        name = authorisation_name(found.policy_domain, host)
+        if name in checked:
+            continue
+        checked.add(name)
+        answer = lookup(subject, name, "TXT")
+        if isinstance(answer, Verdict):
+            unresolved.append(answer.summary)
+            evidence.extend(answer.evidence)
+            continue
+        evidence.append(answer.query.key)
+        if any(is_dmarc_record(v) for v in txt_values(answer)):
+            authorised.append(f"{host} (by {name})")
+            continue
+        findings.append(
+            Finding(
+                "dmarc.external.unauthorised",
+                f"{tag} sends reports to {show_value(uri.address, 120)} outside "
+                f"{organisational_domain(found.policy_domain)}, "
+                f"but {describe_answer(answer, 'DMARC')}",
+                f"a TXT record starting v=DMARC1 at {name}",
+                f'Ask the operator of {host} to publish TXT "v=DMARC1" at {name} (RFC 7489 '
+                f"section 7.1), or remove the address from {tag}; until then receivers send no "
+                "reports to it.",
+            )
+        )
+    if findings:
+        details = tuple(("inconclusive", u) for u in unresolved)
+        return Verdict.failed(*findings, evidence=evidence, details=details)
+    if unresolved:
+        return Verdict.inconclusive(
+            "could not read the external-report authorisation: " + "; ".join(unresolved),
+            evidence,
+        )
+    if not authorised:
+        return Verdict.passed(
+            f"every mailto: report address is within {organisational_domain(found.policy_domain)}",
+            evidence=evidence,
+        )
+    return Verdict.passed(
+        "external report addresses authorised: " + ", ".join(authorised), evidence=evidence
+    )
+
+
+def parked_dmarc_reject(subject: Subject) -> Verdict:
+    """PARK-02: the DMARC record that applies has ``p=reject`` and ``sp=reject`` (G3, which asks
+    parked domains to publish ``v=DMARC1;p=reject;sp=reject;...``).
+
+    An absent ``sp`` inherits ``p`` (RFC 9989 section 4.7), so ``p=reject`` alone passes. For a
+    record inherited from the organisational domain, what applies to the domain and to its
+    subdomains alike is that record's ``sp`` (else ``p``), so that must be reject. ``t=y``
+    (RFC 9989 test mode) downgrades reject to quarantine, so it fails.
+    """
+    got = _record(subject)
+    if isinstance(got, Verdict):
+        return got
+    found, record = got
+    if found.inherited:
+        problems = (
+            []
+            if record.subdomain_policy == "reject"
+            else [
+                f"the inherited policy is {_applied_policy(found, record)[0]}="
+                f"{record.subdomain_policy}"
+            ]
+        )
+    else:
+        problems = []
+        if record.policy != "reject":
+            problems.append(f"p={record.policy}" if record.p else "no p tag (read as p=none)")
+        if record.subdomain_policy != "reject":
+            problems.append(
+                f"sp={record.sp}" if record.sp else f"no sp tag (subdomains take p={record.policy})"
+            )
+    if not problems and record.t == "y":
+        problems.append("t=y (RFC 9989 test mode: receivers apply quarantine, not reject)")
+    if not problems:
+        return Verdict.passed(
+            f"reject for the domain and its subdomains: {found.quoted()}", evidence=found.evidence
+        )
+    return Verdict.failed(
+        Finding(
+            "park.dmarc.not_reject",
+            f"{', '.join(problems)}: {found.quoted()}",
+            "p=reject and sp=reject (G3)",
+            _publish(
+                subject,
+                found,
+                recommended_record(record, parked=True, for_subdomain=found.inherited),
+                "A domain that sends no mail should reject everything in its name.",
+            ),
+        ),
+        evidence=found.evidence,
+    )

@@ -1,0 +1,544 @@
+"""DMARC policy records (RFC 7489 section 6, RFC 9989 section 4) and organisational domains.
+
+REQUIREMENTS.md asks us to parse both the original specification (RFC 7489) and its successor
+(RFC 9989, "DMARCbis"). Section numbers for RFC 9989 are those of draft-ietf-dmarc-dmarcbis-41,
+the text that was published as RFC 9989. The parser is *strict*: where a receiver would quietly
+ignore a bad part of a record (RFC 9989 section 4.8: "syntax errors in the remainder of the record
+MUST be discarded"), we raise :class:`DmarcSyntaxError`, because DMARC-02 asks that every tag be
+valid. Where the two RFCs disagree and a record is valid under one of them, it parses, and
+:attr:`DmarcRecord.notes` says what an older or newer receiver does differently.
+
+Decisions, with their sources:
+
+- The record starts with the version tag, exactly ``DMARC1`` (RFC 7489 section 6.3 "The value of
+  this tag MUST match precisely"; RFC 9989 section 4.7 "The tag value is case sensitive", ABNF
+  ``%s"DMARC1"``). Nothing may come before it, not even white space: both ABNFs start
+  ``dmarc-record = dmarc-version ...``.
+- Tag *names* are compared case-insensitively: both formal grammars (RFC 7489 section 6.4,
+  RFC 9989 section 4.8) write them as ABNF quoted strings, which are case-insensitive (RFC 5234
+  section 2.3). RFC 6376 section 3.2, whose tag-value syntax DMARC borrows, says tags are
+  case-sensitive, so a name that is not lower case parses but gets a note.
+- Keyword *values* (``p=Reject``) are case-insensitive for the same ABNF reason, and are
+  normalised to lower case.
+- Tags are separated by ``;`` with optional spaces or tabs around it (``dmarc-sep``); one trailing
+  ``;`` is allowed; an empty tag between two separators (``;;``) is not (RFC 9989 section 4.8
+  ``dmarc-record = dmarc-version *(dmarc-sep dmarc-tag) [dmarc-sep]``).
+- A tag name that appears twice (in any case) makes the record invalid: DMARC records "follow the
+  extensible tag-value syntax for DNS-based key records defined in DKIM" (RFC 7489 section 6.3,
+  RFC 9989 section 4.7), and RFC 6376 section 3.2 says "if a tag name does occur more than once,
+  the entire tag-list is invalid". REQUIREMENTS.md DMARC-02 fails on duplicates too.
+- Unknown tags are ignored as both RFCs require (RFC 9989 section 4.7 "unknown tags MUST be
+  ignored"), but they are kept in :attr:`DmarcRecord.unknown` so the report can show them. Their
+  names must still be tag names (RFC 6376 ``ALPHA *(ALPHA / DIGIT / "_")``) and their values must
+  be RFC 9989's ``1*dmarc-value`` (printable ASCII except ``;``).
+- ``p`` is REQUIRED by RFC 7489 and only RECOMMENDED by RFC 9989, which reads a record without it
+  as ``p=none`` (section 4.7): it is optional here, with a note. RFC 7489's grammar also wants
+  ``p`` straight after ``v``; RFC 9989 dropped that, so it is a note too.
+- ``pct`` (0-100), ``rf`` and ``ri`` (a 32-bit unsigned integer) are RFC 7489 tags that RFC 9989
+  removed (Appendix A.6, C.5.2): they are validated as RFC 7489 defines them, with a note. ``rf``
+  accepts ``afrf`` (the only format in IANA's DMARC report-format registry) and ``iodef``, which
+  the pre-RFC DMARC specification defined and which is still seen in published records.
+- ``fo`` follows RFC 7489 (``0``, ``1``, ``d``, ``s`` separated by ``:``); RFC 9989's stricter
+  grammar (``0`` and ``1`` exclusive, no repeats) is a note.
+- ``rua``/``ruf`` are comma-separated URIs (RFC 3986; commas and ``!`` must be percent-encoded),
+  each with RFC 7489's optional size limit ``!`` digits [``k``/``m``/``g``/``t``], which RFC 9989
+  keeps only as obsolete syntax that reporters ignore (a note). A ``mailto:`` URI must hold one
+  address ``local@domain`` with a host-name domain (RFC 6068).
+- ``np``, ``psd`` and ``t`` are RFC 9989 tags (section 4.7); RFC 7489 receivers ignore them.
+
+Organisational domains come from the Public Suffix List packaged with ``publicsuffixlist`` (RFC
+7489 section 3.2); nothing is downloaded. Both sections of the list are used, ICANN and private:
+GDS registered ``service.gov.uk`` and ``campaign.gov.uk`` in the private section precisely so
+that each service under them is administered (and so is its own organisational domain) apart
+from the others, and ``gov.uk`` itself is an ICANN public suffix either way. This is what most
+receivers that use the list do (``publicsuffixlist``'s default too).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, cast
+
+from pytest_govmail.model import DnsResult, normalise_name
+from pytest_govmail.records.txt import txt_values
+
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
+
+Policy = Literal["none", "quarantine", "reject"]
+POLICIES: tuple[Policy, ...] = ("none", "quarantine", "reject")
+
+#: The tags RFC 7489 (section 6.3) and RFC 9989 (section 4.7) define, in RFC 9989's order.
+KNOWN_TAGS = frozenset(
+    {"v", "p", "sp", "np", "adkim", "aspf", "fo", "pct", "psd", "rf", "ri", "rua", "ruf", "t"}
+)
+
+
+class DmarcSyntaxError(ValueError):
+    """The text is not a valid DMARC record. ``code`` is a stable dotted name for the finding.
+
+    Codes: ``dmarc.syntax.version`` (no ``v=DMARC1`` first), ``dmarc.syntax.tag`` (a malformed
+    tag or separator), ``dmarc.syntax.duplicate`` (a tag twice), ``dmarc.syntax.value`` (a value
+    outside the tag's grammar) and ``dmarc.syntax.uri`` (a bad reporting URI).
+    """
+
+    def __init__(self, message: str, code: str = "dmarc.syntax.tag", tag: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.tag = tag
+
+
+_VERSION = re.compile(r"[vV][ \t]*=[ \t]*DMARC1(?=[ \t]*(?:;|\Z))")
+_LOOSE_VERSION = re.compile(r"\s*v\s*=\s*dmarc1", re.IGNORECASE | re.ASCII)
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_VALUE = re.compile(r"[\x20-\x3a\x3c-\x7e]+\Z")  # RFC 9989 dmarc-value: printable ASCII but ';'
+_WSP = " \t"
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*\Z")
+# RFC 3986 characters a URI may hold, less ',' and '!' (RFC 7489/9989: they MUST be encoded).
+_URI_REST = re.compile(r"(?:[A-Za-z0-9\-._~$&'()*+;=:@/?#\[\]]|%[0-9A-Fa-f]{2})+\Z")
+_SIZE = re.compile(r"([0-9]{1,20})([kKmMgGtT]?)\Z")
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9\-]{1,63}(?<!-)\Z")
+_LOCAL = re.compile(r"[\x21-\x3f\x41-\x7e]+\Z")  # printable ASCII, no space, no '@'
+_UINT = re.compile(r"[0-9]{1,10}\Z")
+_UNIT = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def is_dmarc_record(text: str) -> bool:
+    """True when the TXT value starts with the version tag a receiver keeps: ``v=DMARC1``.
+
+    RFC 7489 section 6.6.3 step 2 and RFC 9989 section 4.10 step 2: "Records that do not start
+    with a "v" tag that identifies the current version of DMARC are discarded." The value is
+    case-sensitive and must be followed by ``;`` or the end of the record.
+    """
+    return _VERSION.match(text) is not None
+
+
+def looks_like_dmarc(text: str) -> bool:
+    """True when a record was evidently *meant* as DMARC (``v=dmarc1``, leading spaces...).
+
+    Used to explain why a record a receiver would discard does not count.
+    """
+    return _LOOSE_VERSION.match(text) is not None
+
+
+def dmarc_records(result: DnsResult) -> tuple[str, ...]:
+    """The TXT values of an answer that are DMARC records (see :func:`is_dmarc_record`)."""
+    return tuple(v for v in txt_values(result) if is_dmarc_record(v))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportUri:
+    """One DMARC reporting URI (``rua``/``ruf``), as written and taken apart.
+
+    ``uri`` is the URI without its size limit; ``scheme`` is lower case (RFC 3986 section 3.1);
+    ``address`` is, for ``mailto:``, the percent-decoded ``local@domain`` (without ``?hfields``),
+    and for any other scheme everything after the colon. ``size`` is the limit in bytes.
+    """
+
+    text: str
+    uri: str
+    scheme: str
+    address: str
+    size_text: str | None = None
+    size: int | None = None
+
+    @property
+    def is_mailto(self) -> bool:
+        return self.scheme == "mailto"
+
+    @property
+    def host(self) -> str | None:
+        """The destination host (RFC 7489 section 7.1 step 1), lower case, or None if there is none.
+
+        A ``mailto:`` URI has no authority component; its host is the address's domain.
+        """
+        if self.is_mailto:
+            return self.address.rpartition("@")[2].lower().rstrip(".")
+        if not self.address.startswith("//"):
+            return None
+        authority = re.split(r"[/?#]", self.address[2:], maxsplit=1)[0]
+        host = authority.rpartition("@")[2]
+        if not host.startswith("["):
+            host = host.partition(":")[0]
+        return host.lower().rstrip(".") or None
+
+    def same_mailbox(self, address: str) -> bool:
+        """True for a ``mailto:`` of ``address``: local part exact, domain case-insensitive."""
+        if not self.is_mailto:
+            return False
+        local, _, domain = self.address.rpartition("@")
+        want_local, _, want_domain = address.rpartition("@")
+        return local == want_local and normalise_name(domain) == normalise_name(want_domain)
+
+
+@dataclass(frozen=True, slots=True)
+class DmarcRecord:
+    """A parsed DMARC record. A tag that is absent is None (or empty), never its default.
+
+    ``tags`` keeps every tag in order as (lower-case name, value as written), ``v`` first, so
+    :meth:`with_changes` can write the record back with the user's tags kept.
+    """
+
+    text: str
+    tags: tuple[tuple[str, str], ...]
+    p: Policy | None = None
+    sp: Policy | None = None
+    np: Policy | None = None
+    adkim: Literal["r", "s"] | None = None
+    aspf: Literal["r", "s"] | None = None
+    fo: tuple[str, ...] = ()
+    pct: int | None = None
+    psd: Literal["y", "n", "u"] | None = None
+    rf: tuple[str, ...] = ()
+    ri: int | None = None
+    rua: tuple[ReportUri, ...] = ()
+    ruf: tuple[ReportUri, ...] = ()
+    t: Literal["y", "n"] | None = None
+    unknown: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def policy(self) -> Policy:
+        """The policy for the domain that published the record: ``p``, or none when absent."""
+        return self.p or "none"
+
+    @property
+    def subdomain_policy(self) -> Policy:
+        """The policy for its (existing) subdomains: ``sp``, else ``p`` (RFC 9989 section 4.7)."""
+        return self.sp or self.policy
+
+    def tag(self, name: str) -> str | None:
+        """The value of a tag as written, or None."""
+        for key, value in self.tags:
+            if key == name:
+                return value
+        return None
+
+    def with_changes(
+        self, changes: Mapping[str, str] | None = None, drop: Iterable[str] = ()
+    ) -> str:
+        """The record as text with some tags set and some removed; other tags stay as they are.
+
+        A new ``p`` goes straight after ``v`` (where RFC 7489 wants it); other new tags go last.
+        """
+        changes = dict(changes or {})
+        dropped = set(drop)
+        out: list[tuple[str, str]] = []
+        for name, value in self.tags:
+            if name in dropped:
+                continue
+            out.append((name, changes.pop(name, value)))
+        if "p" in changes:
+            out.insert(1, ("p", changes.pop("p")))
+        out.extend(changes.items())
+        return "; ".join(f"{name}={value}" for name, value in out)
+
+
+def parse_report_uri(text: str) -> ReportUri:
+    """One ``rua``/``ruf`` entry. Raises :class:`DmarcSyntaxError` (code ``dmarc.syntax.uri``)."""
+    uri, bang, size_text = text.partition("!")
+    size: int | None = None
+    if bang:
+        match = _SIZE.match(size_text)
+        if match is None:
+            raise DmarcSyntaxError(
+                f"{_short(text)!r}: the size limit after '!' must be digits and an optional "
+                "k/m/g/t (and a '!' inside a URI must be written %21)",
+                "dmarc.syntax.uri",
+            )
+        size = int(match.group(1)) * _UNIT[match.group(2).lower()]
+    scheme, colon, rest = uri.partition(":")
+    if not colon or _SCHEME.match(scheme) is None:
+        raise DmarcSyntaxError(
+            f"{_short(uri)!r} is not a URI (it needs a scheme such as 'mailto:')",
+            "dmarc.syntax.uri",
+        )
+    if _URI_REST.match(rest) is None:
+        raise DmarcSyntaxError(
+            f"{_short(uri)!r} is not a valid URI (RFC 3986; ',' and '!' must be percent-encoded)",
+            "dmarc.syntax.uri",
+        )
+    scheme = scheme.lower()
+    address = rest
+    if scheme == "mailto":
+        address = _mailto_address(uri, rest)
+    return ReportUri(text, uri, scheme, address, size_text if bang else None, size)
+
+
+def _percent_decode(text: str) -> str:
+    """Undo ``%XX`` escapes (RFC 3986 section 2.1); bytes that are not UTF-8 become U+FFFD."""
+    raw = re.sub(
+        rb"%([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), text.encode("utf-8")
+    )
+    return raw.decode("utf-8", errors="replace")
+
+
+def _mailto_address(uri: str, rest: str) -> str:
+    address = _percent_decode(rest.partition("?")[0])
+    local, at, domain = address.rpartition("@")
+    domain = domain[:-1] if domain.endswith(".") else domain
+    labels = domain.split(".")
+    if (
+        not at
+        or _LOCAL.match(local) is None
+        or len(domain) > 253
+        or not all(_LABEL.match(label) for label in labels)
+    ):
+        raise DmarcSyntaxError(
+            f"{_short(uri)!r} is not a mailto: URI with one address local@domain (RFC 6068)",
+            "dmarc.syntax.uri",
+        )
+    return address
+
+
+def _keyword(tag: str, value: str, allowed: tuple[str, ...]) -> str:
+    low = value.lower()
+    if low not in allowed:
+        raise DmarcSyntaxError(
+            f"{tag}={_short(value)!r} is not valid: expected one of {', '.join(allowed)}",
+            "dmarc.syntax.value",
+            tag,
+        )
+    return low
+
+
+def _uint(tag: str, value: str, maximum: int) -> int:
+    if _UINT.match(value) is None or int(value) > maximum:
+        raise DmarcSyntaxError(
+            f"{tag}={_short(value)!r} is not valid: expected a whole number from 0 to {maximum}",
+            "dmarc.syntax.value",
+            tag,
+        )
+    return int(value)
+
+
+def _colon_list(tag: str, value: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    items = tuple(item.strip(_WSP).lower() for item in value.split(":"))
+    bad = [item for item in items if item not in allowed]
+    if bad:
+        raise DmarcSyntaxError(
+            f"{tag}={_short(value)!r} is not valid: each ':'-separated value must be one of "
+            f"{', '.join(allowed)}",
+            "dmarc.syntax.value",
+            tag,
+        )
+    return items
+
+
+def _uri_list(tag: str, value: str) -> tuple[ReportUri, ...]:
+    uris = []
+    for item in value.split(","):
+        item = item.strip(_WSP)
+        if not item:
+            raise DmarcSyntaxError(
+                f"{tag}={_short(value)!r}: an empty URI in the list", "dmarc.syntax.uri", tag
+            )
+        try:
+            uris.append(parse_report_uri(item))
+        except DmarcSyntaxError as exc:
+            raise DmarcSyntaxError(f"{tag}: {exc}", exc.code, tag) from None
+    return tuple(uris)
+
+
+def _split_tags(text: str) -> list[tuple[str, str, str]]:
+    """(lower-case name, name as written, value) for every tag after ``v``, checked for form."""
+    parts = text.split(";")
+    tags: list[tuple[str, str, str]] = []
+    seen = {"v"}
+    for index, part in enumerate(parts[1:], start=1):
+        chunk = part.strip(_WSP)
+        if not chunk:
+            if index == len(parts) - 1:
+                break  # one trailing ';' (with optional white space) is allowed
+            raise DmarcSyntaxError("an empty tag between two ';' (write one ';' between tags)")
+        name, equals, value = chunk.partition("=")
+        name, value = name.strip(_WSP), value.strip(_WSP)
+        if not equals:
+            raise DmarcSyntaxError(f"{_short(chunk)!r} is not a tag=value pair")
+        if _TAG_NAME.match(name) is None:
+            raise DmarcSyntaxError(f"{_short(name)!r} is not a valid tag name")
+        low = name.lower()
+        if low in seen:
+            raise DmarcSyntaxError(
+                f"the tag {_short(low)!r} appears more than once: RFC 6376 section 3.2 makes "
+                "the whole record invalid",
+                "dmarc.syntax.duplicate",
+                low,
+            )
+        seen.add(low)
+        if not value:
+            raise DmarcSyntaxError(
+                f"the tag {_short(name)!r} has an empty value", "dmarc.syntax.value", low
+            )
+        if _VALUE.match(value) is None:
+            raise DmarcSyntaxError(
+                f"the value of {_short(name)!r} holds characters other than printable ASCII "
+                "(RFC 9989 section 4.8 dmarc-value)",
+                "dmarc.syntax.value",
+                low,
+            )
+        tags.append((low, name, value))
+    return tags
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def parse_dmarc(text: str) -> DmarcRecord:
+    """Parse a DMARC record (its TXT strings already joined). Raises only :class:`DmarcSyntaxError`.
+
+    See the module docstring for the rules and their sources.
+    """
+    if not isinstance(text, str):  # defensive: callers pass str; keep the one-error contract
+        raise DmarcSyntaxError("a DMARC record must be text", "dmarc.syntax.version")
+    if not is_dmarc_record(text):
+        raise DmarcSyntaxError(_version_problem(text), "dmarc.syntax.version", "v")
+    tags = _split_tags(text)
+    notes: list[str] = []
+    values: dict[str, object] = {}
+    unknown: list[tuple[str, str]] = []
+    for position, (low, name, value) in enumerate(tags):
+        if name != low:
+            notes.append(
+                f"the tag name {_short(name)!r} is not lower case: RFC 6376 section 3.2 "
+                "compares tag names case-sensitively, so some receivers will not recognise it"
+            )
+        if low in ("p", "sp", "np"):
+            values[low] = _keyword(low, value, POLICIES)
+            if low == "p" and position != 0:
+                notes.append(
+                    "p is not the tag after v, which RFC 7489's grammar requires "
+                    "(RFC 9989 allows any order)"
+                )
+        elif low in ("adkim", "aspf"):
+            values[low] = _keyword(low, value, ("r", "s"))
+        elif low == "psd":
+            values[low] = _keyword(low, value, ("y", "n", "u"))
+        elif low == "t":
+            values[low] = _keyword(low, value, ("y", "n"))
+        elif low == "pct":
+            values[low] = _uint(low, value, 100)
+            notes.append(
+                "pct was removed by RFC 9989 (Appendix A.6): receivers that follow it "
+                "ignore the tag"
+            )
+        elif low == "ri":
+            values[low] = _uint(low, value, 0xFFFFFFFF)
+            notes.append("ri was removed by RFC 9989 (Appendix C.5.2) and is ignored there")
+        elif low == "rf":
+            values[low] = _colon_list(low, value, ("afrf", "iodef"))
+            notes.append("rf was removed by RFC 9989 (Appendix C.5.2) and is ignored there")
+        elif low == "fo":
+            items = _colon_list(low, value, ("0", "1", "d", "s"))
+            values[low] = items
+            if len(set(items)) != len(items) or {"0", "1"} <= set(items):
+                notes.append(
+                    f"fo={_short(value)!r}: RFC 9989 allows each option once and not both 0 and 1"
+                )
+        elif low in ("rua", "ruf"):
+            uris = _uri_list(low, value)
+            values[low] = uris
+            if any(u.size_text is not None for u in uris):
+                notes.append(
+                    f"{low}: the '!size' limit is obsolete in RFC 9989 (section 4.8), "
+                    "whose reporters ignore it"
+                )
+        else:
+            unknown.append((low, value))
+            notes.append(f"unknown tag {_short(low)!r} is ignored (RFC 9989 section 4.7)")
+    if "p" not in values:
+        notes.append("p is absent: RFC 7489 requires it; RFC 9989 reads the record as p=none")
+    if "fo" in values and "ruf" not in values:
+        notes.append("fo has no effect without ruf (RFC 9989 section 4.7)")
+    return DmarcRecord(
+        text=text,
+        tags=(("v", "DMARC1"), *((low, value) for low, _, value in tags)),
+        p=cast("Policy | None", values.get("p")),
+        sp=cast("Policy | None", values.get("sp")),
+        np=cast("Policy | None", values.get("np")),
+        adkim=cast('Literal["r", "s"] | None', values.get("adkim")),
+        aspf=cast('Literal["r", "s"] | None', values.get("aspf")),
+        fo=cast("tuple[str, ...]", values.get("fo", ())),
+        pct=cast("int | None", values.get("pct")),
+        psd=cast('Literal["y", "n", "u"] | None', values.get("psd")),
+        rf=cast("tuple[str, ...]", values.get("rf", ())),
+        ri=cast("int | None", values.get("ri")),
+        rua=cast("tuple[ReportUri, ...]", values.get("rua", ())),
+        ruf=cast("tuple[ReportUri, ...]", values.get("ruf", ())),
+        t=cast('Literal["y", "n"] | None', values.get("t")),
+        unknown=tuple(unknown),
+        notes=tuple(notes),
+    )
+
+
+def salvage_dmarc(text: str) -> DmarcRecord:
+    """The valid part of a DMARC record: every tag that is valid on its own, first of each name.
+
+    For remediation: it keeps what the user wrote that can be kept. The text must start with the
+    version tag (:func:`is_dmarc_record`); otherwise the result is just ``v=DMARC1``.
+    """
+    kept: dict[str, str] = {}
+    for chunk in text.split(";")[1:] if is_dmarc_record(text) else ():
+        chunk = chunk.strip(_WSP)
+        if not chunk:
+            continue
+        try:
+            one = parse_dmarc(f"v=DMARC1; {chunk}")
+        except DmarcSyntaxError:
+            continue
+        name, value = one.tags[1]
+        kept.setdefault(name, value)
+    return parse_dmarc("; ".join(["v=DMARC1", *(f"{n}={v}" for n, v in kept.items())]))
+
+
+def _version_problem(text: str) -> str:
+    if text[:1] in (" ", "\t") and is_dmarc_record(text.lstrip(_WSP)):
+        return "white space before v=DMARC1: the record must start with the version tag"
+    if looks_like_dmarc(text):
+        return (
+            "the record must start with exactly 'v=DMARC1' (the value is case-sensitive) "
+            "followed by ';' or the end of the record"
+        )
+    if re.search(r"(?:^|;)[ \t]*v[ \t]*=", text, re.IGNORECASE):
+        return "v=DMARC1 must be the first tag"
+    return "the record does not start with v=DMARC1"
+
+
+# --- organisational domains and external report destinations ---------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _psl() -> PublicSuffixList:
+    from publicsuffixlist import PublicSuffixList
+
+    # The list shipped inside the package (no download); ICANN and private sections.
+    return PublicSuffixList()
+
+
+def organisational_domain(name: str) -> str:
+    """The organisational domain of ``name`` (RFC 7489 section 3.2): public suffix plus one label.
+
+    ``a.example-dept.gov.uk`` gives ``example-dept.gov.uk``. A name that is itself a public suffix
+    (``gov.uk``) or not under any known one gives the name itself (normalised).
+    """
+    normal = normalise_name(name)
+    found = _psl().privatesuffix(normal) if normal else None
+    return str(found) if found else normal
+
+
+def needs_authorisation(policy_domain: str, destination_host: str) -> bool:
+    """RFC 7489 section 7.1: the destination's organisational domain differs from the policy's."""
+    return organisational_domain(destination_host) != organisational_domain(policy_domain)
+
+
+def authorisation_name(policy_domain: str, destination_host: str) -> str:
+    """``<policy domain>._report._dmarc.<destination host>`` (RFC 7489 section 7.1 steps 1-3).
+
+    ``policy_domain`` is "the domain name from which the policy was retrieved": the target when
+    its own ``_dmarc`` record applies, the organisational domain when the record was inherited.
+    """
+    return f"{normalise_name(policy_domain)}._report._dmarc.{normalise_name(destination_host)}"

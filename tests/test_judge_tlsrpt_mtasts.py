@@ -1,0 +1,201 @@
+"""Judge tables for TLSRPT-01, TLSRPT-02 and MTASTS-01: plain data, no network."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from factories import answer, failed, nxdomain, subject, txt
+
+from pytest_govmail.judge.mtasts import mtasts_txt_record
+from pytest_govmail.judge.tlsrpt import tlsrpt_ncsc_reporting, tlsrpt_record
+from pytest_govmail.model import (
+    DnsResult,
+    DnsSnapshot,
+    ErrorKind,
+    Status,
+    Subject,
+    Target,
+    Verdict,
+)
+
+D = "example-dept.gov.uk"
+TLS = f"_smtp._tls.{D}"
+STS = f"_mta-sts.{D}"
+NCSC = "mailto:tls-rua@mailcheck.service.ncsc.gov.uk"
+GOOD = f"v=TLSRPTv1; rua={NCSC}"
+
+
+def run(function: Callable[[Subject], Verdict], *results: DnsResult) -> Verdict:
+    verdict = function(subject(D, *results))
+    for finding in verdict.findings:
+        assert finding.code and finding.observed and finding.expected and finding.remediation
+    return verdict
+
+
+def check(verdict: Verdict, status: Status, codes: list[str] | None, name: str) -> None:
+    assert verdict.status is status, verdict
+    if codes is not None:
+        assert [f.code for f in verdict.findings] == codes, verdict
+    assert list(verdict.evidence) == [f"{name}/TXT"]
+
+
+_TLS_COMMON = [
+    pytest.param([nxdomain(TLS, "TXT")], Status.FAIL, ["tlsrpt.record.missing"], id="nxdomain"),
+    pytest.param([answer(TLS, "TXT")], Status.FAIL, ["tlsrpt.record.missing"], id="nodata"),
+    pytest.param(
+        [txt(TLS, "v=tlsrptv1; rua=" + NCSC)],
+        Status.FAIL,
+        ["tlsrpt.record.missing"],
+        id="version-case",
+    ),
+    pytest.param([txt(TLS, GOOD, GOOD)], Status.FAIL, ["tlsrpt.record.multiple"], id="two"),
+    pytest.param(
+        [txt(TLS, "v=TLSRPTv1; rua=tls@example.org")],
+        Status.FAIL,
+        ["tlsrpt.record.invalid"],
+        id="invalid",
+    ),
+    pytest.param([txt(TLS, "v=TLSRPTv1")], Status.FAIL, ["tlsrpt.record.invalid"], id="no-rua"),
+    pytest.param([failed(TLS, "TXT")], Status.INCONCLUSIVE, None, id="timeout"),
+    pytest.param(
+        [failed(TLS, "TXT", ErrorKind.SERVFAIL)], Status.INCONCLUSIVE, None, id="servfail"
+    ),
+    pytest.param([], Status.INCONCLUSIVE, None, id="not-collected"),
+]
+
+
+@pytest.mark.parametrize(
+    ("results", "status", "codes"),
+    [
+        pytest.param([txt(TLS, GOOD)], Status.PASS, [], id="ncsc"),
+        pytest.param(
+            [txt(TLS, "v=spf1 -all", "v=TLSRPTv1; rua=https://r.example/tls")],
+            Status.PASS,
+            [],
+            id="https-beside-other-txt",
+        ),
+        pytest.param(
+            [txt(TLS, "v=TLSRPTv1; rua=mailto:a@example-dept.gov.uk,https://r.example")],
+            Status.PASS,
+            [],
+            id="mailto-and-https",
+        ),
+        pytest.param(
+            [txt(TLS, "v=TLSRPTv1; rua=ftp://r.example/tls")],
+            Status.FAIL,
+            ["tlsrpt.rua.scheme"],
+            id="ftp",
+        ),
+        *_TLS_COMMON,
+    ],
+)
+def test_tlsrpt_01(results: list[DnsResult], status: Status, codes: list[str] | None) -> None:
+    check(run(tlsrpt_record, *results), status, codes, TLS)
+
+
+@pytest.mark.parametrize(
+    ("results", "status", "codes"),
+    [
+        pytest.param([txt(TLS, GOOD)], Status.PASS, [], id="ncsc"),
+        pytest.param(
+            [
+                txt(
+                    TLS,
+                    "v=TLSRPTv1; rua=https://r.example/t, mailto:tls-rua@MAILCHECK."
+                    "service.ncsc.gov.uk",
+                )
+            ],
+            Status.PASS,
+            [],
+            id="domain-case",
+        ),
+        pytest.param(
+            [txt(TLS, "v=TLSRPTv1; rua=mailto:TLS-RUA@mailcheck.service.ncsc.gov.uk")],
+            Status.FAIL,
+            ["tlsrpt.rua.ncsc_missing"],
+            id="local-part-exact",
+        ),
+        pytest.param(
+            [txt(TLS, "v=TLSRPTv1; rua=mailto:tls@example-dept.gov.uk")],
+            Status.FAIL,
+            ["tlsrpt.rua.ncsc_missing"],
+            id="own-mailbox-only",
+        ),
+        *_TLS_COMMON,
+    ],
+)
+def test_tlsrpt_02(results: list[DnsResult], status: Status, codes: list[str] | None) -> None:
+    check(run(tlsrpt_ncsc_reporting, *results), status, codes, TLS)
+
+
+def test_tlsrpt_02_remediation_adds_the_ncsc_mailbox_and_keeps_the_rest() -> None:
+    record = "v=TLSRPTv1; rua=mailto:tls@example-dept.gov.uk; ext=1"
+    finding = run(tlsrpt_ncsc_reporting, txt(TLS, record)).findings[0]
+    assert f'"v=TLSRPTv1; rua={NCSC},mailto:tls@example-dept.gov.uk; ext=1"' in (
+        finding.remediation
+    )
+    assert f'"{record}" at {TLS}, TTL 3600' in finding.observed
+
+
+def test_tlsrpt_01_scheme_fix_does_not_duplicate_the_ncsc_mailbox() -> None:
+    finding = run(tlsrpt_record, txt(TLS, f"v=TLSRPTv1; rua={NCSC},ftp://x.example")).findings[0]
+    assert f'"v=TLSRPTv1; rua={NCSC}"' in finding.remediation
+
+
+@pytest.mark.parametrize(
+    ("results", "status", "codes"),
+    [
+        pytest.param([txt(STS, "v=STSv1; id=20240101T000000Z")], Status.PASS, [], id="valid"),
+        pytest.param(
+            [txt(STS, "v=spf1 -all", "v=STSv1; id=1;")], Status.PASS, [], id="beside-other-txt"
+        ),
+        pytest.param([nxdomain(STS, "TXT")], Status.FAIL, ["mtasts.record.missing"], id="nxdomain"),
+        pytest.param([answer(STS, "TXT")], Status.FAIL, ["mtasts.record.missing"], id="nodata"),
+        pytest.param(
+            [txt(STS, "v=stsv1; id=1")], Status.FAIL, ["mtasts.record.missing"], id="version-case"
+        ),
+        pytest.param(
+            [txt(STS, "v=STSv1; id=1", "v=STSv1; id=2")],
+            Status.FAIL,
+            ["mtasts.record.multiple"],
+            id="two",
+        ),
+        pytest.param(
+            [txt(STS, "v=STSv1; id=2024-01-01")],
+            Status.FAIL,
+            ["mtasts.record.invalid"],
+            id="id-with-dashes",
+        ),
+        pytest.param(
+            [txt(STS, "v=STSv1; id=" + "9" * 33)],
+            Status.FAIL,
+            ["mtasts.record.invalid"],
+            id="id-too-long",
+        ),
+        pytest.param([txt(STS, "v=STSv1")], Status.FAIL, ["mtasts.record.invalid"], id="no-id"),
+        pytest.param([failed(STS, "TXT")], Status.INCONCLUSIVE, None, id="timeout"),
+        pytest.param(
+            [failed(STS, "TXT", ErrorKind.SERVFAIL)], Status.INCONCLUSIVE, None, id="servfail"
+        ),
+        pytest.param([], Status.INCONCLUSIVE, None, id="not-collected"),
+    ],
+)
+def test_mtasts_01(results: list[DnsResult], status: Status, codes: list[str] | None) -> None:
+    check(run(mtasts_txt_record, *results), status, codes, STS)
+
+
+def test_mtasts_01_suggests_an_id_from_the_run_time() -> None:
+    at = Subject(
+        Target(D), DnsSnapshot([nxdomain(STS, "TXT")]), now=datetime(2025, 3, 4, 5, 6, tzinfo=UTC)
+    )
+    finding = mtasts_txt_record(at).findings[0]
+    assert f'Publish one TXT record at {STS}: "v=STSv1; id=202503040506"' in finding.remediation
+
+
+def test_hostile_txt_is_bounded_and_escaped() -> None:
+    verdict = run(mtasts_txt_record, txt(STS, "v=STSv1; id=\x1b[31m" + "x" * 20000))
+    observed = verdict.findings[0].observed
+    assert "\x1b" not in observed and "\\x1b[31m" in observed
+    assert len(observed) < 1000 and "characters in all" in observed
