@@ -134,7 +134,7 @@ def decode(data: object, source: str = "evidence") -> Evidence:
 
 
 def write(evidence: Evidence, path: Path) -> None:
-    """Write atomically, so an interrupted run never leaves half a file that replay would misread."""
+    """Write atomically: an interrupted run never leaves half a file for replay to misread."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(encode(evidence), indent=1, ensure_ascii=True) + "\n", "utf-8")

@@ -64,8 +64,11 @@ def test_write_then_read(tmp_path: Path) -> None:
         ('{"targets": []}', "no schema_version"),
         ('{"schema_version": 99, "targets": []}', "newer than this pytest-govmail"),
         ('{"schema_version": 1, "targets": [{"nodomain": 1}]}', "malformed evidence"),
-        ('{"schema_version": 1, "targets": [], "dns": [{"name": "a", "rdtype": "A",'
-         ' "rcode": null, "error": {"kind": "bogus", "detail": ""}}]}', "malformed evidence"),
+        (
+            '{"schema_version": 1, "targets": [], "dns": [{"name": "a", "rdtype": "A",'
+            ' "rcode": null, "error": {"kind": "bogus", "detail": ""}}]}',
+            "malformed evidence",
+        ),
     ],
 )
 def test_bad_files_are_refused_with_a_reason(tmp_path: Path, content: str, message: str) -> None:
@@ -81,8 +84,12 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_merge_unites_shards() -> None:
-    a = evidence.Evidence((Target("a.gov.uk"),), DnsSnapshot([DnsResult("a.gov.uk", "MX", "NXDOMAIN")]))
-    b = evidence.Evidence((Target("b.gov.uk"),), DnsSnapshot([DnsResult("b.gov.uk", "MX", "NXDOMAIN")]))
+    a = evidence.Evidence(
+        (Target("a.gov.uk"),), DnsSnapshot([DnsResult("a.gov.uk", "MX", "NXDOMAIN")])
+    )
+    b = evidence.Evidence(
+        (Target("b.gov.uk"),), DnsSnapshot([DnsResult("b.gov.uk", "MX", "NXDOMAIN")])
+    )
     merged = evidence.merge([b, a])
     assert [t.domain for t in merged.targets] == ["a.gov.uk", "b.gov.uk"]
     assert len(merged.dns) == 2

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from factories import aliased, answer, failed, nxdomain, subject, txt
+
 from pytest_govmail.judge import mx, park, ptr
 from pytest_govmail.judge.roles import applicability, infer_roles
 from pytest_govmail.model import ErrorKind, Role, Status, Subject

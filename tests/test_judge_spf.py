@@ -261,7 +261,11 @@ def test_spf_01(
         ),
         pytest.param(
             # RFC 7208 4.5: "v=spf1" must be followed by a space, so this is no SPF record at all.
-            "v=spf1;-all", FAIL, ["spf.record.missing"], ["none starting 'v=spf1'"], id="semicolon"
+            "v=spf1;-all",
+            FAIL,
+            ["spf.record.missing"],
+            ["none starting 'v=spf1'"],
+            id="semicolon",
         ),
         pytest.param(
             "v=spf1 a:%{c}.example -all", FAIL, ["spf.syntax"], ["explanation"], id="macro-c"

@@ -1,0 +1,360 @@
+"""The pytest plugin: options, targets, parametrisation, markers, and the packaged suites.
+
+Only this layer (with :mod:`pytest_govmail.fixtures` and :mod:`pytest_govmail.reporting`) knows
+pytest. It turns options into a :class:`~pytest_govmail.engine.GovmailRun`, parametrises every
+suite test by domain (and MX host), stamps each test with its requirement's ID, level and area,
+collects the evidence the selected tests need once, before the first test runs, and writes the
+evidence file at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pytest_govmail import evidence as evidence_file
+from pytest_govmail.catalogue import Catalogue, Requirement, load_catalogue
+from pytest_govmail.engine import GovmailRun, Settings, parse_nameserver
+from pytest_govmail.model import Target
+from pytest_govmail.targets import (
+    TargetError,
+    merge_targets,
+    parse_selectors,
+    targets_from_file,
+    targets_from_values,
+)
+
+pytest_plugins = ["pytest_govmail.fixtures"]
+
+SUITES_DIR = Path(__file__).parent / "suites"
+
+run_key = pytest.StashKey[GovmailRun]()
+case_key = pytest.StashKey["Case"]()
+requirement_key = pytest.StashKey[Requirement]()
+lab_key = pytest.StashKey[object]()
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One parameter of a suite test: a target, and for host-scoped requirements one MX host."""
+
+    target: Target
+    host: str | None = None
+    host_scoped: bool = False
+
+    @property
+    def id(self) -> str:
+        if not self.host_scoped:
+            return self.target.domain
+        return f"{self.target.domain}/{self.host or 'no-mx-host'}"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("govmail", "pytest-govmail: UK government secure-email assessment")
+    group.addoption(
+        "--govmail-domain",
+        action="append",
+        default=[],
+        dest="govmail_domains",
+        metavar="DOMAIN",
+        help="a domain to assess (repeatable; a comma-separated list works too).",
+    )
+    group.addoption(
+        "--govmail-domains-file",
+        dest="govmail_domains_file",
+        metavar="FILE",
+        help="domains to assess: one a line, or CSV with columns domain, role, dkim_selectors.",
+    )
+    group.addoption(
+        "--govmail-nameserver",
+        action="append",
+        default=[],
+        dest="govmail_nameservers",
+        metavar="IP[:PORT]",
+        help="resolver to use instead of the system's (repeatable).",
+    )
+    group.addoption(
+        "--govmail-timeout",
+        dest="govmail_timeout",
+        type=float,
+        metavar="SECONDS",
+        help="per-query network timeout (default 5).",
+    )
+    group.addoption(
+        "--govmail-dkim-selector",
+        action="append",
+        default=[],
+        dest="govmail_dkim_selectors",
+        metavar="SELECTOR",
+        help="DKIM selector to try for every domain (repeatable).",
+    )
+    group.addoption(
+        "--govmail-evidence-out",
+        dest="govmail_evidence_out",
+        metavar="FILE",
+        help="write the evidence (every raw answer) as JSON to FILE.",
+    )
+    group.addoption(
+        "--govmail-replay",
+        action="append",
+        default=[],
+        dest="govmail_replay",
+        metavar="FILE",
+        help="re-judge saved evidence with no network at all (repeatable: shards merge).",
+    )
+    group.addoption(
+        "--govmail-demo",
+        action="store_true",
+        default=False,
+        dest="govmail_demo",
+        help="start the embedded demo lab on loopback and assess its sample departments.",
+    )
+    group.addoption(
+        "--govmail-report-dir",
+        dest="govmail_report_dir",
+        metavar="DIR",
+        help="where govmail.html and junit.xml go by default (default: reports).",
+    )
+    group.addoption(
+        "--govmail-no-reports",
+        action="store_true",
+        default=False,
+        dest="govmail_no_reports",
+        help="do not write the default HTML and JUnit reports.",
+    )
+    parser.addini("govmail_domains", "domains to assess", type="linelist", default=[])
+    parser.addini("govmail_domains_file", "domains file (see --govmail-domains-file)", default="")
+    parser.addini("govmail_nameservers", "resolvers IP[:PORT]", type="linelist", default=[])
+    parser.addini("govmail_timeout", "per-query network timeout in seconds", default="5")
+    parser.addini("govmail_dkim_selectors", "DKIM selectors to try", type="linelist", default=[])
+    parser.addini("govmail_evidence_out", "write evidence JSON here", default="")
+    parser.addini("govmail_report_dir", "default report folder", default="reports")
+
+
+def _option_or_ini(config: pytest.Config, name: str) -> str:
+    """The option's value when given on the command line, else the ini key's (same name)."""
+    value = config.getoption(name)
+    if value is not None and value != "":
+        return str(value)
+    return str(config.getini(name) or "")
+
+
+def _settings(config: pytest.Config) -> Settings:
+    nameservers = list(config.getoption("govmail_nameservers")) or list(
+        config.getini("govmail_nameservers")
+    )
+    for ns in nameservers:
+        try:
+            parse_nameserver(ns)
+        except ValueError as exc:
+            raise pytest.UsageError(f"--govmail-nameserver: {exc}") from None
+    timeout_text = _option_or_ini(config, "govmail_timeout") or "5"
+    try:
+        timeout = float(timeout_text)
+    except ValueError:
+        raise pytest.UsageError(f"govmail timeout {timeout_text!r} is not a number") from None
+    if not 0 < timeout <= 300:
+        raise pytest.UsageError(f"govmail timeout {timeout:g} s is outside 0-300 seconds")
+    return Settings(nameservers=tuple(nameservers), timeout=timeout)
+
+
+def _targets(config: pytest.Config) -> list[Target]:
+    found = targets_from_values(
+        list(config.getoption("govmail_domains")) or list(config.getini("govmail_domains"))
+    )
+    domains_file = _option_or_ini(config, "govmail_domains_file")
+    if domains_file:
+        found.extend(targets_from_file(Path(domains_file)))
+    return found
+
+
+def _build_run(config: pytest.Config) -> GovmailRun | None:
+    """The run the options describe, or None when govmail is not asked to do anything."""
+    try:
+        selectors = parse_selectors(
+            " ".join(
+                list(config.getoption("govmail_dkim_selectors"))
+                or list(config.getini("govmail_dkim_selectors"))
+            ),
+            "--govmail-dkim-selector",
+        )
+        given = _targets(config)
+        settings = _settings(config)
+    except TargetError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    replay_files = config.getoption("govmail_replay")
+    if replay_files:
+        if config.getoption("govmail_demo"):
+            raise pytest.UsageError("--govmail-replay and --govmail-demo cannot be combined")
+        try:
+            saved = evidence_file.merge(evidence_file.read(Path(f)) for f in replay_files)
+        except evidence_file.EvidenceError as exc:
+            raise pytest.UsageError(f"--govmail-replay: {exc}") from None
+        targets = saved.targets
+        if given:
+            wanted = {t.domain for t in given}
+            missing = wanted - {t.domain for t in targets}
+            if missing:
+                raise pytest.UsageError(
+                    f"--govmail-replay: no evidence for {', '.join(sorted(missing))}"
+                )
+            targets = tuple(t for t in targets if t.domain in wanted)
+        return GovmailRun(merge_targets(targets, selectors), settings, replay=saved)
+    if config.getoption("govmail_demo"):
+        from pytest_govmail.lab.demo import start_demo_lab
+
+        lab = start_demo_lab()
+        config.stash[lab_key] = lab
+        timeout = settings.timeout if config.getoption("govmail_timeout") else lab.timeout
+        settings = Settings(nameservers=(lab.nameserver,), timeout=timeout)
+        given = list(lab.targets) + given
+    if not given:
+        return None
+    return GovmailRun(merge_targets(given, selectors), settings)
+
+
+def _default_reports(config: pytest.Config) -> None:
+    """A govmail run writes reports/govmail.html and reports/junit.xml unless told otherwise."""
+    if config.getoption("govmail_no_reports") or hasattr(config, "workerinput"):
+        return
+    folder = Path(_option_or_ini(config, "govmail_report_dir") or "reports")
+    if not config.option.xmlpath:
+        config.option.xmlpath = str(folder / "junit.xml")
+    if config.pluginmanager.hasplugin("html") and not config.getoption("htmlpath", None):
+        config.option.htmlpath = str(folder / "govmail.html")
+        config.option.self_contained_html = True
+
+
+def _use_packaged_suites(config: pytest.Config) -> None:
+    """With no paths on the command line, run the suites that ship inside the package."""
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args[:] = [str(SUITES_DIR)]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requirement(id, judge): the catalogue requirement a govmail test assesses; "
+        "its level and area are added as markers (must, should, advisory; mx, spf, dmarc, ...).",
+    )
+    catalogue = load_catalogue()
+    for level in ("must", "should", "advisory"):
+        config.addinivalue_line("markers", f"{level}: govmail requirements of level {level}")
+    for area in catalogue.areas():
+        config.addinivalue_line("markers", f"{area}: govmail requirements of area {area}")
+    run = _build_run(config)
+    if run is None:
+        return
+    config.stash[run_key] = run
+    _default_reports(config)
+    _use_packaged_suites(config)
+    from pytest_govmail.reporting import GovmailReporter
+
+    reporter = GovmailReporter(config, run, catalogue)
+    config.pluginmanager.register(reporter, "govmail-reporter")
+    if config.pluginmanager.hasplugin("html"):
+        from pytest_govmail.html import GovmailHtml
+
+        config.pluginmanager.register(GovmailHtml(reporter), "govmail-html")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    lab = config.stash.get(lab_key, None)
+    if lab is not None:
+        lab.stop()  # type: ignore[attr-defined]
+
+
+def _requirement_of(definition: pytest.Function | pytest.Item, catalogue: Catalogue) -> Requirement:
+    marker = definition.get_closest_marker("requirement")
+    if marker is None:
+        raise pytest.UsageError(f"{definition.nodeid}: a govmail test needs @requirement(id=...)")
+    req_id = marker.kwargs.get("id", marker.args[0] if marker.args else None)
+    if not isinstance(req_id, str) or req_id not in catalogue:
+        raise pytest.UsageError(f"{definition.nodeid}: unknown requirement id {req_id!r}")
+    if not callable(marker.kwargs.get("judge")):
+        raise pytest.UsageError(f"{definition.nodeid}: requirement {req_id} names no judge")
+    return catalogue[req_id]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "_govmail_case" not in metafunc.fixturenames:
+        return
+    run = metafunc.config.stash.get(run_key, None)
+    if run is None:
+        metafunc.parametrize("_govmail_case", [], ids=[])
+        return
+    requirement = _requirement_of(metafunc.definition, load_catalogue())
+    cases: list[Case] = []
+    if requirement.scope == "host":
+        run.ensure({"mx"})
+        for target in run.targets:
+            hosts = run.hosts(target)
+            if hosts:
+                cases.extend(Case(target, h, host_scoped=True) for h in hosts)
+            else:
+                cases.append(Case(target, None, host_scoped=True))
+    else:
+        cases = [Case(t) for t in run.targets]
+    metafunc.parametrize("_govmail_case", cases, ids=[c.id for c in cases])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stamp ID, level and area on every govmail test before ``-m`` deselects anything."""
+    if run_key not in config.stash:
+        return
+    catalogue = load_catalogue()
+    for item in items:
+        if not isinstance(item, pytest.Function) or "_govmail_case" not in item.fixturenames:
+            continue
+        requirement = _requirement_of(item, catalogue)
+        case = item.callspec.params["_govmail_case"]
+        assert isinstance(case, Case)
+        item.stash[requirement_key] = requirement
+        item.stash[case_key] = case
+        item.add_marker(requirement.level.value)
+        item.add_marker(requirement.area)
+        item.user_properties.extend(
+            [
+                ("govmail.requirement", requirement.id),
+                ("govmail.level", requirement.level.value),
+                ("govmail.domain", case.target.domain),
+            ]
+        )
+        if case.host_scoped:
+            item.user_properties.append(("govmail.host", case.host or ""))
+
+
+def selected_areas(items: list[pytest.Item]) -> set[str]:
+    return {item.stash[requirement_key].area for item in items if requirement_key in item.stash}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """Collect the evidence every selected test needs, all at once, before the first test runs."""
+    run = session.config.stash.get(run_key, None)
+    interrupted = session.testsfailed and not session.config.option.continue_on_collection_errors
+    if (
+        run is not None
+        and not session.config.option.collectonly
+        and session.items
+        and not interrupted
+    ):
+        areas = selected_areas(session.items)
+        if areas:
+            run.ensure(areas)
+    return (yield)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    run = config.stash.get(run_key, None)
+    if run is None or hasattr(config, "workerinput"):
+        return
+    out = _option_or_ini(config, "govmail_evidence_out")
+    if out:
+        evidence_file.write(run.to_evidence(), Path(out))

@@ -1,0 +1,151 @@
+"""What a run shows: verdict facts on every report, the header, and the domain-by-area summary.
+
+Each test report gets a plain-data ``govmail`` attribute (requirement, domain, host, status,
+summary, findings, the DNS answers the verdict rests on). Plain data survives pytest-xdist's
+report serialisation, and the HTML layer (:mod:`pytest_govmail.html`) renders it escaped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from pytest_govmail.catalogue import Catalogue
+from pytest_govmail.engine import GovmailRun
+from pytest_govmail.fixtures import verdict_key
+from pytest_govmail.model import Status
+
+MAX_EVIDENCE_LINE = 400
+STATUS_ORDER = ("fail", "inconclusive", "pass", "not_applicable")
+SYMBOL = {"pass": "ok", "fail": "FAIL", "inconclusive": "ERR", "not_applicable": "-"}
+
+
+def _clip(text: str, limit: int = MAX_EVIDENCE_LINE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def implemented_ids(items: list[pytest.Item]) -> set[str]:
+    from pytest_govmail.plugin import requirement_key
+
+    return {item.stash[requirement_key].id for item in items if requirement_key in item.stash}
+
+
+class GovmailReporter:
+    """Registered by the plugin for a govmail run; holds the per-domain tallies for the summary."""
+
+    def __init__(self, config: pytest.Config, run: GovmailRun, catalogue: Catalogue) -> None:
+        self.config = config
+        self.run = run
+        self.catalogue = catalogue
+        self.tally: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        self.collected_ids: set[str] = set()
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        run = self.run
+        source = (
+            f"replaying {len(run.snapshot)} saved answers"
+            if run.replay is not None
+            else f"resolver {', '.join(run.settings.nameservers) or 'system'}, "
+            f"timeout {run.settings.timeout:g} s"
+        )
+        return [
+            f"govmail: {len(run.targets)} domain(s); {source}; catalogue v{self.catalogue.version}"
+        ]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected_ids = implemented_ids(session.items)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        from pytest_govmail.plugin import case_key, requirement_key
+
+        verdict = item.stash.get(verdict_key, None)
+        if verdict is None or requirement_key not in item.stash:
+            return report
+        deciding = "call" if verdict.status in (Status.PASS, Status.FAIL) else "setup"
+        if report.when != deciding:
+            return report
+        requirement = item.stash[requirement_key]
+        case = item.stash[case_key]
+        evidence = []
+        for key in verdict.evidence:
+            name, _, rdtype = key.rpartition("/")
+            result = self.run.snapshot.get(name, rdtype) if name else None
+            evidence.append(_clip(result.describe()) if result else f"{key}: not collected")
+        data: dict[str, Any] = {
+            "requirement": requirement.id,
+            "title": requirement.title,
+            "level": requirement.level.value,
+            "area": requirement.area,
+            "domain": case.target.domain,
+            "host": case.host,
+            "status": verdict.status.value,
+            "summary": _clip(verdict.summary, 2000),
+            "findings": [
+                {
+                    "code": f.code,
+                    "observed": _clip(f.observed, 2000),
+                    "expected": f.expected,
+                    "remediation": f.remediation or requirement.remediation,
+                }
+                for f in verdict.findings
+            ],
+            "evidence": evidence,
+            "details": [[k, _clip(v, 20000)] for k, v in verdict.details],
+            "sources": list(requirement.sources),
+        }
+        report.govmail = data  # type: ignore[attr-defined]
+        if verdict.status in (Status.FAIL, Status.INCONCLUSIVE) and evidence:
+            report.sections.append(("govmail evidence", "\n".join(evidence)))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "govmail", None)
+        if isinstance(data, dict):
+            self.tally[data["domain"]][(data["area"], data["status"])] += 1
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.tally:
+            return
+        tr = terminalreporter
+        areas = [
+            a
+            for a in self.catalogue.areas()
+            if any(a == k[0] for c in self.tally.values() for k in c)
+        ]
+        tr.write_sep("=", "govmail summary (domain x area: worst outcome)")
+        width = max(len(d) for d in self.tally)
+        tr.write_line(" " * width + "  " + "  ".join(f"{a:>7}" for a in areas))
+        for domain in sorted(self.tally):
+            cells = [f"{SYMBOL[worst(self.tally[domain], a)]:>7}" for a in areas]
+            tr.write_line(f"{domain:<{width}}  " + "  ".join(cells))
+        totals: Counter[str] = Counter()
+        for counter in self.tally.values():
+            for (_, status), n in counter.items():
+                totals[status] += n
+        tr.write_line(
+            "govmail: "
+            + ", ".join(f"{totals[s]} {s.replace('_', ' ')}" for s in STATUS_ORDER if totals[s])
+            + f"; {self.run.stats.dns_queries} DNS answers"
+            + (f" ({self.run.stats.dns_failures} failed)" if self.run.stats.dns_failures else "")
+            + (f" collected in {self.run.stats.seconds:.2f} s" if self.run.replay is None else "")
+        )
+        missing = [r.id for r in self.catalogue if r.id not in self.collected_ids]
+        if missing:
+            tr.write_line(
+                f"govmail: {len(missing)} catalogue requirement(s) not assessed in this run "
+                f"(not implemented yet or deselected): {', '.join(missing)}"
+            )
+
+
+def worst(counter: Counter[tuple[str, str]], area: str) -> str:
+    for status in STATUS_ORDER:
+        if counter[(area, status)]:
+            return status
+    return "not_applicable"

@@ -1,0 +1,295 @@
+"""The plugin end to end, through pytester, against the demo lab's real DNS server on loopback."""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_govmail.lab.demo import DemoLab, start_demo_lab
+
+BASE = ["-p", "no:cacheprovider", "-p", "no:randomly"]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[DemoLab]:
+    running = start_demo_lab()
+    yield running
+    running.stop()
+
+
+def lab_args(lab: DemoLab, *domains: str) -> list[str]:
+    args = [f"--govmail-nameserver={lab.nameserver}", "--govmail-timeout=1"]
+    args += [f"--govmail-domain={d}" for d in domains]
+    return args
+
+
+def outcomes(junit: Path) -> dict[tuple[str, str, str], str]:
+    """(requirement, domain, host) -> passed / failure / error / skipped, read from JUnit XML."""
+    found: dict[tuple[str, str, str], str] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        result = "passed"
+        for tag in ("failure", "error", "skipped"):
+            if case.find(tag) is not None:
+                result = tag
+        key = (props["govmail.requirement"], props["govmail.domain"], props.get("govmail.host", ""))
+        found[key] = result
+    return found
+
+
+def test_demo_run_writes_reports_and_tells_the_story(pytester: pytest.Pytester) -> None:
+    # A subprocess, as a user runs it: the demo starts and stops its own lab in that process.
+    result = pytester.runpytest_subprocess("--govmail-demo", *BASE)
+    result.stdout.fnmatch_lines(
+        [
+            "govmail: 9 domain(s); resolver 127.0.0.1:*",
+            "*govmail summary*",
+            "exemplary-dept.gov.uk *ok*",
+            "unreachable-dept.gov.uk *ERR*",
+        ]
+    )
+    junit = pytester.path / "reports" / "junit.xml"
+    assert junit.exists() and (pytester.path / "reports" / "govmail.html").exists()
+    got = outcomes(junit)
+    exemplary = {k: v for k, v in got.items() if k[1] == "exemplary-dept.gov.uk"}
+    assert exemplary and set(exemplary.values()) == {"passed", "skipped"}
+    assert {k[0] for k, v in exemplary.items() if v == "skipped"} == {
+        "PARK-01",
+        "PARK-02",
+        "PARK-03",
+        "PARK-04",
+    }
+    unreachable = {k: v for k, v in got.items() if k[1] == "unreachable-dept.gov.uk"}
+    assert unreachable and set(unreachable.values()) == {"error"}
+    assert got[("DMARC-03", "monitoring-dept.gov.uk", "")] == "failure"
+    assert got[("DMARC-01", "broken-dns-dept.gov.uk", "")] == "error"
+    assert got[("MX-02", "aliased-mx-dept.gov.uk", "mail.aliased-mx-dept.gov.uk")] == "failure"
+    assert got[("MTASTS-01", "dormant-dept.gov.uk", "")] == "skipped"
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_failure_message_names_requirement_observed_expected_fix(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    result = pytester.runpytest(
+        *lab_args(lab, "monitoring-dept.gov.uk"), "-k", "dmarc_policy_enforced", *BASE
+    )
+    assert result.parseoutcomes()["failed"] == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*DMARC-03 FAIL monitoring-dept.gov.uk*",
+            "*observed:*p=none*",
+            "*expected:*quarantine*reject*",
+            "*fix:*",
+        ]
+    )
+
+
+def test_inconclusive_is_an_error_with_the_probe_reason(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    result = pytester.runpytest(*lab_args(lab, "broken-dns-dept.gov.uk"), "-m", "dmarc", *BASE)
+    outcome = result.parseoutcomes()
+    assert outcome["errors"] == 8 and "passed" not in outcome and "failed" not in outcome
+    result.stdout.fnmatch_lines(["*DMARC-01 INCONCLUSIVE broken-dns-dept.gov.uk*SERVFAIL*"])
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    [
+        pytest.param(["-m", "dmarc"], {"DMARC"}, id="area"),
+        pytest.param(["-m", "must and mx"], {"MX-01", "MX-03"}, id="level-and-area"),
+        pytest.param(["-m", "requirement(id='TLSRPT-02')"], {"TLSRPT-02"}, id="marker-kwarg"),
+        pytest.param(["-k", "null_mx_alone"], {"MX-03"}, id="keyword"),
+    ],
+)
+def test_selection(
+    pytester: pytest.Pytester, lab: DemoLab, selection: list[str], expected: set[str]
+) -> None:
+    pytester.runpytest(*lab_args(lab, "exemplary-dept.gov.uk"), *selection, *BASE)
+    got = outcomes(pytester.path / "reports" / "junit.xml")
+    ids = {k[0] for k in got}
+    if expected == {"DMARC"}:
+        assert ids and all(i.startswith("DMARC-") for i in ids)
+    else:
+        assert ids == expected
+
+
+def test_keyword_selects_a_domain(pytester: pytest.Pytester, lab: DemoLab) -> None:
+    pytester.runpytest(
+        *lab_args(lab, "exemplary-dept.gov.uk", "monitoring-dept.gov.uk"),
+        "-k",
+        "monitoring",
+        *BASE,
+    )
+    got = outcomes(pytester.path / "reports" / "junit.xml")
+    assert {k[1] for k in got} == {"monitoring-dept.gov.uk"}
+
+
+def test_junit_properties(pytester: pytest.Pytester, lab: DemoLab) -> None:
+    result = pytester.runpytest(*lab_args(lab, "exemplary-dept.gov.uk"), "-m", "mx", *BASE)
+    assert "PytestWarning" not in result.stdout.str()
+    root = ET.parse(pytester.path / "reports" / "junit.xml").getroot()
+    for case in root.iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert props["govmail.domain"] == "exemplary-dept.gov.uk"
+        assert props["govmail.level"] in {"must", "should", "advisory"}
+        assert props["govmail.requirement"].startswith("MX-")
+        if props["govmail.requirement"] == "MX-02":
+            assert props["govmail.host"].endswith(".exemplary-dept.gov.uk")
+
+
+def test_html_report_has_matrix_and_escapes_hostile_records(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    pytester.runpytest(*lab_args(lab, "hostile-dept.gov.uk", "exemplary-dept.gov.uk"), *BASE)
+    html = (pytester.path / "reports" / "govmail.html").read_text()
+    assert "Domains by requirement area" in html
+    assert "<script>alert" not in html and "<svg onload" not in html
+    assert "<img src=x" not in html
+    # pytest-html keeps the tests as JSON in data-jsonblob; our evidence is inside, escaped.
+    # pytest-html keeps each test's log HTML in a JSON blob that its script inserts as markup:
+    # our evidence must be escaped inside it.
+    blob = html_lib.unescape(html.split('data-jsonblob="', 1)[1].split('"', 1)[0])
+    assert "<script>alert" not in blob and "<svg onload" not in blob
+    assert "&lt;script&gt;alert" in blob
+
+
+def test_reports_can_be_redirected_or_turned_off(pytester: pytest.Pytester, lab: DemoLab) -> None:
+    pytester.runpytest(
+        *lab_args(lab, "exemplary-dept.gov.uk"), "-m", "mx", "--junitxml=out/j.xml", *BASE
+    )
+    assert (pytester.path / "out" / "j.xml").exists()
+    assert not (pytester.path / "reports" / "junit.xml").exists()
+    assert (pytester.path / "reports" / "govmail.html").exists()
+    pytester.runpytest(
+        *lab_args(lab, "exemplary-dept.gov.uk"),
+        "-m",
+        "mx",
+        "--govmail-no-reports",
+        "--govmail-report-dir=r2",
+        *BASE,
+    )
+    assert not (pytester.path / "r2").exists()
+
+
+def test_runs_without_pytest_html(pytester: pytest.Pytester, lab: DemoLab) -> None:
+    result = pytester.runpytest(
+        *lab_args(lab, "exemplary-dept.gov.uk"), "-m", "mx", "-p", "no:html", *BASE
+    )
+    result.assert_outcomes(passed=4)
+    assert not (pytester.path / "reports" / "govmail.html").exists()
+
+
+def test_replay_gives_identical_verdicts_offline(pytester: pytest.Pytester) -> None:
+    evidence = pytester.path / "evidence.json"
+    first = pytester.runpytest_subprocess(
+        "--govmail-demo", f"--govmail-evidence-out={evidence}", *BASE
+    )
+    live = outcomes(pytester.path / "reports" / "junit.xml")
+    saved = json.loads(evidence.read_text())
+    assert saved["schema_version"] == 1 and saved["settings"]["resolver"].startswith("127.0.0.1")
+    assert any(r.get("error") for r in saved["dns"])  # failures are evidence too
+    (pytester.path / "reports" / "junit.xml").unlink()
+    second = pytester.runpytest_subprocess(f"--govmail-replay={evidence}", *BASE)
+    assert outcomes(pytester.path / "reports" / "junit.xml") == live
+    assert first.parseoutcomes() == second.parseoutcomes()
+    second.stdout.fnmatch_lines(["govmail: 9 domain(s); replaying * saved answers*"])
+
+
+def test_replay_of_a_narrower_run_is_inconclusive_not_failed(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    evidence = pytester.path / "mx-only.json"
+    pytester.runpytest(
+        *lab_args(lab, "exemplary-dept.gov.uk"),
+        "-m",
+        "mx",
+        f"--govmail-evidence-out={evidence}",
+        *BASE,
+    )
+    result = pytester.runpytest(f"--govmail-replay={evidence}", "-m", "dmarc", *BASE)
+    result.stdout.fnmatch_lines(["*DMARC-01 INCONCLUSIVE*not collected in this run*"])
+    assert "failed" not in result.parseoutcomes()
+
+
+def test_last_failed_reruns_only_failures(pytester: pytest.Pytester, lab: DemoLab) -> None:
+    args = [*lab_args(lab, "exemplary-dept.gov.uk", "monitoring-dept.gov.uk"), "-m", "dmarc"]
+    first = pytester.runpytest(*args)
+    failed = first.parseoutcomes()["failed"]
+    again = pytester.runpytest(*args, "--lf")
+    assert again.parseoutcomes()["failed"] == failed
+    assert "passed" not in again.parseoutcomes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--govmail-domain=https://a.gov.uk/"], "*looks like a URL*", id="url"),
+        pytest.param(["--govmail-domain=a..gov.uk"], "*empty label*", id="empty-label"),
+        pytest.param(["--govmail-domain=192.0.2.1"], "*IP address*", id="address"),
+        pytest.param(
+            ["--govmail-domains-file=absent.txt"], "*cannot read domains file*", id="no-file"
+        ),
+        pytest.param(
+            ["--govmail-domain=a.gov.uk", "--govmail-nameserver=dns.example"],
+            "*not an IP address*",
+            id="nameserver",
+        ),
+        pytest.param(
+            ["--govmail-domain=a.gov.uk", "--govmail-timeout=0"], "*outside*", id="timeout"
+        ),
+        pytest.param(["--govmail-replay=absent.json"], "*cannot read evidence file*", id="replay"),
+    ],
+)
+def test_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
+    result = pytester.runpytest(*args, *BASE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])
+
+
+def test_domains_file_error_names_the_line(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".csv", domains="domain,role\na.gov.uk,parked\nb.gov.uk,owner\n")
+    result = pytester.runpytest("--govmail-domains-file=domains.csv", *BASE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: domains.csv, line 3: unknown role 'owner'*"])
+
+
+def test_corrupt_evidence_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".json", evidence='{"schema_version": 1, "targ')
+    result = pytester.runpytest("--govmail-replay=evidence.json", *BASE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*corrupt or truncated JSON*"])
+
+
+def test_user_suite_with_unknown_requirement_is_refused(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_govmail.judge import mx
+
+        @pytest.mark.requirement(id="NOPE-01", judge=mx.mx_resolves)
+        def test_x(govmail):
+            govmail.check()
+        """
+    )
+    pytester.makefile(
+        ".json", e=json.dumps({"schema_version": 1, "targets": [{"domain": "a.gov.uk"}]})
+    )
+    result = pytester.runpytest(
+        "--govmail-replay=e.json", "test_user_suite_with_unknown_requirement_is_refused.py", *BASE
+    )
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*unknown requirement id 'NOPE-01'*"])
+
+
+def test_without_govmail_options_nothing_changes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_plain(): pass")
+    result = pytester.runpytest(*BASE)
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / "reports").exists()
