@@ -20,6 +20,7 @@ DEMO_TIMEOUT = 1.5
 #: (domain, declared roles, what is wrong with it) — the story the demo tells.
 DEPARTMENTS: tuple[tuple[str, frozenset[Role], str], ...] = (
     ("exemplary-dept.gov.uk", frozenset(), "fully compliant"),
+    ("bare-dept.gov.uk", frozenset(), "mail works, but no SPF, DMARC, TLS-RPT or MTA-STS"),
     ("monitoring-dept.gov.uk", frozenset(), "DMARC p=none at 50%, no NCSC reports, no TLS-RPT"),
     ("sprawling-spf-dept.gov.uk", frozenset(), "SPF over 10 lookups, void includes, ptr, ?all"),
     ("dormant-dept.gov.uk", frozenset({Role.PARKED}), "parked domain done right"),
@@ -29,6 +30,70 @@ DEPARTMENTS: tuple[tuple[str, frozenset[Role], str], ...] = (
     ("broken-dns-dept.gov.uk", frozenset(), "_dmarc answers SERVFAIL (inconclusive DMARC)"),
     ("hostile-dept.gov.uk", frozenset(), "records full of markup and script payloads"),
 )
+
+PARK = ("PARK-01", "PARK-02", "PARK-03", "PARK-04")
+
+#: What the demo must show: per department, every test that does not pass, as
+#: requirement (or requirement@host) -> "fail", "error" (inconclusive) or "skip" (not applicable).
+#: Everything else passes. The integration tests hold the plugin to this table.
+EXPECTED: Mapping[str, Mapping[str, str]] = {
+    "exemplary-dept.gov.uk": dict.fromkeys(PARK, "skip"),
+    "bare-dept.gov.uk": {
+        **dict.fromkeys(PARK, "skip"),
+        **dict.fromkeys([f"SPF-0{i}" for i in range(1, 8)], "fail"),
+        **dict.fromkeys([f"DMARC-0{i}" for i in range(1, 9)], "fail"),
+        **dict.fromkeys(["TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
+    },
+    "monitoring-dept.gov.uk": {
+        **dict.fromkeys(PARK, "skip"),
+        **dict.fromkeys(["DMARC-03", "DMARC-04", "DMARC-05", "DMARC-07"], "fail"),
+        **dict.fromkeys(["TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
+    },
+    "sprawling-spf-dept.gov.uk": {
+        **dict.fromkeys(PARK, "skip"),
+        **dict.fromkeys(["SPF-03", "SPF-04", "SPF-05", "SPF-06", "DMARC-08"], "fail"),
+        "TLSRPT-02": "fail",
+    },
+    "dormant-dept.gov.uk": dict.fromkeys(
+        ["MX-01", "MX-02", "PTR-01", "TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "skip"
+    ),
+    "half-parked-dept.gov.uk": dict.fromkeys(
+        [*PARK, "TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"
+    ),
+    "aliased-mx-dept.gov.uk": {
+        **dict.fromkeys(PARK, "skip"),
+        "MX-02@127.0.3.20": "fail",
+        "MX-02@mail.aliased-mx-dept.gov.uk": "fail",
+        "MX-03": "fail",
+        "PTR-01@127.0.3.20": "fail",
+        "PTR-01@relay.aliased-mx-dept.gov.uk": "fail",
+    },
+    "unreachable-dept.gov.uk": dict.fromkeys(
+        [
+            *[f"DMARC-0{i}" for i in range(1, 9)],
+            *[f"SPF-0{i}" for i in range(1, 8)],
+            *PARK,
+            "MX-01",
+            "MX-02",
+            "MX-03",
+            "PTR-01",
+            "TLSRPT-01",
+            "TLSRPT-02",
+            "MTASTS-01",
+        ],
+        "error",
+    ),
+    "broken-dns-dept.gov.uk": {
+        **dict.fromkeys(PARK, "skip"),
+        **dict.fromkeys([f"DMARC-0{i}" for i in range(1, 9)], "error"),
+    },
+    "hostile-dept.gov.uk": {
+        **dict.fromkeys(PARK, "skip"),
+        **dict.fromkeys([f"SPF-0{i}" for i in range(2, 8)], "fail"),
+        **dict.fromkeys([f"DMARC-0{i}" for i in range(2, 9)], "fail"),
+        **dict.fromkeys(["TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
+    },
+}
 
 FAULTS: Mapping[str, Fault] = {
     "unreachable-dept.gov.uk": Fault.DROP,
