@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from pytest_govmail import evidence as evidence_file
+from pytest_govmail.attestations import Attestation
 from pytest_govmail.model import DnsSnapshot, Subject, Target
 from pytest_govmail.plan import Planner
 from pytest_govmail.plan.base import mail_hosts, mx_queries, park_queries, ptr_queries, role_queries
 from pytest_govmail.plan.dmarc import dmarc_queries, mtasts_queries, tlsrpt_queries
 from pytest_govmail.plan.spf import spf_queries
+from pytest_govmail.waivers import Waiver, WaiverMatch
 
 if TYPE_CHECKING:
     from pytest_govmail.collect.dns import DnsCollector
@@ -75,6 +77,11 @@ class GovmailRun:
         self.targets = tuple(targets)
         self.settings = settings
         self.replay = replay
+        self.waivers: tuple[Waiver, ...] = ()
+        self.attestations: tuple[Attestation, ...] = ()
+        self.inputs: dict[str, tuple[str, str]] = {}
+        self.waivers_applied: set[Waiver] = set()
+        self.waivers_expired: set[Waiver] = set()
         self.stats = CollectStats()
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._snapshot = replay.dns if replay is not None else DnsSnapshot()
@@ -126,7 +133,23 @@ class GovmailRun:
         return mail_hosts(target, self._snapshot)
 
     def subject(self, target: Target, host: str | None = None) -> Subject:
-        return Subject(target=target, dns=self._snapshot, host=host)
+        return Subject(
+            target=target,
+            dns=self._snapshot,
+            host=host,
+            attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
+        )
+
+    def note_waiver(self, match: WaiverMatch) -> None:
+        """Remember which waivers matched a test, for the report's waiver summary."""
+        if match.applied is not None:
+            self.waivers_applied.add(match.applied)
+        if match.expired is not None:
+            self.waivers_expired.add(match.expired)
+
+    def unused_waivers(self) -> list[Waiver]:
+        used = self.waivers_applied | self.waivers_expired
+        return [w for w in self.waivers if w not in used]
 
     def to_evidence(self) -> evidence_file.Evidence:
         settings = {
@@ -142,6 +165,7 @@ class GovmailRun:
             generator=evidence_file.generator_versions(),
             started_at=self.started_at,
             finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            inputs=self.inputs,
         )
 
 

@@ -33,6 +33,9 @@ class Evidence:
     generator: Mapping[str, str] = field(default_factory=dict)
     started_at: str = ""
     finished_at: str = ""
+    #: The user's own statements the run used, by kind ("waivers", "attestations"): the
+    #: file's name and its text, so that a replay judges with the same inputs.
+    inputs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def generator_versions() -> dict[str, str]:
@@ -104,6 +107,7 @@ def encode(evidence: Evidence) -> dict[str, Any]:
         "started_at": evidence.started_at,
         "finished_at": evidence.finished_at,
         "settings": dict(evidence.settings),
+        "inputs": {k: {"source": src, "text": text} for k, (src, text) in evidence.inputs.items()},
         "targets": [_target_to_json(t) for t in evidence.targets],
         "dns": [_result_to_json(r) for r in sorted(evidence.dns, key=lambda r: r.query)],
     }
@@ -128,6 +132,10 @@ def decode(data: object, source: str = "evidence") -> Evidence:
             generator={str(k): str(v) for k, v in data.get("generator", {}).items()},
             started_at=str(data.get("started_at", "")),
             finished_at=str(data.get("finished_at", "")),
+            inputs={
+                str(k): (str(v["source"]), str(v["text"]))
+                for k, v in data.get("inputs", {}).items()
+            },
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise EvidenceError(f"{source}: malformed evidence ({type(exc).__name__}: {exc})") from None
@@ -176,4 +184,5 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
         generator=first.generator,
         started_at=min(p.started_at for p in parts),
         finished_at=max(p.finished_at for p in parts),
+        inputs=first.inputs,
     )

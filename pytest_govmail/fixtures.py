@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
 from pytest_govmail.catalogue import Requirement
 from pytest_govmail.judge.roles import applicability
 from pytest_govmail.model import Status, Subject, Verdict
+from pytest_govmail.waivers import Waiver, find_waiver
 
 verdict_key = pytest.StashKey[Verdict]()
+waiver_key = pytest.StashKey["Waiver | None"]()
 
 MAX_MESSAGE_LINE = 600
 
@@ -57,6 +60,7 @@ class Assessment:
     requirement: Requirement
     subject: Subject
     verdict: Verdict
+    waiver: Waiver | None = None
 
     @property
     def where(self) -> str:
@@ -68,8 +72,20 @@ class Assessment:
         return describe(self.requirement, self.where, self.verdict)
 
     def check(self) -> None:
-        """Fail the test, without a traceback, unless the requirement passed."""
+        """Fail the test, without a traceback, unless the requirement passed.
+
+        Under a waiver a failure is an expected failure (xfail, with the waiver's reason), and
+        a pass fails as XPASS(strict) so that the waiver is removed once the domain is fixed.
+        """
         __tracebackhide__ = True
+        if self.waiver is not None:
+            if self.verdict.status is Status.PASS:
+                pytest.fail(
+                    f"[XPASS(strict)] {self.requirement.id} now passes for {self.where}: remove "
+                    f"the waiver ({self.waiver.source}: {self.waiver.reason})",
+                    pytrace=False,
+                )
+            pytest.xfail(f"waived: {self.waiver.describe()} | {_clip(self.message())}")
         if self.verdict.status is not Status.PASS:
             pytest.fail(self.message(), pytrace=False)
 
@@ -122,7 +138,13 @@ def govmail(request: pytest.FixtureRequest, _govmail_case: object) -> Assessment
     subject = run.subject(case.target, case.host)
     verdict = judge_case(requirement, subject, judge, case.host_scoped)
     item.stash[verdict_key] = verdict
-    assessment = Assessment(requirement, subject, verdict)
+    match = find_waiver(
+        run.waivers, requirement.id, case.target.domain, case.host, datetime.now(UTC).date()
+    )
+    run.note_waiver(match)
+    waiver = match.applied if verdict.status in (Status.PASS, Status.FAIL) else None
+    item.stash[waiver_key] = waiver
+    assessment = Assessment(requirement, subject, verdict, waiver)
     if verdict.status is Status.INCONCLUSIVE:
         pytest.fail(assessment.message(), pytrace=False)
     if verdict.status is Status.NOT_APPLICABLE:

@@ -12,7 +12,13 @@ from typing import Any
 
 import pytest
 
-from pytest_govmail.reporting import STATUS_ORDER, GovmailReporter, implemented_ids, worst
+from pytest_govmail.reporting import (
+    STATUS_ORDER,
+    GovmailReporter,
+    implemented_ids,
+    waiver_lines,
+    worst,
+)
 
 STYLE = """<style>
 .govmail-matrix{border-collapse:collapse;margin:8px 0;font-size:13px}
@@ -49,6 +55,7 @@ class GovmailHtml:
         prefix.append(self._provenance())
         prefix.append(self._matrix())
         prefix.append(self._not_assessed(implemented_ids(session.items)))
+        prefix.append(self._inputs())
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
         info = getattr(report, "govmail", None)
@@ -104,6 +111,27 @@ class GovmailHtml:
             f"(not implemented yet, or deselected)</summary><ul>{items}</ul></details>"
         )
 
+    def _inputs(self) -> str:
+        """Waivers and attestations: the user's own statements, listed for the assessor."""
+        parts = []
+        lines = waiver_lines(self.run)
+        if lines:
+            items = "".join(f"<li>{_e(line)}</li>" for line in lines)
+            parts.append(f"<h3>Waivers</h3><ul>{items}</ul>")
+        if self.run.attestations:
+            rows = "".join(
+                f"<tr><td>{_e(a.domain)}</td><td>{_e(a.control)}</td><td>{_e(a.attested_by)}</td>"
+                f"<td>{_e(a.date.isoformat())}</td><td>{_e(a.expires or '')}</td>"
+                f"<td>{_e(a.evidence)}</td></tr>"
+                for a in self.run.attestations
+            )
+            parts.append(
+                "<h3>Attested controls</h3><table class='govmail-matrix'><tr><th>domain</th>"
+                "<th>control</th><th>attested by</th><th>date</th><th>expires</th>"
+                f"<th>evidence</th></tr>{rows}</table>"
+            )
+        return "".join(parts)
+
 
 def render_evidence(info: dict[str, Any]) -> str:
     """One test's verdict and evidence as escaped HTML."""
@@ -113,6 +141,8 @@ def render_evidence(info: dict[str, Any]) -> str:
         f"{_e(info['title'])} &mdash; <b>{_e(LABEL.get(info['status'], info['status']))}</b></p>",
         f"<p>{_e(info['summary'])}</p>",
     ]
+    if info.get("waiver"):
+        parts.append(f"<p><b>Waived</b>: {_e(info['waiver'])}</p>")
     for finding in info["findings"]:
         parts.append(
             "<p>"

@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_govmail import evidence as evidence_file
+from pytest_govmail.attestations import AttestationError, parse_attestations
 from pytest_govmail.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.engine import GovmailRun, Settings, parse_nameserver
 from pytest_govmail.model import Target
@@ -26,6 +28,10 @@ from pytest_govmail.targets import (
     targets_from_file,
     targets_from_values,
 )
+from pytest_govmail.waivers import WaiverError, parse_waivers
+
+if TYPE_CHECKING:
+    pass
 
 pytest_plugins = ["pytest_govmail.fixtures"]
 
@@ -34,7 +40,7 @@ SUITES_DIR = Path(__file__).parent / "suites"
 run_key = pytest.StashKey[GovmailRun]()
 case_key = pytest.StashKey["Case"]()
 requirement_key = pytest.StashKey[Requirement]()
-lab_key = pytest.StashKey[object]()
+lab_key = pytest.StashKey["DemoLab"]()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="start the embedded demo lab on loopback and assess its sample departments.",
     )
     group.addoption(
+        "--govmail-waivers",
+        dest="govmail_waivers",
+        metavar="FILE",
+        help="accepted exceptions (TOML: requirement, domain glob, reason, expires).",
+    )
+    group.addoption(
+        "--govmail-attestations",
+        dest="govmail_attestations",
+        metavar="FILE",
+        help="attested controls for ATTEST-01 (TOML: domain, control, attested_by, date, ...).",
+    )
+    group.addoption(
         "--govmail-report-dir",
         dest="govmail_report_dir",
         metavar="DIR",
@@ -132,6 +150,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("govmail_dkim_selectors", "DKIM selectors to try", type="linelist", default=[])
     parser.addini("govmail_evidence_out", "write evidence JSON here", default="")
     parser.addini("govmail_report_dir", "default report folder", default="reports")
+    parser.addini("govmail_waivers", "waiver file (see --govmail-waivers)", default="")
+    parser.addini("govmail_attestations", "attestation file", default="")
 
 
 def _option_or_ini(config: pytest.Config, name: str) -> str:
@@ -204,6 +224,7 @@ def _build_run(config: pytest.Config) -> GovmailRun | None:
             targets = tuple(t for t in targets if t.domain in wanted)
         return GovmailRun(merge_targets(targets, selectors), settings, replay=saved)
     if config.getoption("govmail_demo"):
+        # Imported here: the lab (and its DNS server) is only needed by a demo run.
         from pytest_govmail.lab.demo import start_demo_lab
 
         lab = start_demo_lab()
@@ -214,6 +235,36 @@ def _build_run(config: pytest.Config) -> GovmailRun | None:
     if not given:
         return None
     return GovmailRun(merge_targets(given, selectors), settings)
+
+
+def _load_inputs(config: pytest.Config, run: GovmailRun, catalogue: Catalogue) -> None:
+    """Waivers and attestations: the user's own statements, read on live runs and replays alike."""
+    waivers = _option_or_ini(config, "govmail_waivers")
+    attestations = _option_or_ini(config, "govmail_attestations")
+    lab = config.stash.get(lab_key, None)
+    if lab is not None:
+        waivers = waivers or str(lab.waivers)
+        attestations = attestations or str(lab.attestations)
+    saved = run.replay.inputs if run.replay is not None else {}
+    try:
+        for kind, given in (("waivers", waivers), ("attestations", attestations)):
+            if given:
+                run.inputs[kind] = (given, read_input(Path(given), kind))
+            elif kind in saved:  # a replay uses the inputs of the run it replays
+                run.inputs[kind] = saved[kind]
+        if "waivers" in run.inputs:
+            run.waivers = parse_waivers(*reversed(run.inputs["waivers"]), catalogue.ids())
+        if "attestations" in run.inputs:
+            run.attestations = parse_attestations(*reversed(run.inputs["attestations"]))
+    except (WaiverError, AttestationError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def read_input(path: Path, kind: str) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise pytest.UsageError(f"cannot read {kind} file {str(path)!r}: {exc}") from None
 
 
 def _default_reports(config: pytest.Config) -> None:
@@ -249,6 +300,7 @@ def pytest_configure(config: pytest.Config) -> None:
     run = _build_run(config)
     if run is None:
         return
+    _load_inputs(config, run, catalogue)
     config.stash[run_key] = run
     _default_reports(config)
     _use_packaged_suites(config)
@@ -265,7 +317,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     lab = config.stash.get(lab_key, None)
     if lab is not None:
-        lab.stop()  # type: ignore[attr-defined]
+        lab.stop()
 
 
 def _requirement_of(definition: pytest.Function | pytest.Item, catalogue: Catalogue) -> Requirement:

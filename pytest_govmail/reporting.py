@@ -15,7 +15,7 @@ import pytest
 
 from pytest_govmail.catalogue import Catalogue
 from pytest_govmail.engine import GovmailRun
-from pytest_govmail.fixtures import verdict_key
+from pytest_govmail.fixtures import verdict_key, waiver_key
 from pytest_govmail.model import Status
 
 MAX_EVIDENCE_LINE = 400
@@ -100,6 +100,9 @@ class GovmailReporter:
             "details": [[k, _clip(v, 20000)] for k, v in verdict.details],
             "sources": list(requirement.sources),
         }
+        waiver = item.stash.get(waiver_key, None)
+        if waiver is not None:
+            data["waiver"] = waiver.describe()
         report.govmail = data  # type: ignore[attr-defined]
         if verdict.status in (Status.FAIL, Status.INCONCLUSIVE) and evidence:
             report.sections.append(("govmail evidence", "\n".join(evidence)))
@@ -136,6 +139,8 @@ class GovmailReporter:
             + (f" ({self.run.stats.dns_failures} failed)" if self.run.stats.dns_failures else "")
             + (f" collected in {self.run.stats.seconds:.2f} s" if self.run.replay is None else "")
         )
+        for line in waiver_lines(self.run):
+            tr.write_line(f"govmail: {line}")
         missing = [r.id for r in self.catalogue if r.id not in self.collected_ids]
         if missing:
             tr.write_line(
@@ -149,3 +154,15 @@ def worst(counter: Counter[tuple[str, str]], area: str) -> str:
         if counter[(area, status)]:
             return status
     return "not_applicable"
+
+
+def waiver_lines(run: GovmailRun) -> list[str]:
+    """What happened to the waivers: applied, expired (no longer applied), matching nothing."""
+    lines = []
+    if run.waivers_applied:
+        lines.append(f"{len(run.waivers_applied)} waiver(s) applied")
+    for waiver in sorted(run.waivers_expired, key=lambda w: w.source):
+        lines.append(f"waiver EXPIRED, no longer applied: {waiver.describe()} ({waiver.source})")
+    for waiver in run.unused_waivers():
+        lines.append(f"waiver matches no test in this run: {waiver.describe()} ({waiver.source})")
+    return lines

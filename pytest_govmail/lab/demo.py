@@ -10,9 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
 from pytest_govmail.model import Role, Target
+
+#: The demo's own waiver and attestation files (used unless the user gives others).
+DEMO_WAIVERS = Path(__file__).with_name("waivers.toml")
+DEMO_ATTESTATIONS = Path(__file__).with_name("attestations.toml")
 
 #: Seconds the demo waits for an answer: short, since the unreachable zone costs one timeout.
 DEMO_TIMEOUT = 1.5
@@ -37,31 +42,41 @@ PARK = ("PARK-01", "PARK-02", "PARK-03", "PARK-04")
 #: requirement (or requirement@host) -> "fail", "error" (inconclusive) or "skip" (not applicable).
 #: Everything else passes. The integration tests hold the plugin to this table.
 EXPECTED: Mapping[str, Mapping[str, str]] = {
-    "exemplary-dept.gov.uk": dict.fromkeys(PARK, "skip"),
+    "exemplary-dept.gov.uk": dict.fromkeys(PARK, "skip"),  # ATTEST-01 passes: all attested
     "bare-dept.gov.uk": {
         **dict.fromkeys(PARK, "skip"),
         **dict.fromkeys([f"SPF-0{i}" for i in range(1, 8)], "fail"),
         **dict.fromkeys([f"DMARC-0{i}" for i in range(1, 9)], "fail"),
         **dict.fromkeys(["TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
+        "ATTEST-01": "skip",
     },
     "monitoring-dept.gov.uk": {
         **dict.fromkeys(PARK, "skip"),
         **dict.fromkeys(["DMARC-03", "DMARC-04", "DMARC-05", "DMARC-07"], "fail"),
         **dict.fromkeys(["TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
+        "ATTEST-01": "fail",  # two controls attested, one of them expired
     },
     "sprawling-spf-dept.gov.uk": {
         **dict.fromkeys(PARK, "skip"),
-        **dict.fromkeys(["SPF-03", "SPF-04", "SPF-05", "SPF-06", "DMARC-08"], "fail"),
+        **dict.fromkeys(["SPF-03", "SPF-04", "SPF-05", "DMARC-08"], "fail"),
+        "SPF-06": "xfail",  # waived
         "TLSRPT-02": "fail",
+        "ATTEST-01": "skip",
     },
-    "dormant-dept.gov.uk": dict.fromkeys(
-        ["MX-01", "MX-02", "PTR-01", "TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "skip"
-    ),
-    "half-parked-dept.gov.uk": dict.fromkeys(
-        [*PARK, "TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"
-    ),
+    "dormant-dept.gov.uk": {
+        **dict.fromkeys(
+            ["MX-01", "MX-02", "PTR-01", "TLSRPT-01", "TLSRPT-02", "MTASTS-01", "ATTEST-01"],
+            "skip",
+        ),
+        "MX-03": "fail",  # passes under a waiver: XPASS(strict)
+    },
+    "half-parked-dept.gov.uk": {
+        **dict.fromkeys([*PARK, "TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
+        "ATTEST-01": "skip",
+    },
     "aliased-mx-dept.gov.uk": {
         **dict.fromkeys(PARK, "skip"),
+        "ATTEST-01": "skip",
         "MX-02@127.0.3.20": "fail",
         "MX-02@mail.aliased-mx-dept.gov.uk": "fail",
         "MX-03": "fail",
@@ -82,13 +97,16 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
             "MTASTS-01",
         ],
         "error",
-    ),
+    )
+    | {"ATTEST-01": "skip"},
     "broken-dns-dept.gov.uk": {
         **dict.fromkeys(PARK, "skip"),
+        "ATTEST-01": "skip",
         **dict.fromkeys([f"DMARC-0{i}" for i in range(1, 9)], "error"),
     },
     "hostile-dept.gov.uk": {
         **dict.fromkeys(PARK, "skip"),
+        "ATTEST-01": "skip",
         **dict.fromkeys([f"SPF-0{i}" for i in range(2, 8)], "fail"),
         **dict.fromkeys([f"DMARC-0{i}" for i in range(2, 9)], "fail"),
         **dict.fromkeys(["TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
@@ -125,11 +143,17 @@ def demo_targets() -> tuple[Target, ...]:
 
 @dataclass
 class DemoLab:
-    """A running lab: point the resolver at ``nameserver`` and assess ``targets``."""
+    """A running lab: point the resolver at ``nameserver`` and assess ``targets``.
+
+    ``waivers`` and ``attestations`` are the demo's own input files, used unless the user
+    gives others.
+    """
 
     dns: LabDnsServer
     targets: tuple[Target, ...]
     timeout: float = DEMO_TIMEOUT
+    waivers: Path = DEMO_WAIVERS
+    attestations: Path = DEMO_ATTESTATIONS
 
     @property
     def nameserver(self) -> str:

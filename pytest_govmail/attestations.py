@@ -1,0 +1,100 @@
+"""Attestations: the controls no probe can see, recorded by a person with a link to evidence.
+
+ATTEST-01 covers what GOV.UK's "Securing government email" asks that only the organisation can
+show: inbound DMARC enforcement, spam and malware filtering, TLS enforced to ``*.gov.uk``, and
+DKIM signing at the outbound gateway. An attestation file (TOML) holds one entry per domain and
+control::
+
+    [[attestation]]
+    domain = "example-dept.gov.uk"          # fnmatch glob allowed
+    control = "inbound-dmarc-enforcement"
+    attested_by = "A. Person, Head of IT Operations"
+    date = 2026-10-01
+    evidence = "https://intranet.example/change/CHG-1234"
+    expires = 2027-10-01                    # optional
+
+The file is an input, not network evidence: give it again when replaying.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+
+#: control -> what the attester vouches for.
+CONTROLS: dict[str, str] = {
+    "inbound-dmarc-enforcement": "inbound mail failing DMARC is rejected as its sender asks",
+    "spam-malware-filtering": "inbound mail is filtered for spam and malware",
+    "tls-to-gov-uk": "outbound mail to *.gov.uk goes only over TLS (enforced, not opportunistic)",
+    "outbound-dkim-signing": "outbound mail is DKIM-signed at the gateway",
+}
+_KEYS = {"domain", "control", "attested_by", "date", "evidence", "expires"}
+
+
+class AttestationError(ValueError):
+    """An attestation file that cannot be used, with the entry and field at fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    domain: str
+    control: str
+    attested_by: str
+    date: date
+    evidence: str
+    expires: date | None = None
+    source: str = ""
+
+    def covers(self, domain: str) -> bool:
+        return fnmatch.fnmatchcase(domain, self.domain)
+
+    def current(self, today: date) -> bool:
+        return self.expires is None or today <= self.expires
+
+
+def parse_attestations(text: str, source: str) -> tuple[Attestation, ...]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise AttestationError(f"{source}: not valid TOML ({exc})") from None
+    if set(data) - {"attestation"}:
+        raise AttestationError(f"{source}: only [[attestation]] tables are allowed")
+    entries = data.get("attestation", [])
+    if not isinstance(entries, list):
+        raise AttestationError(f"{source}: 'attestation' must be an array of tables")
+    found = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"{source}, attestation #{number}"
+        extra = set(entry) - _KEYS
+        if extra:
+            raise AttestationError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
+        texts = {}
+        for key in ("domain", "control", "attested_by", "evidence"):
+            value = entry.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise AttestationError(f"{where}: '{key}' must be a non-empty string")
+            texts[key] = value.strip()
+        if texts["control"] not in CONTROLS:
+            raise AttestationError(
+                f"{where}: unknown control {texts['control']!r} (valid: {', '.join(CONTROLS)})"
+            )
+        when = entry.get("date")
+        expires = entry.get("expires")
+        if not isinstance(when, date):
+            raise AttestationError(f"{where}: 'date' must be a date such as 2026-10-01")
+        if expires is not None and not isinstance(expires, date):
+            raise AttestationError(f"{where}: 'expires' must be a date")
+        found.append(
+            Attestation(
+                domain=texts["domain"].lower(),
+                control=texts["control"],
+                attested_by=texts["attested_by"],
+                date=when,
+                evidence=texts["evidence"],
+                expires=expires,
+                source=where,
+            )
+        )
+    return tuple(found)
