@@ -11,7 +11,13 @@ import enum
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from pytest_govmail.attestations import Attestation
+    from pytest_govmail.model_dkim import SampleMessage
+    from pytest_govmail.model_https import PolicyFetch
+    from pytest_govmail.model_tls import TlsScan
 
 
 def normalise_name(name: str) -> str:
@@ -44,6 +50,12 @@ class ErrorKind(enum.StrEnum):
     NO_NAMESERVERS = "no_nameservers"
     MALFORMED = "malformed"
     NOT_COLLECTED = "not_collected"
+    CONNECTION_REFUSED = "connection_refused"
+    THROTTLED = "throttled"
+    PRIVATE_ADDRESS = "private_address"
+    TLS_HANDSHAKE = "tls_handshake"
+    PROTOCOL = "protocol"
+    TOO_LARGE = "too_large"
     OTHER = "other"
 
 
@@ -164,13 +176,24 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """What one test judges: a domain (and for host tests one MX host) with the run's evidence."""
+    """What one test judges: a domain (and for host tests one MX host) with the run's evidence.
+
+    ``tls`` maps an MX host to its scans, one per address (``pytest_govmail.model_tls``);
+    ``policies`` maps a domain to its MTA-STS policy fetch (``pytest_govmail.model_https``);
+    ``messages`` holds the sample messages given for this domain (``pytest_govmail.model_dkim``).
+    A host or domain missing from these mappings was not probed in this run.
+    ``now`` is when the evidence was collected, so that replay judges dates the same way.
+    """
 
     target: Target
     dns: DnsView
     host: str | None = None
     now: datetime | None = None
     settings: Mapping[str, str] = field(default_factory=dict)
+    tls: Mapping[str, tuple[TlsScan, ...]] = field(default_factory=dict)
+    policies: Mapping[str, PolicyFetch] = field(default_factory=dict)
+    messages: tuple[SampleMessage, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
 
     @property
     def domain(self) -> str:
