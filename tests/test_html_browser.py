@@ -1,0 +1,104 @@
+"""The HTML report in a real browser: hostile records render as text, and no script runs.
+
+The demo's hostile department publishes records full of ``<script>``, event handlers and
+``javascript:`` URLs. This test writes the report of a real demo run and opens it in headless
+Chromium (Debian's package, driven by Playwright) with every row expanded, and checks that no
+dialog opened, no injected element exists, and the payloads are visible as plain text.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _need_browser() -> None:
+    """In CI the browser must be there (.ci/run installs it); elsewhere its absence skips."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("playwright is not installed, but CI must run the browser test")
+        pytest.skip("playwright is not installed (pip install playwright)")
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed, but CI must run the browser test")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("browser")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--govmail-demo",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "-k",
+            "hostile or exemplary",
+        ],
+        cwd=folder,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    report = folder / "reports" / "govmail.html"
+    assert report.exists(), "the demo run wrote no HTML report"
+    return report
+
+
+def test_hostile_records_do_not_execute_in_the_report(hostile_report: Path) -> None:
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    dialogs: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(hostile_report.as_uri())
+            page.wait_for_selector("#results-table", timeout=15_000)
+            # Expand every row so that every test's evidence is in the DOM.
+            page.evaluate(
+                "() => document.querySelectorAll('.collapsible td.col-result')"
+                ".forEach(td => td.click())"
+            )
+            page.wait_for_timeout(500)
+            text = page.inner_text("body")
+            injected = page.evaluate(
+                "() => document.querySelectorAll("
+                "'.govmail-evidence script, .govmail-evidence img, .govmail-evidence svg,"
+                " .govmail-evidence iframe, .logwrapper script, .logwrapper img').length"
+            )
+            matrix = page.inner_text(".govmail-matrix")
+        finally:
+            browser.close()
+    assert dialogs == [], f"a script ran in the report: {dialogs}"
+    assert injected == 0
+    assert "hostile-dept.gov.uk" in matrix
+    # The payloads are shown, as text, to the assessor.
+    assert "<script>alert('spf')</script>" in text
+    assert "onerror=alert(1)" in text
