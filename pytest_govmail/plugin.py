@@ -23,8 +23,10 @@ from pytest_govmail.engine import GovmailRun, Settings, parse_nameserver
 from pytest_govmail.model import Target
 from pytest_govmail.targets import (
     TargetError,
+    in_shard,
     merge_targets,
     parse_selectors,
+    parse_shard,
     targets_from_file,
     targets_from_values,
 )
@@ -110,6 +112,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="govmail_replay",
         metavar="FILE",
         help="re-judge saved evidence with no network at all (repeatable: shards merge).",
+    )
+    group.addoption(
+        "--govmail-shard",
+        dest="govmail_shard",
+        metavar="K/N",
+        help="assess only shard K of N of the domain list (a stable hash of each name), "
+        "for CI matrices; replay the shards' evidence files together for one report.",
     )
     group.addoption(
         "--govmail-demo",
@@ -234,7 +243,18 @@ def _build_run(config: pytest.Config) -> GovmailRun | None:
         given = list(lab.targets) + given
     if not given:
         return None
-    return GovmailRun(merge_targets(given, selectors), settings)
+    return GovmailRun(_shard(config, merge_targets(given, selectors)), settings)
+
+
+def _shard(config: pytest.Config, targets: tuple[Target, ...]) -> tuple[Target, ...]:
+    text = config.getoption("govmail_shard")
+    if not text:
+        return targets
+    try:
+        shard = parse_shard(text)
+    except TargetError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return tuple(t for t in targets if in_shard(t.domain, shard))
 
 
 def _load_inputs(config: pytest.Config, run: GovmailRun, catalogue: Catalogue) -> None:

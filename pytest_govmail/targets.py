@@ -11,6 +11,7 @@ label over 63 octets...) is a :class:`TargetError` naming the line, which the pl
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import ipaddress
 import re
@@ -223,3 +224,19 @@ def merge_targets(targets: Iterable[Target], selectors: Iterable[str] = ()) -> t
             t = replace(t, dkim_selectors=tuple(dict.fromkeys(extra + t.dkim_selectors)))
         result.append(t)
     return tuple(result)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` (1 <= K <= N) as (K, N), or TargetError."""
+    k, sep, n = text.strip().partition("/")
+    if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
+        raise TargetError(f"--govmail-shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/8")
+    return int(k), int(n)
+
+
+def in_shard(domain: str, shard: tuple[int, int]) -> bool:
+    """Whether a domain belongs to shard K of N: a hash of the name, so the slice is stable
+    whatever the order of the list and however many domains are added or removed elsewhere."""
+    k, n = shard
+    digest = hashlib.sha256(domain.encode("ascii")).digest()
+    return int.from_bytes(digest[:8], "big") % n == k - 1

@@ -288,3 +288,32 @@ def test_without_govmail_options_nothing_changes(pytester: pytest.Pytester) -> N
     result = pytester.runpytest(*BASE)
     result.assert_outcomes(passed=1)
     assert not (pytester.path / "reports").exists()
+
+
+def test_shards_replay_together_into_one_report(pytester: pytest.Pytester, lab: DemoLab) -> None:
+    # exemplary and monitoring hash to shard 1 of 2, hostile to shard 2.
+    domains = "--govmail-domain=exemplary-dept.gov.uk,monitoring-dept.gov.uk,hostile-dept.gov.uk"
+    pytester.runpytest(*lab_args(lab), domains, "-m", "dmarc or spf", *BASE)
+    whole = outcomes(pytester.path / "reports" / "junit.xml")
+    for k in (1, 2):
+        pytester.runpytest(
+            *lab_args(lab),
+            domains,
+            "-m",
+            "dmarc or spf",
+            f"--govmail-shard={k}/2",
+            f"--govmail-evidence-out=shard{k}.json",
+            *BASE,
+        )
+    pytester.runpytest(
+        "--govmail-replay=shard1.json", "--govmail-replay=shard2.json", "-m", "dmarc or spf", *BASE
+    )
+    assert outcomes(pytester.path / "reports" / "junit.xml") == whole
+    shard_domains = [
+        {t["domain"] for t in json.loads((pytester.path / f"shard{k}.json").read_text())["targets"]}
+        for k in (1, 2)
+    ]
+    assert shard_domains == [
+        {"exemplary-dept.gov.uk", "monitoring-dept.gov.uk"},
+        {"hostile-dept.gov.uk"},
+    ]

@@ -128,3 +128,18 @@ def test_any_text_is_a_domain_or_a_target_error(text: str) -> None:
         targets_from_text(text, "fuzz.txt")
     except TargetError:
         pass
+
+
+def test_shards_partition_the_list_stably() -> None:
+    from pytest_govmail.targets import in_shard, parse_shard
+
+    domains = [f"d{i}.gov.uk" for i in range(1000)]
+    for n in (1, 3, 8):
+        owners = [[k for k in range(1, n + 1) if in_shard(d, (k, n))] for d in domains]
+        assert all(len(o) == 1 for o in owners)  # every domain in exactly one shard
+        sizes = [sum(1 for o in owners if o == [k]) for k in range(1, n + 1)]
+        assert min(sizes) > 1000 / n * 0.7  # and the shards are roughly even
+    assert parse_shard("2/8") == (2, 8)
+    for bad in ("0/2", "3/2", "2", "a/b", "1/0"):
+        with pytest.raises(TargetError, match="K/N"):
+            parse_shard(bad)
