@@ -1,0 +1,537 @@
+"""CERT-01..CERT-07: the certificate chain each address of an MX host presents after STARTTLS.
+
+Sources: GOV.UK "Set up government email services securely" (G2) and the supplier guide (SEED,
+"Strict" certificate checking: no self-signed certificates), RFC 8461 section 4.2 (MTA-STS: a
+certificate valid for the MX name, chaining to a trusted root, not expired), RFC 6125 (names;
+wildcards), RFC 5280 (paths), NCSC "Using TLS to protect data" (N1) and NCSC Mail Check's rules
+(MC: key sizes, SHA-1, expiry warning, chain order). Key sizes and the expiry window come from the
+TLS profile (:mod:`pytest_govmail.tls_profile`).
+
+Every judge here is host-scoped and combines the addresses of the host as
+:func:`pytest_govmail.judge.tls.host_verdict` does (any address fails: FAIL naming it; any
+address not judged: INCONCLUSIVE). Each needs a completed STARTTLS handshake at the address
+(else INCONCLUSIVE "no TLS session to judge: see TLS-01"). The chain is ``TlsScan.chain_pem``,
+leaf first, as the server sent it, parsed with ``cryptography``; an entry that does not parse
+(garbage PEM, several certificates in one entry, over 64 KiB) makes the requirements that need it
+INCONCLUSIVE with the reason, and is never an exception. CERT-02, CERT-03 and CERT-04 need only
+the leaf; CERT-05 and CERT-06 judge what parsed (a weak key or hash already seen FAILS) and are
+INCONCLUSIVE only if nothing failed; CERT-07 needs the whole chain.
+
+Decisions:
+
+- CERT-01 reads the collector's path validation (``TlsScan.trust``), one
+  :class:`~pytest_govmail.model_tls.TrustCheck` per store. Two store names count: ``"mozilla"``
+  (the public store: sslyze's Mozilla store) and ``"ca-file"`` (the anchors the user gave with
+  ``--govmail-ca-file``: a private CA, the demo lab). The chain passes if either validated; a
+  pass through ``ca-file`` alone says so. Other store names are ignored. No check under either
+  name is INCONCLUSIVE. A failure names the self-signed certificate, or the issuer of the last
+  served certificate, with the validator's own detail.
+- CERT-02 compares the MX hostname (lower case, no trailing dot) with the leaf's subjectAltName
+  DNS names only: the subject CN is never used. A wildcard matches only as the whole left-most
+  label (``*.example.gov.uk`` covers ``mx.example.gov.uk``, not ``a.mx.example.gov.uk`` nor
+  ``example.gov.uk``); partial wildcards (``mx*.example``) and wildcards over a single label
+  (``*.uk``) match nothing.
+- CERT-03 and CERT-04 judge the leaf (an expired intermediate already fails CERT-01's path
+  validation) at ``subject.now`` (the collection time, so that replay judges the same way), else
+  the current time. CERT-04 passes when notAfter is more than N days away: N is
+  ``settings["cert_expiry_days"]`` when given, else the profile's ``expiry_warning_days`` (14).
+- CERT-05 and CERT-06 check the leaf and every served certificate that is not self-issued (a
+  served root is the trust anchor: its key and self-signature are not relied on). Ed25519 and
+  Ed448 keys pass CERT-05; DSA keys fail. CERT-06 fails MD2, MD4, MD5 and SHA-1 signatures
+  (RSA PKCS#1 v1.5, RSA-PSS, DSA or ECDSA).
+- CERT-07: "in order" means each served certificate is issued by the next one (names match and
+  the next one's key verifies the signature). "Complete" means the last served certificate is a
+  self-signed root, or path validation against ``mozilla`` or ``ca-file`` succeeded with the
+  served intermediates (the collector's validator does not fetch missing intermediates). A chain
+  in order whose path validation failed and that does not end at a root FAILS as incomplete: the
+  finding names the issuer that was not served, which is either a missing intermediate or an
+  unknown CA (CERT-01 tells the two apart for a reader).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+from pytest_govmail.judge.common import show_value
+from pytest_govmail.judge.tls import (
+    AddressVerdict,
+    Check,
+    describe_name,
+    expiry_days,
+    host_verdict,
+    issued_by,
+    judging_profile,
+    judging_time,
+    load_chain,
+    profile_details,
+    self_issued,
+    tls_session,
+)
+from pytest_govmail.model import Finding, Status, Subject, Verdict
+from pytest_govmail.model_tls import TlsScan, TrustCheck
+from pytest_govmail.tls_profile import TlsProfile
+
+__all__ = [
+    "TRUST_STORES",
+    "chain_complete_in_order",
+    "chain_trusted",
+    "keys_strong",
+    "name_matches",
+    "names_mx_host",
+    "no_weak_signatures",
+    "not_expiring_soon",
+    "within_validity",
+]
+
+#: The ``TrustCheck.store`` names CERT-01 and CERT-07 accept: the public store, the user's CAs.
+TRUST_STORES = ("mozilla", "ca-file")
+
+#: Signature algorithms CERT-06 rejects, by OID (MD2, MD4, MD5 and SHA-1 with RSA; SHA-1 with
+#: DSA and ECDSA; the old OIW sha1WithRSA): cryptography cannot name the hash of some of them.
+_WEAK_SIGNATURE_OIDS = {
+    "1.2.840.113549.1.1.2": "MD2 with RSA",
+    "1.2.840.113549.1.1.3": "MD4 with RSA",
+    "1.2.840.113549.1.1.4": "MD5 with RSA",
+    "1.2.840.113549.1.1.5": "SHA-1 with RSA",
+    "1.3.14.3.2.29": "SHA-1 with RSA",
+    "1.2.840.10040.4.3": "SHA-1 with DSA",
+    "1.2.840.10045.4.1": "SHA-1 with ECDSA",
+}
+
+
+def _ok(text: str) -> AddressVerdict:
+    return AddressVerdict(Status.PASS, text)
+
+
+def _unknown(reason: str) -> AddressVerdict:
+    return AddressVerdict(Status.INCONCLUSIVE, reason)
+
+
+def _bad(*findings: Finding) -> AddressVerdict:
+    return AddressVerdict(Status.FAIL, "", findings)
+
+
+def _open_parts(unreadable: Sequence[str], problem: str) -> str:
+    parts = [*unreadable[:3], *([problem] if problem else [])]
+    return "; ".join(parts)
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _label(index: int, cert: x509.Certificate) -> str:
+    role = "the leaf" if index == 0 else f"certificate {index + 1}"
+    return f"{role} ({describe_name(cert.subject)})"
+
+
+def _relevant_checks(scan: TlsScan) -> list[TrustCheck]:
+    return [t for t in scan.trust if t.store.strip().lower() in TRUST_STORES]
+
+
+def _validation_notes(checks: Sequence[TrustCheck]) -> str:
+    return "; ".join(
+        f"{t.store.strip().lower()}: {show_value(t.detail, 160) if t.detail else 'failed'}"
+        for t in checks
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# CERT-01
+# ------------------------------------------------------------------------------------------
+
+
+def _trusted(scan: TlsScan) -> AddressVerdict:
+    checks = _relevant_checks(scan)
+    verified = {t.store.strip().lower() for t in checks if t.verified}
+    if "mozilla" in verified:
+        return _ok("the chain validates to the Mozilla trust store")
+    if "ca-file" in verified:
+        return _ok(
+            "the chain validates to the CA file given with --govmail-ca-file "
+            "(not to the Mozilla store)"
+        )
+    if not checks:
+        others = ", ".join(show_value(t.store, 30) for t in scan.trust[:5])
+        return _unknown(
+            "no path validation against the Mozilla store or a CA file was recorded"
+            + (f" (only against {others})" if others else "")
+        )
+    why = _validation_notes(checks)
+    chain = load_chain(scan)
+    remediation = (
+        "Replace the certificate with one issued by a publicly trusted CA (for example an ACME "
+        "CA such as Let's Encrypt, or a commercial CA), and serve its intermediates with it."
+    )
+    if not chain.certs:
+        observed = f"the chain does not validate ({why}); {chain.problem}"
+        return _bad(Finding("cert.chain.untrusted", observed, _TRUSTED, remediation))
+    leaf, top = chain.certs[0], chain.certs[-1]
+    if self_issued(leaf) and issued_by(leaf, leaf):
+        return _bad(
+            Finding(
+                "cert.chain.self_signed",
+                f"self-signed certificate {describe_name(leaf.subject)} ({why})",
+                _TRUSTED,
+                remediation,
+            )
+        )
+    if self_issued(top) and len(chain.certs) > 1:
+        where = f"ends at the root {describe_name(top.subject)}, which is not a trusted root"
+    else:
+        where = (
+            f"ends at {describe_name(top.subject)}, issued by {describe_name(top.issuer)}, "
+            "which is not a trusted root"
+        )
+    return _bad(
+        Finding(
+            "cert.chain.untrusted",
+            f"the chain does not validate: it {where} ({why})",
+            _TRUSTED,
+            remediation,
+        )
+    )
+
+
+_TRUSTED = "a chain that validates to the Mozilla trust store (or the given CA file)"
+
+
+def chain_trusted(subject: Subject) -> Verdict:
+    """CERT-01: the chain validates to a public trust store (Mozilla); G2, SEED, RFC 8461 4.2."""
+    return host_verdict(subject, _trusted, gate=tls_session)
+
+
+# ------------------------------------------------------------------------------------------
+# CERT-02
+# ------------------------------------------------------------------------------------------
+
+
+def name_matches(pattern: str, host: str) -> bool:
+    """True when a subjectAltName DNS name covers ``host`` (RFC 6125 6.4; one-label wildcard)."""
+    name = pattern.strip().rstrip(".").lower()
+    wanted = host.strip().rstrip(".").lower()
+    if not name or not wanted:
+        return False
+    if "*" not in name:
+        return name == wanted
+    if not name.startswith("*.") or "*" in name[2:]:
+        return False
+    base = name[2:]
+    if "." not in base:
+        return False
+    label, dot, rest = wanted.partition(".")
+    return bool(label) and bool(dot) and rest == base
+
+
+def _names(host: str) -> Check:
+    def check(scan: TlsScan) -> AddressVerdict:
+        chain = load_chain(scan)
+        if not chain.certs:
+            return _unknown(chain.problem)
+        leaf = chain.certs[0]
+        try:
+            san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = san.get_values_for_type(x509.DNSName)
+        except x509.ExtensionNotFound:
+            names = None
+        except Exception as exc:
+            return _unknown(f"the leaf's extensions cannot be read ({show_value(str(exc), 120)})")
+        expected = f"a subjectAltName DNS name that matches {host}"
+        remediation = (
+            f"Reissue the certificate with {host} (exactly as the MX record names it) among its "
+            "subjectAltName DNS names (a wildcard covers one label only), or point the MX "
+            "record at a name the certificate covers."
+        )
+        if not names:
+            return _bad(
+                Finding(
+                    "cert.name.no_san",
+                    f"the certificate has no subjectAltName DNS name (subject "
+                    f"{describe_name(leaf.subject)}; the CN is not used)",
+                    expected,
+                    remediation,
+                )
+            )
+        for name in names:
+            if name_matches(name, host):
+                return _ok(f"subjectAltName {show_value(name, 120)} matches {host}")
+        shown = ", ".join(show_value(n, 80) for n in names[:10])
+        more = f" and {len(names) - 10} more" if len(names) > 10 else ""
+        return _bad(
+            Finding(
+                "cert.name.mismatch",
+                f"no subjectAltName matches {host} (names: {shown}{more})",
+                expected,
+                remediation,
+            )
+        )
+
+    return check
+
+
+def names_mx_host(subject: Subject) -> Verdict:
+    """CERT-02: a SAN DNS name matches the MX hostname; no CN fallback (RFC 8461 4.2; RFC 6125)."""
+    host = (subject.host or "").strip().rstrip(".").lower()
+    return host_verdict(subject, _names(host), gate=tls_session)
+
+
+# ------------------------------------------------------------------------------------------
+# CERT-03 and CERT-04
+# ------------------------------------------------------------------------------------------
+
+
+def _validity(now: datetime) -> Check:
+    def check(scan: TlsScan) -> AddressVerdict:
+        chain = load_chain(scan)
+        if not chain.certs:
+            return _unknown(chain.problem)
+        leaf = chain.certs[0]
+        start, end = leaf.not_valid_before_utc, leaf.not_valid_after_utc
+        remediation = (
+            "Install a renewed certificate and reload the SMTP service; if a new certificate "
+            "is reported as not yet valid, check its issue date and the server's clock."
+        )
+        if now < start:
+            return _bad(
+                Finding(
+                    "cert.validity.not_yet",
+                    f"the certificate is not valid until {_when(start)} (judged at {_when(now)})",
+                    "now inside notBefore..notAfter",
+                    remediation,
+                )
+            )
+        if now > end:
+            return _bad(
+                Finding(
+                    "cert.validity.expired",
+                    f"the certificate expired {_when(end)}, {(now - end).days} day(s) before "
+                    f"{_when(now)}",
+                    "now inside notBefore..notAfter",
+                    remediation,
+                )
+            )
+        return _ok(f"valid from {_when(start)} to {_when(end)}")
+
+    return check
+
+
+def within_validity(subject: Subject) -> Verdict:
+    """CERT-03: now is inside the leaf's notBefore..notAfter (RFC 8461 4.2; RFC 5280 4.1.2.5)."""
+    now = judging_time(subject)
+    return host_verdict(
+        subject, _validity(now), gate=tls_session, details=[("judged at", _when(now))]
+    )
+
+
+def _expiry(now: datetime, days: int) -> Check:
+    def check(scan: TlsScan) -> AddressVerdict:
+        chain = load_chain(scan)
+        if not chain.certs:
+            return _unknown(chain.problem)
+        end = chain.certs[0].not_valid_after_utc
+        left = end - now
+        if left > timedelta(days=days):
+            return _ok(f"expires {_when(end)}, in {left.days} days")
+        state = f"{left.days} day(s) left" if left >= timedelta(0) else "already expired"
+        return _bad(
+            Finding(
+                "cert.expiry.soon",
+                f"the certificate expires {_when(end)} ({state})",
+                f"more than {days} days before notAfter",
+                "Renew the certificate now, and automate renewal (for example with ACME) so "
+                "that it is replaced well before it expires.",
+            )
+        )
+
+    return check
+
+
+def not_expiring_soon(subject: Subject) -> Verdict:
+    """CERT-04: more than 14 days (configurable) before the leaf's notAfter (MC)."""
+    profile = judging_profile(subject)
+    if isinstance(profile, Verdict):
+        return profile
+    days = expiry_days(subject, profile)
+    if isinstance(days, Verdict):
+        return days
+    now = judging_time(subject)
+    return host_verdict(
+        subject,
+        _expiry(now, days),
+        gate=tls_session,
+        details=[("judged at", f"{_when(now)}; warning window {days} days")],
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# CERT-05 and CERT-06
+# ------------------------------------------------------------------------------------------
+
+
+def _relied_on(certs: Sequence[x509.Certificate]) -> list[tuple[int, x509.Certificate]]:
+    """The leaf and every served certificate that is not self-issued (not a root)."""
+    return [(i, c) for i, c in enumerate(certs) if i == 0 or not self_issued(c)]
+
+
+def _key_problem(cert: x509.Certificate, profile: TlsProfile) -> str | None:
+    """None for a strong enough key, else what is wrong; raises for an unreadable key."""
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        bits = key.key_size
+        return None if bits >= profile.min_rsa_bits else f"RSA {bits} bits"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        bits = key.curve.key_size
+        return None if bits >= profile.min_ec_bits else f"EC {key.curve.name} ({bits} bits)"
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return None
+    if isinstance(key, dsa.DSAPublicKey):
+        return f"DSA {key.key_size} bits"
+    return f"an unsupported key type ({type(key).__name__})"
+
+
+def _keys(profile: TlsProfile) -> Check:
+    def check(scan: TlsScan) -> AddressVerdict:
+        chain = load_chain(scan)
+        weak: list[str] = []
+        unreadable: list[str] = []
+        for index, cert in _relied_on(chain.certs):
+            try:
+                problem = _key_problem(cert, profile)
+            except (UnsupportedAlgorithm, ValueError) as exc:
+                unreadable.append(f"{_label(index, cert)}: key unreadable ({exc})")
+                continue
+            if problem:
+                weak.append(f"{_label(index, cert)}: {problem}")
+        if weak:
+            return _bad(
+                Finding(
+                    "cert.key.weak",
+                    "weak key(s): " + "; ".join(weak),
+                    f"RSA of at least {profile.min_rsa_bits} bits or EC of at least "
+                    f"{profile.min_ec_bits} bits, in the leaf and every intermediate",
+                    "Reissue the certificate with an RSA key of at least 2048 bits or an EC key "
+                    "on P-256 or P-384, from a CA whose intermediates meet the same bar.",
+                )
+            )
+        if chain.problem or unreadable:
+            return _unknown(_open_parts(unreadable, chain.problem))
+        return _ok(f"{len(_relied_on(chain.certs))} key(s) strong enough")
+
+    return check
+
+
+def keys_strong(subject: Subject) -> Verdict:
+    """CERT-05: leaf and intermediates have RSA >= 2048 or EC >= 256 bit keys (N1; MC)."""
+    profile = judging_profile(subject)
+    if isinstance(profile, Verdict):
+        return profile
+    return host_verdict(
+        subject,
+        _keys(profile),
+        gate=tls_session,
+        details=[profile_details(subject, profile)],
+    )
+
+
+def _weak_signature(cert: x509.Certificate) -> str | None:
+    """The weak signature algorithm of ``cert``, or None; raises when it cannot be told."""
+    oid = cert.signature_algorithm_oid.dotted_string
+    if oid in _WEAK_SIGNATURE_OIDS:
+        return _WEAK_SIGNATURE_OIDS[oid]
+    algorithm = cert.signature_hash_algorithm
+    if isinstance(algorithm, hashes.MD5 | hashes.SHA1):
+        return algorithm.name.upper()
+    return None
+
+
+def _signatures(scan: TlsScan) -> AddressVerdict:
+    chain = load_chain(scan)
+    weak: list[str] = []
+    unreadable: list[str] = []
+    for index, cert in _relied_on(chain.certs):
+        try:
+            problem = _weak_signature(cert)
+        except (UnsupportedAlgorithm, ValueError):
+            oid = cert.signature_algorithm_oid.dotted_string
+            unreadable.append(f"{_label(index, cert)}: unknown signature algorithm {oid}")
+            continue
+        if problem:
+            weak.append(f"{_label(index, cert)}: signed with {problem}")
+    if weak:
+        return _bad(
+            Finding(
+                "cert.signature.weak",
+                "; ".join(weak),
+                "SHA-256 or stronger signatures on every certificate but the root",
+                "Reissue the certificate signed with SHA-256 or stronger, and serve the CA's "
+                "current SHA-2 intermediate instead of any SHA-1 one.",
+            )
+        )
+    if chain.problem or unreadable:
+        return _unknown(_open_parts(unreadable, chain.problem))
+    return _ok(f"{len(_relied_on(chain.certs))} signature(s) use SHA-2 or better")
+
+
+def no_weak_signatures(subject: Subject) -> Verdict:
+    """CERT-06: no MD5 or SHA-1 signature on a non-root certificate (N1; MC; RFC 6151)."""
+    return host_verdict(subject, _signatures, gate=tls_session)
+
+
+# ------------------------------------------------------------------------------------------
+# CERT-07
+# ------------------------------------------------------------------------------------------
+
+
+def _complete(scan: TlsScan) -> AddressVerdict:
+    chain = load_chain(scan)
+    if not chain.complete:
+        return _unknown(chain.problem)
+    certs = chain.certs
+    remediation = (
+        "Serve the CA's full-chain file: the leaf certificate first, then each intermediate "
+        "in order (the root may be left out)."
+    )
+    for index in range(len(certs) - 1):
+        cert, following = certs[index], certs[index + 1]
+        if not issued_by(cert, following):
+            return _bad(
+                Finding(
+                    "cert.chain.order",
+                    f"{_label(index + 1, following)} did not issue {_label(index, cert)}, "
+                    f"which is issued by {describe_name(cert.issuer)}",
+                    "each served certificate issued by the next one",
+                    remediation,
+                )
+            )
+    last = certs[-1]
+    if self_issued(last) and issued_by(last, last):
+        return _ok(f"{len(certs)} certificate(s) in order, ending at a self-signed root")
+    checks = _relevant_checks(scan)
+    if any(t.verified for t in checks):
+        return _ok(f"{len(certs)} certificate(s) in order; path validation succeeded")
+    if not checks:
+        return _unknown(
+            "the chain is in order but does not end at a root, and no path validation was "
+            "recorded to show it is complete"
+        )
+    return _bad(
+        Finding(
+            "cert.chain.incomplete",
+            f"the served chain ends at {_label(len(certs) - 1, last)}, whose issuer "
+            f"{describe_name(last.issuer)} was not served and is not a trust anchor "
+            f"({_validation_notes(checks)})",
+            "a complete chain: every intermediate up to a trusted root served, in order",
+            remediation,
+        )
+    )
+
+
+def chain_complete_in_order(subject: Subject) -> Verdict:
+    """CERT-07: the served chain is complete and in order (MC; RFC 8446 4.4.2, RFC 5246 7.4.2)."""
+    return host_verdict(subject, _complete, gate=tls_session)
