@@ -42,7 +42,7 @@ class Attestation:
     domain: str
     control: str
     attested_by: str
-    date: date
+    attested_on: date
     evidence: str
     expires: date | None = None
     source: str = ""
@@ -91,7 +91,7 @@ def parse_attestations(text: str, source: str) -> tuple[Attestation, ...]:
                 domain=texts["domain"].lower(),
                 control=texts["control"],
                 attested_by=texts["attested_by"],
-                date=when,
+                attested_on=when,
                 evidence=texts["evidence"],
                 expires=expires,
                 source=where,

@@ -121,7 +121,7 @@ class GovmailHtml:
         if self.run.attestations:
             rows = "".join(
                 f"<tr><td>{_e(a.domain)}</td><td>{_e(a.control)}</td><td>{_e(a.attested_by)}</td>"
-                f"<td>{_e(a.date.isoformat())}</td><td>{_e(a.expires or '')}</td>"
+                f"<td>{_e(a.attested_on.isoformat())}</td><td>{_e(a.expires or '')}</td>"
                 f"<td>{_e(a.evidence)}</td></tr>"
                 for a in self.run.attestations
             )

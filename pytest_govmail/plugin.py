@@ -33,7 +33,7 @@ from pytest_govmail.targets import (
 from pytest_govmail.waivers import WaiverError, parse_waivers
 
 if TYPE_CHECKING:
-    pass
+    from pytest_govmail.lab.demo import DemoLab
 
 pytest_plugins = ["pytest_govmail.fixtures"]
 
@@ -42,7 +42,7 @@ SUITES_DIR = Path(__file__).parent / "suites"
 run_key = pytest.StashKey[GovmailRun]()
 case_key = pytest.StashKey["Case"]()
 requirement_key = pytest.StashKey[Requirement]()
-lab_key = pytest.StashKey["DemoLab"]()
+lab_key: pytest.StashKey[DemoLab] = pytest.StashKey()
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,9 +273,11 @@ def _load_inputs(config: pytest.Config, run: GovmailRun, catalogue: Catalogue) -
             elif kind in saved:  # a replay uses the inputs of the run it replays
                 run.inputs[kind] = saved[kind]
         if "waivers" in run.inputs:
-            run.waivers = parse_waivers(*reversed(run.inputs["waivers"]), catalogue.ids())
+            source, text = run.inputs["waivers"]
+            run.waivers = parse_waivers(text, source, catalogue.ids())
         if "attestations" in run.inputs:
-            run.attestations = parse_attestations(*reversed(run.inputs["attestations"]))
+            source, text = run.inputs["attestations"]
+            run.attestations = parse_attestations(text, source)
     except (WaiverError, AttestationError) as exc:
         raise pytest.UsageError(str(exc)) from None
 

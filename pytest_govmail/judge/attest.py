@@ -30,7 +30,7 @@ def controls_attested(subject: Subject) -> Verdict:
     expired = sorted({a.control for a in mine if not a.current(today)} - set(current))
     missing = [c for c in CONTROLS if c not in current]
     details = tuple(
-        (a.control, f"{a.attested_by}, {a.date.isoformat()}: {a.evidence}")
+        (a.control, f"{a.attested_by}, {a.attested_on.isoformat()}: {a.evidence}")
         for a in current.values()
     )
     if missing:
@@ -48,6 +48,8 @@ def controls_attested(subject: Subject) -> Verdict:
             details=details,
         )
     return Verdict.passed(
-        "; ".join(f"{c}: {a.attested_by} ({a.date.isoformat()})" for c, a in current.items()),
+        "; ".join(
+            f"{c}: {a.attested_by} ({a.attested_on.isoformat()})" for c, a in current.items()
+        ),
         details=details,
     )

@@ -1,0 +1,224 @@
+"""Benchmark a central sweep: N synthetic departments in the lab, with internet-like DNS delay.
+
+    python bench/sweep.py --domains 51 --delay 0.03 --runs 3
+    python bench/sweep.py --domains 1000 --runs 3
+    python bench/sweep.py --domains 51 --checkdmarc     # side by side with checkdmarc
+
+The lab's DNS server serves N departments built from the demo's sample configurations (about
+half compliant, the rest monitoring-only, sprawling SPF, parked or bare), sharing 20 MX hosts of
+four providers, plus one zone that never answers. Every answer is delayed by ``--delay``
+seconds. Each run is a fresh ``pytest`` process assessing every domain (the full suite, JUnit
+and HTML reports included); the script prints medians over the runs: wall time, domains per
+second, DNS queries the server answered, peak RSS of the pytest process, and the plugin's own
+collection time. With ``--checkdmarc`` it also runs checkdmarc (installed into a private venv
+under bench/.venv-checkdmarc) on the same domains, with /etc/resolv.conf bind-mounted in a
+private mount namespace to point at the lab (checkdmarc's ``-n`` only speaks port 53 and it
+resolves SMTP names through the system resolver), and prints the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pytest_govmail.lab.demo import demo_zones
+from pytest_govmail.lab.dns_server import Fault, LabDnsServer
+
+SOA = (
+    "@ 3600 IN SOA ns1.lab-dns.example. hostmaster.lab-dns.example. 1 3600 600 604800 300\n"
+    "@ 3600 IN NS ns1.lab-dns.example.\n"
+)
+PROVIDERS = 4
+HOSTS_PER_PROVIDER = 5
+NCSC = "mailto:dmarc-rua@dmarc.service.gov.uk"
+TLSRPT = '"v=TLSRPTv1; rua=mailto:tls-rua@mailcheck.service.ncsc.gov.uk"'
+
+
+def provider_zone(j: int) -> str:
+    lines = [f"$ORIGIN provider{j}.example.", SOA]
+    for k in range(HOSTS_PER_PROVIDER):
+        lines.append(f"mx{k} 3600 IN A 127.0.{10 + j}.{10 + k}")
+    lines.append('spf 3600 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"')
+    return "\n".join(lines) + "\n"
+
+
+def department_zone(i: int, domain: str) -> str:
+    """A department in one of five shapes, its MX at one of the 20 shared provider hosts."""
+    mx = f"mx{i % HOSTS_PER_PROVIDER}.provider{i % PROVIDERS}.example."
+    shape = ("compliant", "compliant", "monitoring", "compliant", "sprawling",
+             "compliant", "parked", "monitoring", "compliant", "bare")[i % 10]  # fmt: skip
+    body = [f"$ORIGIN {domain}.", SOA]
+    if shape == "parked":
+        body += [
+            "@ 3600 IN MX 0 .",
+            '@ 3600 IN TXT "v=spf1 -all"',
+            f'_dmarc 3600 IN TXT "v=DMARC1; p=reject; sp=reject; rua={NCSC}"',
+            '*._domainkey 3600 IN TXT "v=DKIM1; p="',
+        ]
+        return "\n".join(body) + "\n"
+    body.append(f"@ 3600 IN MX 10 {mx}")
+    if shape == "bare":
+        return "\n".join(body) + "\n"
+    spf = f"v=spf1 include:spf.provider{i % PROVIDERS}.example -all"
+    dmarc = f"v=DMARC1; p=reject; rua={NCSC}"
+    if shape == "monitoring":
+        dmarc = f"v=DMARC1; p=none; rua=mailto:dmarc@{domain}"
+    if shape == "sprawling":
+        spf = (
+            "v=spf1 include:spf.provider0.example include:spf.provider1.example "
+            "include:spf.provider2.example include:spf.provider3.example a mx ptr "
+            "include:gone.provider0.example ?all"
+        )
+    body += [
+        f'@ 3600 IN TXT "{spf}"',
+        f'_dmarc 3600 IN TXT "{dmarc}"',
+        f"_smtp._tls 3600 IN TXT {TLSRPT}",
+        f'_mta-sts 3600 IN TXT "v=STSv1; id=2026{i}"',
+    ]
+    return "\n".join(body) + "\n"
+
+
+def build_lab(n: int) -> tuple[dict[str, str], list[str], dict[str, Fault]]:
+    zones = demo_zones()
+    for j in range(PROVIDERS):
+        zones[f"provider{j}.example"] = provider_zone(j)
+    domains = []
+    for i in range(n - 1):
+        domain = f"bench{i:05d}-dept.gov.uk"
+        zones[domain] = department_zone(i, domain)
+        domains.append(domain)
+    silent = "silent-bench-dept.gov.uk"
+    zones[silent] = f"$ORIGIN {silent}.\n{SOA}@ 3600 IN MX 10 mx0.provider0.example.\n"
+    domains.append(silent)
+    return zones, domains, {silent: Fault.DROP}
+
+
+def run_pytest(
+    domains_file: Path, nameserver: str, folder: Path, timeout: float
+) -> dict[str, float]:
+    """One assessment in a fresh process; wall time, peak RSS and the plugin's own figures."""
+    args = [
+        "/usr/bin/time",
+        "-f",
+        "BENCH_MAXRSS_KB=%M",
+        sys.executable,
+        "-m",
+        "pytest",
+        f"--govmail-domains-file={domains_file}",
+        f"--govmail-nameserver={nameserver}",
+        f"--govmail-timeout={timeout}",
+        "--govmail-report-dir=reports",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=folder, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    text = done.stdout + done.stderr
+    collected = re.search(r"(\d+) DNS answers.*?collected in ([\d.]+) s", text)
+    summary = [line for line in text.splitlines() if re.search(r" in [\d.]+s", line)]
+    rss = re.search(r"BENCH_MAXRSS_KB=(\d+)", text)
+    if collected is None or not summary or rss is None:
+        raise SystemExit(f"pytest did not complete:\n{text[-3000:]}")
+    tests = sum(int(n) for n in re.findall(r"(\d+) [a-z]+", summary[-1]))
+    html = folder / "reports" / "govmail.html"
+    return {
+        "wall": wall,
+        "collect": float(collected.group(2)),
+        "answers": float(collected.group(1)),
+        "rss_mib": int(rss.group(1)) / 1024,
+        "tests": float(tests),
+        "html_mib": html.stat().st_size / 2**20 if html.exists() else 0.0,
+    }
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--domains", type=int, default=51)
+    parser.add_argument("--delay", type=float, default=0.03, help="seconds added to every answer")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=2.0)
+    parser.add_argument("--checkdmarc", action="store_true")
+    args = parser.parse_args()
+
+    zones, domains, faults = build_lab(args.domains)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LabDnsServer(zones, delay=args.delay, faults=faults) as server,
+    ):
+        folder = Path(tmp)
+        domains_file = folder / "domains.txt"
+        domains_file.write_text("\n".join(domains) + "\n")
+        host, port = server.address
+        results = []
+        for run in range(args.runs):
+            before = server.queries_served
+            figures = run_pytest(domains_file, f"{host}:{port}", folder, args.timeout)
+            figures["queries"] = server.queries_served - before
+            results.append(figures)
+            print(f"run {run + 1}: " + json.dumps({k: round(v, 2) for k, v in figures.items()}))
+        wall = median([r["wall"] for r in results])
+        print(
+            f"\npytest-govmail, {len(domains)} domains, {args.delay * 1000:g} ms DNS delay, "
+            f"median of {args.runs}:\n"
+            f"  wall {wall:.2f} s, {len(domains) / wall:.1f} domains/s, "
+            f"{median([r['tests'] for r in results]):.0f} tests\n"
+            f"  DNS: {median([r['queries'] for r in results]):.0f} queries answered by the lab, "
+            f"collection {median([r['collect'] for r in results]):.2f} s "
+            f"({median([r['collect'] for r in results]) / wall:.0%} of wall)\n"
+            f"  peak RSS {median([r['rss_mib'] for r in results]):.0f} MiB, "
+            f"HTML report {median([r['html_mib'] for r in results]):.1f} MiB"
+        )
+        if args.checkdmarc:
+            checkdmarc_wall = run_checkdmarc(domains, zones, faults, args.delay, args.runs)
+            print(
+                f"\ncheckdmarc on the same lab: median {checkdmarc_wall:.2f} s; "
+                f"pytest-govmail is {checkdmarc_wall / wall:.1f}x faster.\n"
+                "  checkdmarc lacks: per-MX-host tests (MX-02, PTR-01), the parked-domain "
+                "wildcard DKIM check (PARK-03), NCSC reporting checks (DMARC-07, TLSRPT-02), "
+                "DMARC external-report authorisation as a verdict, inconclusive-vs-fail "
+                "(timeouts read as missing records), JUnit and evidence replay."
+            )
+    return 0
+
+
+def run_checkdmarc(
+    domains: list[str], zones: dict[str, str], faults: dict[str, Fault], delay: float, runs: int
+) -> float:
+    venv = Path(__file__).with_name(".venv-checkdmarc")
+    exe = venv / "bin" / "checkdmarc"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "checkdmarc"], check=True)
+    # checkdmarc's -n speaks port 53 only: serve the same zones on 127.0.0.53:53 (root).
+    with LabDnsServer(zones, host="127.0.0.53", port=53, delay=delay, faults=faults), \
+            tempfile.TemporaryDirectory() as tmp:  # fmt: skip
+        resolv = Path(tmp) / "resolv.conf"
+        resolv.write_text("nameserver 127.0.0.53\noptions timeout:2 attempts:1\n")
+        walls = []
+        for _ in range(runs):
+            script = (
+                f"mount --bind {resolv} /etc/resolv.conf && "
+                f"{exe} {' '.join(domains)} -n 127.0.0.53 -t 2 --skip-tls -o {tmp}/out.json"
+            )
+            start = time.perf_counter()
+            subprocess.run(["unshare", "-m", "sh", "-c", script], check=False, capture_output=True)
+            walls.append(time.perf_counter() - start)
+            print(f"checkdmarc run: {walls[-1]:.2f} s")
+    return median(walls)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
