@@ -9,9 +9,11 @@ host; a host test judges every address of its host and names the one that fails.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from pytest_govmail.model import ProbeError
+from pytest_govmail.model import ErrorKind, ProbeError
 
 
 class TlsVersion(enum.StrEnum):
@@ -101,3 +103,106 @@ class TlsScan:
             if probe.version is version:
                 return probe
         return None
+
+
+def _error_to_json(error: ProbeError | None) -> dict[str, str] | None:
+    return None if error is None else {"kind": error.kind.value, "detail": error.detail}
+
+
+def _error_from_json(data: Mapping[str, Any] | None) -> ProbeError | None:
+    return None if data is None else ProbeError(ErrorKind(data["kind"]), str(data["detail"]))
+
+
+def to_json(scan: TlsScan) -> dict[str, Any]:
+    """A scan as plain JSON data (the evidence file's ``tls`` entries); exact round trip."""
+    smtp = scan.smtp
+    return {
+        "host": scan.host,
+        "address": scan.address,
+        "port": scan.port,
+        "at": scan.at,
+        "elapsed_ms": scan.elapsed_ms,
+        "connections": scan.connections,
+        "handshakes": scan.handshakes,
+        "error": _error_to_json(scan.error),
+        "smtp": None
+        if smtp is None
+        else {
+            "banner": smtp.banner,
+            "banner_code": smtp.banner_code,
+            "ehlo": list(smtp.ehlo),
+            "starttls_offered": smtp.starttls_offered,
+            "starttls_reply": smtp.starttls_reply,
+        },
+        "versions": [
+            {
+                "version": v.version.value,
+                "accepted": v.accepted,
+                "detail": v.detail,
+                "cipher_suites": list(v.cipher_suites),
+                "preferred": v.preferred,
+            }
+            for v in scan.versions
+        ],
+        "key_exchange": None
+        if scan.key_exchange is None
+        else {
+            "kind": scan.key_exchange.kind,
+            "group": scan.key_exchange.group,
+            "bits": scan.key_exchange.bits,
+        },
+        "compression": scan.compression,
+        "secure_renegotiation": scan.secure_renegotiation,
+        "client_renegotiation": scan.client_renegotiation,
+        "chain_pem": list(scan.chain_pem),
+        "trust": [
+            {"store": t.store, "verified": t.verified, "detail": t.detail} for t in scan.trust
+        ],
+        "profile": scan.profile,
+    }
+
+
+def from_json(data: Mapping[str, Any]) -> TlsScan:
+    smtp = data.get("smtp")
+    kex = data.get("key_exchange")
+    return TlsScan(
+        host=str(data["host"]),
+        address=str(data["address"]),
+        port=int(data["port"]),
+        at=str(data.get("at", "")),
+        elapsed_ms=float(data.get("elapsed_ms", 0.0)),
+        connections=int(data.get("connections", 0)),
+        handshakes=int(data.get("handshakes", 0)),
+        error=_error_from_json(data.get("error")),
+        smtp=None
+        if smtp is None
+        else SmtpDialogue(
+            banner=smtp.get("banner"),
+            banner_code=smtp.get("banner_code"),
+            ehlo=tuple(str(x) for x in smtp.get("ehlo", ())),
+            starttls_offered=smtp.get("starttls_offered"),
+            starttls_reply=smtp.get("starttls_reply"),
+        ),
+        versions=tuple(
+            VersionProbe(
+                version=TlsVersion(v["version"]),
+                accepted=v.get("accepted"),
+                detail=str(v.get("detail", "")),
+                cipher_suites=tuple(str(x) for x in v.get("cipher_suites", ())),
+                preferred=v.get("preferred"),
+            )
+            for v in data.get("versions", ())
+        ),
+        key_exchange=None
+        if kex is None
+        else KeyExchange(kind=str(kex["kind"]), group=kex.get("group"), bits=kex.get("bits")),
+        compression=data.get("compression"),
+        secure_renegotiation=data.get("secure_renegotiation"),
+        client_renegotiation=data.get("client_renegotiation"),
+        chain_pem=tuple(str(x) for x in data.get("chain_pem", ())),
+        trust=tuple(
+            TrustCheck(store=str(t["store"]), verified=bool(t["verified"]), detail=str(t["detail"]))
+            for t in data.get("trust", ())
+        ),
+        profile=str(data.get("profile", "")),
+    )

@@ -9,8 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_govmail import evidence
+from pytest_govmail import evidence, model_tls
 from pytest_govmail.model import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Role, Target
+from pytest_govmail.model_tls import (
+    KeyExchange,
+    SmtpDialogue,
+    TlsScan,
+    TlsVersion,
+    TrustCheck,
+    VersionProbe,
+)
 
 names = st.from_regex(r"[a-z0-9_-]{1,12}(\.[a-z0-9-]{1,12}){1,3}", fullmatch=True)
 errors = st.none() | st.builds(ProbeError, st.sampled_from(ErrorKind), st.text(max_size=40))
@@ -93,3 +101,56 @@ def test_merge_unites_shards() -> None:
     merged = evidence.merge([b, a])
     assert [t.domain for t in merged.targets] == ["a.gov.uk", "b.gov.uk"]
     assert len(merged.dns) == 2
+
+
+tls_scans = st.builds(
+    TlsScan,
+    host=names,
+    address=st.sampled_from(["192.0.2.1", "2001:db8::25"]),
+    port=st.integers(1, 65535),
+    at=st.text(max_size=20),
+    elapsed_ms=st.floats(0, 1e6, allow_nan=False),
+    connections=st.integers(0, 1000),
+    handshakes=st.integers(0, 1000),
+    error=errors,
+    smtp=st.none()
+    | st.builds(
+        SmtpDialogue,
+        banner=st.none() | st.text(max_size=40),
+        banner_code=st.none() | st.integers(100, 599),
+        ehlo=st.lists(st.text(max_size=20), max_size=4).map(tuple),
+        starttls_offered=st.none() | st.booleans(),
+        starttls_reply=st.none() | st.text(max_size=20),
+    ),
+    versions=st.lists(
+        st.builds(
+            VersionProbe,
+            version=st.sampled_from(TlsVersion),
+            accepted=st.none() | st.booleans(),
+            detail=st.text(max_size=20),
+            cipher_suites=st.lists(st.text(max_size=30), max_size=3).map(tuple),
+            preferred=st.none() | st.text(max_size=30),
+        ),
+        max_size=6,
+    ).map(tuple),
+    key_exchange=st.none()
+    | st.builds(
+        KeyExchange,
+        kind=st.sampled_from(["ECDHE", "DHE", "RSA"]),
+        group=st.none() | st.text(max_size=10),
+        bits=st.none() | st.integers(0, 8192),
+    ),
+    compression=st.none() | st.booleans(),
+    secure_renegotiation=st.none() | st.booleans(),
+    client_renegotiation=st.none() | st.booleans(),
+    chain_pem=st.lists(st.text(max_size=50), max_size=3).map(tuple),
+    trust=st.lists(
+        st.builds(TrustCheck, store=st.text(max_size=10), verified=st.booleans(), detail=st.text())
+    ).map(tuple),
+    profile=st.text(max_size=20),
+)
+
+
+@given(tls_scans)
+def test_tls_scan_round_trip_is_exact(scan: TlsScan) -> None:
+    assert model_tls.from_json(json.loads(json.dumps(model_tls.to_json(scan)))) == scan
