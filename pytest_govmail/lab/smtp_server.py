@@ -1,0 +1,813 @@
+"""SMTP servers with STARTTLS for the demo lab, the collector's tests and the TLS benchmark.
+
+Each :class:`LabSmtpServer` plays one sample MX host on its own loopback address (all of
+127.0.0.0/8 reaches loopback on Linux) and a port of the caller's choosing, behaving the way one
+:class:`SmtpProfile` says: compliant, old TLS versions enabled, weak suites, a bad certificate,
+no STARTTLS, a 554 greeting, silence, 421 throttling, or STARTTLS answered with 454.
+
+Design, and why:
+
+* Plain blocking sockets, one daemon thread per connection (bounded in number). asyncio's SSL
+  transport drops the TLS alert OpenSSL produces when a server-side handshake fails, so a client
+  would see "unexpected EOF" instead of ``protocol_version``; ``SSLSocket.do_handshake`` on a
+  blocking socket writes the alert before it raises. After a failed handshake the server stops
+  sending, drains what the client still sends (briefly) and closes, so the alert is not lost to
+  a TCP reset.
+* One accept thread multiplexes the listener and a wake-up socket with :mod:`selectors`, so
+  :meth:`LabSmtpServer.stop` is immediate; connections are woken by ``shutdown``.
+* Lines are bounded (:data:`MAX_LINE`), every read has the idle timeout, and a client that
+  trickles bytes is cut off at the idle deadline per line.
+* It speaks just enough SMTP for sslyze's STARTTLS helper (smtplib), the project's collector and
+  a basic client: the greeting, EHLO/HELO, STARTTLS, NOOP, RSET, QUIT; anything else is 502.
+  Plaintext buffered when STARTTLS is accepted is discarded (no command injection).
+* Counters and a bounded per-connection log (:class:`ConnectionRecord`) let tests and the bench
+  count connections and handshakes as the server saw them.
+
+What this machine's OpenSSL (3.0) can serve, and so what the profiles use: TLS 1.0 to 1.3
+(TLS 1.0/1.1 only at ``@SECLEVEL=0``), static-RSA suites, CBC-SHA1 suites, NULL and anonymous
+suites; it cannot serve 3DES, RC4, DES, EXPORT suites, SSL 2.0 or SSL 3.0, and TLS 1.3 suites
+cannot be restricted from Python (all three defaults are served). The weak-suites profile
+therefore offers static RSA and CBC-SHA1 but no 3DES. OpenSSL has no per-version cipher list,
+so the TLS 1.0/1.1 profile's CBC-SHA1 suites are accepted at TLS 1.2 as well.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import datetime
+import enum
+import errno
+import logging
+import selectors
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+from pytest_govmail.lab.pki import KeySpec, LabPki, SignatureHash
+
+__all__ = [
+    "BANNER_554",
+    "COMPLIANT",
+    "COMPLIANT_SUITES",
+    "EXPIRED_CERT",
+    "LAB_ADDRESSES",
+    "LEGACY_TLS",
+    "MAX_LINE",
+    "MISSING_INTERMEDIATE",
+    "NO_STARTTLS",
+    "PROFILES",
+    "SELF_SIGNED",
+    "SILENT",
+    "STARTTLS_454",
+    "THROTTLED",
+    "THROTTLING",
+    "WEAK_SUITES",
+    "WRONG_HOSTNAME",
+    "ConnectionRecord",
+    "Greeting",
+    "LabMx",
+    "LabSmtpFleet",
+    "LabSmtpServer",
+    "LeafSpec",
+    "SmtpProfile",
+    "StartTls",
+]
+
+_log = logging.getLogger(__name__)
+
+#: Longest command line accepted (RFC 5321 section 4.5.3.1.4 says 512 octets with CRLF).
+MAX_LINE = 1000
+_RECV = 4096
+_JOIN_TIMEOUT = 2.0
+_DRAIN_SECONDS = 1.0
+_DRAIN_BYTES = 65536
+_BIND_ATTEMPTS = 50
+
+
+class Greeting(enum.Enum):
+    """What the server does when a client connects."""
+
+    NORMAL = "normal"
+    """``220 <host> ESMTP``."""
+    REJECT_554 = "554"
+    """``554`` (no service here); then only QUIT is answered properly (RFC 5321 3.1)."""
+    SILENT = "silent"
+    """Accept the TCP connection and never send a byte (a tarpit, a broken filter)."""
+
+
+class StartTls(enum.Enum):
+    """Whether STARTTLS is advertised in EHLO and what the STARTTLS command gets."""
+
+    OFFERED = "offered"
+    NOT_OFFERED = "not-offered"
+    """Not in EHLO; the command gets 502."""
+    REFUSED_454 = "454"
+    """Advertised, but the command gets ``454 4.7.0 TLS not available``."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeafSpec:
+    """The certificate a server presents, relative to the time the server is built.
+
+    ``names`` empty means the server's own host name. Days are relative to now: the default is
+    valid from yesterday for 90 days (so CERT-04's 14-day warning does not fire).
+    """
+
+    names: tuple[str, ...] = ()
+    key: KeySpec = KeySpec.RSA_2048
+    signature_hash: SignatureHash = SignatureHash.SHA256
+    valid_from_days: float = -1.0
+    valid_until_days: float = 90.0
+    self_signed: bool = False
+    include_intermediate: bool = True
+
+
+#: TLS 1.2 suites of the compliant profile, in server preference order (OpenSSL names; all are
+#: NCSC-recommended ECDHE with AEAD). With an RSA certificate these are exactly the suites served.
+COMPLIANT_SUITES: tuple[str, ...] = (
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpProfile:
+    """How one lab MX behaves. ``ciphers`` are OpenSSL names for TLS 1.2 and below, in server
+    preference order (the server enforces its own order); TLS 1.3 always serves OpenSSL's three
+    default suites when ``maximum_version`` allows it. ``throttle_every`` = N answers every Nth
+    connection (1 = every connection) with ``421`` and closes it."""
+
+    name: str
+    description: str = ""
+    greeting: Greeting = Greeting.NORMAL
+    starttls: StartTls = StartTls.OFFERED
+    minimum_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
+    maximum_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3
+    ciphers: tuple[str, ...] = COMPLIANT_SUITES
+    leaf: LeafSpec = LeafSpec()
+    throttle_every: int = 0
+    allow_client_renegotiation: bool = False
+
+    @property
+    def needs_tls(self) -> bool:
+        """Whether a session can ever reach a TLS handshake (so a certificate is needed)."""
+        return (
+            self.greeting is Greeting.NORMAL
+            and self.starttls is StartTls.OFFERED
+            and self.throttle_every != 1
+        )
+
+
+COMPLIANT = SmtpProfile("compliant", "TLS 1.2 and 1.3, NCSC-recommended suites, valid chain")
+LEGACY_TLS = SmtpProfile(
+    "legacy-tls",
+    "TLS 1.0 and 1.1 enabled as well (with the CBC-SHA1 suites they need)",
+    minimum_version=ssl.TLSVersion.TLSv1,
+    ciphers=(*COMPLIANT_SUITES, "ECDHE-RSA-AES256-SHA", "ECDHE-RSA-AES128-SHA"),
+)
+WEAK_SUITES = SmtpProfile(
+    "weak-suites",
+    "TLS 1.2 also accepts static-RSA and CBC-SHA1 suites (no 3DES: this OpenSSL lacks it)",
+    ciphers=(
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "ECDHE-RSA-AES128-SHA",
+        "AES256-GCM-SHA384",
+        "AES128-SHA",
+    ),
+)
+EXPIRED_CERT = SmtpProfile(
+    "expired-cert",
+    "certificate expired ten days ago",
+    leaf=LeafSpec(valid_from_days=-100.0, valid_until_days=-10.0),
+)
+WRONG_HOSTNAME = SmtpProfile(
+    "wrong-hostname",
+    "certificate names another host",
+    leaf=LeafSpec(names=("smtp.unrelated-host.example",)),
+)
+SELF_SIGNED = SmtpProfile("self-signed", "self-signed certificate", leaf=LeafSpec(self_signed=True))
+MISSING_INTERMEDIATE = SmtpProfile(
+    "missing-intermediate",
+    "serves the leaf without its intermediate",
+    leaf=LeafSpec(include_intermediate=False),
+)
+NO_STARTTLS = SmtpProfile(
+    "no-starttls", "STARTTLS is not advertised", starttls=StartTls.NOT_OFFERED
+)
+BANNER_554 = SmtpProfile("banner-554", "greets with 554", greeting=Greeting.REJECT_554)
+SILENT = SmtpProfile("silent", "accepts TCP, never sends a banner", greeting=Greeting.SILENT)
+THROTTLED = SmtpProfile("throttled", "answers every connection with 421", throttle_every=1)
+THROTTLING = SmtpProfile("throttling", "answers every third connection with 421", throttle_every=3)
+STARTTLS_454 = SmtpProfile(
+    "starttls-454", "advertises STARTTLS, answers it with 454", starttls=StartTls.REFUSED_454
+)
+
+PROFILES: Mapping[str, SmtpProfile] = {
+    p.name: p
+    for p in (
+        COMPLIANT,
+        LEGACY_TLS,
+        WEAK_SUITES,
+        EXPIRED_CERT,
+        WRONG_HOSTNAME,
+        SELF_SIGNED,
+        MISSING_INTERMEDIATE,
+        NO_STARTTLS,
+        BANNER_554,
+        SILENT,
+        THROTTLED,
+        THROTTLING,
+        STARTTLS_454,
+    )
+}
+
+#: A loopback address per profile (127.0.4.0/24 is unused by the lab's zones so far), for the
+#: demo and the tests; any 127.x.y.z works.
+LAB_ADDRESSES: Mapping[str, str] = {
+    name: f"127.0.4.{10 + index}" for index, name in enumerate(PROFILES)
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionRecord:
+    """What happened on one connection, logged when it ends."""
+
+    number: int
+    peer: tuple[str, int]
+    greeting: int | None
+    commands: tuple[str, ...]
+    handshake_attempted: bool = False
+    tls_version: str | None = None
+    cipher: str | None = None
+    tls_error: str | None = None
+    seconds: float = 0.0
+
+
+class _Closed(Exception):
+    """The client went away, timed out, or the server is stopping."""
+
+
+class _Channel:
+    """Bounded line reading over a socket that may be swapped for its TLS wrapper."""
+
+    __slots__ = ("_buffer", "_idle", "sock")
+
+    def __init__(self, sock: socket.socket, idle: float) -> None:
+        self.sock = sock
+        self._idle = idle
+        self._buffer = b""
+
+    def discard_buffer(self) -> int:
+        dropped = len(self._buffer)
+        self._buffer = b""
+        return dropped
+
+    def readline(self) -> bytes:
+        """One line without CRLF; ``_Closed`` on EOF/timeout, ``ValueError`` if too long."""
+        deadline = time.monotonic() + self._idle
+        while b"\n" not in self._buffer:
+            if len(self._buffer) > MAX_LINE:
+                raise ValueError("line too long")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Closed("idle timeout")
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(_RECV)
+            except (TimeoutError, OSError) as exc:
+                raise _Closed(str(exc)) from exc
+            if not chunk:
+                raise _Closed("EOF")
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        if len(line) > MAX_LINE:
+            raise ValueError("line too long")
+        return line.rstrip(b"\r")
+
+    def send(self, text: str) -> None:
+        try:
+            self.sock.sendall(text.encode("ascii", "replace"))
+        except OSError as exc:
+            raise _Closed(str(exc)) from exc
+
+
+class LabSmtpServer:
+    """An SMTP server with STARTTLS on one loopback address, behaving as ``profile`` says.
+
+    Use as a context manager (or call :meth:`start` and :meth:`stop`)::
+
+        pki = LabPki()
+        with LabSmtpServer(COMPLIANT, hostname="mx.example-dept.gov.uk", pki=pki,
+                           host="127.0.4.10") as server:
+            address, port = server.address
+
+    The certificate is issued from ``pki`` for ``hostname`` as ``profile.leaf`` says, unless a
+    ready ``context`` is given. ``port=0`` picks a free port. ``idle_timeout`` bounds every wait
+    for the client (per line, per handshake); at most ``max_connections`` are served at once
+    (more get ``421`` and are closed).
+    """
+
+    def __init__(
+        self,
+        profile: SmtpProfile,
+        *,
+        hostname: str,
+        pki: LabPki | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        context: ssl.SSLContext | None = None,
+        idle_timeout: float = 10.0,
+        max_connections: int = 64,
+        log_size: int = 10_000,
+    ) -> None:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port out of range: {port}")
+        if profile.throttle_every < 0:
+            raise ValueError("throttle_every must be >= 0")
+        self.profile = profile
+        self.hostname = hostname
+        self._host = host
+        self._requested_port = port
+        self._port = 0
+        self._idle = idle_timeout
+        self._max_connections = max_connections
+        self._context = context
+        if self._context is None and profile.needs_tls:
+            if pki is None:
+                raise ValueError(f"profile {profile.name!r} serves TLS: pass pki= or context=")
+            self._context = _context_for(profile, hostname, pki)
+
+        self._lock = threading.Lock()  # counters and log
+        self._connections = 0
+        self._handshakes = 0
+        self._handshakes_completed = 0
+        self._peak = 0
+        self._log: collections.deque[ConnectionRecord] = collections.deque(maxlen=log_size)
+
+        self._state_lock = threading.Lock()
+        self._state = "new"
+        self._stop_event = threading.Event()
+        self._listener: socket.socket | None = None
+        self._wake_r: socket.socket | None = None
+        self._wake_w: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._conns: dict[int, tuple[_Channel, threading.Thread]] = {}
+        self._conns_lock = threading.Lock()
+        self._idle_cond = threading.Condition(self._conns_lock)
+
+    # ----------------------------------------------------------------- public API
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)`` the server listens on (after :meth:`start`)."""
+        if self._state == "new":
+            raise RuntimeError("LabSmtpServer is not started: the port is chosen by start()")
+        return (self._host, self._port)
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted since start (or the last :meth:`reset_stats`)."""
+        with self._lock:
+            return self._connections
+
+    @property
+    def handshakes(self) -> int:
+        """TLS handshakes started after STARTTLS (completed or not; renegotiations excluded)."""
+        with self._lock:
+            return self._handshakes
+
+    @property
+    def handshakes_completed(self) -> int:
+        with self._lock:
+            return self._handshakes_completed
+
+    @property
+    def peak_connections(self) -> int:
+        """The most connections served at the same time (politeness checks)."""
+        with self._lock:
+            return self._peak
+
+    @property
+    def connection_log(self) -> list[ConnectionRecord]:
+        """The most recent finished connections, oldest first (see :meth:`wait_idle`)."""
+        with self._lock:
+            return list(self._log)
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._connections = 0
+            self._handshakes = 0
+            self._handshakes_completed = 0
+            self._peak = 0
+            self._log.clear()
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until no connection is being served (so the log is complete); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._idle_cond:
+            while self._conns:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle_cond.wait(left)
+        return True
+
+    def start(self) -> Self:
+        with self._state_lock:
+            if self._state != "new":
+                raise RuntimeError(f"LabSmtpServer cannot be started: it is {self._state}")
+            self._listener = self._bind()
+            self._port = self._listener.getsockname()[1]
+            self._wake_r, self._wake_w = socket.socketpair()
+            self._wake_r.setblocking(False)
+            self._state = "running"
+        self._thread = threading.Thread(
+            target=self._accept_loop, name=f"lab-smtp-{self._host}:{self._port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop accepting, end every connection and release the port. Idempotent."""
+        with self._state_lock:
+            was_running = self._state == "running"
+            self._state = "stopped"
+        if not was_running:
+            return
+        self._stop_event.set()
+        assert self._wake_w is not None
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        if self._thread is not None:
+            self._thread.join(_JOIN_TIMEOUT)
+        with self._conns_lock:
+            conns = list(self._conns.values())
+        for channel, _ in conns:
+            with contextlib.suppress(OSError):  # wakes the thread, which closes its socket
+                channel.sock.shutdown(socket.SHUT_RDWR)
+        for _, thread in conns:
+            thread.join(_JOIN_TIMEOUT)
+        for sock in (self._listener, self._wake_r, self._wake_w):
+            if sock is not None:
+                sock.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        port = self._port or self._requested_port
+        return (
+            f"<LabSmtpServer {self.profile.name} {self.hostname} {self._host}:{port} {self._state}>"
+        )
+
+    # ----------------------------------------------------------------- sockets and threads
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self._host, self._requested_port))
+            sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
+        sock.setblocking(False)
+        return sock
+
+    def _accept_loop(self) -> None:
+        assert self._listener is not None and self._wake_r is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._listener, selectors.EVENT_READ, "accept")
+            selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+            while not self._stop_event.is_set():
+                for key, _ in selector.select():
+                    if key.data == "accept":
+                        try:
+                            self._accept(self._listener)
+                        except Exception:
+                            _log.debug("lab SMTP: accept failed", exc_info=True)
+
+    def _accept(self, listener: socket.socket) -> None:
+        try:
+            conn, peer = listener.accept()
+        except OSError:
+            return
+        conn.setblocking(True)
+        with self._lock:
+            self._connections += 1
+            number = self._connections
+        with self._conns_lock:
+            if self._stop_event.is_set() or len(self._conns) >= self._max_connections:
+                with contextlib.suppress(OSError):
+                    conn.sendall(f"421 4.7.0 {self.hostname} too many connections\r\n".encode())
+                conn.close()
+                return
+            channel = _Channel(conn, self._idle)
+            thread = threading.Thread(
+                target=self._serve,
+                args=(channel, number, (str(peer[0]), int(peer[1]))),
+                name=f"lab-smtp-{self._host}:{self._port}-conn",
+                daemon=True,
+            )
+            self._conns[number] = (channel, thread)
+            active = len(self._conns)
+        with self._lock:
+            self._peak = max(self._peak, active)
+        try:
+            thread.start()
+        except RuntimeError:
+            with self._conns_lock:
+                self._conns.pop(number, None)
+            conn.close()
+            raise
+
+    def _serve(self, channel: _Channel, number: int, peer: tuple[str, int]) -> None:
+        started = time.monotonic()
+        session = _Session(number=number, peer=peer)
+        conn = channel.sock
+        try:
+            self._converse(channel, session)
+        except (_Closed, OSError):
+            pass
+        except Exception:  # a bug must cost one connection, not the server
+            _log.debug("lab SMTP: connection %d failed", number, exc_info=True)
+        finally:
+            with contextlib.suppress(OSError):
+                channel.sock.close()
+            with contextlib.suppress(OSError):
+                conn.close()
+            record = session.record(time.monotonic() - started)
+            with self._lock:
+                self._log.append(record)
+            with self._idle_cond:
+                self._conns.pop(number, None)
+                self._idle_cond.notify_all()
+
+    # ----------------------------------------------------------------- the SMTP dialogue
+
+    def _converse(self, channel: _Channel, session: _Session) -> None:
+        profile = self.profile
+        host = self.hostname
+        if profile.throttle_every and session.number % profile.throttle_every == 0:
+            session.greeting = 421
+            channel.send(f"421 4.7.0 {host} too many connections, try again later\r\n")
+            return
+        if profile.greeting is Greeting.SILENT:
+            self._drain(channel.sock, self._idle)
+            return
+        if profile.greeting is Greeting.REJECT_554:
+            session.greeting = 554
+            channel.send(f"554 5.3.2 {host} no SMTP service here\r\n")
+            while True:
+                verb = self._next_verb(channel, session)
+                if verb == "QUIT":
+                    channel.send(f"221 2.0.0 {host} closing connection\r\n")
+                    return
+                channel.send("503 5.5.1 no SMTP service here\r\n")
+        session.greeting = 220
+        channel.send(f"220 {host} ESMTP govmail lab\r\n")
+        in_tls = False
+        while True:
+            verb = self._next_verb(channel, session)
+            if verb == "EHLO":
+                lines = [f"{host} greets you", "SIZE 10240000", "8BITMIME", "ENHANCEDSTATUSCODES"]
+                if not in_tls and profile.starttls is not StartTls.NOT_OFFERED:
+                    lines.append("STARTTLS")
+                text = "".join(f"250-{line}\r\n" for line in lines[:-1])
+                channel.send(f"{text}250 {lines[-1]}\r\n")
+            elif verb == "HELO":
+                channel.send(f"250 {host}\r\n")
+            elif verb in ("NOOP", "RSET"):
+                channel.send("250 2.0.0 OK\r\n")
+            elif verb == "QUIT":
+                channel.send(f"221 2.0.0 {host} closing connection\r\n")
+                return
+            elif verb == "STARTTLS" and not in_tls:
+                if profile.starttls is StartTls.NOT_OFFERED:
+                    channel.send("502 5.5.1 STARTTLS not supported\r\n")
+                elif profile.starttls is StartTls.REFUSED_454:
+                    channel.send("454 4.7.0 TLS not available due to temporary reason\r\n")
+                else:
+                    channel.send("220 2.0.0 Ready to start TLS\r\n")
+                    channel.discard_buffer()  # plaintext sent before the handshake is dropped
+                    self._handshake(channel, session)
+                    in_tls = True
+            elif verb == "STARTTLS":
+                channel.send("503 5.5.1 TLS already active\r\n")
+            else:
+                channel.send("502 5.5.2 command not implemented\r\n")
+
+    def _next_verb(self, channel: _Channel, session: _Session) -> str:
+        try:
+            line = channel.readline()
+        except ValueError:
+            channel.send("500 5.5.2 line too long\r\n")
+            raise _Closed("line too long") from None
+        verb = line.split(b" ", 1)[0].decode("ascii", "replace").upper()[:16]
+        if len(session.commands) < 64:
+            session.commands.append(verb)
+        return verb
+
+    def _handshake(self, channel: _Channel, session: _Session) -> None:
+        assert self._context is not None
+        with self._lock:
+            self._handshakes += 1
+        session.handshake_attempted = True
+        tls = self._context.wrap_socket(
+            channel.sock, server_side=True, do_handshake_on_connect=False
+        )
+        channel.sock = tls
+        tls.settimeout(self._idle)
+        try:
+            tls.do_handshake()
+        except (ssl.SSLError, OSError) as exc:
+            # OpenSSL has already written its alert to the socket: stop sending, let the
+            # client read it, and close only once the client has gone (or after a moment).
+            session.tls_error = str(exc)[:200]
+            with contextlib.suppress(OSError):
+                tls.shutdown(socket.SHUT_WR)
+            self._drain(tls, _DRAIN_SECONDS)
+            raise _Closed("handshake failed") from exc
+        with self._lock:
+            self._handshakes_completed += 1
+        session.tls_version = tls.version()
+        cipher = tls.cipher()
+        session.cipher = cipher[0] if cipher else None
+
+    def _drain(self, sock: socket.socket, seconds: float) -> None:
+        """Read and discard until EOF, ``seconds`` or :data:`_DRAIN_BYTES`, whichever is first."""
+        deadline = time.monotonic() + seconds
+        received = 0
+        while received < _DRAIN_BYTES and not self._stop_event.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                sock.settimeout(min(left, 0.5))
+                chunk = socket.socket.recv(sock, _RECV)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            received += len(chunk)
+
+
+@dataclass(slots=True)
+class _Session:
+    number: int
+    peer: tuple[str, int]
+    greeting: int | None = None
+    commands: list[str] = dataclasses.field(default_factory=list)
+    handshake_attempted: bool = False
+    tls_version: str | None = None
+    cipher: str | None = None
+    tls_error: str | None = None
+
+    def record(self, seconds: float) -> ConnectionRecord:
+        return ConnectionRecord(
+            number=self.number,
+            peer=self.peer,
+            greeting=self.greeting,
+            commands=tuple(self.commands),
+            handshake_attempted=self.handshake_attempted,
+            tls_version=self.tls_version,
+            cipher=self.cipher,
+            tls_error=self.tls_error,
+            seconds=round(seconds, 4),
+        )
+
+
+def _context_for(profile: SmtpProfile, hostname: str, pki: LabPki) -> ssl.SSLContext:
+    spec = profile.leaf
+    now = datetime.datetime.now(datetime.UTC)
+    leaf = pki.issue_leaf(
+        spec.names or (hostname,),
+        key=spec.key,
+        signature_hash=spec.signature_hash,
+        not_before=now + datetime.timedelta(days=spec.valid_from_days),
+        not_after=now + datetime.timedelta(days=spec.valid_until_days),
+        self_signed=spec.self_signed,
+    )
+    return pki.server_context(
+        leaf,
+        include_intermediate=spec.include_intermediate and not spec.self_signed,
+        minimum_version=profile.minimum_version,
+        maximum_version=profile.maximum_version,
+        ciphers=":".join(profile.ciphers),
+        allow_client_renegotiation=profile.allow_client_renegotiation,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LabMx:
+    """One sample MX of the lab: its name, its loopback address and how it behaves."""
+
+    hostname: str
+    address: str
+    profile: SmtpProfile
+
+
+class LabSmtpFleet:
+    """Several :class:`LabSmtpServer` on different addresses sharing one port number.
+
+    A checker takes one SMTP port for every host (``--govmail-smtp-port``), so the lab's MX
+    servers must share it. With ``port=0`` the first server picks a free port and the others
+    bind the same number; if it is taken on another address, all are closed and another port
+    is tried.
+    """
+
+    def __init__(
+        self,
+        hosts: Sequence[LabMx],
+        *,
+        pki: LabPki,
+        port: int = 0,
+        idle_timeout: float = 10.0,
+    ) -> None:
+        if not hosts:
+            raise ValueError("LabSmtpFleet needs at least one host")
+        names = [mx.hostname for mx in hosts]
+        if len(set(names)) != len(names):
+            raise ValueError("LabSmtpFleet host names must be unique")
+        self.hosts = tuple(hosts)
+        self._pki = pki
+        self._requested_port = port
+        self._idle = idle_timeout
+        self.servers: dict[str, LabSmtpServer] = {}
+        self.port = 0
+
+    def start(self) -> Self:
+        attempts = 1 if self._requested_port else _BIND_ATTEMPTS
+        contexts = {
+            mx.hostname: _context_for(mx.profile, mx.hostname, self._pki)
+            for mx in self.hosts
+            if mx.profile.needs_tls
+        }
+        last: OSError | None = None
+        for _ in range(attempts):
+            started: list[LabSmtpServer] = []
+            port = self._requested_port
+            try:
+                for mx in self.hosts:
+                    server = LabSmtpServer(
+                        mx.profile,
+                        hostname=mx.hostname,
+                        host=mx.address,
+                        port=port,
+                        context=contexts.get(mx.hostname),
+                        idle_timeout=self._idle,
+                    ).start()
+                    started.append(server)
+                    port = server.address[1]
+            except OSError as exc:
+                for server in started:
+                    server.stop()
+                if exc.errno != errno.EADDRINUSE or self._requested_port:
+                    raise
+                last = exc
+                continue
+            self.servers = {s.hostname: s for s in started}
+            self.port = port
+            return self
+        assert last is not None
+        raise last
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+    def __iter__(self) -> Iterator[LabSmtpServer]:
+        return iter(self.servers.values())
+
+    def __getitem__(self, hostname: str) -> LabSmtpServer:
+        return self.servers[hostname]
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
