@@ -1,49 +1,74 @@
 """One run's state: its settings, targets, and the evidence it collects or replays.
 
 The plugin keeps one :class:`GovmailRun` on ``config.stash``. It knows nothing of pytest itself:
-it turns "these requirement areas were selected" into planners, runs the collector (or hands back
-a replayed file), and builds the :class:`~pytest_govmail.model.Subject` each test judges.
+it turns "these requirements were selected" into a plan (DNS planners, then TLS scans of the MX
+addresses and MTA-STS policy fetches only when a selected requirement needs them), runs the
+collectors (or hands back a replayed file), and builds the
+:class:`~pytest_govmail.model.Subject` each test judges.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_govmail import evidence as evidence_file
 from pytest_govmail.attestations import Attestation
+from pytest_govmail.catalogue import Requirement
 from pytest_govmail.model import DnsSnapshot, Subject, Target
+from pytest_govmail.model_dkim import SampleMessage
+from pytest_govmail.model_https import PolicyFetch
+from pytest_govmail.model_tls import TlsScan
 from pytest_govmail.plan import Planner
-from pytest_govmail.plan.base import mail_hosts, mx_queries, park_queries, ptr_queries, role_queries
+from pytest_govmail.plan.base import (
+    host_addresses,
+    mail_hosts,
+    mx_queries,
+    park_queries,
+    ptr_queries,
+    role_queries,
+)
+from pytest_govmail.plan.dane import dane_queries
+from pytest_govmail.plan.dkim import assign_messages, make_dkim_planner
 from pytest_govmail.plan.dmarc import dmarc_queries, mtasts_queries, tlsrpt_queries
+from pytest_govmail.plan.mtasts import mtasts_policy_queries, policy_requests
 from pytest_govmail.plan.spf import spf_queries
 from pytest_govmail.waivers import Waiver, WaiverMatch
 
 if TYPE_CHECKING:
     from pytest_govmail.collect.dns import DnsCollector
 
-#: What each requirement area needs asked. Every run also asks what role inference needs.
+#: What each requirement area needs asked of DNS. Every run also asks what role inference needs.
 PLANNERS_BY_AREA: dict[str, tuple[Planner, ...]] = {
     "mx": (mx_queries,),
     "spf": (spf_queries,),
     "dmarc": (dmarc_queries,),
     "tlsrpt": (tlsrpt_queries,),
-    "mtasts": (mtasts_queries,),
+    "mtasts": (mtasts_queries, mtasts_policy_queries),
     "park": (park_queries, dmarc_queries, spf_queries),
     "ptr": (ptr_queries,),
+    "tls": (mx_queries,),
+    "cert": (mx_queries,),
+    "dane": (dane_queries,),
 }
 
 
-def planners_for(areas: Iterable[str]) -> tuple[Planner, ...]:
-    chosen: list[Planner] = [role_queries]
-    for area in sorted(set(areas)):
-        for planner in PLANNERS_BY_AREA.get(area, ()):
-            if planner not in chosen:
-                chosen.append(planner)
-    return tuple(chosen)
+def needs_tls(requirement_id: str) -> bool:
+    """Requirements judged on a TLS scan of the MX addresses (MTASTS-07 reuses the scans)."""
+    return requirement_id.startswith(("TLS-", "CERT-")) or requirement_id in {
+        "MX-04",
+        "DANE-01",
+        "MTASTS-07",
+    }
+
+
+def needs_policy(requirement_id: str) -> bool:
+    """Requirements judged on the fetched MTA-STS policy (MTASTS-01 is the TXT record alone)."""
+    return requirement_id.startswith("MTASTS-") and requirement_id != "MTASTS-01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +78,15 @@ class Settings:
     nameservers: tuple[str, ...] = ()
     timeout: float = 5.0
     concurrency: int = 200
+    smtp_port: int = 25
+    https_port: int = 443
+    ca_file: Path | None = None
+    allow_private: bool = False
+    ehlo_name: str | None = None
+    connections_per_address: int = 2
+    tls_profile: Path | None = None
+    cert_expiry_days: int | None = None
+    eml: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -61,36 +95,59 @@ class CollectStats:
 
     dns_queries: int = 0
     dns_failures: int = 0
+    tls_addresses: int = 0
+    tls_handshakes: int = 0
+    policies: int = 0
     seconds: float = 0.0
     phases: list[str] = field(default_factory=list)
 
 
 class GovmailRun:
-    """Targets plus evidence: collected live through a DNS collector, or read from files."""
+    """Targets plus evidence: collected live through the collectors, or read from files."""
 
     def __init__(
         self,
         targets: Sequence[Target],
         settings: Settings,
         replay: evidence_file.Evidence | None = None,
+        messages: Sequence[SampleMessage] = (),
     ) -> None:
         self.targets = tuple(targets)
         self.settings = settings
         self.replay = replay
+        self.stats = CollectStats()
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.waivers: tuple[Waiver, ...] = ()
         self.attestations: tuple[Attestation, ...] = ()
         self.inputs: dict[str, tuple[str, str]] = {}
         self.waivers_applied: set[Waiver] = set()
         self.waivers_expired: set[Waiver] = set()
-        self.stats = CollectStats()
-        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self._snapshot = replay.dns if replay is not None else DnsSnapshot()
+        self.tls: dict[tuple[str, str], TlsScan] = dict(replay.tls) if replay else {}
+        self.policies: dict[str, PolicyFetch] = dict(replay.policies) if replay else {}
+        self.messages = tuple(replay.messages if replay is not None else messages)
+        by_domain, self.unassigned_messages = assign_messages(
+            (t.domain for t in self.targets), self.messages
+        )
+        self.messages_by_domain: Mapping[str, tuple[SampleMessage, ...]] = by_domain
+        self._dkim_planner = make_dkim_planner(by_domain)
         self._collector: DnsCollector | None = None
         self._settled: set[Planner] = set()
+        self._tls_done = replay is not None
+        self._policies_done = replay is not None
 
     @property
     def snapshot(self) -> DnsSnapshot:
         return self._snapshot
+
+    @property
+    def collected_at(self) -> datetime:
+        """When the evidence was collected: judges date certificates and keys against this."""
+        text = self.replay.started_at if self.replay is not None else self.started_at
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return datetime.now(UTC)
 
     @property
     def resolver_label(self) -> str:
@@ -111,32 +168,140 @@ class GovmailRun:
             )
         return self._collector
 
-    def ensure(self, areas: Collection[str]) -> DnsSnapshot:
-        """Collect what ``areas`` need for every target (nothing is asked twice); replay: no-op."""
+    def planners_for(self, areas: Iterable[str]) -> tuple[Planner, ...]:
+        chosen: list[Planner] = [role_queries]
+        for area in sorted(set(areas)):
+            extra = (self._dkim_planner,) if area == "dkim" else ()
+            for planner in PLANNERS_BY_AREA.get(area, ()) + extra:
+                if planner not in chosen:
+                    chosen.append(planner)
+        return tuple(chosen)
+
+    def ensure(self, requirements: Collection[Requirement]) -> None:
+        """Collect what ``requirements`` need for every target, asking nothing twice.
+
+        DNS first (every question the areas' planners want, to a fixed point), then TLS scans
+        of the MX addresses and MTA-STS policy fetches, each only when a selected requirement
+        needs them: a DMARC-only run starts no TLS scan. Replay collects nothing.
+        """
         if self.replay is not None:
-            return self._snapshot
-        planners = [p for p in planners_for(areas) if p not in self._settled]
+            return
+        areas = {r.area for r in requirements}
+        ids = {r.id for r in requirements}
+        if any(needs_tls(i) for i in ids):
+            areas.add("tls")
+        self._ensure_dns(areas)
+        if not self._tls_done and any(needs_tls(i) for i in ids):
+            self._scan_tls()
+        if not self._policies_done and any(needs_policy(i) for i in ids):
+            self._fetch_policies()
+
+    def ensure_areas(self, areas: Collection[str]) -> None:
+        """DNS for ``areas`` only (the MX host list that parametrises host tests)."""
+        if self.replay is None:
+            self._ensure_dns(set(areas))
+
+    def _ensure_dns(self, areas: set[str]) -> None:
+        planners = [p for p in self.planners_for(areas) if p not in self._settled]
         if not planners:
-            return self._snapshot
-        collector = self._dns_collector()
+            return
         start = time.perf_counter()
-        self._snapshot = collector.settle_sync(self.targets, planners)
+        self._snapshot = self._dns_collector().settle_sync(self.targets, planners)
         self.stats.seconds += time.perf_counter() - start
         self.stats.dns_queries = len(self._snapshot)
         self.stats.dns_failures = sum(1 for r in self._snapshot if r.error is not None)
-        self.stats.phases.append(",".join(sorted(areas)) or "roles")
+        self.stats.phases.append("dns:" + ",".join(sorted(areas)))
         self._settled.update(planners)
-        return self._snapshot
+
+    def tls_requests(self) -> list[tuple[str, str]]:
+        """(host, address) of every MX address of every target, each once."""
+        wanted: dict[tuple[str, str], None] = {}
+        for target in self.targets:
+            for host in mail_hosts(target, self._snapshot) or ():
+                for _rdtype, address in host_addresses(host, self._snapshot):
+                    wanted[(host, address)] = None
+        return list(wanted)
+
+    def _scan_tls(self) -> None:
+        from pytest_govmail.collect.tls import (
+            ScanRequest,
+            TlsScanSettings,
+            default_ehlo_name,
+            scan_addresses,
+        )
+        from pytest_govmail.tls_profile import load_profile
+
+        start = time.perf_counter()
+        settings = TlsScanSettings(
+            timeout=self.settings.timeout,
+            ehlo_name=self.settings.ehlo_name or default_ehlo_name(),
+            ca_file=self.settings.ca_file,
+            connections_per_address=self.settings.connections_per_address,
+            allow_private=self.settings.allow_private,
+            profile_name=load_profile(self.settings.tls_profile).id,
+        )
+        requests = [
+            ScanRequest(host, address, self.settings.smtp_port)
+            for host, address in self.tls_requests()
+            if (host, address) not in self.tls
+        ]
+        self.tls.update(scan_addresses(requests, settings))
+        self._tls_done = True
+        self.stats.seconds += time.perf_counter() - start
+        self.stats.tls_addresses = len(self.tls)
+        self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
+        self.stats.phases.append("tls")
+
+    def _fetch_policies(self) -> None:
+        from pytest_govmail.collect.https import fetch_policies
+
+        start = time.perf_counter()
+        requests = [
+            r for r in policy_requests(self.targets, self._snapshot) if r[0] not in self.policies
+        ]
+        self.policies.update(
+            fetch_policies(
+                requests,
+                port=self.settings.https_port,
+                timeout=self.settings.timeout,
+                ca_file=self.settings.ca_file,
+                allow_private=self.settings.allow_private,
+            )
+        )
+        self._policies_done = True
+        self.stats.seconds += time.perf_counter() - start
+        self.stats.policies = len(self.policies)
+        self.stats.phases.append("https")
 
     def hosts(self, target: Target) -> tuple[str, ...] | None:
         """The MX hosts of a target from the evidence (None when the MX lookup failed)."""
         return mail_hosts(target, self._snapshot)
 
     def subject(self, target: Target, host: str | None = None) -> Subject:
+        tls: dict[str, tuple[TlsScan, ...]] = {}
+        for mx_host in mail_hosts(target, self._snapshot) or ():
+            scans = tuple(
+                self.tls[(mx_host, address)]
+                for _rdtype, address in host_addresses(mx_host, self._snapshot)
+                if (mx_host, address) in self.tls
+            )
+            if scans:
+                tls[mx_host] = scans
+        settings = {}
+        if self.settings.tls_profile is not None:
+            settings["tls_profile"] = str(self.settings.tls_profile)
+        if self.settings.cert_expiry_days is not None:
+            settings["cert_expiry_days"] = str(self.settings.cert_expiry_days)
+        policy = self.policies.get(target.domain)
         return Subject(
             target=target,
             dns=self._snapshot,
             host=host,
+            now=self.collected_at,
+            settings=settings,
+            tls=tls,
+            policies={target.domain: policy} if policy is not None else {},
+            messages=self.messages_by_domain.get(target.domain, ()),
             attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
         )
 
@@ -155,6 +320,8 @@ class GovmailRun:
         settings = {
             "resolver": self.resolver_label,
             "timeout": f"{self.settings.timeout:g}",
+            "smtp_port": str(self.settings.smtp_port),
+            "https_port": str(self.settings.https_port),
         }
         if self.replay is not None:
             settings = dict(self.replay.settings)
@@ -163,9 +330,12 @@ class GovmailRun:
             dns=self._snapshot,
             settings=settings,
             generator=evidence_file.generator_versions(),
-            started_at=self.started_at,
+            started_at=self.replay.started_at if self.replay is not None else self.started_at,
             finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
             inputs=self.inputs,
+            tls=dict(self.tls),
+            policies=dict(self.policies),
+            messages=self.messages,
         )
 
 

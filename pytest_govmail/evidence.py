@@ -14,7 +14,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pytest_govmail import model_https, model_tls
 from pytest_govmail.model import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Role, Target
+from pytest_govmail.model_dkim import SampleMessage
+from pytest_govmail.model_https import PolicyFetch
+from pytest_govmail.model_tls import TlsScan
 
 SCHEMA_VERSION = 1
 
@@ -36,12 +40,16 @@ class Evidence:
     #: The user's own statements the run used, by kind ("waivers", "attestations"): the
     #: file's name and its text, so that a replay judges with the same inputs.
     inputs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: TLS scans by (MX host, address); MTA-STS policy fetches by domain; sample messages.
+    tls: Mapping[tuple[str, str], TlsScan] = field(default_factory=dict)
+    policies: Mapping[str, PolicyFetch] = field(default_factory=dict)
+    messages: tuple[SampleMessage, ...] = ()
 
 
 def generator_versions() -> dict[str, str]:
     """The versions that produced the evidence, so an assessor can reproduce the run."""
     versions = {"python": platform.python_version()}
-    for dist in ("pytest-govmail", "pytest", "dnspython", "publicsuffixlist"):
+    for dist in ("pytest-govmail", "pytest", "dnspython", "publicsuffixlist", "dkimpy", "nassl"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -110,6 +118,9 @@ def encode(evidence: Evidence) -> dict[str, Any]:
         "inputs": {k: {"source": src, "text": text} for k, (src, text) in evidence.inputs.items()},
         "targets": [_target_to_json(t) for t in evidence.targets],
         "dns": [_result_to_json(r) for r in sorted(evidence.dns, key=lambda r: r.query)],
+        "tls": [model_tls.to_json(evidence.tls[k]) for k in sorted(evidence.tls)],
+        "policies": model_https.policies_to_json(evidence.policies),
+        "messages": [m.to_json() for m in evidence.messages],
     }
 
 
@@ -136,6 +147,12 @@ def decode(data: object, source: str = "evidence") -> Evidence:
                 str(k): (str(v["source"]), str(v["text"]))
                 for k, v in data.get("inputs", {}).items()
             },
+            tls={
+                (scan.host, scan.address): scan
+                for scan in (model_tls.from_json(t) for t in data.get("tls", ()))
+            },
+            policies=model_https.policies_from_json(data.get("policies", [])),
+            messages=tuple(SampleMessage.from_json(m) for m in data.get("messages", ())),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise EvidenceError(f"{source}: malformed evidence ({type(exc).__name__}: {exc})") from None
@@ -172,10 +189,16 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
         raise EvidenceError("no evidence to merge")
     targets: dict[str, Target] = {}
     results: list[DnsResult] = []
+    tls: dict[tuple[str, str], TlsScan] = {}
+    policies: dict[str, PolicyFetch] = {}
+    messages: dict[str, SampleMessage] = {}
     for part in parts:
         for t in part.targets:
             targets.setdefault(t.domain, t)
         results.extend(part.dns)
+        tls.update(part.tls)
+        policies.update(part.policies)
+        messages.update((m.source, m) for m in part.messages)
     first = parts[0]
     return Evidence(
         targets=tuple(targets[d] for d in sorted(targets)),
@@ -185,4 +208,7 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
         started_at=min(p.started_at for p in parts),
         finished_at=max(p.finished_at for p in parts),
         inputs=first.inputs,
+        tls=tls,
+        policies=policies,
+        messages=tuple(messages.values()),
     )

@@ -134,7 +134,7 @@ def govmail(request: pytest.FixtureRequest, _govmail_case: object) -> Assessment
     marker = item.get_closest_marker("requirement")
     assert marker is not None
     judge: Callable[[Subject], Verdict] = marker.kwargs["judge"]
-    run.ensure({requirement.area})
+    run.ensure([requirement])
     subject = run.subject(case.target, case.host)
     verdict = judge_case(requirement, subject, judge, case.host_scoped)
     item.stash[verdict_key] = verdict

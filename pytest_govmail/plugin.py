@@ -10,7 +10,7 @@ evidence file at the end.
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from pytest_govmail.attestations import AttestationError, parse_attestations
 from pytest_govmail.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.engine import GovmailRun, Settings, parse_nameserver
 from pytest_govmail.model import Target
+from pytest_govmail.model_dkim import SampleMessage
 from pytest_govmail.targets import (
     TargetError,
     in_shard,
@@ -100,6 +101,60 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="DKIM selector to try for every domain (repeatable).",
     )
     group.addoption(
+        "--govmail-eml",
+        action="append",
+        default=[],
+        dest="govmail_eml",
+        metavar="FILE",
+        help="a sample message whose DKIM signatures are verified (DKIM-07; repeatable).",
+    )
+    group.addoption(
+        "--govmail-ca-file",
+        dest="govmail_ca_file",
+        metavar="PEM",
+        help="extra trust anchors (a private CA) for the SMTP and HTTPS certificate checks.",
+    )
+    group.addoption(
+        "--govmail-allow-private",
+        action="store_true",
+        default=None,
+        dest="govmail_allow_private",
+        help="allow SMTP and HTTPS probes to private and loopback addresses (refused by default).",
+    )
+    group.addoption(
+        "--govmail-smtp-port",
+        dest="govmail_smtp_port",
+        type=int,
+        metavar="N",
+        help="SMTP port of the MX hosts (default 25; labs and tests use others).",
+    )
+    group.addoption(
+        "--govmail-https-port",
+        dest="govmail_https_port",
+        type=int,
+        metavar="N",
+        help="HTTPS port of the MTA-STS policy hosts (default 443).",
+    )
+    group.addoption(
+        "--govmail-ehlo-name",
+        dest="govmail_ehlo_name",
+        metavar="NAME",
+        help="the name this client gives in EHLO (default: this machine's FQDN).",
+    )
+    group.addoption(
+        "--govmail-connections-per-address",
+        dest="govmail_connections",
+        type=int,
+        metavar="N",
+        help="simultaneous connections to one MX address (default 2: mail servers throttle).",
+    )
+    group.addoption(
+        "--govmail-tls-profile",
+        dest="govmail_tls_profile",
+        metavar="TOML",
+        help="a cipher profile of your own instead of the packaged NCSC one.",
+    )
+    group.addoption(
         "--govmail-evidence-out",
         dest="govmail_evidence_out",
         metavar="FILE",
@@ -158,6 +213,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("govmail_timeout", "per-query network timeout in seconds", default="5")
     parser.addini("govmail_dkim_selectors", "DKIM selectors to try", type="linelist", default=[])
     parser.addini("govmail_evidence_out", "write evidence JSON here", default="")
+    parser.addini("govmail_ca_file", "extra trust anchors (PEM)", default="")
+    parser.addini("govmail_allow_private", "probe private addresses", type="bool", default=False)
+    parser.addini("govmail_smtp_port", "SMTP port of MX hosts", default="25")
+    parser.addini("govmail_https_port", "HTTPS port of MTA-STS hosts", default="443")
+    parser.addini("govmail_ehlo_name", "EHLO name", default="")
+    parser.addini("govmail_connections", "connections per MX address", default="2")
+    parser.addini("govmail_tls_profile", "cipher profile TOML", default="")
     parser.addini("govmail_report_dir", "default report folder", default="reports")
     parser.addini("govmail_waivers", "waiver file (see --govmail-waivers)", default="")
     parser.addini("govmail_attestations", "attestation file", default="")
@@ -187,7 +249,56 @@ def _settings(config: pytest.Config) -> Settings:
         raise pytest.UsageError(f"govmail timeout {timeout_text!r} is not a number") from None
     if not 0 < timeout <= 300:
         raise pytest.UsageError(f"govmail timeout {timeout:g} s is outside 0-300 seconds")
-    return Settings(nameservers=tuple(nameservers), timeout=timeout)
+    smtp_port = _int_setting(config, "govmail_smtp_port", "--govmail-smtp-port", 65535)
+    https_port = _int_setting(config, "govmail_https_port", "--govmail-https-port", 65535)
+    connections = _int_setting(
+        config, "govmail_connections", "--govmail-connections-per-address", 16
+    )
+    ca_file = _option_or_ini(config, "govmail_ca_file")
+    if ca_file:
+        _check_ca_file(Path(ca_file))
+    profile = _option_or_ini(config, "govmail_tls_profile")
+    if profile:
+        from pytest_govmail.tls_profile import ProfileError, load_profile
+
+        try:
+            load_profile(Path(profile))
+        except ProfileError as exc:
+            raise pytest.UsageError(f"--govmail-tls-profile: {exc}") from None
+    allow = config.getoption("govmail_allow_private")
+    return Settings(
+        nameservers=tuple(nameservers),
+        timeout=timeout,
+        smtp_port=smtp_port,
+        https_port=https_port,
+        ca_file=Path(ca_file) if ca_file else None,
+        allow_private=bool(config.getini("govmail_allow_private") if allow is None else allow),
+        ehlo_name=_option_or_ini(config, "govmail_ehlo_name") or None,
+        connections_per_address=connections,
+        tls_profile=Path(profile) if profile else None,
+        eml=tuple(Path(p) for p in config.getoption("govmail_eml")),
+    )
+
+
+def _check_ca_file(path: Path) -> None:
+    """A CA file must hold at least one PEM certificate; say so before any connection."""
+    from cryptography import x509
+
+    try:
+        certificates = x509.load_pem_x509_certificates(path.read_bytes())
+    except OSError as exc:
+        raise pytest.UsageError(f"--govmail-ca-file: cannot read {str(path)!r}: {exc}") from None
+    except ValueError:
+        certificates = []
+    if not certificates:
+        raise pytest.UsageError(f"--govmail-ca-file: {str(path)!r} holds no PEM certificate")
+
+
+def _int_setting(config: pytest.Config, name: str, flag: str, high: int) -> int:
+    text = _option_or_ini(config, name)
+    if not text.isdigit() or not 1 <= int(text) <= high:
+        raise pytest.UsageError(f"{flag}: {text!r} is not a number from 1 to {high}")
+    return int(text)
 
 
 def _targets(config: pytest.Config) -> list[Target]:
@@ -239,11 +350,35 @@ def _build_run(config: pytest.Config) -> GovmailRun | None:
         lab = start_demo_lab()
         config.stash[lab_key] = lab
         timeout = settings.timeout if config.getoption("govmail_timeout") else lab.timeout
-        settings = Settings(nameservers=(lab.nameserver,), timeout=timeout)
+        settings = replace(settings, nameservers=(lab.nameserver,), timeout=timeout)
+        if lab.services is not None:
+            settings = replace(
+                settings,
+                smtp_port=lab.services.smtp_port,
+                https_port=lab.services.https_port,
+                ca_file=settings.ca_file or lab.services.ca_file,
+                allow_private=True,
+                eml=settings.eml or tuple(lab.services.dkim.messages),
+            )
         given = list(lab.targets) + given
     if not given:
         return None
-    return GovmailRun(_shard(config, merge_targets(given, selectors)), settings)
+    return GovmailRun(
+        _shard(config, merge_targets(given, selectors)), settings, messages=_messages(settings)
+    )
+
+
+def _messages(settings: Settings) -> tuple[SampleMessage, ...]:
+    """The sample messages of --govmail-eml; one that cannot be read is a usage error."""
+    if not settings.eml:
+        return ()
+    from pytest_govmail.collect.messages import read_messages
+
+    messages = read_messages(settings.eml)
+    bad = [m for m in messages if m.error is not None]
+    if bad:
+        raise pytest.UsageError(f"--govmail-eml: {bad[0].source}: {bad[0].error}")
+    return messages
 
 
 def _shard(config: pytest.Config, targets: tuple[Target, ...]) -> tuple[Target, ...]:
@@ -364,7 +499,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     requirement = _requirement_of(metafunc.definition, load_catalogue())
     cases: list[Case] = []
     if requirement.scope == "host":
-        run.ensure({"mx"})
+        run.ensure_areas({"mx"})
         for target in run.targets:
             hosts = run.hosts(target)
             if hosts:
@@ -403,8 +538,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.user_properties.append(("govmail.host", case.host or ""))
 
 
-def selected_areas(items: list[pytest.Item]) -> set[str]:
-    return {item.stash[requirement_key].area for item in items if requirement_key in item.stash}
+def selected_requirements(items: list[pytest.Item]) -> set[Requirement]:
+    return {item.stash[requirement_key] for item in items if requirement_key in item.stash}
 
 
 @pytest.hookimpl(wrapper=True)
@@ -418,9 +553,9 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
         and session.items
         and not interrupted
     ):
-        areas = selected_areas(session.items)
-        if areas:
-            run.ensure(areas)
+        requirements = selected_requirements(session.items)
+        if requirements:
+            run.ensure(requirements)
     return (yield)
 
 

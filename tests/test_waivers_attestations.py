@@ -115,8 +115,7 @@ def lab() -> Iterator[DemoLab]:
 
 def run(pytester: pytest.Pytester, lab: DemoLab, *args: str) -> pytest.RunResult:
     return pytester.runpytest(
-        f"--govmail-nameserver={lab.nameserver}",
-        "--govmail-timeout=1",
+        *lab.cli_args(),
         "-p",
         "no:cacheprovider",
         "-rxX",

@@ -2,7 +2,8 @@
 "Applies-to").
 
 R (receiving): a non-null MX, or no MX and an A/AAAA record (the implicit MX of RFC 5321 5.1).
-S (sending): an SPF record with anything but ``-all`` (or declared; DKIM keys join in later).
+S (sending): an SPF record with anything but ``-all``, a live DKIM key at a known or common
+selector, sample messages given for it, or declared.
 P (parked): declared, or a null MX together with ``v=spf1 -all``.
 A role the DNS could not decide (a timeout on the MX query, say) is unknown, and a requirement
 that depends on it is INCONCLUSIVE rather than skipped or failed.
@@ -80,6 +81,10 @@ def infer_roles(subject: Subject) -> RoleFacts:
         parked = null_mx and deny_all
     else:
         parked = None
+    if not sending and (subject.messages or _has_live_dkim_key(subject)):
+        # DKIM keys or sample messages show a sending domain even without SPF (S in the
+        # catalogue); absent DKIM evidence proves nothing, so it never makes the role unknown.
+        sending = True
     if Role.RECEIVING in declared:
         receiving = True
     if Role.SENDING in declared:
@@ -116,3 +121,9 @@ def applicability(subject: Subject, applies_to: Collection[str]) -> Verdict | No
         )
     reasons = "; ".join(_ROLE_TEXT[r] for r in roles)
     return Verdict.not_applicable(f"{subject.domain} does not {reasons}")
+
+
+def _has_live_dkim_key(subject: Subject) -> bool:
+    from pytest_govmail.judge.dkim import survey  # DKIM judges import this module's helpers
+
+    return bool(survey(subject).live)

@@ -87,6 +87,7 @@ from pytest_govmail.judge.common import lookup, show_value
 from pytest_govmail.model import ErrorKind, Finding, Status, Subject, Verdict
 from pytest_govmail.model_tls import TlsScan, TlsVersion, VersionProbe
 from pytest_govmail.plan.base import address_queries, host_addresses
+from pytest_govmail.records.mx import is_ip_literal
 from pytest_govmail.tls_profile import ProfileError, TlsProfile, load_profile
 
 __all__ = [
@@ -1170,6 +1171,10 @@ def dane_tlsa_matches(subject: Subject) -> Verdict:
     host = subject.host
     if host is None:
         return Verdict.inconclusive("a host requirement was judged without an MX host")
+    if is_ip_literal(host):
+        return Verdict.not_applicable(
+            f"{host} is an address literal, which has no TLSA name (see MX-02)"
+        )
     result = lookup(subject, f"_25._tcp.{host}", "TLSA")
     if isinstance(result, Verdict):
         return result

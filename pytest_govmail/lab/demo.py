@@ -11,9 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
 from pytest_govmail.model import Role, Target
+
+if TYPE_CHECKING:
+    from pytest_govmail.lab.services import MailServices
 
 #: The demo's own waiver and attestation files (used unless the user gives others).
 DEMO_WAIVERS = Path(__file__).with_name("waivers.toml")
@@ -36,82 +40,6 @@ DEPARTMENTS: tuple[tuple[str, frozenset[Role], str], ...] = (
     ("hostile-dept.gov.uk", frozenset(), "records full of markup and script payloads"),
 )
 
-PARK = ("PARK-01", "PARK-02", "PARK-03", "PARK-04")
-
-#: What the demo must show: per department, every test that does not pass, as
-#: requirement (or requirement@host) -> "fail", "error" (inconclusive) or "skip" (not applicable).
-#: Everything else passes. The integration tests hold the plugin to this table.
-EXPECTED: Mapping[str, Mapping[str, str]] = {
-    "exemplary-dept.gov.uk": dict.fromkeys(PARK, "skip"),  # ATTEST-01 passes: all attested
-    "bare-dept.gov.uk": {
-        **dict.fromkeys(PARK, "skip"),
-        **dict.fromkeys([f"SPF-0{i}" for i in range(1, 8)], "fail"),
-        **dict.fromkeys([f"DMARC-0{i}" for i in range(1, 9)], "fail"),
-        **dict.fromkeys(["TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
-        "ATTEST-01": "skip",
-    },
-    "monitoring-dept.gov.uk": {
-        **dict.fromkeys(PARK, "skip"),
-        **dict.fromkeys(["DMARC-03", "DMARC-04", "DMARC-05", "DMARC-07"], "fail"),
-        **dict.fromkeys(["TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
-        "ATTEST-01": "fail",  # two controls attested, one of them expired
-    },
-    "sprawling-spf-dept.gov.uk": {
-        **dict.fromkeys(PARK, "skip"),
-        **dict.fromkeys(["SPF-03", "SPF-04", "SPF-05", "DMARC-08"], "fail"),
-        "SPF-06": "xfail",  # waived
-        "TLSRPT-02": "fail",
-        "ATTEST-01": "skip",
-    },
-    "dormant-dept.gov.uk": {
-        **dict.fromkeys(
-            ["MX-01", "MX-02", "PTR-01", "TLSRPT-01", "TLSRPT-02", "MTASTS-01", "ATTEST-01"],
-            "skip",
-        ),
-        "MX-03": "fail",  # passes under a waiver: XPASS(strict)
-    },
-    "half-parked-dept.gov.uk": {
-        **dict.fromkeys([*PARK, "TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
-        "ATTEST-01": "skip",
-    },
-    "aliased-mx-dept.gov.uk": {
-        **dict.fromkeys(PARK, "skip"),
-        "ATTEST-01": "skip",
-        "MX-02@127.0.3.20": "fail",
-        "MX-02@mail.aliased-mx-dept.gov.uk": "fail",
-        "MX-03": "fail",
-        "PTR-01@127.0.3.20": "fail",
-        "PTR-01@relay.aliased-mx-dept.gov.uk": "fail",
-    },
-    "unreachable-dept.gov.uk": dict.fromkeys(
-        [
-            *[f"DMARC-0{i}" for i in range(1, 9)],
-            *[f"SPF-0{i}" for i in range(1, 8)],
-            *PARK,
-            "MX-01",
-            "MX-02",
-            "MX-03",
-            "PTR-01",
-            "TLSRPT-01",
-            "TLSRPT-02",
-            "MTASTS-01",
-        ],
-        "error",
-    )
-    | {"ATTEST-01": "skip"},
-    "broken-dns-dept.gov.uk": {
-        **dict.fromkeys(PARK, "skip"),
-        "ATTEST-01": "skip",
-        **dict.fromkeys([f"DMARC-0{i}" for i in range(1, 9)], "error"),
-    },
-    "hostile-dept.gov.uk": {
-        **dict.fromkeys(PARK, "skip"),
-        "ATTEST-01": "skip",
-        **dict.fromkeys([f"SPF-0{i}" for i in range(2, 8)], "fail"),
-        **dict.fromkeys([f"DMARC-0{i}" for i in range(2, 9)], "fail"),
-        **dict.fromkeys(["TLSRPT-01", "TLSRPT-02", "MTASTS-01"], "fail"),
-    },
-}
 
 FAULTS: Mapping[str, Fault] = {
     "unreachable-dept.gov.uk": Fault.DROP,
@@ -138,19 +66,35 @@ def demo_zones() -> dict[str, str]:
 
 
 def demo_targets() -> tuple[Target, ...]:
-    return tuple(Target(d, roles=r, source=f"demo lab: {story}") for d, r, story in DEPARTMENTS)
+    from pytest_govmail.lab.services import TLS_DEPARTMENTS
+
+    found = [
+        Target(d, roles=r, dkim_selectors=SELECTORS.get(d, ()), source=f"demo lab: {story}")
+        for d, r, story in DEPARTMENTS
+    ]
+    found += [
+        Target(d, source=f"demo lab: MX {profile.description}")
+        for d, _address, profile in TLS_DEPARTMENTS
+    ]
+    return tuple(found)
+
+
+#: DKIM selectors the demo declares, as a domains file would.
+SELECTORS: Mapping[str, tuple[str, ...]] = {"exemplary-dept.gov.uk": ("s2026",)}
 
 
 @dataclass
 class DemoLab:
     """A running lab: point the resolver at ``nameserver`` and assess ``targets``.
 
-    ``waivers`` and ``attestations`` are the demo's own input files, used unless the user
-    gives others.
+    ``services`` are the MX servers, the MTA-STS policy host and the DKIM material (None for a
+    DNS-only lab). ``waivers`` and ``attestations`` are the demo's own input files, used unless
+    the user gives others.
     """
 
     dns: LabDnsServer
     targets: tuple[Target, ...]
+    services: MailServices | None = None
     timeout: float = DEMO_TIMEOUT
     waivers: Path = DEMO_WAIVERS
     attestations: Path = DEMO_ATTESTATIONS
@@ -160,11 +104,40 @@ class DemoLab:
         host, port = self.dns.address
         return f"{host}:{port}"
 
+    def cli_args(self) -> list[str]:
+        """The options that point a govmail run at this lab (what --govmail-demo sets)."""
+        args = [f"--govmail-nameserver={self.nameserver}", f"--govmail-timeout={self.timeout}"]
+        if self.services is not None:
+            args += [
+                f"--govmail-smtp-port={self.services.smtp_port}",
+                f"--govmail-https-port={self.services.https_port}",
+                f"--govmail-ca-file={self.services.ca_file}",
+                "--govmail-allow-private",
+            ]
+        return args
+
     def stop(self) -> None:
         self.dns.stop()
+        if self.services is not None:
+            self.services.stop()
 
 
-def start_demo_lab(host: str = "127.0.0.1", port: int = 0, delay: float = 0.0) -> DemoLab:
-    server = LabDnsServer(demo_zones(), host=host, port=port, delay=delay, faults=FAULTS)
-    server.start()
-    return DemoLab(server, demo_targets())
+def start_demo_lab(
+    host: str = "127.0.0.1", port: int = 0, delay: float = 0.0, services: bool = True
+) -> DemoLab:
+    """Start the lab: its mail services first (their DKIM keys go into the zones), then DNS."""
+    zones = demo_zones()
+    running = None
+    if services:
+        from pytest_govmail.lab.services import start_mail_services, zone_additions
+
+        running = start_mail_services()
+        for origin, text in zone_additions(running).items():
+            zones[origin] = zones.get(origin, "") + text
+    try:
+        server = LabDnsServer(zones, host=host, port=port, delay=delay, faults=FAULTS).start()
+    except BaseException:
+        if running is not None:
+            running.stop()
+        raise
+    return DemoLab(server, demo_targets(), running)

@@ -3,7 +3,7 @@
 import pytest
 
 from pytest_govmail.fixtures import Assessment
-from pytest_govmail.judge import mx
+from pytest_govmail.judge import mx, tls
 
 
 @pytest.mark.requirement(id="MX-01", judge=mx.mx_resolves)
@@ -21,4 +21,10 @@ def test_mx_is_hostname(govmail: Assessment) -> None:
 @pytest.mark.requirement(id="MX-03", judge=mx.null_mx_alone)
 def test_null_mx_alone(govmail: Assessment) -> None:
     """A null MX is the only MX record when present."""
+    govmail.check()
+
+
+@pytest.mark.requirement(id="MX-04", judge=tls.answers_smtp)
+def test_mx_answers_smtp(govmail: Assessment) -> None:
+    """The MX host answers on port 25 with a 220 banner."""
     govmail.check()
