@@ -10,8 +10,9 @@ collectors (or hands back a replayed file), and builds the
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,6 +56,11 @@ PLANNERS_BY_AREA: dict[str, tuple[Planner, ...]] = {
     "cert": (mx_queries,),
     "dane": (dane_queries,),
 }
+
+
+def planner_name(planner: Planner) -> str:
+    """A planner's stable name (workers compare what has been collected by name)."""
+    return f"{planner.__module__}.{planner.__qualname__}"
 
 
 def needs_tls(requirement_id: str) -> bool:
@@ -132,7 +138,8 @@ class GovmailRun:
         self.messages_by_domain: Mapping[str, tuple[SampleMessage, ...]] = by_domain
         self._dkim_planner = make_dkim_planner(by_domain)
         self._collector: DnsCollector | None = None
-        self._settled: set[Planner] = set()
+        self._settled: set[str] = set()  # planner names, so workers can share them
+        self.shared: Path | None = None  # set under pytest-xdist: see _shared()
         self._tls_done = replay is not None
         self._policies_done = replay is not None
 
@@ -190,19 +197,88 @@ class GovmailRun:
         ids = {r.id for r in requirements}
         if any(needs_tls(i) for i in ids):
             areas.add("tls")
-        self._ensure_dns(areas)
-        if not self._tls_done and any(needs_tls(i) for i in ids):
-            self._scan_tls()
-        if not self._policies_done and any(needs_policy(i) for i in ids):
-            self._fetch_policies()
+        tls = any(needs_tls(i) for i in ids)
+        policies = any(needs_policy(i) for i in ids)
+        if self._pending(areas, tls, policies):
+            with self._shared():
+                self._ensure_dns(areas)
+                if tls and not self._tls_done:
+                    self._scan_tls()
+                if policies and not self._policies_done:
+                    self._fetch_policies()
 
     def ensure_areas(self, areas: Collection[str]) -> None:
         """DNS for ``areas`` only (the MX host list that parametrises host tests)."""
-        if self.replay is None:
-            self._ensure_dns(set(areas))
+        if self.replay is None and self._pending(set(areas), False, False):
+            with self._shared():
+                self._ensure_dns(set(areas))
+
+    def _pending(self, areas: set[str], tls: bool, policies: bool) -> bool:
+        names = {planner_name(p) for p in self.planners_for(areas)}
+        return (
+            bool(names - self._settled)
+            or (tls and not self._tls_done)
+            or (policies and not self._policies_done)
+        )
+
+    @contextmanager
+    def _shared(self) -> Iterator[None]:
+        """Under pytest-xdist, collect once for all workers.
+
+        The first worker to get the lock collects and writes what it holds to the shared file;
+        the others, waiting on the lock, read it and find nothing left to ask. Every worker
+        collects the same tests, so they need the same evidence in the same order.
+        """
+        if self.shared is None:
+            yield
+            return
+        import fcntl
+
+        self.shared.mkdir(parents=True, exist_ok=True)
+        with open(self.shared / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._adopt_shared()
+                yield
+                self._publish_shared()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def adopt(self, saved: evidence_file.Evidence) -> None:
+        """Take over evidence another process collected for this run (pytest-xdist)."""
+        self._snapshot = saved.dns
+        self.tls.update(saved.tls)
+        self.policies.update(saved.policies)
+        self.stats.dns_queries = len(saved.dns)
+        self.stats.dns_failures = sum(1 for r in saved.dns if r.error is not None)
+        self.stats.tls_addresses = len(self.tls)
+        self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
+        self.stats.policies = len(self.policies)
+
+    def _adopt_shared(self) -> None:
+        assert self.shared is not None
+        path = self.shared / "evidence.json"
+        if not path.exists():
+            return
+        saved = evidence_file.read(path)
+        self.adopt(saved)
+        done = saved.settings.get("collected", "").split()
+        self._settled.update(d for d in done if not d.startswith(":"))
+        self._tls_done = self._tls_done or ":tls" in done
+        self._policies_done = self._policies_done or ":policies" in done
+        self._dns_collector().preload(saved.dns)
+
+    def _publish_shared(self) -> None:
+        assert self.shared is not None
+        done = sorted(self._settled)
+        done += [":tls"] if self._tls_done else []
+        done += [":policies"] if self._policies_done else []
+        evidence = self.to_evidence()
+        settings = {**evidence.settings, "collected": " ".join(done)}
+        evidence_file.write(replace(evidence, settings=settings), self.shared / "evidence.json")
 
     def _ensure_dns(self, areas: set[str]) -> None:
-        planners = [p for p in self.planners_for(areas) if p not in self._settled]
+        planners = [p for p in self.planners_for(areas) if planner_name(p) not in self._settled]
         if not planners:
             return
         start = time.perf_counter()
@@ -211,7 +287,7 @@ class GovmailRun:
         self.stats.dns_queries = len(self._snapshot)
         self.stats.dns_failures = sum(1 for r in self._snapshot if r.error is not None)
         self.stats.phases.append("dns:" + ",".join(sorted(areas)))
-        self._settled.update(planners)
+        self._settled.update(planner_name(p) for p in planners)
 
     def tls_requests(self) -> list[tuple[str, str]]:
         """(host, address) of every MX address of every target, each once."""

@@ -15,7 +15,6 @@ import pytest
 from pytest_govmail.reporting import (
     STATUS_ORDER,
     GovmailReporter,
-    implemented_ids,
     waiver_lines,
     worst,
 )
@@ -41,6 +40,7 @@ class GovmailHtml:
     """Hooks of pytest-html; see :mod:`pytest_html.hooks`."""
 
     def __init__(self, reporter: GovmailReporter) -> None:
+        self.reporter = reporter
         self.run = reporter.run
         self.catalogue = reporter.catalogue
         self.tally = reporter.tally  # filled by the reporter as reports arrive
@@ -54,7 +54,7 @@ class GovmailHtml:
         prefix.append(STYLE)
         prefix.append(self._provenance())
         prefix.append(self._matrix())
-        prefix.append(self._not_assessed(implemented_ids(session.items)))
+        prefix.append(self._not_assessed(self.reporter.collected_ids))
         prefix.append(self._inputs())
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:

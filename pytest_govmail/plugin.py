@@ -9,10 +9,12 @@ evidence file at the end.
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Generator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -44,6 +46,8 @@ run_key = pytest.StashKey[GovmailRun]()
 case_key = pytest.StashKey["Case"]()
 requirement_key = pytest.StashKey[Requirement]()
 lab_key: pytest.StashKey[DemoLab] = pytest.StashKey()
+demo_key: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
+shared_key: pytest.StashKey[Path] = pytest.StashKey()
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,23 +348,21 @@ def _build_run(config: pytest.Config) -> GovmailRun | None:
             targets = tuple(t for t in targets if t.domain in wanted)
         return GovmailRun(merge_targets(targets, selectors), settings, replay=saved)
     if config.getoption("govmail_demo"):
-        # Imported here: the lab (and its DNS server) is only needed by a demo run.
-        from pytest_govmail.lab.demo import start_demo_lab
-
-        lab = start_demo_lab()
-        config.stash[lab_key] = lab
-        timeout = settings.timeout if config.getoption("govmail_timeout") else lab.timeout
-        settings = replace(settings, nameservers=(lab.nameserver,), timeout=timeout)
-        if lab.services is not None:
+        info = _demo_info(config)
+        timeout = settings.timeout if config.getoption("govmail_timeout") else info["timeout"]
+        settings = replace(settings, nameservers=(str(info["nameserver"]),), timeout=float(timeout))
+        if "smtp_port" in info:
             settings = replace(
                 settings,
-                smtp_port=lab.services.smtp_port,
-                https_port=lab.services.https_port,
-                ca_file=settings.ca_file or lab.services.ca_file,
+                smtp_port=int(info["smtp_port"]),
+                https_port=int(info["https_port"]),
+                ca_file=settings.ca_file or Path(str(info["ca_file"])),
                 allow_private=True,
-                eml=settings.eml or tuple(lab.services.dkim.messages),
+                eml=settings.eml or tuple(Path(p) for p in info["eml"]),
             )
-        given = list(lab.targets) + given
+        from pytest_govmail.lab.demo import demo_targets
+
+        given = list(demo_targets()) + given
     if not given:
         return None
     return GovmailRun(
@@ -392,14 +394,59 @@ def _shard(config: pytest.Config, targets: tuple[Target, ...]) -> tuple[Target, 
     return tuple(t for t in targets if in_shard(t.domain, shard))
 
 
+class XdistController:
+    """Registered on the pytest-xdist controller: hands each worker the shared evidence folder
+    (so evidence is collected once, by whichever worker asks first) and the demo lab's
+    settings (so the lab runs once, here)."""
+
+    def __init__(self, config: pytest.Config, shared: Path) -> None:
+        self.config = config
+        self.shared = shared
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["govmail_shared"] = str(self.shared)
+        demo = self.config.stash.get(demo_key, None)
+        if demo is not None:
+            node.workerinput["govmail_demo"] = json.dumps(demo)
+
+
+def _share_between_workers(config: pytest.Config, run: GovmailRun) -> None:
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None:
+        if "govmail_shared" in worker_input:
+            run.shared = Path(worker_input["govmail_shared"])
+        return
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") != "no":
+        shared = Path(tempfile.mkdtemp(prefix="govmail-xdist-"))
+        run.shared = shared
+        config.stash[shared_key] = shared
+        config.pluginmanager.register(XdistController(config, shared), "govmail-xdist")
+
+
+def _demo_info(config: pytest.Config) -> dict[str, Any]:
+    """Start the demo lab (once: pytest-xdist workers get the controller's lab by workerinput)."""
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None and "govmail_demo" in worker_input:
+        info: dict[str, Any] = json.loads(worker_input["govmail_demo"])
+    else:
+        # Imported here: the lab (and its servers) is only needed by a demo run.
+        from pytest_govmail.lab.demo import start_demo_lab
+
+        lab = start_demo_lab()
+        config.stash[lab_key] = lab
+        info = lab.info()
+    config.stash[demo_key] = info
+    return info
+
+
 def _load_inputs(config: pytest.Config, run: GovmailRun, catalogue: Catalogue) -> None:
     """Waivers and attestations: the user's own statements, read on live runs and replays alike."""
     waivers = _option_or_ini(config, "govmail_waivers")
     attestations = _option_or_ini(config, "govmail_attestations")
-    lab = config.stash.get(lab_key, None)
-    if lab is not None:
-        waivers = waivers or str(lab.waivers)
-        attestations = attestations or str(lab.attestations)
+    demo = config.stash.get(demo_key, None)
+    if demo is not None:
+        waivers = waivers or str(demo["waivers"])
+        attestations = attestations or str(demo["attestations"])
     saved = run.replay.inputs if run.replay is not None else {}
     try:
         for kind, given in (("waivers", waivers), ("attestations", attestations)):
@@ -458,6 +505,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if run is None:
         return
     _load_inputs(config, run, catalogue)
+    _share_between_workers(config, run)
     config.stash[run_key] = run
     _default_reports(config)
     _use_packaged_suites(config)
@@ -475,6 +523,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     lab = config.stash.get(lab_key, None)
     if lab is not None:
         lab.stop()
+    shared = config.stash.get(shared_key, None)
+    if shared is not None:
+        import shutil
+
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 def _requirement_of(definition: pytest.Function | pytest.Item, catalogue: Catalogue) -> Requirement:
@@ -564,6 +617,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run = config.stash.get(run_key, None)
     if run is None or hasattr(config, "workerinput"):
         return
+    shared = config.stash.get(shared_key, None)
+    if shared is not None and (shared / "evidence.json").exists():
+        # Under pytest-xdist the workers collected: their shared file is the run's evidence.
+        run.adopt(evidence_file.read(shared / "evidence.json"))
     out = _option_or_ini(config, "govmail_evidence_out")
     if out:
         evidence_file.write(run.to_evidence(), Path(out))

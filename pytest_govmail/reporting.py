@@ -56,7 +56,7 @@ class GovmailReporter:
         ]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.collected_ids = implemented_ids(session.items)
+        self.collected_ids |= implemented_ids(session.items)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -112,6 +112,8 @@ class GovmailReporter:
         data = getattr(report, "govmail", None)
         if isinstance(data, dict):
             self.tally[data["domain"]][(data["area"], data["status"])] += 1
+            # Under pytest-xdist the controller collects no items: learn the IDs from reports.
+            self.collected_ids.add(data["requirement"])
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.tally:

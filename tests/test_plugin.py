@@ -324,3 +324,24 @@ def test_shards_replay_together_into_one_report(pytester: pytest.Pytester, lab: 
         {"exemplary-dept.gov.uk", "monitoring-dept.gov.uk"},
         {"hostile-dept.gov.uk"},
     ]
+
+
+def test_xdist_collects_once_and_judges_the_same(pytester: pytest.Pytester, lab: DemoLab) -> None:
+    domains = "--govmail-domain=exemplary-dept.gov.uk,monitoring-dept.gov.uk,legacy-tls-dept.gov.uk"
+    args = [*lab_args(lab), domains, "-p", "no:benchmark", *BASE]
+    before = lab.dns.queries_served
+    pytester.runpytest_subprocess(*args, "--govmail-evidence-out=single.json")
+    single_queries = lab.dns.queries_served - before
+    single = outcomes(pytester.path / "reports" / "junit.xml")
+    assert lab.services is not None
+    smtp_before = sum(s.connections for s in lab.services.fleet)
+    before = lab.dns.queries_served
+    result = pytester.runpytest_subprocess(*args, "-n", "2", "--govmail-evidence-out=xdist.json")
+    assert "2 workers" in result.stdout.str()
+    assert outcomes(pytester.path / "reports" / "junit.xml") == single
+    # Each DNS question and each MX address once for the whole run, not once per worker.
+    assert lab.dns.queries_served - before == single_queries
+    evidence = json.loads((pytester.path / "xdist.json").read_text())
+    assert len(evidence["dns"]) == single_queries
+    connections = sum(s["connections"] for s in evidence["tls"])
+    assert sum(s.connections for s in lab.services.fleet) - smtp_before == connections

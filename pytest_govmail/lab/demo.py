@@ -104,6 +104,23 @@ class DemoLab:
         host, port = self.dns.address
         return f"{host}:{port}"
 
+    def info(self) -> dict[str, object]:
+        """Plain data a run needs to use this lab (handed to pytest-xdist workers as is)."""
+        info: dict[str, object] = {
+            "nameserver": self.nameserver,
+            "timeout": self.timeout,
+            "waivers": str(self.waivers),
+            "attestations": str(self.attestations),
+        }
+        if self.services is not None:
+            info.update(
+                smtp_port=self.services.smtp_port,
+                https_port=self.services.https_port,
+                ca_file=str(self.services.ca_file),
+                eml=[str(p) for p in self.services.dkim.messages],
+            )
+        return info
+
     def cli_args(self) -> list[str]:
         """The options that point a govmail run at this lab (what --govmail-demo sets)."""
         args = [f"--govmail-nameserver={self.nameserver}", f"--govmail-timeout={self.timeout}"]
