@@ -30,6 +30,8 @@ from pathlib import Path
 
 from pytest_govmail.lab.demo import demo_zones
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
+from pytest_govmail.lab.pki import LabPki
+from pytest_govmail.lab.smtp_server import COMPLIANT, SILENT, LabMx, LabSmtpFleet
 
 SOA = (
     "@ 3600 IN SOA ns1.lab-dns.example. hostmaster.lab-dns.example. 1 3600 600 604800 300\n"
@@ -97,11 +99,35 @@ def build_lab(n: int) -> tuple[dict[str, str], list[str], dict[str, Fault]]:
     silent = "silent-bench-dept.gov.uk"
     zones[silent] = f"$ORIGIN {silent}.\n{SOA}@ 3600 IN MX 10 mx0.provider0.example.\n"
     domains.append(silent)
+    # One department whose MX accepts TCP and never greets.
+    mute = "mute-mx-bench-dept.gov.uk"
+    zones[mute] = (
+        f"$ORIGIN {mute}.\n{SOA}@ 3600 IN MX 10 mx.{mute}.\nmx 3600 IN A {MUTE_ADDRESS}\n"
+        '@ 3600 IN TXT "v=spf1 -all"\n'
+    )
+    domains.append(mute)
     return zones, domains, {silent: Fault.DROP}
 
 
+MUTE_ADDRESS = "127.0.9.9"
+
+
+def start_mail_servers() -> tuple[LabSmtpFleet, Path, tempfile.TemporaryDirectory[str]]:
+    """A compliant SMTP server for each of the 20 provider MX hosts, and one that never greets."""
+    pki = LabPki("pytest-govmail bench")
+    folder = tempfile.TemporaryDirectory()
+    ca_file = pki.write_ca_file(Path(folder.name) / "ca.pem")
+    hosts = [
+        LabMx(f"mx{k}.provider{j}.example", f"127.0.{10 + j}.{10 + k}", COMPLIANT)
+        for j in range(PROVIDERS)
+        for k in range(HOSTS_PER_PROVIDER)
+    ]
+    hosts.append(LabMx("mx.mute-mx-bench-dept.gov.uk", MUTE_ADDRESS, SILENT))
+    return LabSmtpFleet(hosts, pki=pki, idle_timeout=5.0).start(), ca_file, folder
+
+
 def run_pytest(
-    domains_file: Path, nameserver: str, folder: Path, timeout: float
+    domains_file: Path, nameserver: str, folder: Path, timeout: float, extra: list[str]
 ) -> dict[str, float]:
     """One assessment in a fresh process; wall time, peak RSS and the plugin's own figures."""
     args = [
@@ -118,6 +144,7 @@ def run_pytest(
         "-p",
         "no:cacheprovider",
         "-q",
+        *extra,
     ]
     start = time.perf_counter()
     done = subprocess.run(args, cwd=folder, capture_output=True, text=True, check=False)
@@ -151,46 +178,63 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--checkdmarc", action="store_true")
+    parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args()
 
     zones, domains, faults = build_lab(args.domains)
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        LabDnsServer(zones, delay=args.delay, faults=faults) as server,
-    ):
-        folder = Path(tmp)
-        domains_file = folder / "domains.txt"
-        domains_file.write_text("\n".join(domains) + "\n")
-        host, port = server.address
-        results = []
-        for run in range(args.runs):
-            before = server.queries_served
-            figures = run_pytest(domains_file, f"{host}:{port}", folder, args.timeout)
-            figures["queries"] = server.queries_served - before
-            results.append(figures)
-            print(f"run {run + 1}: " + json.dumps({k: round(v, 2) for k, v in figures.items()}))
-        wall = median([r["wall"] for r in results])
+    fleet, ca_file, ca_folder = start_mail_servers()
+    extra = [
+        f"--govmail-smtp-port={fleet.port}",
+        f"--govmail-ca-file={ca_file}",
+        "--govmail-allow-private",
+        *args.pytest_args,
+    ]
+    try:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            LabDnsServer(zones, delay=args.delay, faults=faults) as server,
+        ):
+            folder = Path(tmp)
+            domains_file = folder / "domains.txt"
+            domains_file.write_text("\n".join(domains) + "\n")
+            host, port = server.address
+            results = []
+            for run in range(args.runs):
+                before = server.queries_served
+                connections = sum(s.connections for s in fleet)
+                figures = run_pytest(domains_file, f"{host}:{port}", folder, args.timeout, extra)
+                figures["queries"] = server.queries_served - before
+                figures["smtp_connections"] = sum(s.connections for s in fleet) - connections
+                results.append(figures)
+                print(f"run {run + 1}: " + json.dumps({k: round(v, 2) for k, v in figures.items()}))
+    finally:
+        fleet.stop()
+        ca_folder.cleanup()
+    wall = median([r["wall"] for r in results])
+    collect = median([r["collect"] for r in results])
+    print(
+        f"\npytest-govmail, {len(domains)} domains, {args.delay * 1000:g} ms DNS delay, "
+        f"median of {args.runs}:\n"
+        f"  wall {wall:.2f} s, {len(domains) / wall:.1f} domains/s, "
+        f"{median([r['tests'] for r in results]):.0f} tests\n"
+        f"  DNS: {median([r['queries'] for r in results]):.0f} queries answered by the lab; "
+        f"collection (DNS, TLS, HTTPS) {collect:.2f} s ({collect / wall:.0%} of wall)\n"
+        f"  TLS: {median([r['smtp_connections'] for r in results]):.0f} SMTP connections to "
+        f"{PROVIDERS * HOSTS_PER_PROVIDER + 1} MX addresses\n"
+        f"  peak RSS {median([r['rss_mib'] for r in results]):.0f} MiB, "
+        f"HTML report {median([r['html_mib'] for r in results]):.1f} MiB"
+    )
+    if args.checkdmarc:
+        checkdmarc_wall = run_checkdmarc(domains, zones, faults, args.delay, args.runs)
         print(
-            f"\npytest-govmail, {len(domains)} domains, {args.delay * 1000:g} ms DNS delay, "
-            f"median of {args.runs}:\n"
-            f"  wall {wall:.2f} s, {len(domains) / wall:.1f} domains/s, "
-            f"{median([r['tests'] for r in results]):.0f} tests\n"
-            f"  DNS: {median([r['queries'] for r in results]):.0f} queries answered by the lab, "
-            f"collection {median([r['collect'] for r in results]):.2f} s "
-            f"({median([r['collect'] for r in results]) / wall:.0%} of wall)\n"
-            f"  peak RSS {median([r['rss_mib'] for r in results]):.0f} MiB, "
-            f"HTML report {median([r['html_mib'] for r in results]):.1f} MiB"
+            f"\ncheckdmarc on the same lab: median {checkdmarc_wall:.2f} s; "
+            f"pytest-govmail is {checkdmarc_wall / wall:.1f}x faster.\n"
+            "  checkdmarc lacks: TLS versions and suites, certificate checks per MX host, "
+            "MTA-STS policy rules (mode, max_age, mx coverage, safe to enforce), DKIM key "
+            "checks, per-MX-host tests (MX-02, PTR-01), the parked-domain wildcard DKIM "
+            "check, NCSC reporting checks (DMARC-07, TLSRPT-02), inconclusive-vs-fail "
+            "(timeouts read as missing records), JUnit and evidence replay."
         )
-        if args.checkdmarc:
-            checkdmarc_wall = run_checkdmarc(domains, zones, faults, args.delay, args.runs)
-            print(
-                f"\ncheckdmarc on the same lab: median {checkdmarc_wall:.2f} s; "
-                f"pytest-govmail is {checkdmarc_wall / wall:.1f}x faster.\n"
-                "  checkdmarc lacks: per-MX-host tests (MX-02, PTR-01), the parked-domain "
-                "wildcard DKIM check (PARK-03), NCSC reporting checks (DMARC-07, TLSRPT-02), "
-                "DMARC external-report authorisation as a verdict, inconclusive-vs-fail "
-                "(timeouts read as missing records), JUnit and evidence replay."
-            )
     return 0
 
 
