@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pytest_govmail import evidence as evidence_file
 from pytest_govmail.attestations import Attestation
 from pytest_govmail.catalogue import Requirement
+from pytest_govmail.judge.roles import RoleFacts, infer_roles
 from pytest_govmail.model import DnsSnapshot, Subject, Target
 from pytest_govmail.model_dkim import SampleMessage
 from pytest_govmail.model_https import PolicyFetch
@@ -56,6 +57,10 @@ PLANNERS_BY_AREA: dict[str, tuple[Planner, ...]] = {
     "cert": (mx_queries,),
     "dane": (dane_queries,),
 }
+
+
+#: Every area with DNS planners (the discovery phase asks them all at once).
+DNS_AREAS = frozenset(PLANNERS_BY_AREA) | {"dkim"}
 
 
 def planner_name(planner: Planner) -> str:
@@ -139,6 +144,9 @@ class GovmailRun:
         self._dkim_planner = make_dkim_planner(by_domain)
         self._collector: DnsCollector | None = None
         self._settled: set[str] = set()  # planner names, so workers can share them
+        self._roles: dict[str, RoleFacts] = {}
+        self._ready: set[str] = set()  # requirement IDs whose evidence is complete
+        self._subjects: dict[tuple[str, str | None], Subject] = {}
         self.shared: Path | None = None  # set under pytest-xdist: see _shared()
         self._tls_done = replay is not None
         self._policies_done = replay is not None
@@ -191,10 +199,10 @@ class GovmailRun:
         of the MX addresses and MTA-STS policy fetches, each only when a selected requirement
         needs them: a DMARC-only run starts no TLS scan. Replay collects nothing.
         """
-        if self.replay is not None:
+        ids = {r.id for r in requirements}
+        if self.replay is not None or ids <= self._ready:
             return
         areas = {r.area for r in requirements}
-        ids = {r.id for r in requirements}
         if any(needs_tls(i) for i in ids):
             areas.add("tls")
         tls = any(needs_tls(i) for i in ids)
@@ -206,6 +214,7 @@ class GovmailRun:
                     self._scan_tls()
                 if policies and not self._policies_done:
                     self._fetch_policies()
+        self._ready |= ids
 
     def ensure_areas(self, areas: Collection[str]) -> None:
         """DNS for ``areas`` only (the MX host list that parametrises host tests)."""
@@ -249,6 +258,7 @@ class GovmailRun:
         self._snapshot = saved.dns
         self.tls.update(saved.tls)
         self.policies.update(saved.policies)
+        self._forget()
         self.stats.dns_queries = len(saved.dns)
         self.stats.dns_failures = sum(1 for r in saved.dns if r.error is not None)
         self.stats.tls_addresses = len(self.tls)
@@ -283,6 +293,7 @@ class GovmailRun:
             return
         start = time.perf_counter()
         self._snapshot = self._dns_collector().settle_sync(self.targets, planners)
+        self._forget()
         self.stats.seconds += time.perf_counter() - start
         self.stats.dns_queries = len(self._snapshot)
         self.stats.dns_failures = sum(1 for r in self._snapshot if r.error is not None)
@@ -322,6 +333,7 @@ class GovmailRun:
             if (host, address) not in self.tls
         ]
         self.tls.update(scan_addresses(requests, settings))
+        self._forget()
         self._tls_done = True
         self.stats.seconds += time.perf_counter() - start
         self.stats.tls_addresses = len(self.tls)
@@ -344,6 +356,7 @@ class GovmailRun:
                 allow_private=self.settings.allow_private,
             )
         )
+        self._forget()
         self._policies_done = True
         self.stats.seconds += time.perf_counter() - start
         self.stats.policies = len(self.policies)
@@ -353,7 +366,27 @@ class GovmailRun:
         """The MX hosts of a target from the evidence (None when the MX lookup failed)."""
         return mail_hosts(target, self._snapshot)
 
+    def _forget(self) -> None:
+        """Subjects and roles are built from the evidence: drop them when it grows."""
+        self._roles.clear()
+        self._subjects.clear()
+
+    def roles(self, subject: Subject) -> RoleFacts:
+        """A domain's roles, inferred once per run (they depend only on its evidence)."""
+        facts = self._roles.get(subject.domain)
+        if facts is None:
+            facts = self._roles[subject.domain] = infer_roles(subject)
+        return facts
+
     def subject(self, target: Target, host: str | None = None) -> Subject:
+        """What a test of ``target`` (and ``host``) judges; built once per (domain, host)."""
+        key = (target.domain, host)
+        cached = self._subjects.get(key)
+        if cached is None:
+            cached = self._subjects[key] = self._build_subject(target, host)
+        return cached
+
+    def _build_subject(self, target: Target, host: str | None) -> Subject:
         tls: dict[str, tuple[TlsScan, ...]] = {}
         for mx_host in mail_hosts(target, self._snapshot) or ():
             scans = tuple(

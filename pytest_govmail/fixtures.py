@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pytest_govmail.catalogue import Requirement
-from pytest_govmail.judge.roles import applicability
+from pytest_govmail.judge.roles import RoleFacts, applicability
 from pytest_govmail.model import Status, Subject, Verdict
 from pytest_govmail.waivers import Waiver, find_waiver
 
@@ -95,9 +95,10 @@ def judge_case(
     subject: Subject,
     judge: Callable[[Subject], Verdict],
     host_scoped: bool,
+    facts: RoleFacts | None = None,
 ) -> Verdict:
     """Applicability first (roles), then the requirement's own judge."""
-    gate = applicability(subject, requirement.applies_to)
+    gate = applicability(subject, requirement.applies_to, facts)
     if gate is not None:
         return gate
     if host_scoped and subject.host is None:
@@ -136,7 +137,7 @@ def govmail(request: pytest.FixtureRequest, _govmail_case: object) -> Assessment
     judge: Callable[[Subject], Verdict] = marker.kwargs["judge"]
     run.ensure([requirement])
     subject = run.subject(case.target, case.host)
-    verdict = judge_case(requirement, subject, judge, case.host_scoped)
+    verdict = judge_case(requirement, subject, judge, case.host_scoped, run.roles(subject))
     item.stash[verdict_key] = verdict
     match = find_waiver(
         run.waivers, requirement.id, case.target.domain, case.host, datetime.now(UTC).date()

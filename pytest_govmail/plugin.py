@@ -21,7 +21,7 @@ import pytest
 from pytest_govmail import evidence as evidence_file
 from pytest_govmail.attestations import AttestationError, parse_attestations
 from pytest_govmail.catalogue import Catalogue, Requirement, load_catalogue
-from pytest_govmail.engine import GovmailRun, Settings, parse_nameserver
+from pytest_govmail.engine import DNS_AREAS, GovmailRun, Settings, parse_nameserver
 from pytest_govmail.model import Target
 from pytest_govmail.model_dkim import SampleMessage
 from pytest_govmail.targets import (
@@ -552,7 +552,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     requirement = _requirement_of(metafunc.definition, load_catalogue())
     cases: list[Case] = []
     if requirement.scope == "host":
-        run.ensure_areas({"mx"})
+        # Every DNS question at once, here: DNS is cheap and its timeouts then run side by side
+        # in one phase. TLS scans and policy fetches still wait for the selected tests.
+        run.ensure_areas(DNS_AREAS)
         for target in run.targets:
             hosts = run.hosts(target)
             if hosts:

@@ -204,17 +204,21 @@ def test_replay_gives_identical_verdicts_offline(pytester: pytest.Pytester) -> N
     second.stdout.fnmatch_lines(["govmail: 19 domain(s); replaying * saved answers*"])
 
 
-def test_replay_of_a_narrower_run_is_inconclusive_not_failed(
+def test_replay_of_evidence_without_an_answer_is_inconclusive_not_failed(
     pytester: pytest.Pytester, lab: DemoLab
 ) -> None:
-    evidence = pytester.path / "mx-only.json"
+    evidence = pytester.path / "evidence.json"
     pytester.runpytest(
         *lab_args(lab, "exemplary-dept.gov.uk"),
         "-m",
-        "mx",
+        "mx or dmarc",
         f"--govmail-evidence-out={evidence}",
         *BASE,
     )
+    # An evidence file from a run (or an older version) that never asked for _dmarc.
+    data = json.loads(evidence.read_text())
+    data["dns"] = [r for r in data["dns"] if not r["name"].startswith("_dmarc.")]
+    evidence.write_text(json.dumps(data))
     result = pytester.runpytest(f"--govmail-replay={evidence}", "-m", "dmarc", *BASE)
     result.stdout.fnmatch_lines(["*DMARC-01 INCONCLUSIVE*not collected in this run*"])
     assert "failed" not in result.parseoutcomes()

@@ -102,15 +102,18 @@ _ROLE_TEXT = {
 }
 
 
-def applicability(subject: Subject, applies_to: Collection[str]) -> Verdict | None:
+def applicability(
+    subject: Subject, applies_to: Collection[str], facts: RoleFacts | None = None
+) -> Verdict | None:
     """None when the requirement applies; otherwise NOT_APPLICABLE, or INCONCLUSIVE if unknown.
 
     ``applies_to`` holds catalogue words: ``all``, ``receiving``, ``sending``, ``parked``. A
-    requirement applies when the domain has any one of the roles named.
+    requirement applies when the domain has any one of the roles named. ``facts`` may be given
+    when the caller has already inferred them (they depend only on the domain's evidence).
     """
     if "all" in applies_to:
         return None
-    facts = infer_roles(subject)
+    facts = facts or infer_roles(subject)
     roles = [_ROLE_WORDS[w] for w in applies_to]
     values = [facts.has(r) for r in roles]
     if any(v is True for v in values):
