@@ -10,7 +10,7 @@ collectors (or hands back a replayed file), and builds the
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -146,6 +146,8 @@ class GovmailRun:
         self._settled: set[str] = set()  # planner names, so workers can share them
         self._roles: dict[str, RoleFacts] = {}
         self._ready: set[str] = set()  # requirement IDs whose evidence is complete
+        #: Called with a line of news while collecting (the plugin prints it on the terminal).
+        self.progress: Callable[[str], None] | None = None
         self._subjects: dict[tuple[str, str | None], Subject] = {}
         self.shared: Path | None = None  # set under pytest-xdist: see _shared()
         self._tls_done = replay is not None
@@ -292,12 +294,19 @@ class GovmailRun:
         if not planners:
             return
         start = time.perf_counter()
-        self._snapshot = self._dns_collector().settle_sync(self.targets, planners)
+        self._say(f"asking DNS for {len(self.targets)} domain(s)")
+        self._snapshot = self._dns_collector().settle_sync(
+            self.targets, planners, progress=self.progress
+        )
         self._forget()
         self.stats.seconds += time.perf_counter() - start
         self.stats.dns_queries = len(self._snapshot)
         self.stats.dns_failures = sum(1 for r in self._snapshot if r.error is not None)
         self.stats.phases.append("dns:" + ",".join(sorted(areas)))
+        self._say(
+            f"DNS: {self.stats.dns_queries} answers ({self.stats.dns_failures} failed) "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
         self._settled.update(planner_name(p) for p in planners)
 
     def tls_requests(self) -> list[tuple[str, str]]:
@@ -332,6 +341,7 @@ class GovmailRun:
             for host, address in self.tls_requests()
             if (host, address) not in self.tls
         ]
+        self._say(f"scanning TLS on {len(requests)} MX address(es)")
         self.tls.update(scan_addresses(requests, settings))
         self._forget()
         self._tls_done = True
@@ -339,6 +349,10 @@ class GovmailRun:
         self.stats.tls_addresses = len(self.tls)
         self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
         self.stats.phases.append("tls")
+        self._say(
+            f"TLS: {self.stats.tls_addresses} address(es), {self.stats.tls_handshakes} "
+            f"handshakes in {time.perf_counter() - start:.1f} s"
+        )
 
     def _fetch_policies(self) -> None:
         from pytest_govmail.collect.https import fetch_policies
@@ -365,6 +379,10 @@ class GovmailRun:
     def hosts(self, target: Target) -> tuple[str, ...] | None:
         """The MX hosts of a target from the evidence (None when the MX lookup failed)."""
         return mail_hosts(target, self._snapshot)
+
+    def _say(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress(line)
 
     def _forget(self) -> None:
         """Subjects and roles are built from the evidence: drop them when it grows."""

@@ -9,9 +9,10 @@ evidence file at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -410,6 +411,24 @@ class XdistController:
             node.workerinput["govmail_demo"] = json.dumps(demo)
 
 
+def _progress_writer(config: pytest.Config) -> Callable[[str], None] | None:
+    """Lines of news while collecting, on pytest's own terminal; none under -q or on workers."""
+    if config.option.verbose < 0 or hasattr(config, "workerinput"):
+        return None
+
+    def write(line: str) -> None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        # Collection runs with output captured; step out of the capture, as live logging does.
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.ensure_newline()
+            reporter.write_line(f"govmail: {line}")
+
+    return write
+
+
 def _share_between_workers(config: pytest.Config, run: GovmailRun) -> None:
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None:
@@ -506,6 +525,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     _load_inputs(config, run, catalogue)
     _share_between_workers(config, run)
+    run.progress = _progress_writer(config)
     config.stash[run_key] = run
     _default_reports(config)
     _use_packaged_suites(config)

@@ -349,3 +349,20 @@ def test_xdist_collects_once_and_judges_the_same(pytester: pytest.Pytester, lab:
     assert len(evidence["dns"]) == single_queries
     connections = sum(s["connections"] for s in evidence["tls"])
     assert sum(s.connections for s in lab.services.fleet) - smtp_before == connections
+
+
+def test_progress_lines_while_collecting_and_quiet_under_q(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    args = [*lab_args(lab, "exemplary-dept.gov.uk"), "-m", "tls", *BASE]
+    loud = pytester.runpytest(*args)
+    loud.stdout.fnmatch_lines(
+        [
+            "govmail: asking DNS for 1 domain(s)",
+            "govmail: DNS: * answers (0 failed) in * s",
+            "govmail: scanning TLS on 2 MX address(es)",
+            "govmail: TLS: 2 address(es), * handshakes in * s",
+        ]
+    )
+    quiet = pytester.runpytest(*args, "-q")
+    assert "govmail: asking DNS" not in quiet.stdout.str()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -217,8 +217,17 @@ class DnsCollector:
 
         await asyncio.gather(*(one(t) for t in targets))
 
-    def settle_sync(self, targets: Sequence[Target], planners: Sequence[Planner]) -> DnsSnapshot:
-        """:meth:`settle` from synchronous code (pytest hooks), returning every answer so far."""
+    def settle_sync(
+        self,
+        targets: Sequence[Target],
+        planners: Sequence[Planner],
+        progress: Callable[[str], None] | None = None,
+        interval: float = 5.0,
+    ) -> DnsSnapshot:
+        """:meth:`settle` from synchronous code (pytest hooks), returning every answer so far.
+
+        ``progress`` is called every ``interval`` seconds with a line saying how far it got.
+        """
         # The loop runs in a thread of its own: pytest hooks may be called where a loop already
         # runs (pytest-asyncio, an embedding application), and asyncio.run() would also take
         # over SIGINT. The caller waits; an exception in the collector is re-raised here.
@@ -232,7 +241,15 @@ class DnsCollector:
 
         thread = threading.Thread(target=work, name="govmail-dns", daemon=True)
         thread.start()
-        thread.join()
+        thread.join(interval if progress else None)
+        while thread.is_alive():
+            if progress is not None:
+                failed = sum(1 for r in list(self._results.values()) if r.error is not None)
+                progress(
+                    f"DNS: {len(self._results)} answers ({failed} failed), "
+                    f"{len(self._pending)} questions in flight"
+                )
+            thread.join(interval)
         if failure:
             raise failure[0]
         return self.results
