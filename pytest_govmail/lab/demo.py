@@ -80,7 +80,10 @@ def demo_targets() -> tuple[Target, ...]:
 
 
 #: DKIM selectors the demo declares, as a domains file would.
-SELECTORS: Mapping[str, tuple[str, ...]] = {"exemplary-dept.gov.uk": ("s2026",)}
+SELECTORS: Mapping[str, tuple[str, ...]] = {
+    "exemplary-dept.gov.uk": ("s2026",),
+    "broken-dns-dept.gov.uk": ("s2025",),  # declared, but no key published: DKIM-01 fails
+}
 
 
 @dataclass

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pytest_govmail.lab.https_server import LabHttpsServer, Site
-from pytest_govmail.lab.pki import KeySpec, LabPki, server_context
+from pytest_govmail.lab.pki import KeySpec, LabPki, SignatureHash, server_context
 from pytest_govmail.lab.smtp_server import (
     BANNER_554,
     COMPLIANT,
@@ -34,16 +34,28 @@ from pytest_govmail.lab.smtp_server import (
     NO_STARTTLS,
     SELF_SIGNED,
     SILENT,
+    THROTTLED,
     WEAK_SUITES,
     WRONG_HOSTNAME,
     LabMx,
     LabSmtpFleet,
+    LeafSpec,
     SmtpProfile,
 )
 
 #: Where every ``mta-sts.<department>`` name points: the lab's one HTTPS server.
 POLICY_ADDRESS = "127.0.1.12"
 
+#: A server from another decade: TLS 1.2 at most, preferring static-RSA CBC-SHA1, client
+#: renegotiation allowed, a 1024-bit key and a SHA-1 signature on its certificate.
+MUSEUM = SmtpProfile(
+    "museum",
+    "TLS 1.2 at most, static RSA preferred, client renegotiation, RSA-1024, SHA-1 signature",
+    maximum_version=ssl.TLSVersion.TLSv1_2,
+    ciphers=("AES128-SHA", "ECDHE-RSA-AES128-GCM-SHA256"),
+    leaf=LeafSpec(key=KeySpec.RSA_1024, signature_hash=SignatureHash.SHA1),
+    allow_client_renegotiation=True,
+)
 #: Departments whose only fault is their mail server's TLS (issue 3's list). Each has its own
 #: MX host ``mx.<domain>`` at the address given, with the profile given, and otherwise
 #: publishes what the policy asks (SPF, DMARC, TLS-RPT, MTA-STS), so its failures are the
@@ -58,6 +70,8 @@ TLS_DEPARTMENTS: tuple[tuple[str, str, SmtpProfile], ...] = (
     ("plaintext-dept.gov.uk", "127.0.4.17", NO_STARTTLS),
     ("rejecting-dept.gov.uk", "127.0.4.18", BANNER_554),
     ("silent-mx-dept.gov.uk", "127.0.4.19", SILENT),
+    ("throttled-dept.gov.uk", "127.0.4.20", THROTTLED),
+    ("museum-dept.gov.uk", "127.0.4.23", MUSEUM),
 )
 
 #: The MX hosts of the zone files, with the behaviour of each.
@@ -118,6 +132,14 @@ def mta_sts_sites() -> dict[str, Site]:
     for domain, _address, _profile in TLS_DEPARTMENTS:
         sites.setdefault(domain, enforce("enforce", [f"mx.{domain}"]))
     return {f"mta-sts.{domain}": site for domain, site in sites.items()}
+
+
+#: A 768-bit RSA public key (SubjectPublicKeyInfo, base64), under RFC 8301's 1024-bit floor:
+#: cryptography will not generate one, so it was made once with ``openssl genrsa 768``.
+RSA_768_PUBLIC = (
+    "MHwwDQYJKoZIhvcNAQEBBQADawAwaAJhAMCnRHg7MjBx82FhmpqWAIoKAprDKjKxHIiSfq4l6khDbofV61qWmn3C"
+    "nlNbA3ASUGzC+eET6lQaxLMudlRJKSddKVzTf2GS48FJ8M11qWcnoM9IUcpqjmQR7oUQe9XhbQIDAQAB"
+)
 
 
 @dataclass
@@ -189,6 +211,9 @@ def make_dkim_material(folder: Path) -> DkimMaterial:
     material.records["sprawling-spf-dept.gov.uk"] = [
         f"google._domainkey 3600 IN TXT {_key_record(good, 'h=sha1; t=y; ')}"
     ]
+    material.records["sprawling-spf-dept.gov.uk"].append(
+        f'k1._domainkey 3600 IN TXT "v=DKIM1; k=rsa; p={RSA_768_PUBLIC}"'
+    )
     material.records["hostile-dept.gov.uk"] = [
         "default._domainkey 3600 IN TXT \"v=DKIM1; k=rsa; p=<script>alert('dkim')</script>\""
     ]
