@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from pytest_govmail.catalogue import Catalogue
-from pytest_govmail.engine import GovmailRun
+from pytest_govmail.engine import GovmailRun, needs_tls
 from pytest_govmail.fixtures import verdict_key, waiver_key
 from pytest_govmail.model import Status
+from pytest_govmail.model_tls import TlsScan
 
 MAX_EVIDENCE_LINE = 400
 STATUS_ORDER = ("fail", "inconclusive", "pass", "not_applicable")
@@ -78,6 +79,9 @@ class GovmailReporter:
             name, _, rdtype = key.rpartition("/")
             result = self.run.snapshot.get(name, rdtype) if name else None
             evidence.append(_clip(result.describe()) if result else f"{key}: not collected")
+        if case.host and needs_tls(requirement.id):
+            for scan in self.run.subject(case.target, case.host).tls.get(case.host, ()):
+                evidence.extend(tls_evidence_lines(scan))
         data: dict[str, Any] = {
             "requirement": requirement.id,
             "title": requirement.title,
@@ -167,4 +171,75 @@ def waiver_lines(run: GovmailRun) -> list[str]:
         lines.append(f"waiver EXPIRED, no longer applied: {waiver.describe()} ({waiver.source})")
     for waiver in run.unused_waivers():
         lines.append(f"waiver matches no test in this run: {waiver.describe()} ({waiver.source})")
+    return lines
+
+
+def tls_evidence_lines(scan: TlsScan) -> list[str]:
+    """What a TLS scan saw, as lines a person can read: dialogue, protocol matrix, chain."""
+    where = (
+        f"[{scan.address}]:{scan.port}" if ":" in scan.address else f"{scan.address}:{scan.port}"
+    )
+    lines = [
+        f"TLS scan of {scan.host} at {where}, {scan.at}: {scan.connections} connection(s), "
+        f"{scan.handshakes} handshake(s), {scan.elapsed_ms:.0f} ms, profile {scan.profile}"
+    ]
+    if scan.error is not None:
+        lines.append(f"  probe error: {_clip(scan.error.describe())}")
+    if scan.smtp is not None:
+        smtp = scan.smtp
+        banner = smtp.banner if smtp.banner else f"(none; reply code {smtp.banner_code})"
+        lines.append(f"  banner: {_clip(banner, 200)}")
+        if smtp.ehlo:
+            lines.append(f"  EHLO: {_clip(', '.join(smtp.ehlo), 300)}")
+        if smtp.starttls_reply is not None:
+            lines.append(f"  STARTTLS: {_clip(smtp.starttls_reply, 200)}")
+    for probe in scan.versions:
+        state = {True: "accepted", False: "refused", None: "unknown"}[probe.accepted]
+        suites = f": {', '.join(probe.cipher_suites)}" if probe.cipher_suites else ""
+        preferred = f" (server picks {probe.preferred})" if probe.preferred else ""
+        detail = (
+            f" ({_clip(probe.detail, 120)})" if probe.accepted is not True and probe.detail else ""
+        )
+        lines.append(f"  {probe.version.value:<8} {state}{detail}{suites}{preferred}")
+    if scan.key_exchange is not None:
+        kex = scan.key_exchange
+        lines.append(
+            f"  key exchange: {kex.kind} {kex.group or ''} {f'{kex.bits} bits' if kex.bits else ''}"
+        )
+    facts = {
+        "compression": scan.compression,
+        "secure renegotiation": scan.secure_renegotiation,
+        "client renegotiation accepted": scan.client_renegotiation,
+    }
+    lines.append(
+        "  " + ", ".join(f"{k}: {'unknown' if v is None else v}" for k, v in facts.items())
+    )
+    lines.extend(f"  {line}" for line in chain_lines(scan.chain_pem))
+    for check in scan.trust:
+        state = "validates" if check.verified else "does not validate"
+        lines.append(f"  trust ({check.store}): {state}: {_clip(check.detail, 300)}")
+    return lines
+
+
+def chain_lines(chain_pem: tuple[str, ...]) -> list[str]:
+    """The served chain, leaf first: subject, issuer, key, signature and validity dates."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    lines = []
+    for index, pem in enumerate(chain_pem):
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode("ascii", "replace"))
+        except ValueError as exc:
+            lines.append(f"certificate {index}: unreadable ({exc})")
+            continue
+        key = cert.public_key()
+        size = key.key_size if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey) else 0
+        digest = cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else "-"
+        kind = "RSA" if isinstance(key, rsa.RSAPublicKey) else type(key).__name__
+        lines.append(
+            f"certificate {index}: {_clip(cert.subject.rfc4514_string(), 120)}; issuer "
+            f"{_clip(cert.issuer.rfc4514_string(), 120)}; {kind} {size} bits; {digest}; "
+            f"valid {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}"
+        )
     return lines

@@ -366,3 +366,21 @@ def test_progress_lines_while_collecting_and_quiet_under_q(
     )
     quiet = pytester.runpytest(*args, "-q")
     assert "govmail: asking DNS" not in quiet.stdout.str()
+
+
+def test_tls_evidence_is_readable_in_the_report(pytester: pytest.Pytester, lab: DemoLab) -> None:
+    result = pytester.runpytest(
+        *lab_args(lab, "legacy-tls-dept.gov.uk"), "-k", "old_tls_refused", *BASE
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*TLS-04 FAIL legacy-tls-dept.gov.uk (MX mx.legacy-tls-dept.gov.uk)*",
+            "TLS scan of mx.legacy-tls-dept.gov.uk at 127.0.4.11:*handshake(s)*",
+            "  TLSv1.0  accepted: *",
+            "  TLSv1.2  accepted: *(server picks *)",
+            "  certificate 0: CN=mx.legacy-tls-dept.gov.uk*RSA 2048 bits; sha256; valid * to *",
+            "  trust (ca-file): validates: *",
+        ]
+    )
+    html = (pytester.path / "reports" / "govmail.html").read_text()
+    assert "TLSv1.0  accepted" in html
