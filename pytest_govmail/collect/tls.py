@@ -36,7 +36,21 @@ How, and why:
   (:data:`CA_FILE`), so CERT-01 (trust) and CERT-02 (name match, judged from the PEM) stay
   separate facts. Validation is at the current time, so an expired chain is not verified.
 * Per address at most ``connections_per_address`` connections are open at once (version probes
-  run side by side on that many workers); addresses are scanned in parallel.
+  run side by side on that many workers); addresses are scanned in parallel. Once a server has
+  throttled (a 421, or a drop before the greeting, that was retried), the rest of its version
+  probes open one connection at a time, so a server that refuses every other connection still
+  gets a complete scan; retries are noted in the detail of the version whose probe needed them.
+* Hostile servers are bounded in time and memory. Each SMTP reply must be complete within
+  ``timeout`` (however the bytes trickle in: a greeting dripped a byte a second ends at the
+  timeout, with the bytes received in the detail), each TLS handshake too (the socket nassl
+  reads through enforces it, not just each read), and every connection ends within
+  ``connection_timeout`` (3 x ``timeout`` by default) from the connect. No more than
+  ``_MAX_LINE + _RECV`` bytes of one reply are ever buffered: a longer line ends the scan with
+  ``PROTOCOL`` ("greeting line over 2048 bytes ..."). A server that answers the ClientHello with
+  something that is not TLS (a web server's ``HTTP/1.1 400``, SMTP text) ends the scan with
+  ``TLS_HANDSHAKE`` "server sent non-TLS data after STARTTLS 220: b'...'" and no version probes
+  (the remaining probes are not tried: nothing about versions can be learnt from it). Bytes
+  from the network reach details only through ``repr`` (escaped) and bounded.
 """
 
 from __future__ import annotations
@@ -54,7 +68,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from cryptography import x509
 from cryptography.utils import CryptographyDeprecationWarning
@@ -120,6 +134,10 @@ _MAX_REPLY_LINES = 64
 _MAX_LINE = 2048
 _MAX_EVIDENCE_LINE = 512
 _RECV = 4096
+#: Bytes of unexpected data shown in a detail (escaped with ``repr``).
+_PREVIEW = 40
+#: ``connection_timeout`` when it is not set: this many times ``timeout``.
+_CONNECTION_TIMEOUT_FACTOR = 3.0
 
 _ALL_SUITES = "ALL:COMPLEMENTOFALL:-PSK:-SRP"
 _TLS13_SUITES = (
@@ -167,10 +185,11 @@ class ScanRequest:
 
 @dataclass(frozen=True, slots=True)
 class TlsScanSettings:
-    """How to scan. ``timeout`` bounds each network wait (connect, each SMTP reply, each
-    handshake read). ``max_retries`` and ``retry_backoff`` (seconds, doubled per retry) apply to
-    421 greetings and connections dropped before the greeting. ``max_parallel_addresses`` bounds
-    how many addresses are scanned at once."""
+    """How to scan. ``timeout`` bounds each network wait (connect, each SMTP reply, each TLS
+    handshake, however slowly the bytes arrive). ``connection_timeout`` bounds one connection
+    from connect to close (None: 3 x ``timeout``). ``max_retries`` and ``retry_backoff``
+    (seconds, doubled per retry) apply to 421 greetings and connections dropped before the
+    greeting. ``max_parallel_addresses`` bounds how many addresses are scanned at once."""
 
     timeout: float = 10.0
     ehlo_name: str = field(default_factory=default_ehlo_name)
@@ -181,6 +200,14 @@ class TlsScanSettings:
     max_retries: int = 2
     retry_backoff: float = 2.0
     max_parallel_addresses: int = 32
+    connection_timeout: float | None = None
+
+    @property
+    def connection_seconds(self) -> float:
+        """How long one connection may last in all (``connection_timeout`` or its default)."""
+        if self.connection_timeout is not None:
+            return self.connection_timeout
+        return _CONNECTION_TIMEOUT_FACTOR * self.timeout
 
 
 # --------------------------------------------------------------------------- cipher catalogue
@@ -386,17 +413,78 @@ def _clean(raw: bytes) -> str:
     return text if len(text) <= _MAX_EVIDENCE_LINE else text[:_MAX_EVIDENCE_LINE] + "..."
 
 
+def _preview(head: bytes, received: int) -> str:
+    """The first bytes of unexpected data (``received`` bytes in all) for a detail: bounded, and
+    escaped by ``repr`` (control characters, quotes and non-ASCII bytes become escapes)."""
+    shown = repr(bytes(head[:_PREVIEW]))
+    return shown + "..." if received > len(head[:_PREVIEW]) else shown
+
+
+def _looks_like_tls(head: bytes) -> bool:
+    """Whether the first bytes a server sent after STARTTLS can start a TLS (or SSL 2.0) answer:
+    a TLS record (content type 20..24, major version 3) or an SSL 2.0 record (length with the
+    top bit set, then ERROR or SERVER-HELLO). SMTP or HTTP text cannot."""
+    if not head:
+        return True
+    if 20 <= head[0] <= 24:
+        return len(head) < 2 or head[1] == 3
+    if head[0] & 0x80:
+        return len(head) < 3 or head[2] in (0, 4)
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Clock:
+    """The time limits of one connection: each step (an SMTP reply, a handshake) within
+    ``step`` seconds, and the whole connection by ``end`` (``total`` seconds after connect)."""
+
+    step: float
+    total: float
+    end: float
+
+    @classmethod
+    def start(cls, settings: TlsScanSettings) -> _Clock:
+        total = settings.connection_seconds
+        return cls(settings.timeout, total, time.monotonic() + total)
+
+    def step_deadline(self) -> tuple[float, bool]:
+        """The deadline of a step starting now, and whether the connection's limit sets it."""
+        own = time.monotonic() + self.step
+        return (self.end, True) if self.end < own else (own, False)
+
+    def late(self, what: str, limited: bool, received: int, head: bytes) -> str:
+        """The detail of a step that did not complete in time."""
+        if limited:
+            text = f"connection time limit of {self.total:g} s reached before the {what} ended"
+        elif received:
+            text = f"no complete {what} within {self.step:g} s"
+        else:
+            text = f"no {what} within {self.step:g} s"
+        if received:
+            text += f" ({received} bytes received: {_preview(head, received)})"
+        return text
+
+
 class _SmtpReader:
-    """Reads SMTP replies from a plain socket, each within ``timeout`` and bounded in size."""
+    """Reads SMTP replies from a plain socket, each by a deadline and bounded in size: no more
+    than ``_MAX_LINE + _RECV`` bytes are ever buffered. ``received`` and ``head`` are the size
+    and the first bytes of the reply being read, for the detail of a failure."""
 
-    def __init__(self, sock: socket.socket, timeout: float) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
-        self._timeout = timeout
         self._buffer = b""
+        self.received = 0
+        self.head = b""
 
-    def reply(self, what: str) -> tuple[int, list[str], str]:
+    def leftover(self) -> bytes:
+        """What the server sent beyond the last reply (handed to the TLS client)."""
+        data, self._buffer = self._buffer, b""
+        return data
+
+    def reply(self, what: str, deadline: float) -> tuple[int, list[str], str]:
         """``(code, texts without codes, raw lines joined by newlines)``."""
-        deadline = time.monotonic() + self._timeout
+        self.received = len(self._buffer)
+        self.head = self._buffer[:_PREVIEW]
         texts: list[str] = []
         raw: list[str] = []
         while True:
@@ -414,12 +502,19 @@ class _SmtpReader:
                     ProbeError(ErrorKind.TOO_LARGE, f"{what} longer than {_MAX_REPLY_LINES} lines")
                 )
 
+    def _too_long(self, what: str) -> _SmtpFailure:
+        return _SmtpFailure(
+            ProbeError(
+                ErrorKind.PROTOCOL,
+                f"{what} line over {_MAX_LINE} bytes (RFC 5321 allows 512): stopped reading "
+                f"after {self.received} bytes: {_preview(self.head, self.received)}",
+            )
+        )
+
     def _line(self, deadline: float, what: str) -> bytes:
-        while b"\n" not in self._buffer:
+        while (end := self._buffer.find(b"\n")) < 0:
             if len(self._buffer) > _MAX_LINE:
-                raise _SmtpFailure(
-                    ProbeError(ErrorKind.TOO_LARGE, f"{what} line longer than {_MAX_LINE} bytes")
-                )
+                raise self._too_long(what)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
@@ -427,9 +522,67 @@ class _SmtpReader:
             chunk = self._sock.recv(_RECV)
             if not chunk:
                 raise EOFError
+            if len(self.head) < _PREVIEW:
+                self.head += chunk[: _PREVIEW - len(self.head)]
+            self.received += len(chunk)
             self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        if end > _MAX_LINE:
+            raise self._too_long(what)
+        line, self._buffer = self._buffer[:end], self._buffer[end + 1 :]
         return line.rstrip(b"\r")
+
+
+class _TimedSocket:
+    """The socket a TLS client reads and writes through after STARTTLS, with deadlines.
+
+    nassl waits on its socket read by read, each with the socket's timeout, so a server that
+    dribbles its handshake a byte at a time would hold the client for ever. Here every wait is
+    bounded by the current step's deadline (:meth:`begin`: ``timeout``) and the connection's.
+    ``pending`` (what the SMTP reader had buffered beyond STARTTLS's 220) is read first;
+    ``head`` keeps the first bytes received, to tell a TLS answer from non-TLS data.
+    """
+
+    def __init__(self, sock: socket.socket, clock: _Clock, pending: bytes = b"") -> None:
+        self.sock = sock
+        self._clock = clock
+        self._pending = pending
+        self._deadline = clock.end
+        self._limited = True
+        self.head = pending[:_PREVIEW]
+        self.received = len(pending)
+
+    def begin(self) -> None:
+        """A new step (a handshake, a renegotiation, the goodbye) starts now."""
+        self._deadline, self._limited = self._clock.step_deadline()
+
+    def late(self, what: str) -> str:
+        return self._clock.late(what, self._limited, self.received, self.head)
+
+    def _wait(self) -> None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline reached")
+        self.sock.settimeout(left)
+
+    def recv(self, size: int) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending[:size], self._pending[size:]
+            return data
+        self._wait()
+        data = self.sock.recv(size)
+        if len(self.head) < _PREVIEW:
+            self.head += data[: _PREVIEW - len(self.head)]
+        self.received += len(data)
+        return data
+
+    def send(self, data: bytes) -> int:
+        self._wait()
+        self.sock.sendall(data)  # nassl ignores short writes: never make one
+        return len(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
 
 @dataclass(slots=True)
@@ -439,6 +592,10 @@ class _Opened:
     dialogue: SmtpDialogue | None
     sock: socket.socket | None = None
     error: ProbeError | None = None
+    pending: bytes = b""
+    clock: _Clock | None = None
+    retries: int = 0
+    retried: str = ""
 
 
 _HandshakeStatus = Literal["ok", "refused", "unknown"]
@@ -454,6 +611,8 @@ class _Handshake:
     compression: bool | None = None
     secure_renegotiation: bool | None = None
     client_renegotiation: bool | None = None
+    retries: int = 0
+    retried: str = ""
 
 
 @dataclass(slots=True)
@@ -464,6 +623,8 @@ class _Pass:
     first: _Handshake | None = None
     refusal: str = ""
     unknown: str = ""
+    retries: int = 0
+    retried: str = ""
 
 
 @dataclass(slots=True)
@@ -473,46 +634,63 @@ class _VersionResult:
     legacy_first: _Handshake | None = None
 
 
+#: Where the connection was when a reply did not come.
+_WHERE = {
+    "greeting": "before the greeting",
+    "EHLO reply": "after EHLO, before its reply",
+    "STARTTLS reply": "after STARTTLS, before its reply",
+}
+
+
 class _SmtpSession:
     """The plain-text part of one connection: greeting, EHLO, STARTTLS. ``dialogue`` grows as
     replies arrive, so a failure half-way still leaves what was seen."""
 
-    def __init__(self, sock: socket.socket, settings: TlsScanSettings) -> None:
+    def __init__(self, sock: socket.socket, settings: TlsScanSettings, clock: _Clock) -> None:
         self.sock = sock
         self.settings = settings
+        self.clock = clock
         self.dialogue = SmtpDialogue()
-        self._reader = _SmtpReader(sock, settings.timeout)
+        self._reader = _SmtpReader(sock)
 
     def _read(self, what: str) -> tuple[int, list[str], str]:
-        timeout = self.settings.timeout
+        deadline, limited = self.clock.step_deadline()
+        reader = self._reader
         try:
-            return self._reader.reply(what)
+            return reader.reply(what, deadline)
         except TimeoutError:
+            detail = self.clock.late(what, limited, reader.received, reader.head)
+            raise _SmtpFailure(ProbeError(ErrorKind.TIMEOUT, detail)) from None
+        except (EOFError, OSError) as exc:
+            where = _WHERE.get(what, f"before the {what}")
+            if isinstance(exc, EOFError):
+                detail = f"connection closed {where}"
+            else:
+                detail = f"connection lost {where}: {exc.strerror or exc}"
+            if reader.received:
+                shown = _preview(reader.head, reader.received)
+                detail += f" ({reader.received} bytes of it received: {shown})"
             raise _SmtpFailure(
-                ProbeError(ErrorKind.TIMEOUT, f"no {what} within {timeout:g} s")
-            ) from None
-        except EOFError:
-            raise _SmtpFailure(
-                ProbeError(ErrorKind.PROTOCOL, f"connection closed before the {what}"),
-                retry=what == "greeting",
-            ) from None
-        except OSError as exc:
-            raise _SmtpFailure(
-                ProbeError(ErrorKind.PROTOCOL, f"connection lost before the {what}: {exc}"),
-                retry=what == "greeting",
+                ProbeError(ErrorKind.PROTOCOL, detail), retry=what == "greeting"
             ) from None
 
     def _send(self, command: str) -> None:
+        verb = command.split(" ", 1)[0]
+        left = self.clock.end - time.monotonic()
+        if left <= 0:
+            detail = f"connection time limit of {self.clock.total:g} s reached before {verb}"
+            raise _SmtpFailure(ProbeError(ErrorKind.TIMEOUT, detail))
         try:
+            self.sock.settimeout(min(left, self.settings.timeout))
             self.sock.sendall(command.encode("ascii") + b"\r\n")
         except OSError as exc:
-            verb = command.split(" ", 1)[0]
             raise _SmtpFailure(
                 ProbeError(ErrorKind.PROTOCOL, f"connection lost sending {verb}: {exc}")
             ) from None
 
     def _quit(self) -> None:
         with contextlib.suppress(OSError):
+            self.sock.settimeout(min(self.settings.timeout, 1.0))
             self.sock.sendall(b"QUIT\r\n")
 
     def converse(self) -> tuple[_Opened, bool]:
@@ -545,7 +723,8 @@ class _SmtpSession:
         code, _, raw = self._read("STARTTLS reply")
         self.dialogue = replace(self.dialogue, starttls_reply=raw)
         if code == 220:
-            return _Opened(self.dialogue, sock=self.sock), False
+            pending = self._reader.leftover()
+            return _Opened(self.dialogue, self.sock, pending=pending, clock=self.clock), False
         self._quit()
         if code == 421:
             error = ProbeError(ErrorKind.THROTTLED, f"STARTTLS answered {raw.splitlines()[0]}")
@@ -563,7 +742,10 @@ class _AddressScan:
         self._lock = threading.Lock()
         self.connections = 0
         self.handshakes = 0
-        self._spare: socket.socket | None = None  # the dialogue's socket, after STARTTLS
+        self._spare: _Opened | None = None  # the dialogue's session, after STARTTLS
+        self._throttled = threading.Event()  # a retry was needed: open one at a time
+        self._serial = threading.Lock()
+        self._non_tls: str | None = None  # the server answered a ClientHello with non-TLS data
         self._sni: str | None = None
         host = request.host.strip().rstrip(".")
         try:
@@ -585,12 +767,19 @@ class _AddressScan:
         settings = self.settings
         attempts = max(0, settings.max_retries) + 1
         result = _Opened(None)
+        retried: list[ProbeError] = []
         for attempt in range(attempts):
             if attempt:
+                self._throttled.set()
                 time.sleep(settings.retry_backoff * 2 ** (attempt - 1))
             result, retry = self._open_once()
             if not retry:
+                if retried:
+                    result.retries = len(retried)
+                    result.retried = retried[0].describe()[:100]
                 return result
+            if result.error is not None:
+                retried.append(result.error)
         assert result.error is not None
         detail = f"{result.error.detail} ({attempts} attempts)"
         return _Opened(result.dialogue, None, ProbeError(result.error.kind, detail))
@@ -599,6 +788,8 @@ class _AddressScan:
         """One connection; ``(outcome, worth retrying)``. No TCP session: ``dialogue`` is None."""
         request, timeout = self.request, self.settings.timeout
         where = f"{_display(request.address)}:{request.port}"
+        clock = _Clock.start(self.settings)
+        timeout = min(timeout, clock.total)
         try:
             sock = socket.create_connection((request.address, request.port), timeout=timeout)
         except TimeoutError:
@@ -613,7 +804,7 @@ class _AddressScan:
             error = ProbeError(ErrorKind.OTHER, f"TCP connect to {where}: {exc.strerror or exc}")
             return _Opened(None, error=error), False
         self._count(connections=1)
-        session = _SmtpSession(sock, self.settings)
+        session = _SmtpSession(sock, self.settings, clock)
         try:
             opened, retry = session.converse()
         except _SmtpFailure as failure:
@@ -639,23 +830,44 @@ class _AddressScan:
         ``renegotiate`` then tries one client-initiated renegotiation on the same connection.
         """
         with self._lock:
-            sock, self._spare = self._spare, None
-        if sock is None:
+            opened, self._spare = self._spare, None
+        if opened is not None:
+            return self._handshake_on(opened, version, legacy, offer, extras, renegotiate)
+        # After a throttling retry, one connection at a time (it is the server's wish, and it
+        # keeps a server that refuses every other connection from starving one worker).
+        gate: contextlib.AbstractContextManager[Any] = (
+            self._serial if self._throttled.is_set() else contextlib.nullcontext()
+        )
+        with gate:
+            if self._non_tls is not None:
+                return _Handshake("unknown", detail=f"not tried: {self._non_tls}")
             opened = self.open()
             if opened.sock is None:
                 why = opened.error.describe() if opened.error else _no_tls_reason(opened.dialogue)
                 return _Handshake("unknown", detail=f"no STARTTLS session: {why}")
-            sock = opened.sock
+            return self._handshake_on(opened, version, legacy, offer, extras, renegotiate)
+
+    def _handshake_on(
+        self,
+        opened: _Opened,
+        version: TlsVersion,
+        legacy: bool,
+        offer: Sequence[str],
+        extras: bool,
+        renegotiate: bool,
+    ) -> _Handshake:
+        """One handshake on a session that STARTTLS's 220 has just opened."""
+        assert opened.sock is not None and opened.clock is not None
+        timed = _TimedSocket(opened.sock, opened.clock, opened.pending)
         try:
-            sock.settimeout(self.settings.timeout)
-            client = self._client(version, legacy, offer, sock)
+            client = self._client(version, legacy, offer, timed)
         except (OpenSSLError, OSError, ValueError) as exc:
-            with contextlib.suppress(OSError):
-                sock.close()
+            timed.close()
             return _Handshake("unknown", detail=f"could not set up the TLS client: {exc}")
         self._count(handshakes=1)
         try:
-            outcome = self._do_handshake(client)
+            timed.begin()
+            outcome = self._do_handshake(client, timed)
             if outcome.status == "ok":
                 outcome.chain = tuple(client.get_received_chain())
                 outcome.key = client.get_ephemeral_key()
@@ -663,17 +875,27 @@ class _AddressScan:
                     outcome.compression = bool(client.get_current_compression_method())
                     outcome.secure_renegotiation = client.get_secure_renegotiation_support()
                     if renegotiate:
+                        timed.begin()
                         outcome.client_renegotiation = self._renegotiate(client)
-            return outcome
+            elif not _looks_like_tls(timed.head):
+                shown = _preview(timed.head, timed.received)
+                detail = f"server sent non-TLS data after STARTTLS 220: {shown}"
+                with self._lock:
+                    self._non_tls = self._non_tls or detail
+                outcome = _Handshake("unknown", detail=detail)
         except (OpenSSLError, OSError) as exc:  # reading facts off a session that just died
-            return _Handshake("unknown", detail=f"session failed after the handshake: {exc}")
+            outcome = _Handshake("unknown", detail=f"session failed after the handshake: {exc}")
         finally:
-            _close(client, sock, outcome_ok=client.is_handshake_completed())
+            timed.begin()
+            _close(client, timed, outcome_ok=client.is_handshake_completed())
+        outcome.retries, outcome.retried = opened.retries, opened.retried
+        return outcome
 
     def _client(
-        self, version: TlsVersion, legacy: bool, offer: Sequence[str], sock: socket.socket
+        self, version: TlsVersion, legacy: bool, offer: Sequence[str], timed: _TimedSocket
     ) -> BaseSslClient:
         nassl_version = _NASSL_VERSION[version]
+        sock = cast(socket.socket, timed)  # nassl only calls recv, send and close
         client: BaseSslClient
         if legacy:
             client = LegacySslClient(
@@ -699,7 +921,7 @@ class _AddressScan:
             client.set_tlsext_host_name(self._sni)
         return client
 
-    def _do_handshake(self, client: BaseSslClient) -> _Handshake:
+    def _do_handshake(self, client: BaseSslClient, timed: _TimedSocket) -> _Handshake:
         try:
             client.do_handshake()
         except ClientCertificateRequested:
@@ -708,9 +930,7 @@ class _AddressScan:
                 return _Handshake("ok", cipher=cipher, detail="server asked for a client cert")
             return _Handshake("unknown", detail="server requires a client certificate")
         except TimeoutError:
-            return _Handshake(
-                "unknown", detail=f"no handshake answer within {self.settings.timeout:g} s"
-            )
+            return _Handshake("unknown", detail=timed.late("handshake answer"))
         except OpenSSLError as exc:
             message = _openssl_message(exc)
             if "dh key too small" in message:
@@ -766,6 +986,8 @@ class _AddressScan:
             )
             if result.first is None:
                 result.first = shake
+            result.retries += shake.retries
+            result.retried = result.retried or shake.retried
             if shake.status == "refused":
                 result.refusal = shake.detail
                 break
@@ -818,6 +1040,11 @@ class _AddressScan:
         else:
             accepted = False
             detail = next((p.refusal for p in passes if p.refusal), "refused")
+        retries = sum(p.retries for p in passes)
+        if retries:
+            reason = next(p.retried for p in passes if p.retried)
+            note = f"{retries} connection{'s' if retries > 1 else ''} retried after {reason}"
+            detail = f"{detail}; {note}" if detail else note
         preferred_name = None
         if preferred is not None and preferred.status == "ok" and preferred.cipher:
             preferred_name = catalogue.name(preferred.cipher, version)
@@ -873,14 +1100,14 @@ class _AddressScan:
         opened = self.open()
         if opened.sock is None:
             return finish(smtp=opened.dialogue, error=opened.error)
-        self._spare = opened.sock
+        self._spare = opened
         try:
             results = self._probe_versions()
         finally:
             with self._lock:
                 spare, self._spare = self._spare, None
-            if spare is not None:
-                spare.close()
+            if spare is not None and spare.sock is not None:
+                spare.sock.close()
         return finish(smtp=opened.dialogue, **self._facts(results, at))
 
     def _probe_versions(self) -> dict[TlsVersion, _VersionResult]:
@@ -903,6 +1130,10 @@ class _AddressScan:
         accepted = [v for v in reversed(_ORDER) if results[v].probe.accepted]
         facts: dict[str, Any] = {"versions": tuple(results[v].probe for v in _ORDER)}
         if not accepted:
+            if self._non_tls is not None:
+                # No version can be judged on a server that does not speak TLS after STARTTLS:
+                # no probes are recorded, and the error says what came instead.
+                return {"versions": (), "error": ProbeError(ErrorKind.TLS_HANDSHAKE, self._non_tls)}
             unknown = [results[v].probe for v in _ORDER if results[v].probe.accepted is None]
             if unknown:
                 detail = "; ".join(f"{p.version.value}: {p.detail}" for p in unknown)
@@ -971,15 +1202,14 @@ def _openssl_message(exc: OpenSSLError) -> str:
     return text.rsplit(":", 1)[-1].strip() or text
 
 
-def _close(client: BaseSslClient, sock: socket.socket, outcome_ok: bool) -> None:
+def _close(client: BaseSslClient, timed: _TimedSocket, outcome_ok: bool) -> None:
     """End the session politely: QUIT over TLS when it is up, then close; never raise."""
     if outcome_ok:
         with contextlib.suppress(Exception):
             client.write(b"QUIT\r\n")
         with contextlib.suppress(Exception):
             client.shutdown()
-    with contextlib.suppress(OSError):
-        sock.close()
+    timed.close()
 
 
 def _key_exchange(shake: _Handshake) -> KeyExchange | None:

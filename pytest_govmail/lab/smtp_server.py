@@ -3,7 +3,11 @@
 Each :class:`LabSmtpServer` plays one sample MX host on its own loopback address (all of
 127.0.0.0/8 reaches loopback on Linux) and a port of the caller's choosing, behaving the way one
 :class:`SmtpProfile` says: compliant, old TLS versions enabled, weak suites, a bad certificate,
-no STARTTLS, a 554 greeting, silence, 421 throttling, or STARTTLS answered with 454.
+no STARTTLS, a 554 greeting, silence, 421 throttling, or STARTTLS answered with 454; and the
+fault lab's hostile behaviours (issue 5): a greeting dripped one byte a second and never ended,
+a connection dropped on EHLO, non-TLS data instead of a ServerHello after STARTTLS's 220, reply
+lines of 2 MiB (in the greeting or in the EHLO reply), 421 on every other connection, and (kept
+out of :data:`PROFILES`, it costs a timeout per handshake) a handshake dripped a byte a second.
 
 Design, and why:
 
@@ -17,6 +21,9 @@ Design, and why:
   :meth:`LabSmtpServer.stop` is immediate; connections are woken by ``shutdown``.
 * Lines are bounded (:data:`MAX_LINE`), every read has the idle timeout, and a client that
   trickles bytes is cut off at the idle deadline per line.
+* The hostile behaviours stay cheap for the lab itself: the 2 MiB line is streamed from one
+  shared 64 KiB buffer (so a memory measurement of the client is not the server's), the drip
+  notices at once when the client hangs up, and both stop at :meth:`LabSmtpServer.stop`.
 * It speaks just enough SMTP for sslyze's STARTTLS helper (smtplib), the project's collector and
   a basic client: the greeting, EHLO/HELO, STARTTLS, NOOP, RSET, QUIT; anything else is 502.
   Plaintext buffered when STARTTLS is accepted is discarded (no command injection).
@@ -56,7 +63,11 @@ __all__ = [
     "BANNER_554",
     "COMPLIANT",
     "COMPLIANT_SUITES",
+    "DROP_AFTER_EHLO",
     "EXPIRED_CERT",
+    "GARBAGE_AFTER_STARTTLS",
+    "HUGE_EHLO_LINE",
+    "HUGE_GREETING_LINE",
     "LAB_ADDRESSES",
     "LEGACY_TLS",
     "MAX_LINE",
@@ -65,12 +76,17 @@ __all__ = [
     "PROFILES",
     "SELF_SIGNED",
     "SILENT",
+    "SLOW_BANNER",
+    "SLOW_HANDSHAKE",
     "STARTTLS_454",
+    "STARTTLS_GARBAGE",
     "THROTTLED",
     "THROTTLING",
+    "THROTTLING_ALTERNATE",
     "WEAK_SUITES",
     "WRONG_HOSTNAME",
     "ConnectionRecord",
+    "EhloReply",
     "Greeting",
     "LabMx",
     "LabSmtpFleet",
@@ -89,6 +105,14 @@ _JOIN_TIMEOUT = 2.0
 _DRAIN_SECONDS = 1.0
 _DRAIN_BYTES = 65536
 _BIND_ATTEMPTS = 50
+#: What the 2 MiB lines are made of: one buffer, sent again and again (never copied).
+_FILLER = b"x" * 65536
+#: What a :attr:`StartTls.GARBAGE` server sends instead of a ServerHello: a web server's answer,
+#: with an escape sequence and a NUL in it (the evidence must show them escaped).
+GARBAGE_AFTER_STARTTLS = (
+    b"HTTP/1.1 400 Bad Request\r\nServer: lab\x1b[31m\x00\r\nContent-Length: 0\r\n"
+    b"Connection: close\r\n\r\n"
+)
 
 
 class Greeting(enum.Enum):
@@ -100,6 +124,11 @@ class Greeting(enum.Enum):
     """``554`` (no service here); then only QUIT is answered properly (RFC 5321 3.1)."""
     SILENT = "silent"
     """Accept the TCP connection and never send a byte (a tarpit, a broken filter)."""
+    DRIP = "drip"
+    """Send ``220 `` and then one byte every ``drip_interval`` seconds, forever, never a line
+    end (a tarpit that keeps the client waiting on a greeting that never completes)."""
+    HUGE_LINE = "huge-line"
+    """A ``220-`` continuation line of ``huge_line_bytes`` bytes, then the normal greeting."""
 
 
 class StartTls(enum.Enum):
@@ -110,6 +139,25 @@ class StartTls(enum.Enum):
     """Not in EHLO; the command gets 502."""
     REFUSED_454 = "454"
     """Advertised, but the command gets ``454 4.7.0 TLS not available``."""
+    GARBAGE = "garbage"
+    """Advertised and answered ``220``, but the client's ClientHello is answered with
+    ``garbage`` (non-TLS bytes: by default a web server's ``HTTP/1.1 400``), then the server
+    closes."""
+    DRIP = "drip"
+    """Advertised and answered ``220``; the ClientHello is answered with the header of a 4 KiB
+    TLS handshake record and then one byte every ``drip_interval`` seconds, forever (a
+    handshake that never completes, though every read gets data)."""
+
+
+class EhloReply(enum.Enum):
+    """What the server does with EHLO."""
+
+    NORMAL = "normal"
+    """The capabilities (STARTTLS as :class:`StartTls` says)."""
+    DROP = "drop"
+    """Read the EHLO and close the connection without a reply."""
+    HUGE_LINE = "huge-line"
+    """A ``250-`` line of ``huge_line_bytes`` bytes, then the normal reply."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +191,10 @@ class SmtpProfile:
     """How one lab MX behaves. ``ciphers`` are OpenSSL names for TLS 1.2 and below, in server
     preference order (the server enforces its own order); TLS 1.3 always serves OpenSSL's three
     default suites when ``maximum_version`` allows it. ``throttle_every`` = N answers every Nth
-    connection (1 = every connection) with ``421`` and closes it."""
+    connection (1 = every connection) with ``421`` and closes it. ``ehlo`` says how EHLO is
+    answered; ``drip_interval`` (seconds per byte of a :attr:`Greeting.DRIP` greeting),
+    ``huge_line_bytes`` (the length of a ``HUGE_LINE`` line) and ``garbage`` (what a
+    :attr:`StartTls.GARBAGE` server sends) tune the hostile behaviours."""
 
     name: str
     description: str = ""
@@ -155,12 +206,17 @@ class SmtpProfile:
     leaf: LeafSpec = LeafSpec()
     throttle_every: int = 0
     allow_client_renegotiation: bool = False
+    ehlo: EhloReply = EhloReply.NORMAL
+    drip_interval: float = 1.0
+    huge_line_bytes: int = 2 * 1024 * 1024
+    garbage: bytes = GARBAGE_AFTER_STARTTLS
 
     @property
     def needs_tls(self) -> bool:
         """Whether a session can ever reach a TLS handshake (so a certificate is needed)."""
         return (
-            self.greeting is Greeting.NORMAL
+            self.greeting in (Greeting.NORMAL, Greeting.HUGE_LINE)
+            and self.ehlo is not EhloReply.DROP
             and self.starttls is StartTls.OFFERED
             and self.throttle_every != 1
         )
@@ -209,6 +265,39 @@ THROTTLING = SmtpProfile("throttling", "answers every third connection with 421"
 STARTTLS_454 = SmtpProfile(
     "starttls-454", "advertises STARTTLS, answers it with 454", starttls=StartTls.REFUSED_454
 )
+# The fault lab (issue 5). A silent server, 454 to STARTTLS, a 554 greeting and 421 on every
+# connection are above.
+SLOW_BANNER = SmtpProfile(
+    "slow-banner",
+    "sends '220 ' then one byte a second, forever, never a line end",
+    greeting=Greeting.DRIP,
+)
+DROP_AFTER_EHLO = SmtpProfile(
+    "drop-after-ehlo", "closes the connection on EHLO without a reply", ehlo=EhloReply.DROP
+)
+STARTTLS_GARBAGE = SmtpProfile(
+    "starttls-garbage",
+    "answers STARTTLS with 220, then the ClientHello with HTTP text instead of a ServerHello",
+    starttls=StartTls.GARBAGE,
+)
+HUGE_GREETING_LINE = SmtpProfile(
+    "huge-greeting-line",
+    "a 2 MiB '220-' greeting line before the real greeting",
+    greeting=Greeting.HUGE_LINE,
+)
+HUGE_EHLO_LINE = SmtpProfile(
+    "huge-ehlo-line", "a 2 MiB '250-' line in the EHLO reply", ehlo=EhloReply.HUGE_LINE
+)
+THROTTLING_ALTERNATE = SmtpProfile(
+    "throttling-alternate", "answers every other connection with 421", throttle_every=2
+)
+#: Not in :data:`PROFILES` (so not in the demo, the bench or the all-profiles scans): every
+#: version probe against it costs a whole handshake timeout.
+SLOW_HANDSHAKE = SmtpProfile(
+    "slow-handshake",
+    "answers the ClientHello with a TLS record header, then one byte a second, forever",
+    starttls=StartTls.DRIP,
+)
 
 PROFILES: Mapping[str, SmtpProfile] = {
     p.name: p
@@ -226,6 +315,12 @@ PROFILES: Mapping[str, SmtpProfile] = {
         THROTTLED,
         THROTTLING,
         STARTTLS_454,
+        SLOW_BANNER,
+        DROP_AFTER_EHLO,
+        STARTTLS_GARBAGE,
+        HUGE_GREETING_LINE,
+        HUGE_EHLO_LINE,
+        THROTTLING_ALTERNATE,
     )
 }
 
@@ -293,10 +388,30 @@ class _Channel:
         return line.rstrip(b"\r")
 
     def send(self, text: str) -> None:
+        self.send_bytes(text.encode("ascii", "replace"))
+
+    def send_bytes(self, data: bytes) -> None:
         try:
-            self.sock.sendall(text.encode("ascii", "replace"))
+            self.sock.sendall(data)
         except OSError as exc:
             raise _Closed(str(exc)) from exc
+
+    def closed_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for the client to hang up (what it sends is discarded)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(_RECV)
+            except TimeoutError:
+                return False
+            except OSError:
+                return True
+            if not chunk:
+                return True
 
 
 class LabSmtpServer:
@@ -332,6 +447,8 @@ class LabSmtpServer:
             raise ValueError(f"port out of range: {port}")
         if profile.throttle_every < 0:
             raise ValueError("throttle_every must be >= 0")
+        if profile.drip_interval <= 0 or profile.huge_line_bytes < 0:
+            raise ValueError("drip_interval must be > 0 and huge_line_bytes >= 0")
         self.profile = profile
         self.hostname = hostname
         self._host = host
@@ -581,12 +698,21 @@ class LabSmtpServer:
                     channel.send(f"221 2.0.0 {host} closing connection\r\n")
                     return
                 channel.send("503 5.5.1 no SMTP service here\r\n")
+        if profile.greeting is Greeting.DRIP:
+            self._drip(channel)
+            return
+        if profile.greeting is Greeting.HUGE_LINE:
+            self._send_huge_line(channel, "220-")
         session.greeting = 220
         channel.send(f"220 {host} ESMTP govmail lab\r\n")
         in_tls = False
         while True:
             verb = self._next_verb(channel, session)
             if verb == "EHLO":
+                if profile.ehlo is EhloReply.DROP:
+                    return  # close without a reply
+                if profile.ehlo is EhloReply.HUGE_LINE:
+                    self._send_huge_line(channel, "250-")
                 lines = [f"{host} greets you", "SIZE 10240000", "8BITMIME", "ENHANCEDSTATUSCODES"]
                 if not in_tls and profile.starttls is not StartTls.NOT_OFFERED:
                     lines.append("STARTTLS")
@@ -604,6 +730,11 @@ class LabSmtpServer:
                     channel.send("502 5.5.1 STARTTLS not supported\r\n")
                 elif profile.starttls is StartTls.REFUSED_454:
                     channel.send("454 4.7.0 TLS not available due to temporary reason\r\n")
+                elif profile.starttls in (StartTls.GARBAGE, StartTls.DRIP):
+                    channel.send("220 2.0.0 Ready to start TLS\r\n")
+                    channel.discard_buffer()
+                    self._answer_hello_badly(channel, session)
+                    return
                 else:
                     channel.send("220 2.0.0 Ready to start TLS\r\n")
                     channel.discard_buffer()  # plaintext sent before the handshake is dropped
@@ -613,6 +744,60 @@ class LabSmtpServer:
                 channel.send("503 5.5.1 TLS already active\r\n")
             else:
                 channel.send("502 5.5.2 command not implemented\r\n")
+
+    def _drip(self, channel: _Channel, text: bytes | None = None) -> None:
+        """``220 `` and then one byte of ``text`` (by default one without a line end) per
+        ``drip_interval``, until the client or the server gives up."""
+        if text is None:
+            channel.send("220 ")
+            text = f"{self.hostname} ESMTP govmail lab, one byte at a time ".encode(
+                "ascii", "replace"
+            )
+        index = 0
+        while not channel.closed_within(self.profile.drip_interval):
+            if self._stop_event.is_set():
+                return
+            channel.send_bytes(text[index : index + 1])
+            index = (index + 1) % len(text)
+
+    def _send_huge_line(self, channel: _Channel, prefix: str) -> None:
+        """``prefix`` and ``huge_line_bytes`` filler bytes, then CRLF, streamed in 64 KiB chunks."""
+        channel.sock.settimeout(self._idle)  # a client that stops reading costs one idle wait
+        channel.send(prefix)
+        left = self.profile.huge_line_bytes
+        while left > 0:
+            if self._stop_event.is_set():
+                raise _Closed("stopping")
+            chunk = _FILLER if left >= len(_FILLER) else _FILLER[:left]
+            channel.send_bytes(chunk)
+            left -= len(chunk)
+        channel.send("\r\n")
+
+    def _answer_hello_badly(self, channel: _Channel, session: _Session) -> None:
+        """After STARTTLS's 220: wait for the ClientHello, then answer it with non-TLS bytes and
+        close (``GARBAGE``), or drip a TLS record that never ends (``DRIP``)."""
+        sock = channel.sock
+        sock.settimeout(self._idle)
+        try:
+            hello = sock.recv(_RECV)
+        except OSError as exc:
+            raise _Closed(str(exc)) from exc
+        if not hello:
+            raise _Closed("EOF")
+        with self._lock:
+            self._handshakes += 1  # the client started one; the server's answer ends it
+        session.handshake_attempted = True
+        if self.profile.starttls is StartTls.DRIP:
+            session.tls_error = "answered the ClientHello with a record that never ends"
+            channel.send_bytes(b"\x16\x03\x03\x10\x00")  # a 4 KiB handshake record follows...
+            self._drip(channel, b"\x02")  # ...a byte at a time
+            return
+        session.tls_error = "answered the ClientHello with non-TLS data"
+        channel.send_bytes(self.profile.garbage)
+        # As after a failed handshake: stop sending, let the client read, then close.
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+        self._drain(sock, _DRAIN_SECONDS)
 
     def _next_verb(self, channel: _Channel, session: _Session) -> str:
         try:
