@@ -40,9 +40,19 @@ from pytest_govmail.collect.tls import ScanRequest, TlsScanSettings, scan_addres
 from pytest_govmail.lab.pki import LabPki
 from pytest_govmail.lab.smtp_server import LAB_ADDRESSES, PROFILES, LabMx, LabSmtpFleet
 
-#: Profiles whose servers complete a greeting (a silent or always-421 server would measure
-#: only the timeouts and retries of each tool; pass them with --profiles to see that too).
-DEFAULT_PROFILES = tuple(n for n in PROFILES if n not in ("silent", "throttled"))
+#: Profiles whose servers complete a normal SMTP greeting and TLS handshakes. The fault
+#: profiles (silent, dripping, oversized lines, always 421) would measure only each tool's
+#: timeouts and retries; pass them with --profiles to see that too.
+DEFAULT_PROFILES = (
+    "compliant",
+    "legacy-tls",
+    "weak-suites",
+    "expired-cert",
+    "wrong-hostname",
+    "self-signed",
+    "missing-intermediate",
+    "throttling",
+)
 
 SUITE_COMMANDS = {
     ScanCommand.SSL_2_0_CIPHER_SUITES,

@@ -559,3 +559,30 @@ def test_ipv6_address(lab: Lab) -> None:
     assert scan.error is None and scan.address == "::1"
     assert suites(scan, TlsVersion.TLS_1_2) == COMPLIANT12
     assert {t.store: t.verified for t in scan.trust} == {MOZILLA: False, CA_FILE: True}
+
+
+def test_anonymous_and_null_suites_are_found_not_crashed_on() -> None:
+    """An anonymous suite presents no certificate; the scan still lists it (for TLS-06)."""
+    insecure = SmtpProfile(
+        "insecure",
+        maximum_version=ssl.TLSVersion.TLSv1_2,
+        ciphers=(
+            "ECDHE-RSA-AES256-GCM-SHA384",
+            "AECDH-AES128-SHA",
+            "ECDHE-RSA-NULL-SHA",
+            "@SECLEVEL=0",
+        ),
+    )
+    with LabSmtpServer(
+        insecure, hostname="mx.anon.example", pki=LabPki(), host="127.0.6.99"
+    ) as server:
+        scan = scan_address(
+            ScanRequest("mx.anon.example", "127.0.6.99", server.address[1]),
+            TlsScanSettings(timeout=2, allow_private=True),
+        )
+    assert scan.error is None
+    tls12 = scan.version(TlsVersion.TLS_1_2)
+    assert tls12 is not None and tls12.accepted
+    assert "TLS_ECDH_anon_WITH_AES_128_CBC_SHA" in tls12.cipher_suites
+    assert "TLS_ECDHE_RSA_WITH_NULL_SHA" in tls12.cipher_suites
+    assert scan.chain_pem  # the preferred (certificate) suite's chain is still recorded

@@ -869,7 +869,9 @@ class _AddressScan:
             timed.begin()
             outcome = self._do_handshake(client, timed)
             if outcome.status == "ok":
-                outcome.chain = tuple(client.get_received_chain())
+                # An anonymous suite (aNULL, which TLS-06 must see) presents no certificate.
+                with contextlib.suppress(ValueError):
+                    outcome.chain = tuple(client.get_received_chain())
                 outcome.key = client.get_ephemeral_key()
                 if extras and isinstance(client, LegacySslClient):
                     outcome.compression = bool(client.get_current_compression_method())

@@ -246,6 +246,18 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
     },
+    "insecure-cipher-dept.gov.uk": {
+        "TLS-06": "fail",
+        "TLS-07": "fail",
+        "TLS-08": "fail",
+        "ATTEST-01": "skip",
+        "DANE-01": "skip",
+        "DKIM-07": "skip",
+        "PARK-01": "skip",
+        "PARK-02": "skip",
+        "PARK-03": "skip",
+        "PARK-04": "skip",
+    },
     "legacy-tls-dept.gov.uk": {
         "TLS-04": "fail",
         "TLS-07": "fail",

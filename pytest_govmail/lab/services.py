@@ -56,6 +56,19 @@ MUSEUM = SmtpProfile(
     leaf=LeafSpec(key=KeySpec.RSA_1024, signature_hash=SignatureHash.SHA1),
     allow_client_renegotiation=True,
 )
+#: A server that also accepts the insecure families: anonymous and NULL-encryption suites.
+INSECURE = SmtpProfile(
+    "insecure",
+    "also accepts anonymous (aNULL) and NULL-encryption suites",
+    maximum_version=ssl.TLSVersion.TLSv1_2,
+    ciphers=(
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "AECDH-AES128-SHA",
+        "ECDHE-RSA-NULL-SHA",
+        "@SECLEVEL=0",
+    ),
+)
+
 #: Departments whose only fault is their mail server's TLS (issue 3's list). Each has its own
 #: MX host ``mx.<domain>`` at the address given, with the profile given, and otherwise
 #: publishes what the policy asks (SPF, DMARC, TLS-RPT, MTA-STS), so its failures are the
@@ -72,6 +85,7 @@ TLS_DEPARTMENTS: tuple[tuple[str, str, SmtpProfile], ...] = (
     ("silent-mx-dept.gov.uk", "127.0.4.19", SILENT),
     ("throttled-dept.gov.uk", "127.0.4.20", THROTTLED),
     ("museum-dept.gov.uk", "127.0.4.23", MUSEUM),
+    ("insecure-cipher-dept.gov.uk", "127.0.4.24", INSECURE),
 )
 
 #: The MX hosts of the zone files, with the behaviour of each.
