@@ -48,7 +48,9 @@ class VersionProbe:
     ``accepted`` is None when the probe could not tell (the connection failed for a reason
     that is not a refusal); ``detail`` then says why. ``cipher_suites`` are IANA names of every
     suite found accepted at this version; ``preferred`` is the suite the server picked when the
-    client offered all of them in the client's order (TLS-05).
+    client offered all of them in the client's order (TLS-05). ``suites_complete`` is False
+    when the enumeration stopped early (a connection failed half way): the list is then a
+    lower bound, and a judge may fail on what it holds but never pass on it.
     """
 
     version: TlsVersion
@@ -56,6 +58,7 @@ class VersionProbe:
     detail: str = ""
     cipher_suites: tuple[str, ...] = ()
     preferred: str | None = None
+    suites_complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +144,7 @@ def to_json(scan: TlsScan) -> dict[str, Any]:
                 "detail": v.detail,
                 "cipher_suites": list(v.cipher_suites),
                 "preferred": v.preferred,
+                "suites_complete": v.suites_complete,
             }
             for v in scan.versions
         ],
@@ -190,6 +194,7 @@ def from_json(data: Mapping[str, Any]) -> TlsScan:
                 detail=str(v.get("detail", "")),
                 cipher_suites=tuple(str(x) for x in v.get("cipher_suites", ())),
                 preferred=v.get("preferred"),
+                suites_complete=bool(v.get("suites_complete", True)),
             )
             for v in data.get("versions", ())
         ),

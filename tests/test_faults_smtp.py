@@ -271,14 +271,14 @@ def stopped_after(detail: str) -> int:
 def test_two_megabyte_greeting_line(run: Run) -> None:
     scan = run.scans[HUGE_GREETING_LINE.name]
     kind, detail = error_of(scan)
-    assert kind is ErrorKind.PROTOCOL
+    assert kind is ErrorKind.TOO_LARGE
     assert detail.startswith(f"greeting line over {MAX_LINE} bytes")
     assert "b'220-xxxx" in detail
     assert stopped_after(detail) <= MAX_LINE + RECV  # the bound, not 2 MiB
     assert scan.smtp is not None and scan.smtp.banner_code is None
     mx04, tls01 = verdicts(scan)
     assert mx04.status is Status.FAIL
-    assert [f.code for f in mx04.findings] == ["mx.banner.none"]
+    assert [f.code for f in mx04.findings] == ["mx.greeting.oversized"]
     assert f"greeting line over {MAX_LINE} bytes" in mx04.findings[0].observed
     assert tls01.status is Status.INCONCLUSIVE and "see MX-04" in tls01.summary
 
@@ -286,15 +286,17 @@ def test_two_megabyte_greeting_line(run: Run) -> None:
 def test_two_megabyte_ehlo_line(run: Run) -> None:
     scan = run.scans[HUGE_EHLO_LINE.name]
     kind, detail = error_of(scan)
-    assert kind is ErrorKind.PROTOCOL
+    assert kind is ErrorKind.TOO_LARGE
     assert detail.startswith(f"EHLO reply line over {MAX_LINE} bytes")
     assert stopped_after(detail) <= MAX_LINE + RECV
     assert scan.smtp is not None and scan.smtp.banner_code == 220
     assert scan.smtp.starttls_offered is None
     mx04, tls01 = verdicts(scan)
     assert mx04.status is Status.PASS
-    assert tls01.status is Status.INCONCLUSIVE
-    assert "EHLO reply line over" in tls01.summary
+    # No client can read such an EHLO reply: a definite failure, not an inconclusive probe.
+    assert tls01.status is Status.FAIL
+    assert [f.code for f in tls01.findings] == ["mx.ehlo.oversized"]
+    assert "EHLO reply line over" in tls01.findings[0].observed
 
 
 def test_two_megabyte_lines_keep_memory_bounded(lab: Lab, run: Run) -> None:

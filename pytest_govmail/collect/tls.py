@@ -46,7 +46,7 @@ How, and why:
   reads through enforces it, not just each read), and every connection ends within
   ``connection_timeout`` (3 x ``timeout`` by default) from the connect. No more than
   ``_MAX_LINE + _RECV`` bytes of one reply are ever buffered: a longer line ends the scan with
-  ``PROTOCOL`` ("greeting line over 2048 bytes ..."). A server that answers the ClientHello with
+  ``TOO_LARGE`` ("greeting line over 2048 bytes ..."). A server that answers the ClientHello with
   something that is not TLS (a web server's ``HTTP/1.1 400``, SMTP text) ends the scan with
   ``TLS_HANDSHAKE`` "server sent non-TLS data after STARTTLS 220: b'...'" and no version probes
   (the remaining probes are not tried: nothing about versions can be learnt from it). Bytes
@@ -505,7 +505,7 @@ class _SmtpReader:
     def _too_long(self, what: str) -> _SmtpFailure:
         return _SmtpFailure(
             ProbeError(
-                ErrorKind.PROTOCOL,
+                ErrorKind.TOO_LARGE,
                 f"{what} line over {_MAX_LINE} bytes (RFC 5321 allows 512): stopped reading "
                 f"after {self.received} bytes: {_preview(self.head, self.received)}",
             )
@@ -1056,6 +1056,7 @@ class _AddressScan:
             detail=detail,
             cipher_suites=tuple(found),
             preferred=preferred_name,
+            suites_complete=not (found and unknown),
         )
         return _VersionResult(
             probe,

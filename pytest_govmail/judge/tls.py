@@ -317,6 +317,10 @@ def _greeting(scan: TlsScan) -> AddressVerdict:
                 "not accept mail.",
             )
         )
+    if smtp is not None and error.kind is ErrorKind.TOO_LARGE:
+        # The collector stops reading at its bound; a greeting that long breaks RFC 5321
+        # (4.5.3.1.5: 512 octets a reply line) for every client, not just this one.
+        return _bad(_oversized("greeting", error.describe()))
     if smtp is not None and error.kind in (ErrorKind.TIMEOUT, ErrorKind.PROTOCOL):
         if smtp.banner:
             return _bad(_garbled(show_value(smtp.banner, 200)))
@@ -346,6 +350,15 @@ def _greeting(scan: TlsScan) -> AddressVerdict:
     return _unknown(f"the probe failed ({show_value(error.describe(), 200)})")
 
 
+def _oversized(what: str, detail: str) -> Finding:
+    return Finding(
+        f"mx.{what.split()[0].lower()}.oversized",
+        f"the {what} breaks SMTP's limits: {show_value(detail, 200)}",
+        "reply lines of at most 512 octets (RFC 5321 section 4.5.3.1.5)",
+        f"Fix the mail server's {what}: no client can read a reply of that size.",
+    )
+
+
 def _garbled(banner: str) -> Finding:
     return Finding(
         "mx.banner.unexpected",
@@ -366,6 +379,8 @@ def _starttls(scan: TlsScan) -> AddressVerdict:
         return _unknown(f"no SMTP session: see MX-04 ({greeting.reason})")
     smtp = scan.smtp
     if smtp.starttls_offered is None:
+        if scan.error is not None and scan.error.kind is ErrorKind.TOO_LARGE:
+            return _bad(_oversized("EHLO reply", scan.error.describe()))
         why = scan.error.describe()[:200] if scan.error else "the EHLO reply was not recorded"
         return _unknown(f"the EHLO exchange did not complete ({why})")
     if not smtp.starttls_offered:
@@ -683,6 +698,8 @@ def _no_insecure(profile: TlsProfile) -> Check:
             found = [s for s in suites if profile.classify(s) == "insecure"]
             if found:
                 bad.append(f"{_SHOWN[version]}: {_suite_list(found)}")
+            elif not probe.suites_complete:
+                open_notes.append(f"{_SHOWN[version]}: suite list incomplete ({probe.detail})")
         if bad:
             return _bad(
                 Finding(
@@ -726,6 +743,9 @@ def _tls12_suites(profile: TlsProfile) -> Check:
         suites = _suites(probe)
         if not suites:
             return _unknown("the suites accepted at TLS 1.2 were not recorded")
+        weak = [s for s in suites if profile.classify(s) in ("weak", "insecure")]
+        if not weak and not probe.suites_complete:
+            return _unknown(f"the TLS 1.2 suite list is incomplete ({probe.detail})")
         classes = {s: profile.classify(s) for s in suites}
         weak = [s for s, c in classes.items() if c in ("weak", "insecure")]
         if weak:
