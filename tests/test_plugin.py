@@ -47,7 +47,7 @@ def test_demo_run_writes_reports_and_tells_the_story(pytester: pytest.Pytester) 
     result = pytester.runpytest_subprocess("--govmail-demo", *BASE)
     result.stdout.fnmatch_lines(
         [
-            "govmail: 22 domain(s); resolver 127.0.0.1:*",
+            "govmail: 23 domain(s); resolver 127.0.0.1:*",
             "*govmail summary*",
             "exemplary-dept.gov.uk *ok*",
             "unreachable-dept.gov.uk *ERR*",
@@ -201,7 +201,7 @@ def test_replay_gives_identical_verdicts_offline(pytester: pytest.Pytester) -> N
     second = pytester.runpytest_subprocess(f"--govmail-replay={evidence}", *BASE)
     assert outcomes(pytester.path / "reports" / "junit.xml") == live
     assert first.parseoutcomes() == second.parseoutcomes()
-    second.stdout.fnmatch_lines(["govmail: 22 domain(s); replaying * saved answers*"])
+    second.stdout.fnmatch_lines(["govmail: 23 domain(s); replaying * saved answers*"])
 
 
 def test_replay_of_evidence_without_an_answer_is_inconclusive_not_failed(

@@ -56,6 +56,14 @@ MUSEUM = SmtpProfile(
     leaf=LeafSpec(key=KeySpec.RSA_1024, signature_hash=SignatureHash.SHA1),
     allow_client_renegotiation=True,
 )
+#: A server stuck before TLS 1.2: it negotiates TLS 1.1 at best.
+ANCIENT = SmtpProfile(
+    "ancient",
+    "TLS 1.0 and 1.1 only",
+    minimum_version=ssl.TLSVersion.TLSv1,
+    maximum_version=ssl.TLSVersion.TLSv1_1,
+    ciphers=("ECDHE-RSA-AES256-SHA", "ECDHE-RSA-AES128-SHA"),
+)
 #: A server that also accepts the insecure families: anonymous and NULL-encryption suites.
 INSECURE = SmtpProfile(
     "insecure",
@@ -86,6 +94,7 @@ TLS_DEPARTMENTS: tuple[tuple[str, str, SmtpProfile], ...] = (
     ("throttled-dept.gov.uk", "127.0.4.20", THROTTLED),
     ("museum-dept.gov.uk", "127.0.4.23", MUSEUM),
     ("insecure-cipher-dept.gov.uk", "127.0.4.24", INSECURE),
+    ("ancient-tls-dept.gov.uk", "127.0.4.25", ANCIENT),
 )
 
 #: The MX hosts of the zone files, with the behaviour of each.
