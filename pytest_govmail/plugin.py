@@ -586,11 +586,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("_govmail_case", cases, ids=[c.id for c in cases])
 
 
+#: Above this many govmail tests, failures are summarised one line each unless --tb is given:
+#: pytest's full failure summary costs time quadratic in the number of reports (it looks up
+#: each failure's teardown reports among all of them), minutes for a 1,000-domain sweep.
+LINE_SUMMARY_ABOVE = 2000
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Stamp ID, level and area on every govmail test before ``-m`` deselects anything."""
     if run_key not in config.stash:
         return
+    if len(items) > LINE_SUMMARY_ABOVE and config.option.tbstyle == "auto":
+        config.option.tbstyle = "line"
     catalogue = load_catalogue()
     for item in items:
         if not isinstance(item, pytest.Function) or "_govmail_case" not in item.fixturenames:

@@ -43,6 +43,8 @@ class GovmailReporter:
         self.catalogue = catalogue
         self.tally: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
         self.collected_ids: set[str] = set()
+        # A host's TLS evidence is shown on each of its ~20 tests: render it once.
+        self._tls_lines: dict[tuple[str, str], list[str]] = {}
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         run = self.run
@@ -79,9 +81,15 @@ class GovmailReporter:
             name, _, rdtype = key.rpartition("/")
             result = self.run.snapshot.get(name, rdtype) if name else None
             evidence.append(_clip(result.describe()) if result else f"{key}: not collected")
-        if case.host and needs_tls(requirement.id):
+        # A host's TLS evidence (a few dozen lines) is shown where a verdict is not a pass;
+        # repeated on every passing test of every host it would swell a sweep's report. The
+        # evidence file keeps all of it.
+        if case.host and needs_tls(requirement.id) and verdict.status is not Status.PASS:
             for scan in self.run.subject(case.target, case.host).tls.get(case.host, ()):
-                evidence.extend(tls_evidence_lines(scan))
+                scan_key = (scan.host, scan.address)
+                if scan_key not in self._tls_lines:
+                    self._tls_lines[scan_key] = tls_evidence_lines(scan)
+                evidence.extend(self._tls_lines[scan_key])
         data: dict[str, Any] = {
             "requirement": requirement.id,
             "title": requirement.title,
