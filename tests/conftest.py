@@ -8,6 +8,7 @@ from __future__ import annotations
 # import's CancelledError, which the second import's wait_for() cannot catch), and a DNS
 # timeout then surfaces as a CancelledError. Real runs import these once and never see it.
 import asyncio  # noqa: F401
+
 import dns.asyncresolver  # noqa: F401
 import pytest
 

@@ -48,8 +48,7 @@ import struct
 import threading
 import time
 from collections.abc import Mapping
-from types import TracebackType
-from typing import NamedTuple, Self
+from typing import ClassVar, NamedTuple
 
 import dns.exception
 import dns.flags
@@ -62,6 +61,8 @@ import dns.rdataset
 import dns.rdatatype
 import dns.rrset
 import dns.zone
+
+from pytest_govmail.lab.lifecycle import LabServerLifecycle
 
 __all__ = [
     "EDNS_PAYLOAD",
@@ -91,7 +92,6 @@ _MAX_PENDING_UDP = 10_000  # delayed answers held at once; beyond that, drop (it
 _BIND_ATTEMPTS = 50
 _ANSWER_CACHE_SIZE = 4096  # rendered answers kept (see LabDnsServer._respond)
 _CACHEABLE_QUERY = 512  # longer queries are not worth keeping as cache keys
-_JOIN_TIMEOUT = 2.0
 
 
 class Fault(enum.Enum):
@@ -232,7 +232,7 @@ def _header_only_reply(wire: bytes, rcode: int) -> bytes | None:
     return _HEADER.pack(qid, reply_flags, 0, 0, 0, 0)
 
 
-class LabDnsServer:
+class LabDnsServer(LabServerLifecycle[socket.socket]):
     """An authoritative DNS server on loopback serving master-file zones over UDP and TCP.
 
     Use as a context manager (or call :meth:`start` and :meth:`stop`)::
@@ -255,6 +255,8 @@ class LabDnsServer:
     *question name* falls in that zone (a CNAME chased into a faulty zone is answered normally);
     change them at runtime with :meth:`set_fault` and :meth:`set_slow`.
     """
+
+    _name: ClassVar[str] = "LabDnsServer"
 
     def __init__(
         self,
@@ -296,14 +298,9 @@ class LabDnsServer:
         for origin_text, seconds in (slow or {}).items():
             self.set_slow(origin_text, seconds)
 
-        self._state_lock = threading.Lock()
-        self._state = "new"  # new -> running -> stopped; a server is started at most once
-        self._stop_event = threading.Event()
+        super().__init__()
         self._udp: socket.socket | None = None
         self._tcp: socket.socket | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
-        self._threads: list[threading.Thread] = []
         self._conns: dict[socket.socket, threading.Thread] = {}
         self._conns_lock = threading.Lock()
         self._pending: list[tuple[float, int, bytes, tuple[str, int]]] = []
@@ -312,13 +309,6 @@ class LabDnsServer:
         self._answers: dict[tuple[str, bytes], _Cached] = {}
 
     # ----------------------------------------------------------------- public API
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """``(host, port)`` the server listens on, for both UDP and TCP (after :meth:`start`)."""
-        if self._state == "new":
-            raise RuntimeError("LabDnsServer is not started: the port is chosen by start()")
-        return (self._host, self._port)
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -374,72 +364,38 @@ class LabDnsServer:
         with self._lock:
             self._slow[name] = float(seconds)
 
-    def start(self) -> Self:
-        """Bind UDP and TCP on the same port and start serving in daemon threads."""
-        with self._state_lock:
-            if self._state != "new":
-                raise RuntimeError(f"LabDnsServer cannot be started: it is {self._state}")
-            self._udp, self._tcp = self._bind()
-            self._port = self._udp.getsockname()[1]
-            self._wake_r, self._wake_w = socket.socketpair()
-            self._wake_r.setblocking(False)
-            self._state = "running"
-        label = f"lab-dns-{self._port}"
-        self._threads = [
-            threading.Thread(target=self._serve_loop, name=label, daemon=True),
-            threading.Thread(target=self._send_loop, name=f"{label}-udp-send", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and release both ports. Idempotent; returns within milliseconds."""
-        with self._state_lock:
-            was_running = self._state == "running"
-            self._state = "stopped"
-        if not was_running:
-            return
-        self._stop_event.set()
-        assert self._wake_w is not None
-        try:
-            self._wake_w.send(b"x")
-        except OSError:
-            pass
-        with self._pending_cond:
-            self._pending.clear()
-            self._pending_cond.notify_all()
-        for thread in self._threads:
-            thread.join(_JOIN_TIMEOUT)
-        with self._conns_lock:
-            conns = list(self._conns.items())
-        for conn, _ in conns:
-            try:  # wakes the connection thread, which closes its own socket
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for _, thread in conns:
-            thread.join(_JOIN_TIMEOUT)
-        for sock in (self._udp, self._tcp, self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         port = self._port or self._requested_port
         return f"<LabDnsServer {self._host}:{port} {self._state} zones={list(self.zones)}>"
 
     # ----------------------------------------------------------------- sockets and threads
+
+    def _open_sockets(self) -> list[socket.socket]:
+        """Bind UDP and TCP on the same port (so ``address`` serves both transports)."""
+        self._udp, self._tcp = self._bind()
+        self._port = self._udp.getsockname()[1]
+        return [self._udp, self._tcp]
+
+    def _serving_threads(self) -> list[threading.Thread]:
+        """The serve loop, and the sender of delayed UDP answers (one thread for all of them)."""
+        label = f"lab-dns-{self._port}"
+        return [
+            threading.Thread(target=self._serve_loop, name=label, daemon=True),
+            threading.Thread(target=self._send_loop, name=f"{label}-udp-send", daemon=True),
+        ]
+
+    def _on_stop(self) -> None:
+        """Drop the delayed answers and wake the sender, which waits on the heap, not a socket."""
+        with self._pending_cond:
+            self._pending.clear()
+            self._pending_cond.notify_all()
+
+    def _open_connections(self) -> list[tuple[socket.socket, threading.Thread]]:
+        with self._conns_lock:
+            return list(self._conns.items())
+
+    def _interrupt(self, conn: socket.socket) -> None:
+        conn.shutdown(socket.SHUT_RDWR)
 
     def _bind(self) -> tuple[socket.socket, socket.socket]:
         """Bind a UDP and a TCP socket to one port; with port 0, retry until one is free for both.

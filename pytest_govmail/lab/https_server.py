@@ -41,13 +41,14 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
-from typing import NamedTuple, Protocol, Self
+from typing import ClassVar, NamedTuple, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from pytest_govmail.lab.lifecycle import LabServerLifecycle, tcp_listener
 
 __all__ = [
     "POLICY_PATH",
@@ -64,7 +65,6 @@ _log = logging.getLogger(__name__)
 POLICY_PATH = "/.well-known/mta-sts.txt"
 _MAX_REQUEST_HEAD = 16 * 1024
 _PIECE = 16 * 1024
-_JOIN_TIMEOUT = 2.0
 
 ContextSource = Mapping[str, ssl.SSLContext] | Callable[[str], ssl.SSLContext]
 
@@ -194,8 +194,10 @@ class _Gone(Exception):
     """The client went away or the server is stopping."""
 
 
-class LabHttpsServer:
+class LabHttpsServer(LabServerLifecycle[socket.socket]):
     """Serve :class:`Site` behaviours over HTTPS on loopback, chosen by SNI (or ``Host``)."""
+
+    _name: ClassVar[str] = "LabHttpsServer"
 
     def __init__(
         self,
@@ -215,13 +217,8 @@ class LabHttpsServer:
         self._idle_timeout = idle_timeout
         self._max_stream = max_stream_seconds
         self._slots = threading.BoundedSemaphore(max_connections)
-        self._state = "new"
-        self._state_lock = threading.Lock()
-        self._stop_event = threading.Event()
+        super().__init__()
         self._listener: socket.socket | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
-        self._accept_thread: threading.Thread | None = None
         self._conns: dict[socket.socket, threading.Thread] = {}
         self._conns_lock = threading.Lock()
         self._contexts: dict[str, ssl.SSLContext] = {}
@@ -238,7 +235,11 @@ class LabHttpsServer:
 
     @property
     def address(self) -> tuple[str, int]:
-        """(host, port) the server listens on; the port is known once started."""
+        """(host, port) the server listens on; the port is known once started.
+
+        Overrides the shared property: this one asks the listener, so its message, and what it
+        does once stopped (the closed listener raises ``OSError``), are this server's own.
+        """
         if self._listener is None:
             raise RuntimeError("the server is not started")
         return self._host, self._listener.getsockname()[1]
@@ -268,69 +269,6 @@ class LabHttpsServer:
         self._sites[key] = site
         with self._contexts_lock:
             self._contexts.pop(key, None)
-
-    def start(self) -> Self:
-        with self._state_lock:
-            if self._state != "new":
-                raise RuntimeError(f"LabHttpsServer cannot be started: it is {self._state}")
-            family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-            listener = socket.socket(family, socket.SOCK_STREAM)
-            try:
-                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                listener.bind((self._host, self._requested_port))
-                listener.listen(128)
-            except OSError:
-                listener.close()
-                raise
-            listener.setblocking(False)
-            self._listener = listener
-            self._wake_r, self._wake_w = socket.socketpair()
-            self._wake_r.setblocking(False)
-            self._state = "running"
-        self._accept_thread = threading.Thread(
-            target=self._accept_loop, name=f"lab-https-{self.port}", daemon=True
-        )
-        self._accept_thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving, end every connection, release the port. Idempotent."""
-        with self._state_lock:
-            was_running = self._state == "running"
-            self._state = "stopped"
-        if not was_running:
-            return
-        self._stop_event.set()
-        assert self._wake_w is not None
-        try:
-            self._wake_w.send(b"x")
-        except OSError:
-            pass
-        if self._accept_thread is not None:
-            self._accept_thread.join(_JOIN_TIMEOUT)
-        with self._conns_lock:
-            conns = list(self._conns.items())
-        for conn, _ in conns:
-            try:  # the base class's shutdown wakes a thread blocked in send or recv
-                socket.socket.shutdown(conn, socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for _, thread in conns:
-            thread.join(_JOIN_TIMEOUT)
-        for sock in (self._listener, self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<LabHttpsServer {self._host} {self._state} sites={sorted(self._sites)}>"
@@ -371,6 +309,26 @@ class LabHttpsServer:
         return None
 
     # ------------------------------------------------------------------------- threads
+
+    def _open_sockets(self) -> list[socket.socket]:
+        self._listener = tcp_listener(self._host, self._requested_port)
+        return [self._listener]
+
+    def _serving_threads(self) -> list[threading.Thread]:
+        return [
+            threading.Thread(target=self._accept_loop, name=f"lab-https-{self.port}", daemon=True)
+        ]
+
+    def _open_connections(self) -> list[tuple[socket.socket, threading.Thread]]:
+        with self._conns_lock:
+            return list(self._conns.items())
+
+    def _interrupt(self, conn: socket.socket) -> None:
+        """Shut down with the base class's method, which wakes a thread blocked in send or recv.
+
+        ``SSLSocket.shutdown`` would also drop the TLS object under the connection thread.
+        """
+        socket.socket.shutdown(conn, socket.SHUT_RDWR)
 
     def _accept_loop(self) -> None:
         assert self._listener is not None and self._wake_r is not None

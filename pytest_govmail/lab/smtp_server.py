@@ -54,9 +54,9 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
+from typing import ClassVar, Self
 
+from pytest_govmail.lab.lifecycle import LabServerLifecycle, StartStop, tcp_listener
 from pytest_govmail.lab.pki import KeySpec, LabPki, SignatureHash
 
 __all__ = [
@@ -101,7 +101,6 @@ _log = logging.getLogger(__name__)
 #: Longest command line accepted (RFC 5321 section 4.5.3.1.4 says 512 octets with CRLF).
 MAX_LINE = 1000
 _RECV = 4096
-_JOIN_TIMEOUT = 2.0
 _DRAIN_SECONDS = 1.0
 _DRAIN_BYTES = 65536
 _BIND_ATTEMPTS = 50
@@ -414,7 +413,7 @@ class _Channel:
                 return True
 
 
-class LabSmtpServer:
+class LabSmtpServer(LabServerLifecycle[_Channel]):
     """An SMTP server with STARTTLS on one loopback address, behaving as ``profile`` says.
 
     Use as a context manager (or call :meth:`start` and :meth:`stop`)::
@@ -429,6 +428,8 @@ class LabSmtpServer:
     for the client (per line, per handshake); at most ``max_connections`` are served at once
     (more get ``421`` and are closed).
     """
+
+    _name: ClassVar[str] = "LabSmtpServer"
 
     def __init__(
         self,
@@ -469,25 +470,13 @@ class LabSmtpServer:
         self._peak = 0
         self._log: collections.deque[ConnectionRecord] = collections.deque(maxlen=log_size)
 
-        self._state_lock = threading.Lock()
-        self._state = "new"
-        self._stop_event = threading.Event()
+        super().__init__()
         self._listener: socket.socket | None = None
-        self._wake_r: socket.socket | None = None
-        self._wake_w: socket.socket | None = None
-        self._thread: threading.Thread | None = None
         self._conns: dict[int, tuple[_Channel, threading.Thread]] = {}
         self._conns_lock = threading.Lock()
         self._idle_cond = threading.Condition(self._conns_lock)
 
     # ----------------------------------------------------------------- public API
-
-    @property
-    def address(self) -> tuple[str, int]:
-        """``(host, port)`` the server listens on (after :meth:`start`)."""
-        if self._state == "new":
-            raise RuntimeError("LabSmtpServer is not started: the port is chosen by start()")
-        return (self._host, self._port)
 
     @property
     def connections(self) -> int:
@@ -537,56 +526,6 @@ class LabSmtpServer:
                 self._idle_cond.wait(left)
         return True
 
-    def start(self) -> Self:
-        with self._state_lock:
-            if self._state != "new":
-                raise RuntimeError(f"LabSmtpServer cannot be started: it is {self._state}")
-            self._listener = self._bind()
-            self._port = self._listener.getsockname()[1]
-            self._wake_r, self._wake_w = socket.socketpair()
-            self._wake_r.setblocking(False)
-            self._state = "running"
-        self._thread = threading.Thread(
-            target=self._accept_loop, name=f"lab-smtp-{self._host}:{self._port}", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop accepting, end every connection and release the port. Idempotent."""
-        with self._state_lock:
-            was_running = self._state == "running"
-            self._state = "stopped"
-        if not was_running:
-            return
-        self._stop_event.set()
-        assert self._wake_w is not None
-        with contextlib.suppress(OSError):
-            self._wake_w.send(b"x")
-        if self._thread is not None:
-            self._thread.join(_JOIN_TIMEOUT)
-        with self._conns_lock:
-            conns = list(self._conns.values())
-        for channel, _ in conns:
-            with contextlib.suppress(OSError):  # wakes the thread, which closes its socket
-                channel.sock.shutdown(socket.SHUT_RDWR)
-        for _, thread in conns:
-            thread.join(_JOIN_TIMEOUT)
-        for sock in (self._listener, self._wake_r, self._wake_w):
-            if sock is not None:
-                sock.close()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def __repr__(self) -> str:
         port = self._port or self._requested_port
         return (
@@ -595,18 +534,22 @@ class LabSmtpServer:
 
     # ----------------------------------------------------------------- sockets and threads
 
-    def _bind(self) -> socket.socket:
-        family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self._host, self._requested_port))
-            sock.listen(128)
-        except OSError:
-            sock.close()
-            raise
-        sock.setblocking(False)
-        return sock
+    def _open_sockets(self) -> list[socket.socket]:
+        self._listener = tcp_listener(self._host, self._requested_port)
+        self._port = self._listener.getsockname()[1]
+        return [self._listener]
+
+    def _serving_threads(self) -> list[threading.Thread]:
+        name = f"lab-smtp-{self._host}:{self._port}"
+        return [threading.Thread(target=self._accept_loop, name=name, daemon=True)]
+
+    def _open_connections(self) -> list[tuple[_Channel, threading.Thread]]:
+        with self._conns_lock:
+            return list(self._conns.values())
+
+    def _interrupt(self, conn: _Channel) -> None:
+        """Shut down the channel's socket as it is now: after STARTTLS, its TLS wrapper."""
+        conn.sock.shutdown(socket.SHUT_RDWR)
 
     def _accept_loop(self) -> None:
         assert self._listener is not None and self._wake_r is not None
@@ -911,7 +854,7 @@ class LabMx:
     profile: SmtpProfile
 
 
-class LabSmtpFleet:
+class LabSmtpFleet(StartStop):
     """Several :class:`LabSmtpServer` on different addresses sharing one port number.
 
     A checker takes one SMTP port for every host (``--govmail-smtp-port``), so the lab's MX
@@ -985,14 +928,3 @@ class LabSmtpFleet:
 
     def __getitem__(self, hostname: str) -> LabSmtpServer:
         return self.servers[hostname]
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
