@@ -69,7 +69,7 @@ from pytest_govmail.judge.tls import (
     judging_profile,
     judging_time,
     load_chain,
-    profile_details,
+    profiled_session_verdict,
     self_issued,
     tls_session,
 )
@@ -428,15 +428,7 @@ def _keys(profile: TlsProfile) -> Check:
 
 def keys_strong(subject: Subject) -> Verdict:
     """CERT-05: leaf and intermediates have RSA >= 2048 or EC >= 256 bit keys (N1; MC)."""
-    profile = judging_profile(subject)
-    if isinstance(profile, Verdict):
-        return profile
-    return host_verdict(
-        subject,
-        _keys(profile),
-        gate=tls_session,
-        details=[profile_details(subject, profile)],
-    )
+    return profiled_session_verdict(subject, _keys)
 
 
 def _weak_signature(cert: x509.Certificate) -> str | None:

@@ -610,6 +610,25 @@ def profile_details(subject: Subject, profile: TlsProfile) -> tuple[str, str]:
     return ("TLS profile", text)
 
 
+def profiled_session_verdict(
+    subject: Subject, make_check: Callable[[TlsProfile], Check]
+) -> Verdict:
+    """A host verdict judged with the run's cipher profile, over addresses with a TLS session.
+
+    The shape of TLS-05..07, TLS-09 and CERT-05: load the profile (a bad user profile is
+    inconclusive), judge each address that completed a handshake, name the profile in details.
+    """
+    profile = judging_profile(subject)
+    if isinstance(profile, Verdict):
+        return profile
+    return host_verdict(
+        subject,
+        make_check(profile),
+        gate=tls_session,
+        details=[profile_details(subject, profile)],
+    )
+
+
 def _shown_suite(name: str) -> str:
     return name if re.fullmatch(r"[A-Za-z0-9_\-]{1,100}", name) else show_value(name, 100)
 
@@ -669,15 +688,7 @@ def _preferred(profile: TlsProfile) -> Check:
 
 def preferred_suite_recommended(subject: Subject) -> Verdict:
     """TLS-05: offered every suite in client order, the server picks a recommended one (G2, N1)."""
-    profile = judging_profile(subject)
-    if isinstance(profile, Verdict):
-        return profile
-    return host_verdict(
-        subject,
-        _preferred(profile),
-        gate=tls_session,
-        details=[profile_details(subject, profile)],
-    )
+    return profiled_session_verdict(subject, _preferred)
 
 
 def _no_insecure(profile: TlsProfile) -> Check:
@@ -720,15 +731,7 @@ def _no_insecure(profile: TlsProfile) -> Check:
 
 def no_insecure_suites(subject: Subject) -> Verdict:
     """TLS-06: no NULL, anonymous, EXPORT, DES, RC4 or MD5 suite is accepted (N1; MC)."""
-    profile = judging_profile(subject)
-    if isinstance(profile, Verdict):
-        return profile
-    return host_verdict(
-        subject,
-        _no_insecure(profile),
-        gate=tls_session,
-        details=[profile_details(subject, profile)],
-    )
+    return profiled_session_verdict(subject, _no_insecure)
 
 
 def _tls12_suites(profile: TlsProfile) -> Check:
@@ -768,15 +771,7 @@ def _tls12_suites(profile: TlsProfile) -> Check:
 
 def tls12_suites_acceptable(subject: Subject) -> Verdict:
     """TLS-07: every accepted TLS 1.2 suite is recommended or acceptable (N1; MC)."""
-    profile = judging_profile(subject)
-    if isinstance(profile, Verdict):
-        return profile
-    return host_verdict(
-        subject,
-        _tls12_suites(profile),
-        gate=tls_session,
-        details=[profile_details(subject, profile)],
-    )
+    return profiled_session_verdict(subject, _tls12_suites)
 
 
 # ------------------------------------------------------------------------------------------
@@ -861,15 +856,7 @@ def _key_exchange(profile: TlsProfile) -> Check:
 
 def key_exchange_strong(subject: Subject) -> Verdict:
     """TLS-09: ECDHE on P-256/P-384/P-521/X25519/X448, or DHE of 2048 bits or more (N1; MC)."""
-    profile = judging_profile(subject)
-    if isinstance(profile, Verdict):
-        return profile
-    return host_verdict(
-        subject,
-        _key_exchange(profile),
-        gate=tls_session,
-        details=[profile_details(subject, profile)],
-    )
+    return profiled_session_verdict(subject, _key_exchange)
 
 
 def _tls13_only(scan: TlsScan) -> bool:
