@@ -19,13 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trustme
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_govmail.collect import https
 from pytest_govmail.collect.https import address_problem, fetch_policies, fetch_policy
-from pytest_govmail.lab.https_server import LabHttpsServer, LeafIssuer, Site, policy_text
+from pytest_govmail.lab.https_server import LabHttpsServer, Site, policy_text
+from pytest_govmail.lab.pki import LabPki, server_context
 from pytest_govmail.model import ErrorKind, ProbeError
 from pytest_govmail.model_https import (
     MAX_BODY_BYTES,
@@ -106,14 +106,18 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    ca = trustme.CA()
-    issuer = LeafIssuer.from_trustme(ca)
-    ca_file = issuer.write_ca(tmp_path_factory.mktemp("https") / "ca.pem")
+    # The lab's CA; these servers send the leaf alone and the CA file trusts the issuing
+    # intermediate directly, so each fetch records a one-certificate chain.
+    pki = LabPki("pytest-govmail https tests")
+    ca_file = tmp_path_factory.mktemp("https") / "ca.pem"
+    ca_file.write_text(pki.ca_pem + pki.intermediate_pem)
 
     def certificates(name: str) -> ssl.SSLContext:
         if name == "mta-sts.expired-dept.gov.uk":
-            return issuer.context(name, not_before=PAST, not_after=PAST + dt.timedelta(days=90))
-        return issuer(name)
+            leaf = pki.issue_leaf([name], not_before=PAST, not_after=PAST + dt.timedelta(days=90))
+        else:
+            leaf = pki.issue_leaf([name])
+        return server_context(leaf, include_intermediate=False)
 
     sites = {f"mta-sts.{domain}": site for domain, site in SITES.items()}
     with LabHttpsServer(sites, certificates, max_stream_seconds=10) as server:

@@ -18,8 +18,7 @@ Design, and why:
   and then a 404 (from a mapping without that name: the alert); other paths get a 404.
 * Certificates come from a mapping of host name to server :class:`ssl.SSLContext`, or from a
   factory called with the name the certificate must carry (``Site.cert_name`` or the host), e.g.
-  a :class:`LeafIssuer`, which issues ``cryptography``-built leaves from a trustme CA (trustme's
-  own leaves mark subjectAltName critical, which strict verifiers reject).
+  one built on :class:`pytest_govmail.lab.pki.LabPki`, the lab's one certificate authority.
 * Everything is bounded: request heads (16 KiB), generated bodies are streamed in 16 KiB pieces
   (a 10 MB body costs no memory), and endless behaviours stop when the client goes away, the
   server stops, or after ``max_stream_seconds``.
@@ -27,26 +26,17 @@ Design, and why:
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import itertools
 import logging
-import secrets
 import selectors
 import socket
 import ssl
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import ClassVar, NamedTuple, Protocol
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from dataclasses import dataclass, replace
+from typing import ClassVar, NamedTuple
 
 from pytest_govmail.lab.lifecycle import LabServerLifecycle, tcp_listener
 
@@ -54,7 +44,6 @@ __all__ = [
     "POLICY_PATH",
     "Behaviour",
     "LabHttpsServer",
-    "LeafIssuer",
     "LoggedRequest",
     "Site",
     "policy_text",
@@ -522,152 +511,3 @@ def _body_pieces(body: bytes, size: int) -> Iterator[bytes]:
 # ---------------------------------------------------------------------------------------------
 # Certificates for tests and the lab
 # ---------------------------------------------------------------------------------------------
-
-
-class _TrustmeLikeBlob(Protocol):
-    def bytes(self) -> bytes: ...
-
-
-class _TrustmeLikeCA(Protocol):
-    @property
-    def cert_pem(self) -> _TrustmeLikeBlob: ...
-
-    @property
-    def private_key_pem(self) -> _TrustmeLikeBlob: ...
-
-
-@dataclass
-class LeafIssuer:
-    """Issues server certificates from a CA with ``cryptography``: SAN present and non-critical.
-
-    Use it as the ``certificates`` factory of :class:`LabHttpsServer` (it is callable with a host
-    name and returns a server context for that name), or call :meth:`context` for a certificate
-    with other names or dates. Build one from a trustme CA with :meth:`from_trustme`.
-    """
-
-    ca_cert_pem: bytes
-    ca_key_pem: bytes
-    validity: dt.timedelta = dt.timedelta(days=30)
-    _ca_cert: x509.Certificate = field(init=False, repr=False)
-    _ca_key: (
-        ec.EllipticCurvePrivateKey
-        | rsa.RSAPrivateKey
-        | ed25519.Ed25519PrivateKey
-        | (ed448.Ed448PrivateKey)
-    ) = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._ca_cert = x509.load_pem_x509_certificate(self.ca_cert_pem)
-        key = serialization.load_pem_private_key(self.ca_key_pem, password=None)
-        if not isinstance(
-            key,
-            ec.EllipticCurvePrivateKey
-            | rsa.RSAPrivateKey
-            | ed25519.Ed25519PrivateKey
-            | ed448.Ed448PrivateKey,
-        ):
-            raise TypeError(f"unsupported CA key type {type(key).__name__}")
-        self._ca_key = key
-
-    @classmethod
-    def from_trustme(cls, ca: _TrustmeLikeCA) -> LeafIssuer:
-        return cls(ca.cert_pem.bytes(), ca.private_key_pem.bytes())
-
-    def write_ca(self, path: Path) -> Path:
-        """Write the CA certificate (for ``ca_file`` / ``--govmail-ca-file``)."""
-        path.write_bytes(self.ca_cert_pem)
-        return path
-
-    def issue(
-        self,
-        *names: str,
-        not_before: dt.datetime | None = None,
-        not_after: dt.datetime | None = None,
-    ) -> tuple[bytes, bytes]:
-        """(certificate PEM, private key PEM) of a leaf for ``names`` (the first is the CN)."""
-        if not names:
-            raise ValueError("a certificate needs at least one name")
-        now = dt.datetime.now(dt.UTC)
-        start = not_before or now - dt.timedelta(days=1)
-        end = not_after or now + self.validity
-        key = ec.generate_private_key(ec.SECP256R1())
-        try:
-            ca_ski = self._ca_cert.extensions.get_extension_for_class(
-                x509.SubjectKeyIdentifier
-            ).value
-        except x509.ExtensionNotFound:
-            ca_ski = x509.SubjectKeyIdentifier.from_public_key(self._ca_cert.public_key())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
-            .issuer_name(self._ca_cert.subject)
-            .public_key(key.public_key())
-            .serial_number(int.from_bytes(secrets.token_bytes(16), "big") >> 1)
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(
-                x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski),
-                critical=False,
-            )
-            .sign(self._ca_key, _signing_hash(self._ca_key))
-        )
-        key_pem = key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        return cert.public_bytes(serialization.Encoding.PEM), key_pem
-
-    def context(
-        self,
-        *names: str,
-        not_before: dt.datetime | None = None,
-        not_after: dt.datetime | None = None,
-    ) -> ssl.SSLContext:
-        """A server context presenting a fresh leaf for ``names``."""
-        cert_pem, key_pem = self.issue(*names, not_before=not_before, not_after=not_after)
-        return server_context(cert_pem, key_pem)
-
-    def __call__(self, name: str) -> ssl.SSLContext:
-        return self.context(name)
-
-
-def _signing_hash(key: object) -> hashes.SHA256 | None:
-    if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
-        return None
-    return hashes.SHA256()
-
-
-def server_context(cert_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
-    """A TLS server context for a PEM certificate (chain) and key (via a private temp dir)."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    with tempfile.TemporaryDirectory(prefix="govmail-lab-") as tmp:
-        cert_path = Path(tmp, "cert.pem")
-        key_path = Path(tmp, "key.pem")
-        cert_path.write_bytes(cert_pem)
-        key_path.write_bytes(key_pem)
-        key_path.chmod(0o600)
-        context.load_cert_chain(cert_path, key_path)
-    return context
