@@ -62,6 +62,9 @@ from pytest_govmail.judge.common import show_value
 from pytest_govmail.judge.tls import (
     AddressVerdict,
     Check,
+    _bad,
+    _ok,
+    _unknown,
     describe_name,
     expiry_days,
     host_verdict,
@@ -73,7 +76,7 @@ from pytest_govmail.judge.tls import (
     self_issued,
     tls_session,
 )
-from pytest_govmail.model import Finding, Status, Subject, Verdict
+from pytest_govmail.model import Finding, Subject, Verdict
 from pytest_govmail.model_tls import TlsScan, TrustCheck
 from pytest_govmail.tls_profile import TlsProfile
 
@@ -103,18 +106,6 @@ _WEAK_SIGNATURE_OIDS = {
     "1.2.840.10040.4.3": "SHA-1 with DSA",
     "1.2.840.10045.4.1": "SHA-1 with ECDSA",
 }
-
-
-def _ok(text: str) -> AddressVerdict:
-    return AddressVerdict(Status.PASS, text)
-
-
-def _unknown(reason: str) -> AddressVerdict:
-    return AddressVerdict(Status.INCONCLUSIVE, reason)
-
-
-def _bad(*findings: Finding) -> AddressVerdict:
-    return AddressVerdict(Status.FAIL, "", findings)
 
 
 def _open_parts(unreadable: Sequence[str], problem: str) -> str:
