@@ -1,4 +1,4 @@
-"""The fixtures a suite test uses, and the mapping from verdict to pytest outcome.
+"""What a suite test receives as ``govmail``, and the mapping from verdict to pytest outcome.
 
 The verdict is worked out during *setup*, so that a probe that could not decide (INCONCLUSIVE)
 makes the test ERROR, and a requirement that does not apply SKIPs, as DESIGN.md's outcome table
@@ -10,13 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_govmail.catalogue import Requirement
 from pytest_govmail.judge.roles import RoleFacts, applicability
-from pytest_govmail.model import Status, Subject, Verdict
+from pytest_govmail.model import Status, Subject, Target, Verdict
 from pytest_govmail.waivers import Waiver, find_waiver
+
+if TYPE_CHECKING:
+    from pytest_govmail.engine import GovmailRun
 
 verdict_key = pytest.StashKey[Verdict]()
 waiver_key = pytest.StashKey["Waiver | None"]()
@@ -53,22 +57,39 @@ def describe(requirement: Requirement, where: str, verdict: Verdict) -> str:
     return "\n".join(lines)
 
 
-@dataclass(frozen=True, slots=True)
 class Assessment:
-    """One test's verdict, with the context needed to report it. Suites call :meth:`check`."""
+    """One suite test's requirement and case; its verdict is filled in during setup.
 
-    requirement: Requirement
-    subject: Subject
-    verdict: Verdict
-    waiver: Waiver | None = None
+    The plugin parametrises ``govmail`` directly with one of these per test, rather than
+    through fixtures: a sweep runs 50,000+ tests, and two fixtures that take ``request`` cost
+    pytest a fixture definition each per test. :func:`decide` fills the verdict in from the
+    plugin's ``pytest_runtest_setup``, so INCONCLUSIVE still errors and NOT APPLICABLE still
+    skips in setup; suites call :meth:`check` in the test body.
+    """
+
+    __slots__ = ("case", "judge", "requirement", "subject", "verdict", "waiver")
+
+    def __init__(
+        self, requirement: Requirement, case: Case, judge: Callable[[Subject], Verdict]
+    ) -> None:
+        self.requirement = requirement
+        self.case = case
+        self.judge = judge
+        self.subject: Subject | None = None
+        self.verdict: Verdict | None = None
+        self.waiver: Waiver | None = None
+
+    def __repr__(self) -> str:
+        return f"<govmail {self.requirement.id} {self.case.id}>"
 
     @property
     def where(self) -> str:
-        if self.subject.host:
-            return f"{self.subject.domain} (MX {self.subject.host})"
-        return self.subject.domain
+        if self.case.host:
+            return f"{self.case.target.domain} (MX {self.case.host})"
+        return self.case.target.domain
 
     def message(self) -> str:
+        assert self.verdict is not None, "the verdict is decided in setup"
         return describe(self.requirement, self.where, self.verdict)
 
     def check(self) -> None:
@@ -78,16 +99,34 @@ class Assessment:
         a pass fails as XPASS(strict) so that the waiver is removed once the domain is fixed.
         """
         __tracebackhide__ = True
+        verdict = self.verdict
+        if verdict is None:
+            pytest.fail(f"{self.requirement.id}: no verdict (was setup skipped?)", pytrace=False)
         if self.waiver is not None:
-            if self.verdict.status is Status.PASS:
+            if verdict.status is Status.PASS:
                 pytest.fail(
                     f"[XPASS(strict)] {self.requirement.id} now passes for {self.where}: remove "
                     f"the waiver ({self.waiver.source}: {self.waiver.reason})",
                     pytrace=False,
                 )
             pytest.xfail(f"waived: {self.waiver.describe()} | {_clip(self.message())}")
-        if self.verdict.status is not Status.PASS:
+        if verdict.status is not Status.PASS:
             pytest.fail(self.message(), pytrace=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One parameter of a suite test: a target, and for host-scoped requirements one MX host."""
+
+    target: Target
+    host: str | None = None
+    host_scoped: bool = False
+
+    @property
+    def id(self) -> str:
+        if not self.host_scoped:
+            return self.target.domain
+        return f"{self.target.domain}/{self.host or 'no-mx-host'}"
 
 
 def judge_case(
@@ -108,46 +147,31 @@ def judge_case(
     return judge(subject)
 
 
-@pytest.fixture
-def _govmail_case(request: pytest.FixtureRequest) -> object:
-    """The (domain, host) parameter; filled by the plugin's ``pytest_generate_tests``."""
-    return request.param
+def decide(assessment: Assessment, run: GovmailRun) -> Verdict:
+    """Work out the test's verdict and waiver, and raise its setup outcome.
 
-
-@pytest.fixture
-def govmail(request: pytest.FixtureRequest, _govmail_case: object) -> Assessment:
-    """The verdict of the test's requirement for its domain (and MX host).
-
-    Suite tests take it and call ``govmail.check()``::
-
-        @pytest.mark.requirement(id="DMARC-03", judge=dmarc.policy_enforcing)
-        def test_dmarc_policy(govmail):
-            govmail.check()
-
-    INCONCLUSIVE errors here, in setup; NOT APPLICABLE skips here.
+    INCONCLUSIVE fails here (pytest reports an ERROR in setup); NOT APPLICABLE skips, at the
+    test's own location. PASS and FAIL return, and the test body's :meth:`Assessment.check`
+    reports them.
     """
-    from pytest_govmail.plugin import case_key, requirement_key, run_key
-
-    item = request.node
-    run = request.config.stash[run_key]
-    requirement = item.stash[requirement_key]
-    case = item.stash[case_key]
-    marker = item.get_closest_marker("requirement")
-    assert marker is not None
-    judge: Callable[[Subject], Verdict] = marker.kwargs["judge"]
-    run.ensure([requirement])
+    __tracebackhide__ = True
+    requirement, case = assessment.requirement, assessment.case
+    run.ensure((requirement,))
     subject = run.subject(case.target, case.host)
-    verdict = judge_case(requirement, subject, judge, case.host_scoped, run.roles(subject))
-    item.stash[verdict_key] = verdict
+    verdict = judge_case(
+        requirement, subject, assessment.judge, case.host_scoped, run.roles(subject)
+    )
     match = find_waiver(
         run.waivers, requirement.id, case.target.domain, case.host, datetime.now(UTC).date()
     )
     run.note_waiver(match)
-    waiver = match.applied if verdict.status in (Status.PASS, Status.FAIL) else None
-    item.stash[waiver_key] = waiver
-    assessment = Assessment(requirement, subject, verdict, waiver)
+    assessment.subject = subject
+    assessment.verdict = verdict
+    assessment.waiver = match.applied if verdict.status in (Status.PASS, Status.FAIL) else None
     if verdict.status is Status.INCONCLUSIVE:
-        pytest.fail(assessment.message(), pytrace=False)
+        raise pytest.fail.Exception(assessment.message(), pytrace=False)
     if verdict.status is Status.NOT_APPLICABLE:
-        pytest.skip(f"{requirement.id} not applicable: {_clip(verdict.summary)}")
-    return assessment
+        raise pytest.skip.Exception(
+            f"{requirement.id} not applicable: {_clip(verdict.summary)}", _use_item_location=True
+        )
+    return verdict

@@ -10,10 +10,11 @@ evidence file at the end.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import tempfile
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from pytest_govmail import evidence as evidence_file
 from pytest_govmail.attestations import AttestationError, parse_attestations
 from pytest_govmail.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.engine import DNS_AREAS, GovmailRun, Settings, parse_nameserver
+from pytest_govmail.fixtures import Assessment, Case, decide, verdict_key, waiver_key
 from pytest_govmail.model import Target
 from pytest_govmail.model_dkim import SampleMessage
 from pytest_govmail.targets import (
@@ -34,36 +36,21 @@ from pytest_govmail.targets import (
     targets_from_file,
     targets_from_values,
 )
+from pytest_govmail.testreport import govmail_report
 from pytest_govmail.waivers import WaiverError, parse_waivers
 
 if TYPE_CHECKING:
     from pytest_govmail.lab.demo import DemoLab
-
-pytest_plugins = ["pytest_govmail.fixtures"]
 
 SUITES_DIR = Path(__file__).parent / "suites"
 
 run_key = pytest.StashKey[GovmailRun]()
 case_key = pytest.StashKey["Case"]()
 requirement_key = pytest.StashKey[Requirement]()
+assessment_key = pytest.StashKey[Assessment]()
 lab_key: pytest.StashKey[DemoLab] = pytest.StashKey()
 demo_key: pytest.StashKey[dict[str, Any]] = pytest.StashKey()
 shared_key: pytest.StashKey[Path] = pytest.StashKey()
-
-
-@dataclass(frozen=True, slots=True)
-class Case:
-    """One parameter of a suite test: a target, and for host-scoped requirements one MX host."""
-
-    target: Target
-    host: str | None = None
-    host_scoped: bool = False
-
-    @property
-    def id(self) -> str:
-        if not self.host_scoped:
-            return self.target.domain
-        return f"{self.target.domain}/{self.host or 'no-mx-host'}"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -563,13 +550,17 @@ def _requirement_of(definition: pytest.Function | pytest.Item, catalogue: Catalo
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "_govmail_case" not in metafunc.fixturenames:
+    """Parametrise ``govmail`` with one :class:`Assessment` per domain (and MX host)."""
+    if "govmail" not in metafunc.fixturenames:
         return
     run = metafunc.config.stash.get(run_key, None)
     if run is None:
-        metafunc.parametrize("_govmail_case", [], ids=[])
+        metafunc.parametrize("govmail", [], ids=[])
         return
     requirement = _requirement_of(metafunc.definition, load_catalogue())
+    marker = metafunc.definition.get_closest_marker("requirement")
+    assert marker is not None
+    judge = marker.kwargs["judge"]
     cases: list[Case] = []
     if requirement.scope == "host":
         # Every DNS question at once, here: DNS is cheap and its timeouts then run side by side
@@ -583,7 +574,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                 cases.append(Case(target, None, host_scoped=True))
     else:
         cases = [Case(t) for t in run.targets]
-    metafunc.parametrize("_govmail_case", cases, ids=[c.id for c in cases])
+    metafunc.parametrize(
+        "govmail", [Assessment(requirement, c, judge) for c in cases], ids=[c.id for c in cases]
+    )
 
 
 #: Above this many govmail tests, failures are summarised one line each unless --tb is given:
@@ -599,13 +592,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     if len(items) > LINE_SUMMARY_ABOVE and config.option.tbstyle == "auto":
         config.option.tbstyle = "line"
-    catalogue = load_catalogue()
     for item in items:
-        if not isinstance(item, pytest.Function) or "_govmail_case" not in item.fixturenames:
+        callspec = getattr(item, "callspec", None)
+        assessment = callspec.params.get("govmail") if callspec is not None else None
+        if not isinstance(assessment, Assessment):
             continue
-        requirement = _requirement_of(item, catalogue)
-        case = item.callspec.params["_govmail_case"]
-        assert isinstance(case, Case)
+        requirement, case = assessment.requirement, assessment.case
+        item.stash[assessment_key] = assessment
         item.stash[requirement_key] = requirement
         item.stash[case_key] = case
         item.add_marker(requirement.level.value)
@@ -619,6 +612,32 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         )
         if case.host_scoped:
             item.user_properties.append(("govmail.host", case.host or ""))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Decide the test's verdict once its fixtures are set up (see :func:`decide`)."""
+    assessment = item.stash.get(assessment_key, None)
+    if assessment is None:
+        return
+    __tracebackhide__ = True
+    try:
+        decide(assessment, item.config.stash[run_key])
+    finally:
+        if assessment.verdict is not None:
+            item.stash[verdict_key] = assessment.verdict
+            item.stash[waiver_key] = assessment.waiver
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A govmail test's report, built without pytest's traceback machinery where none is shown.
+
+    See :mod:`pytest_govmail.testreport`; anything else falls through to pytest (None).
+    """
+    if assessment_key not in item.stash:
+        return None
+    return govmail_report(item, call)
 
 
 def selected_requirements(items: list[pytest.Item]) -> set[Requirement]:
@@ -639,6 +658,12 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
         requirements = selected_requirements(session.items)
         if requirements:
             run.ensure(requirements)
+    if run is not None:
+        # The collected tests and the evidence live until the end of the run: move them out of
+        # the cyclic garbage collector's sight. Each full collection would otherwise walk every
+        # one of a sweep's millions of objects again, and the tests' own reports keep adding
+        # to them; gc.freeze() is what it is for (Python's gc module documentation).
+        gc.freeze()
     return (yield)
 
 
