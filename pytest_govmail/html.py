@@ -1,23 +1,23 @@
 """pytest-html additions: the domain-by-area matrix on top, and each test's evidence below it.
 
-Registered only when pytest-html is loaded. pytest-html inserts these strings as raw HTML, and
-everything in them that came off the network (TXT records, names, banners) is hostile, so every
-value passes through :func:`html.escape` here, and nothing else builds markup.
+Used when the user asks pytest-html for a report (``--html=PATH``); the report a govmail run
+writes by default is our own, :mod:`pytest_govmail.report_html`, which stays small and fast for
+sweeps of thousands of domains. Registered only when pytest-html is loaded.
+
+pytest-html inserts these strings as raw HTML, and everything in them that came off the network
+(TXT records, names, banners) is hostile, so every value passes through
+:func:`~pytest_govmail.report_sections.esc` here, and nothing else builds markup.
 """
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 import pytest
 
-from pytest_govmail.reporting import (
-    STATUS_ORDER,
-    GovmailReporter,
-    waiver_lines,
-    worst,
-)
+from pytest_govmail.report_sections import LABEL, inputs, not_assessed, provenance
+from pytest_govmail.report_sections import esc as _e
+from pytest_govmail.reporting import STATUS_ORDER, GovmailReporter, worst
 
 STYLE = """<style>
 .govmail-matrix{border-collapse:collapse;margin:8px 0;font-size:13px}
@@ -28,12 +28,6 @@ STYLE = """<style>
 .govmail-evidence{margin:4px 0 8px 0;font-size:13px}
 .govmail-evidence pre{white-space:pre-wrap;word-break:break-all;margin:2px 0}
 </style>"""
-
-LABEL = {"pass": "pass", "fail": "fail", "inconclusive": "error", "not_applicable": "n/a"}
-
-
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
 
 
 class GovmailHtml:
@@ -52,26 +46,15 @@ class GovmailHtml:
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:
         prefix.append(STYLE)
-        prefix.append(self._provenance())
+        prefix.append(provenance(self.run, self.catalogue))
         prefix.append(self._matrix())
-        prefix.append(self._not_assessed(self.reporter.collected_ids))
-        prefix.append(self._inputs())
+        prefix.append(not_assessed(self.catalogue, self.reporter.collected_ids))
+        prefix.append(inputs(self.run))
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
         info = getattr(report, "govmail", None)
         if isinstance(info, dict):
             data.insert(0, render_evidence(info))
-
-    def _provenance(self) -> str:
-        run = self.run
-        if run.replay is not None:
-            source = f"replay of evidence collected {run.replay.started_at or 'at an unknown time'}"
-        else:
-            source = f"collected {run.started_at} via {run.resolver_label}"
-        return (
-            f"<p>{len(run.targets)} domain(s) assessed against catalogue "
-            f"v{_e(self.catalogue.version)}; {_e(source)}.</p>"
-        )
 
     def _matrix(self) -> str:
         if not self.tally:
@@ -99,39 +82,6 @@ class GovmailHtml:
         rows.append("</table>")
         return "<h2>Domains by requirement area</h2>" + "".join(rows)
 
-    def _not_assessed(self, collected: set[str]) -> str:
-        missing = [r for r in self.catalogue if r.id not in collected]
-        if not missing:
-            return ""
-        items = "".join(
-            f"<li>{_e(r.id)} ({_e(r.level.value)}): {_e(r.title)}</li>" for r in missing
-        )
-        return (
-            f"<details><summary>{len(missing)} catalogue requirement(s) not assessed in this run "
-            f"(not implemented yet, or deselected)</summary><ul>{items}</ul></details>"
-        )
-
-    def _inputs(self) -> str:
-        """Waivers and attestations: the user's own statements, listed for the assessor."""
-        parts = []
-        lines = waiver_lines(self.run)
-        if lines:
-            items = "".join(f"<li>{_e(line)}</li>" for line in lines)
-            parts.append(f"<h3>Waivers</h3><ul>{items}</ul>")
-        if self.run.attestations:
-            rows = "".join(
-                f"<tr><td>{_e(a.domain)}</td><td>{_e(a.control)}</td><td>{_e(a.attested_by)}</td>"
-                f"<td>{_e(a.attested_on.isoformat())}</td><td>{_e(a.expires or '')}</td>"
-                f"<td>{_e(a.evidence)}</td></tr>"
-                for a in self.run.attestations
-            )
-            parts.append(
-                "<h3>Attested controls</h3><table class='govmail-matrix'><tr><th>domain</th>"
-                "<th>control</th><th>attested by</th><th>date</th><th>expires</th>"
-                f"<th>evidence</th></tr>{rows}</table>"
-            )
-        return "".join(parts)
-
 
 def render_evidence(info: dict[str, Any]) -> str:
     """One test's verdict and evidence as escaped HTML."""
@@ -139,11 +89,11 @@ def render_evidence(info: dict[str, Any]) -> str:
         "<div class='govmail-evidence'>",
         f"<p><b>{_e(info['requirement'])}</b> ({_e(info['level'])}, {_e(info['area'])}): "
         f"{_e(info['title'])} &mdash; <b>{_e(LABEL.get(info['status'], info['status']))}</b></p>",
-        f"<p>{_e(info['summary'])}</p>",
+        f"<p>{_e(info.get('summary', ''))}</p>",
     ]
     if info.get("waiver"):
         parts.append(f"<p><b>Waived</b>: {_e(info['waiver'])}</p>")
-    for finding in info["findings"]:
+    for finding in info.get("findings", ()):
         parts.append(
             "<p>"
             f"<code>{_e(finding['code'])}</code><br>observed: {_e(finding['observed'])}"
@@ -151,7 +101,7 @@ def render_evidence(info: dict[str, Any]) -> str:
             + (f"<br>fix: {_e(finding['remediation'])}" if finding["remediation"] else "")
             + "</p>"
         )
-    if info["evidence"]:
+    if info.get("evidence"):
         parts.append("<p>DNS evidence:</p><pre>")
         parts.append(_e("\n".join(info["evidence"])))
         parts.append("</pre>")

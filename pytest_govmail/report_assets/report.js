@@ -1,0 +1,308 @@
+/* pytest-govmail report: filters, the by-requirement view and each domain's tests on demand.
+
+   The matrix is plain server-side HTML, so the page is readable at once and without scripts.
+   Test details live in one JSON block (a string table and rows of indices) that is parsed on
+   first use. Everything in it came off the network or from user files and is hostile: it is
+   only ever put into the page with textContent / createTextNode, never parsed as markup, and
+   never used as a URL. The page's Content-Security-Policy allows no other script. */
+(function () {
+  "use strict";
+  var matrix = document.getElementById("gm-matrix");
+  if (!matrix) return;
+  var filter = document.getElementById("gm-filter");
+  var badOnly = document.getElementById("gm-bad");
+  var count = document.getElementById("gm-count");
+  var idButton = document.getElementById("gm-view");
+  var expandButton = document.getElementById("gm-expand");
+  var idHolder = document.getElementById("gm-ids-holder");
+  var MAX_EXPAND = 200;
+  var MAX_ID_ROWS = 1000;
+  var data = null;
+  var F = {};
+  var W = 0;
+  var rows = null;
+  var names = null;
+  var idTable = null;
+
+  function load() {
+    if (data === null) {
+      data = JSON.parse(document.getElementById("govmail-data").textContent);
+      data.fields.forEach(function (name, i) { F[name] = i; });
+      W = data.fields.length;
+    }
+    return data;
+  }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+
+  function matrixRows() {
+    if (rows === null) {
+      rows = Array.prototype.slice.call(matrix.tBodies[0].querySelectorAll("tr[data-d]"));
+      names = rows.map(function (r) { return r.cells[0].textContent.toLowerCase(); });
+    }
+    return rows;
+  }
+
+  function visible(i) {
+    var q = filter.value.trim().toLowerCase();
+    return (!q || names[i].indexOf(q) >= 0) && (!badOnly.checked || rows[i].className === "bad");
+  }
+
+  function statusOf(flat, o) {
+    var status = data.statuses[flat[o + F.status]];
+    return status === "fail" && flat[o + F.waiver] ? "waived" : status;
+  }
+
+  /* One test, as a <details>: a one-line summary, the rest on opening. */
+  function renderTest(flat, o) {
+    var req = data.requirements[flat[o + F.requirement]];
+    var status = statusOf(flat, o);
+    var t = el("details", "gm-test gm-" + status);
+    t.open = status === "fail" || status === "inconclusive";
+    var summary = el("summary");
+    summary.appendChild(el("span", "gm-badge", data.labels[status]));
+    summary.appendChild(el("b", null, req[0]));
+    summary.appendChild(document.createTextNode(" (" + req[2] + ") " + req[1]));
+    var host = data.strings[flat[o + F.host]];
+    if (host) summary.appendChild(el("span", "gm-muted", " \u2014 MX " + host));
+    summary.appendChild(el("div", "gm-sum", data.strings[flat[o + F.summary]]));
+    t.appendChild(summary);
+    var dl = el("dl");
+    function item(term, value, pre) {
+      dl.appendChild(el("dt", null, term));
+      var dd = el("dd");
+      if (pre) dd.appendChild(el("pre", null, value)); else dd.textContent = value;
+      dl.appendChild(dd);
+    }
+    item("outcome", "pytest " + data.outcomes[flat[o + F.outcome]] + "; verdict " +
+      data.labels[data.statuses[flat[o + F.status]]]);
+    var waiver = flat[o + F.waiver];
+    if (waiver) item("waiver", data.strings[waiver]);
+    var findings = data.lists[flat[o + F.findings]];
+    for (var k = 0; k + 3 < findings.length; k += 4) {
+      dl.appendChild(el("dt", null, "finding " + data.strings[findings[k]]));
+      var dd = el("dd");
+      dd.appendChild(document.createTextNode("observed: " + data.strings[findings[k + 1]]));
+      dd.appendChild(el("br"));
+      dd.appendChild(document.createTextNode("expected: " + data.strings[findings[k + 2]]));
+      var fix = data.strings[findings[k + 3]];
+      if (fix) {
+        dd.appendChild(el("br"));
+        dd.appendChild(document.createTextNode("fix: " + fix));
+      }
+      dl.appendChild(dd);
+    }
+    var evidence = data.lists[flat[o + F.evidence]];
+    if (evidence.length) {
+      item("evidence", evidence.map(function (i) { return data.strings[i]; }).join("\n"), true);
+    }
+    var details = data.lists[flat[o + F.details]];
+    for (var j = 0; j + 1 < details.length; j += 2) {
+      item(data.strings[details[j]], data.strings[details[j + 1]], true);
+    }
+    var sources = data.lists[req[4]];
+    if (sources.length) {
+      item("sources", sources.map(function (i) { return data.strings[i]; }).join("; "));
+    }
+    t.appendChild(dl);
+    return t;
+  }
+
+  /* A domain's tests, grouped by area; `only` narrows them to one area or requirement. */
+  function renderDomain(d, only, close) {
+    load();
+    var flat = data.tests[d];
+    var box = el("div", "gm-box");
+    var head = el("div");
+    head.appendChild(el("strong", null, data.domains[d]));
+    var shown = 0;
+    var lastArea = null;
+    var body = el("div");
+    for (var o = 0; o < flat.length; o += W) {
+      var req = data.requirements[flat[o + F.requirement]];
+      if (only && req[3] !== only && req[0] !== only) continue;
+      if (req[3] !== lastArea) {
+        lastArea = req[3];
+        body.appendChild(el("h4", null, lastArea));
+      }
+      body.appendChild(renderTest(flat, o));
+      shown++;
+    }
+    head.appendChild(document.createTextNode(
+      " \u2014 " + shown + " test(s)" + (only ? " of " + only + " " : " ")));
+    var closeButton = el("button", null, "close");
+    closeButton.type = "button";
+    closeButton.addEventListener("click", close);
+    head.appendChild(closeButton);
+    /* Hiding passes is a class on the box: one style change, however many tests. */
+    var label = el("label");
+    var hide = el("input");
+    hide.type = "checkbox";
+    hide.checked = badOnly.checked;
+    box.classList.toggle("gm-bad-only", hide.checked);
+    hide.addEventListener("change", function () {
+      box.classList.toggle("gm-bad-only", hide.checked);
+    });
+    label.appendChild(hide);
+    label.appendChild(document.createTextNode(" only failing or in error"));
+    head.appendChild(label);
+    box.appendChild(head);
+    box.appendChild(body);
+    return box;
+  }
+
+  /* Open (or close, or narrow) a domain's details under its row in either table. */
+  function toggle(tr, only, forceOpen) {
+    var d = +tr.getAttribute("data-d");
+    var next = tr.nextElementSibling;
+    var open = next && next.classList.contains("gm-detail") ? next : null;
+    var key = only || "";
+    if (open) {
+      if (open.getAttribute("data-only") === key) {
+        if (!forceOpen) open.remove();
+        return open;
+      }
+      open.remove();
+    }
+    var row = el("tr", "gm-detail");
+    row.setAttribute("data-only", key);
+    var td = el("td");
+    td.colSpan = tr.cells.length;
+    td.appendChild(renderDomain(d, only, function () { row.remove(); tr.focus(); }));
+    row.appendChild(td);
+    tr.after(row);
+    return row;
+  }
+
+  function onActivate(table, event) {
+    var cell = event.target.closest("td, th");
+    if (!cell || cell.closest("tbody") !== table.tBodies[0]) return;
+    var tr = cell.parentElement;
+    if (!tr.hasAttribute("data-d")) return;
+    var head = table.tHead.rows[0].cells[cell.cellIndex];
+    toggle(tr, cell.tagName === "TD" && head ? head.getAttribute("data-a") : null, false);
+  }
+
+  function wire(table) {
+    table.addEventListener("click", function (e) { onActivate(table, e); });
+    table.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        onActivate(table, e);
+      }
+    });
+  }
+
+  /* The domain x requirement-ID view, built from the data when asked for (it has ~60 columns). */
+  function buildIdTable() {
+    load();
+    matrixRows();
+    var table = el("table", "gm");
+    table.id = "gm-ids";
+    var headRow = el("tr");
+    headRow.appendChild(el("th", null, "domain"));
+    data.order.forEach(function (r) {
+      var th = el("th", null, data.requirements[r][0]);
+      th.setAttribute("data-a", data.requirements[r][0]);
+      th.title = data.requirements[r][1];
+      headRow.appendChild(th);
+    });
+    table.appendChild(el("thead")).appendChild(headRow);
+    var tbody = table.appendChild(el("tbody"));
+    var rank = {fail: 0, inconclusive: 1, waived: 2, pass: 3, not_applicable: 4};
+    var built = 0;
+    var total = 0;
+    for (var d = 0; d < data.domains.length; d++) {
+      if (!visible(d)) continue;
+      total++;
+      if (built >= MAX_ID_ROWS) continue;
+      built++;
+      var worst = {};
+      var tally = {};
+      var flat = data.tests[d];
+      for (var o = 0; o < flat.length; o += W) {
+        var r = flat[o + F.requirement];
+        var s = statusOf(flat, o);
+        if (!(r in worst) || rank[s] < rank[worst[r]]) worst[r] = s;
+        tally[r] = (tally[r] || "") + (tally[r] ? ", " : "") + data.labels[s];
+      }
+      var tr = el("tr");
+      tr.setAttribute("data-d", d);
+      var th = el("th", null, data.domains[d]);
+      th.tabIndex = 0;
+      tr.appendChild(th);
+      data.order.forEach(function (r) {
+        var s = worst[r];
+        var td = el("td", s ? data.classes[s] : "x", s ? data.short[s] : "");
+        if (s) td.title = data.requirements[r][0] + ": " + tally[r];
+        tr.appendChild(td);
+      });
+      tbody.appendChild(tr);
+    }
+    var note = el("p", "gm-muted", built < total
+      ? "Showing the first " + built + " of " + total + " domains: narrow the filter to see others."
+      : total + " domain(s).");
+    idHolder.textContent = "";
+    idHolder.appendChild(note);
+    idHolder.appendChild(table);
+    wire(table);
+    idTable = table;
+  }
+
+  function applyFilter() {
+    matrixRows();
+    var shown = 0;
+    for (var i = 0; i < rows.length; i++) {
+      var ok = visible(i);
+      rows[i].hidden = !ok;
+      var next = rows[i].nextElementSibling;
+      if (next && next.classList.contains("gm-detail")) next.hidden = !ok;
+      if (ok) shown++;
+    }
+    count.textContent = shown + " of " + rows.length + " domain(s) shown";
+    if (idTable !== null) buildIdTable();
+  }
+
+  var timer = null;
+  filter.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(applyFilter, rows !== null && rows.length > 2000 ? 200 : 50);
+  });
+  badOnly.addEventListener("change", applyFilter);
+
+  idButton.addEventListener("click", function () {
+    if (idTable === null) {
+      buildIdTable();
+      matrix.hidden = true;
+      idButton.textContent = "view by requirement area";
+    } else {
+      idHolder.textContent = "";
+      idTable = null;
+      matrix.hidden = false;
+      idButton.textContent = "view by requirement ID";
+    }
+  });
+
+  /* Every shown domain's details, every test opened (for reading or printing a short list). */
+  expandButton.addEventListener("click", function () {
+    matrixRows();
+    var chosen = [];
+    for (var i = 0; i < rows.length; i++) if (visible(i)) chosen.push(rows[i]);
+    if (chosen.length > MAX_EXPAND) {
+      count.textContent = "Filter to " + MAX_EXPAND + " domains or fewer to expand them all (" +
+        chosen.length + " shown).";
+      return;
+    }
+    chosen.forEach(function (tr) {
+      toggle(tr, null, true).querySelectorAll("details").forEach(function (x) { x.open = true; });
+    });
+  });
+
+  wire(matrix);
+  document.documentElement.classList.add("gm-ready");
+})();
