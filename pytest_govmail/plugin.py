@@ -484,9 +484,9 @@ def _default_reports(config: pytest.Config) -> None:
     folder = Path(_option_or_ini(config, "govmail_report_dir") or "reports")
     if not config.option.xmlpath:
         config.option.xmlpath = str(folder / "junit.xml")
-    if config.pluginmanager.hasplugin("html") and not config.getoption("htmlpath", None):
-        config.option.htmlpath = str(folder / "govmail.html")
-        config.option.self_contained_html = True
+    from pytest_govmail.report_html import report_path_key
+
+    config.stash[report_path_key] = folder / "govmail.html"  # ours; pytest-html only on --html
 
 
 def _use_packaged_suites(config: pytest.Config) -> None:
@@ -520,6 +520,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     reporter = GovmailReporter(config, run, catalogue)
     config.pluginmanager.register(reporter, "govmail-reporter")
+    from pytest_govmail.report_html import register
+
+    register(config, reporter)
     if config.pluginmanager.hasplugin("html"):
         from pytest_govmail.html import GovmailHtml
 

@@ -2,8 +2,9 @@
 
 The demo's hostile department publishes records full of ``<script>``, event handlers and
 ``javascript:`` URLs. This test writes the report of a real demo run and opens it in headless
-Chromium (Debian's package, driven by Playwright) with every row expanded, and checks that no
-dialog opened, no injected element exists, and the payloads are visible as plain text.
+Chromium (Debian's package, driven by Playwright) with every domain's details expanded and every
+test opened, and checks that no dialog opened, no script error, no injected element or event
+handler exists, and the payloads are visible as plain text.
 """
 
 from __future__ import annotations
@@ -69,36 +70,56 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return report
 
 
+#: The elements our script builds for a domain's details; anything else there was injected.
+BUILT = {"div", "strong", "span", "button", "label", "input", "h4", "details", "summary", "b"}
+BUILT |= {"dl", "dt", "dd", "pre", "br"}
+
+
 def test_hostile_records_do_not_execute_in_the_report(hostile_report: Path) -> None:
     _need_browser()
     from playwright.sync_api import sync_playwright
 
     dialogs: list[str] = []
+    errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(hostile_report.as_uri())
-            page.wait_for_selector("#results-table", timeout=15_000)
-            # Expand every row so that every test's evidence is in the DOM.
-            page.evaluate(
-                "() => document.querySelectorAll('.collapsible td.col-result')"
-                ".forEach(td => td.click())"
-            )
+            page.wait_for_selector("html.gm-ready #gm-matrix", timeout=15_000)
+            matrix = page.inner_text("#gm-matrix")
+            # Every domain's details, every test opened: all evidence is in the DOM.
+            page.click("#gm-expand")
+            page.wait_for_selector("tr.gm-detail .gm-box", timeout=15_000)
             page.wait_for_timeout(500)
-            text = page.inner_text("body")
-            injected = page.evaluate(
-                "() => document.querySelectorAll("
-                "'.govmail-evidence script, .govmail-evidence img, .govmail-evidence svg,"
-                " .govmail-evidence iframe, .logwrapper script, .logwrapper img').length"
+            boxes = page.locator(".gm-box").count()
+            closed = page.evaluate(
+                "() => document.querySelectorAll('.gm-box details:not([open])').length"
             )
-            matrix = page.inner_text(".govmail-matrix")
+            text = page.inner_text("body")
+            tags = page.evaluate(
+                "() => [...new Set([...document.querySelectorAll('.gm-box *')]"
+                ".map(e => e.tagName.toLowerCase()))]"
+            )
+            scripts = page.evaluate("() => document.scripts.length")
+            injected = page.evaluate(
+                "() => [...document.querySelectorAll('img, svg, iframe, object, embed, a, form')]"
+                ".map(e => e.outerHTML.slice(0, 300))"
+            )
+            handlers = page.evaluate(
+                "() => [...document.querySelectorAll('*')].filter(e => [...e.attributes]"
+                ".some(a => a.name.startsWith('on'))).map(e => e.outerHTML.slice(0, 300))"
+            )
         finally:
             browser.close()
     assert dialogs == [], f"a script ran in the report: {dialogs}"
-    assert injected == 0
-    assert "hostile-dept.gov.uk" in matrix
+    assert errors == []
+    assert set(tags) <= BUILT, f"elements injected into the details: {set(tags) - BUILT}"
+    assert scripts == 2 and injected == [] and handlers == []
+    assert "hostile-dept.gov.uk" in matrix and "exemplary-dept.gov.uk" in matrix
+    assert boxes == 2 and closed == 0
     # The payloads are shown, as text, to the assessor.
     # (TXT records come in no fixed order, so only payloads that a failure message always
     # quotes are asserted: the SPF record's markup and the DMARC record's javascript: URI.)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from report_reader import report_tests
 
 from pytest_govmail.lab.demo import DemoLab, start_demo_lab
 from pytest_govmail.lab.expected import EXPECTED
@@ -151,15 +152,31 @@ def test_html_report_has_matrix_and_escapes_hostile_records(
 ) -> None:
     pytester.runpytest(*lab_args(lab, "hostile-dept.gov.uk", "exemplary-dept.gov.uk"), *BASE)
     html = (pytester.path / "reports" / "govmail.html").read_text()
-    assert "Domains by requirement area" in html
+    assert "Domains by requirement area" in html and "<th data-a='dmarc'>dmarc</th>" in html
+    # Our two script elements only: the JSON data block and our own code.
+    assert html.count("<script") == 2 and html.count("</script") == 2
     assert "<script>alert" not in html and "<svg onload" not in html
-    assert "<img src=x" not in html
-    # pytest-html keeps the tests as JSON in data-jsonblob; our evidence is inside, escaped.
+    assert "<img src=x" not in html and "\\u003cscript\\u003ealert" in html
+    # The payloads are in the data, intact, for the page to show as text.
+    tests = report_tests(html)
+    assert {t["domain"] for t in tests} == {"hostile-dept.gov.uk", "exemplary-dept.gov.uk"}
+    spf = next(t for t in tests if t["requirement"] == "SPF-02" and "hostile" in t["domain"])
+    assert spf["status"] == "fail" and "<script>alert('spf')</script>" in spf["findings"][0][1]
+    assert spf["sources"] and spf["level"] == "must" and spf["evidence"]
+
+
+def test_pytest_html_on_request_with_our_additions(pytester: pytest.Pytester, lab: DemoLab) -> None:
+    pytester.runpytest(
+        *lab_args(lab, "hostile-dept.gov.uk"), "-m", "spf", "--html=ph/report.html", *BASE
+    )
+    html = (pytester.path / "ph" / "report.html").read_text()
+    assert "Domains by requirement area" in html and "<script>alert" not in html
     # pytest-html keeps each test's log HTML in a JSON blob that its script inserts as markup:
     # our evidence must be escaped inside it.
     blob = html_lib.unescape(html.split('data-jsonblob="', 1)[1].split('"', 1)[0])
     assert "<script>alert" not in blob and "<svg onload" not in blob
     assert "&lt;script&gt;alert" in blob
+    assert (pytester.path / "reports" / "govmail.html").exists()  # ours as well
 
 
 def test_reports_can_be_redirected_or_turned_off(pytester: pytest.Pytester, lab: DemoLab) -> None:
@@ -180,12 +197,22 @@ def test_reports_can_be_redirected_or_turned_off(pytester: pytest.Pytester, lab:
     assert not (pytester.path / "r2").exists()
 
 
-def test_runs_without_pytest_html(pytester: pytest.Pytester, lab: DemoLab) -> None:
+def test_runs_and_reports_without_pytest_html(pytester: pytest.Pytester, lab: DemoLab) -> None:
     result = pytester.runpytest(
         *lab_args(lab, "exemplary-dept.gov.uk"), "-m", "mx", "-p", "no:html", *BASE
     )
     result.assert_outcomes(passed=6)  # MX-01, MX-03, and MX-02 and MX-04 on both hosts
-    assert not (pytester.path / "reports" / "govmail.html").exists()
+    result.stdout.fnmatch_lines(["govmail: report written to reports?govmail.html (* MiB)"])
+    tests = report_tests(pytester.path / "reports" / "govmail.html")
+    assert sorted((t["requirement"], t["host"]) for t in tests) == [
+        ("MX-01", ""),
+        ("MX-02", "mail1.exemplary-dept.gov.uk"),
+        ("MX-02", "mail2.exemplary-dept.gov.uk"),
+        ("MX-03", ""),
+        ("MX-04", "mail1.exemplary-dept.gov.uk"),
+        ("MX-04", "mail2.exemplary-dept.gov.uk"),
+    ]
+    assert {t["outcome"] for t in tests} == {"passed"}
 
 
 def test_replay_gives_identical_verdicts_offline(pytester: pytest.Pytester) -> None:
@@ -340,9 +367,18 @@ def test_xdist_collects_once_and_judges_the_same(pytester: pytest.Pytester, lab:
     assert lab.services is not None
     smtp_before = sum(s.connections for s in lab.services.fleet)
     before = lab.dns.queries_served
+    single_report = report_tests(pytester.path / "reports" / "govmail.html")
     result = pytester.runpytest_subprocess(*args, "-n", "2", "--govmail-evidence-out=xdist.json")
     assert "2 workers" in result.stdout.str()
     assert outcomes(pytester.path / "reports" / "junit.xml") == single
+    # The controller writes the HTML report from the workers' reports: the same tests (their
+    # TLS evidence differs: each run scanned afresh, at its own time).
+    xdist_report = report_tests(pytester.path / "reports" / "govmail.html")
+    keys = ("domain", "requirement", "host", "status", "outcome", "sources", "findings")
+    assert len(xdist_report) == len(single_report) > 100
+    assert sorted(repr([t[k] for k in keys]) for t in xdist_report) == sorted(
+        repr([t[k] for k in keys]) for t in single_report
+    )
     # Each DNS question and each MX address once for the whole run, not once per worker.
     assert lab.dns.queries_served - before == single_queries
     evidence = json.loads((pytester.path / "xdist.json").read_text())

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from factories import subject
+from report_reader import report_tests
 
 from pytest_govmail.attestations import CONTROLS, AttestationError, parse_attestations
 from pytest_govmail.judge.attest import controls_attested
@@ -155,6 +156,15 @@ def test_waivers_in_a_run(pytester: pytest.Pytester, lab: DemoLab) -> None:
         ]
     )
     assert "DMARC-04 FAIL monitoring-dept.gov.uk" in result.stdout.str()  # expired: not applied
+    report = report_tests(pytester.path / "reports" / "govmail.html")
+    tests = {(t["requirement"], t["domain"]): t for t in report}
+    waived = tests[("DMARC-03", "monitoring-dept.gov.uk")]
+    assert (waived["status"], waived["outcome"]) == ("fail", "xfailed")
+    assert waived["waiver"].startswith("DMARC-03 for monitoring-dept.gov.uk until")
+    fixed = tests[("DMARC-03", "exemplary-dept.gov.uk")]
+    assert (fixed["status"], fixed["outcome"]) == ("pass", "failed") and fixed["waiver"]
+    assert tests[("DMARC-03", "broken-dns-dept.gov.uk")]["waiver"] == ""
+    assert tests[("DMARC-04", "monitoring-dept.gov.uk")]["waiver"] == ""
 
 
 def test_bad_waiver_file_is_a_usage_error(pytester: pytest.Pytester, lab: DemoLab) -> None:
@@ -181,4 +191,4 @@ def test_attestations_in_a_run_and_the_report(pytester: pytest.Pytester, lab: De
     result.assert_outcomes(passed=1, skipped=1)
     result.stdout.fnmatch_lines(["*ATTEST-01 not applicable: manual evidence required*"])
     html = (pytester.path / "reports" / "govmail.html").read_text()
-    assert "Attested controls" in html and "https://evidence.example/1" in html
+    assert "attested control(s)</summary>" in html and "https://evidence.example/1" in html
