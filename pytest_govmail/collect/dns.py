@@ -25,6 +25,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
+from pytest_govmail.collect.dns_udp import PooledNameserver
 from pytest_govmail.model import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Query, Target
 from pytest_govmail.plan import Planner
 
@@ -84,18 +85,30 @@ class DnsCollector:
         nameservers: Sequence[Nameserver] = (),
         timeout: float = 5.0,
         concurrency: int = 200,
+        pooled: bool = True,
     ) -> None:
+        """``pooled=False`` keeps dnspython's socket per question (for comparison in bench/)."""
         if nameservers:
             self._resolver = dns.asyncresolver.Resolver(configure=False)
-            self._resolver.nameservers = [
-                dns.nameserver.Do53Nameserver(ns.address, ns.port) for ns in nameservers
-            ]
+            self._pooled = [PooledNameserver(ns.address, ns.port) for ns in nameservers]
             self.resolver_label = ", ".join(str(ns) for ns in nameservers)
         else:
             self._resolver = dns.asyncresolver.Resolver()
             self.resolver_label = "system: " + ", ".join(
                 str(ns) for ns in self._resolver.nameservers
             )
+            port = self._resolver.port
+            self._pooled = [
+                PooledNameserver(ns, port)
+                for ns in self._resolver.nameservers
+                if isinstance(ns, str)
+            ]
+        if not pooled:
+            plain = [dns.nameserver.Do53Nameserver(ns.address, ns.port) for ns in self._pooled]
+            self._resolver.nameservers = list(plain)
+            self._pooled = []
+        elif self._pooled:
+            self._resolver.nameservers = list(self._pooled)
         self._resolver.cache = None
         self.timeout = timeout
         self._concurrency = concurrency
@@ -258,7 +271,13 @@ class DnsCollector:
         # Tasks and semaphores belong to one event loop: start each synchronous call clean.
         self._pending.clear()
         self._semaphore = None
-        await self.settle(targets, planners)
+        for nameserver in self._pooled:
+            nameserver.open_pool()
+        try:
+            await self.settle(targets, planners)
+        finally:
+            for nameserver in self._pooled:
+                nameserver.close_pool()
 
 
 class _LiveView:
