@@ -212,11 +212,32 @@ class GovmailRun:
         if self._pending(areas, tls, policies):
             with self._shared():
                 self._ensure_dns(areas)
-                if tls and not self._tls_done:
-                    self._scan_tls()
-                if policies and not self._policies_done:
-                    self._fetch_policies()
+                self._contact_servers(
+                    tls and not self._tls_done, policies and not self._policies_done
+                )
         self._ready |= ids
+
+    def _contact_servers(self, tls: bool, policies: bool) -> None:
+        """TLS scans of the MX addresses and MTA-STS policy fetches, side by side.
+
+        They are independent (the judges, not the collectors, combine them), so a slow web
+        server's timeout runs while the mail servers are scanned rather than after them.
+        """
+        if not (tls or policies):
+            return
+        start = time.perf_counter()
+        if tls and policies:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(1, thread_name_prefix="govmail-https") as pool:
+                fetching = pool.submit(self._fetch_policies)
+                self._scan_tls()
+                fetching.result()
+        elif tls:
+            self._scan_tls()
+        else:
+            self._fetch_policies()
+        self.stats.seconds += time.perf_counter() - start
 
     def ensure_areas(self, areas: Collection[str]) -> None:
         """DNS for ``areas`` only (the MX host list that parametrises host tests)."""
@@ -345,7 +366,6 @@ class GovmailRun:
         self.tls.update(scan_addresses(requests, settings))
         self._forget()
         self._tls_done = True
-        self.stats.seconds += time.perf_counter() - start
         self.stats.tls_addresses = len(self.tls)
         self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
         self.stats.phases.append("tls")
@@ -372,9 +392,11 @@ class GovmailRun:
         )
         self._forget()
         self._policies_done = True
-        self.stats.seconds += time.perf_counter() - start
         self.stats.policies = len(self.policies)
         self.stats.phases.append("https")
+        self._say(
+            f"MTA-STS: {len(requests)} policy fetch(es) in {time.perf_counter() - start:.1f} s"
+        )
 
     def hosts(self, target: Target) -> tuple[str, ...] | None:
         """The MX hosts of a target from the evidence (None when the MX lookup failed)."""
