@@ -1,8 +1,10 @@
 """What a run shows: verdict facts on every report, the header, and the domain-by-area summary.
 
 Each test report gets a plain-data ``govmail`` attribute (requirement, domain, host, status,
-summary, findings, the DNS answers the verdict rests on). Plain data survives pytest-xdist's
-report serialisation, and the HTML layer (:mod:`pytest_govmail.html`) renders it escaped.
+summary, the DNS answers the verdict rests on, and findings and details when there are any).
+Plain data survives pytest-xdist's report serialisation; our HTML report
+(:mod:`pytest_govmail.report_html`) and the pytest-html additions (:mod:`pytest_govmail.html`)
+render it escaped.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from pytest_govmail.catalogue import Catalogue
+from pytest_govmail.catalogue import Catalogue, Requirement
 from pytest_govmail.engine import GovmailRun, needs_tls
 from pytest_govmail.fixtures import verdict_key, waiver_key
-from pytest_govmail.model import Status
+from pytest_govmail.model import DnsResult, Status
 from pytest_govmail.model_tls import TlsScan
 
 MAX_EVIDENCE_LINE = 400
@@ -45,6 +47,8 @@ class GovmailReporter:
         self.collected_ids: set[str] = set()
         # A host's TLS evidence is shown on each of its ~20 tests: render it once.
         self._tls_lines: dict[tuple[str, str], list[str]] = {}
+        self._dns_lines: dict[str, tuple[DnsResult, str]] = {}
+        self._source_lists: dict[str, list[str]] = {}
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         run = self.run
@@ -76,11 +80,7 @@ class GovmailReporter:
             return report
         requirement = item.stash[requirement_key]
         case = item.stash[case_key]
-        evidence = []
-        for key in verdict.evidence:
-            name, _, rdtype = key.rpartition("/")
-            result = self.run.snapshot.get(name, rdtype) if name else None
-            evidence.append(_clip(result.describe()) if result else f"{key}: not collected")
+        evidence = [self._dns_line(key) for key in verdict.evidence]
         # A host's TLS evidence (a few dozen lines) is shown where a verdict is not a pass;
         # repeated on every passing test of every host it would swell a sweep's report. The
         # evidence file keeps all of it.
@@ -90,6 +90,9 @@ class GovmailReporter:
                 if scan_key not in self._tls_lines:
                     self._tls_lines[scan_key] = tls_evidence_lines(scan)
                 evidence.extend(self._tls_lines[scan_key])
+        # Every report keeps this dict until the run ends (pytest's terminal reporter holds all
+        # reports): what repeats is shared (evidence lines, the sources list), and empty
+        # findings and details are left out.
         data: dict[str, Any] = {
             "requirement": requirement.id,
             "title": requirement.title,
@@ -99,7 +102,11 @@ class GovmailReporter:
             "host": case.host,
             "status": verdict.status.value,
             "summary": _clip(verdict.summary, 2000),
-            "findings": [
+            "evidence": evidence,
+            "sources": self._sources(requirement),
+        }
+        if verdict.findings:
+            data["findings"] = [
                 {
                     "code": f.code,
                     "observed": _clip(f.observed, 2000),
@@ -107,11 +114,9 @@ class GovmailReporter:
                     "remediation": f.remediation or requirement.remediation,
                 }
                 for f in verdict.findings
-            ],
-            "evidence": evidence,
-            "details": [[k, _clip(v, 20000)] for k, v in verdict.details],
-            "sources": list(requirement.sources),
-        }
+            ]
+        if verdict.details:
+            data["details"] = [[k, _clip(v, 20000)] for k, v in verdict.details]
         waiver = item.stash.get(waiver_key, None)
         if waiver is not None:
             data["waiver"] = waiver.describe()
@@ -119,6 +124,24 @@ class GovmailReporter:
         if verdict.status in (Status.FAIL, Status.INCONCLUSIVE) and evidence:
             report.sections.append(("govmail evidence", "\n".join(evidence)))
         return report
+
+    def _dns_line(self, key: str) -> str:
+        """One DNS answer as a line, described once: the tests that rest on it (a dozen per
+        domain) share one string, rather than each report holding a copy until the run ends."""
+        name, _, rdtype = key.rpartition("/")
+        result = self.run.snapshot.get(name, rdtype) if name else None
+        if result is None:
+            return f"{key}: not collected"
+        cached = self._dns_lines.get(key)
+        if cached is None or cached[0] is not result:  # a later collection may replace it
+            cached = self._dns_lines[key] = (result, _clip(result.describe()))
+        return cached[1]
+
+    def _sources(self, requirement: Requirement) -> list[str]:
+        found = self._source_lists.get(requirement.id)
+        if found is None:
+            found = self._source_lists[requirement.id] = list(requirement.sources)
+        return found
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "govmail", None)
