@@ -58,6 +58,8 @@ SHORT = {"fail": "F", "inconclusive": "E", "pass": "ok", "not_applicable": "-", 
 #: Tests outside the assessment (a user's own, a crash before the verdict) listed at most.
 MAX_OTHERS = 200
 TITLE = "pytest-govmail: secure email assessment"
+#: Strings (or lists) per piece of the data block written at once.
+BATCH = 10_000
 
 
 def register(config: pytest.Config, reporter: GovmailReporter) -> None:
@@ -285,11 +287,17 @@ def render_page(
             flat.append(renumber[rows[base + REQUIREMENT]])
             flat.extend(rows[base + HOST : base + WIDTH])
         yield ("," if index else "") + "[" + ",".join(map(str, flat)) + "]"
+    # The string table and the lists in batches: a 10,000-domain sweep's are tens of MiB, and
+    # one string (escaped three times over) would be that much again in memory at once.
     yield '],"lists":['
-    yield ",".join("[" + ",".join(map(str, item)) + "]" for item in table.lists)
-    yield '],"strings":'
-    yield json_for_script(table.strings)
-    yield f"}}</script>\n<script>{script}</script>\n</body></html>\n"
+    for start in range(0, len(table.lists), BATCH):
+        yield ("," if start else "") + ",".join(
+            "[" + ",".join(map(str, item)) + "]" for item in table.lists[start : start + BATCH]
+        )
+    yield '],"strings":['
+    for start in range(0, len(table.strings), BATCH):
+        yield ("," if start else "") + json_for_script(table.strings[start : start + BATCH])[1:-1]
+    yield f"]}}</script>\n<script>{script}</script>\n</body></html>\n"
 
 
 def _totals(table: ReportTable, domains: int) -> str:
