@@ -39,7 +39,6 @@ import socket
 import ssl
 import threading
 import time
-import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,9 +48,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
+from pytest_govmail.collect.quiet import certificate_warnings_ignored
 from pytest_govmail.model import ErrorKind, ProbeError
 from pytest_govmail.model_https import (
     MAX_BODY_BYTES,
@@ -365,19 +364,15 @@ def _load_store(path: Path) -> tuple[Store | None, str]:
         return result
 
 
-_parse_lock = threading.Lock()
-
-
 def _load_certificate(data: bytes, *, pem: bool = False) -> x509.Certificate | None:
     """A certificate, or None when it cannot be parsed.
 
     cryptography warns (CryptographyDeprecationWarning) about certificates that break RFC 5280
     in ways it still accepts, such as a negative serial number in some public roots; those
-    warnings are about the remote data, not this code, so they are silenced here. The lock keeps
-    our own threads from racing on the process-wide warning filters.
+    warnings are about the remote data, not this code, so they are silenced here
+    (:mod:`pytest_govmail.collect.quiet` says why through one lock).
     """
-    with _parse_lock, warnings.catch_warnings():
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    with certificate_warnings_ignored():
         try:
             if pem:
                 return x509.load_pem_x509_certificate(data)

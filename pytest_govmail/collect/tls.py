@@ -62,7 +62,6 @@ import re
 import socket
 import threading
 import time
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -71,7 +70,6 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from cryptography import x509
-from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import DNSName, IPAddress
 from cryptography.x509.verification import PolicyBuilder, Store
 from nassl._nassl import OpenSSLError
@@ -90,6 +88,7 @@ from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import 
 from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
 from sslyze.server_connectivity import TlsVersionEnum
 
+from pytest_govmail.collect.quiet import certificate_warnings_ignored
 from pytest_govmail.model import ErrorKind, ProbeError
 from pytest_govmail.model_tls import (
     KeyExchange,
@@ -291,10 +290,7 @@ def _mozilla_anchors() -> _Anchors:
         if _mozilla is None:
             # sslyze's bundled stores hold a few roots with non-positive serial numbers, which
             # cryptography warns about when parsing: expected here, not the user's problem.
-            # Matched by message too: under pytester the warning class may be a re-imported copy.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-                warnings.filterwarnings("ignore", message="Parsed a serial number")
+            with certificate_warnings_ignored():
                 main = TrustStoresRepository.get_default().get_main_store()
                 certs = x509.load_pem_x509_certificates(main.path.read_bytes())
             _mozilla = _Anchors(MOZILLA, Store(certs), f"{main.name} {main.version}")
