@@ -92,7 +92,7 @@ def test_hostile_records_do_not_execute_in_the_report(hostile_report: Path) -> N
             matrix = page.inner_text("#gm-matrix")
             # Every domain's details, every test opened: all evidence is in the DOM.
             page.click("#gm-expand")
-            page.wait_for_selector("tr.gm-detail .gm-box", timeout=15_000)
+            page.wait_for_selector(".gm-detail .gm-box", timeout=15_000)
             page.wait_for_timeout(500)
             boxes = page.locator(".gm-box").count()
             closed = page.evaluate(
@@ -125,3 +125,40 @@ def test_hostile_records_do_not_execute_in_the_report(hostile_report: Path) -> N
     # quotes are asserted: the SPF record's markup and the DMARC record's javascript: URI.)
     assert "<script>alert('spf')</script>" in text
     assert "javascript:alert(document.cookie)" in text
+
+
+def test_report_filters_views_and_details_on_demand(hostile_report: Path) -> None:
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(hostile_report.as_uri())
+            page.wait_for_selector("html.gm-ready #gm-matrix", timeout=15_000)
+            shown = "() => [...document.querySelectorAll('#gm-matrix .gm-row[data-d]')]"
+            shown += ".filter(r => !r.hidden).map(r => r.firstElementChild.textContent)"
+            page.fill("#gm-filter", "exempl")
+            page.wait_for_timeout(300)
+            by_name = page.evaluate(shown)
+            page.fill("#gm-filter", "")
+            page.check("#gm-bad")
+            failing = page.evaluate(shown)
+            # A cell opens that domain's tests of that area only.
+            page.click("#gm-matrix .gm-row[data-d] i[class='f'] >> nth=0")
+            areas = page.evaluate(
+                "() => [...document.querySelectorAll('.gm-detail h4')].map(h => h.textContent)"
+            )
+            page.click("#gm-view")
+            ids = page.evaluate(
+                "() => [document.querySelectorAll('#gm-ids .gm-row[data-d]').length,"
+                " document.querySelector('#gm-ids .gm-head').textContent]"
+            )
+            matrix_hidden = page.evaluate("() => document.getElementById('gm-matrix').hidden")
+        finally:
+            browser.close()
+    assert by_name == ["exemplary-dept.gov.uk"]
+    assert failing == ["hostile-dept.gov.uk"]  # the exemplary department has nothing failing
+    assert len(areas) == 1 and areas[0] in {"mtasts", "tlsrpt", "spf", "dmarc", "dkim"}
+    assert ids[0] == 1 and "DMARC-03" in ids[1] and matrix_hidden

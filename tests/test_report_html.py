@@ -118,13 +118,13 @@ def test_matrix_worst_outcome_counts_and_waivers() -> None:
     table.add(govmail_data("b.gov.uk", "DMARC-03", "fail", waiver="accepted"), "xfailed")
     table.add(govmail_data("b.gov.uk", "SPF-01", "inconclusive"), "error")
     html = page(table, ["a.gov.uk", "b.gov.uk"])
-    rows = re.findall(r"<tr data-d=(\d+)( class=bad)?><th tabindex=0>([^<]+)(.*)", html)
-    by_domain = {name: (bad, cells) for _, bad, name, cells in rows}
+    rows = re.findall(r"<div class='gm-row( bad)?' data-d=\d+ role=row>(.*)", html)
+    by_domain = {re.sub(r"<[^>]*>", " ", cells).split()[0]: (bad, cells) for bad, cells in rows}
     bad_a, cells_a = by_domain["a.gov.uk"]
-    assert bad_a and "<td class=f title='1 fail, 1 pass'>F" in cells_a
+    assert bad_a and "<i role=cell class=f title='1 fail, 1 pass'>F</i>" in cells_a
     bad_b, cells_b = by_domain["b.gov.uk"]
-    assert "<td class=w title='1 fail (1 waived)'>W" in cells_b
-    assert "<td class=e title='1 error'>E" in cells_b and bad_b  # the error needs attention
+    assert "<i role=cell class=w title='1 fail (1 waived)'>W</i>" in cells_b
+    assert "<i role=cell class=e title='1 error'>E</i>" in cells_b and bad_b  # needs attention
     assert "4 test(s): 2 fail (1 waived), 1 error, 1 pass" in html
     assert "not assessed in this run" in html  # only SPF-01 was "collected"
 

@@ -42,15 +42,16 @@
 
   function matrixRows() {
     if (rows === null) {
-      rows = Array.prototype.slice.call(matrix.tBodies[0].querySelectorAll("tr[data-d]"));
-      names = rows.map(function (r) { return r.cells[0].textContent.toLowerCase(); });
+      rows = Array.prototype.slice.call(matrix.querySelectorAll(".gm-row[data-d]"));
+      names = rows.map(function (r) { return r.firstElementChild.textContent.toLowerCase(); });
     }
     return rows;
   }
 
   function visible(i) {
     var q = filter.value.trim().toLowerCase();
-    return (!q || names[i].indexOf(q) >= 0) && (!badOnly.checked || rows[i].className === "bad");
+    if (q && names[i].indexOf(q) < 0) return false;
+    return !badOnly.checked || rows[i].classList.contains("bad");
   }
 
   function statusOf(flat, o) {
@@ -156,10 +157,10 @@
     return box;
   }
 
-  /* Open (or close, or narrow) a domain's details under its row in either table. */
-  function toggle(tr, only, forceOpen) {
-    var d = +tr.getAttribute("data-d");
-    var next = tr.nextElementSibling;
+  /* Open (or close, or narrow) a domain's details under its row in either grid. */
+  function toggle(row, only, forceOpen) {
+    var d = +row.getAttribute("data-d");
+    var next = row.nextElementSibling;
     var open = next && next.classList.contains("gm-detail") ? next : null;
     var key = only || "";
     if (open) {
@@ -169,31 +170,32 @@
       }
       open.remove();
     }
-    var row = el("tr", "gm-detail");
-    row.setAttribute("data-only", key);
-    var td = el("td");
-    td.colSpan = tr.cells.length;
-    td.appendChild(renderDomain(d, only, function () { row.remove(); tr.focus(); }));
-    row.appendChild(td);
-    tr.after(row);
-    return row;
+    var panel = el("div", "gm-detail");
+    panel.setAttribute("data-only", key);
+    panel.appendChild(renderDomain(d, only, function () {
+      panel.remove();
+      row.firstElementChild.focus();
+    }));
+    row.after(panel);
+    return panel;
   }
 
-  function onActivate(table, event) {
-    var cell = event.target.closest("td, th");
-    if (!cell || cell.closest("tbody") !== table.tBodies[0]) return;
-    var tr = cell.parentElement;
-    if (!tr.hasAttribute("data-d")) return;
-    var head = table.tHead.rows[0].cells[cell.cellIndex];
-    toggle(tr, cell.tagName === "TD" && head ? head.getAttribute("data-a") : null, false);
+  /* A click (or Enter) on a domain opens all its tests; on a cell, that column's tests. */
+  function onActivate(grid, event) {
+    var cell = event.target.closest(".gm-row[data-d] > *");
+    if (!cell || !grid.contains(cell)) return;
+    var row = cell.parentElement;
+    var column = Array.prototype.indexOf.call(row.children, cell);
+    var head = grid.querySelector(".gm-head").children[column];
+    toggle(row, column > 0 && head ? head.getAttribute("data-a") : null, false);
   }
 
-  function wire(table) {
-    table.addEventListener("click", function (e) { onActivate(table, e); });
-    table.addEventListener("keydown", function (e) {
+  function wire(grid) {
+    grid.addEventListener("click", function (e) { onActivate(grid, e); });
+    grid.addEventListener("keydown", function (e) {
       if (e.key === "Enter" || e.key === " ") {
         e.preventDefault();
-        onActivate(table, e);
+        onActivate(grid, e);
       }
     });
   }
@@ -202,18 +204,20 @@
   function buildIdTable() {
     load();
     matrixRows();
-    var table = el("table", "gm");
-    table.id = "gm-ids";
-    var headRow = el("tr");
-    headRow.appendChild(el("th", null, "domain"));
+    var grid = el("div", "gm-grid");
+    grid.id = "gm-ids";
+    grid.setAttribute("role", "table");
+    var head = el("div", "gm-row gm-head");
+    head.setAttribute("role", "row");
+    head.appendChild(el("b", null, "domain"));
     data.order.forEach(function (r) {
-      var th = el("th", null, data.requirements[r][0]);
+      var th = el("i", null, data.requirements[r][0]);
+      th.setAttribute("role", "columnheader");
       th.setAttribute("data-a", data.requirements[r][0]);
-      th.title = data.requirements[r][1];
-      headRow.appendChild(th);
+      th.title = data.requirements[r][0] + ": " + data.requirements[r][1];
+      head.appendChild(th);
     });
-    table.appendChild(el("thead")).appendChild(headRow);
-    var tbody = table.appendChild(el("tbody"));
+    grid.appendChild(head);
     var rank = {fail: 0, inconclusive: 1, waived: 2, pass: 3, not_applicable: 4};
     var built = 0;
     var total = 0;
@@ -231,27 +235,30 @@
         if (!(r in worst) || rank[s] < rank[worst[r]]) worst[r] = s;
         tally[r] = (tally[r] || "") + (tally[r] ? ", " : "") + data.labels[s];
       }
-      var tr = el("tr");
-      tr.setAttribute("data-d", d);
-      var th = el("th", null, data.domains[d]);
-      th.tabIndex = 0;
-      tr.appendChild(th);
+      var row = el("div", "gm-row");
+      row.setAttribute("data-d", d);
+      row.setAttribute("role", "row");
+      var name = el("b", null, data.domains[d]);
+      name.tabIndex = 0;
+      name.title = data.domains[d];
+      row.appendChild(name);
       data.order.forEach(function (r) {
         var s = worst[r];
-        var td = el("td", s ? data.classes[s] : "x", s ? data.short[s] : "");
-        if (s) td.title = data.requirements[r][0] + ": " + tally[r];
-        tr.appendChild(td);
+        var cell = el("i", s ? data.classes[s] : "x", s ? data.short[s] : "");
+        cell.setAttribute("role", "cell");
+        if (s) cell.title = data.requirements[r][0] + ": " + tally[r];
+        row.appendChild(cell);
       });
-      tbody.appendChild(tr);
+      grid.appendChild(row);
     }
     var note = el("p", "gm-muted", built < total
       ? "Showing the first " + built + " of " + total + " domains: narrow the filter to see others."
       : total + " domain(s).");
     idHolder.textContent = "";
     idHolder.appendChild(note);
-    idHolder.appendChild(table);
-    wire(table);
-    idTable = table;
+    idHolder.appendChild(grid);
+    wire(grid);
+    idTable = grid;
   }
 
   function applyFilter() {
@@ -280,11 +287,13 @@
       buildIdTable();
       matrix.hidden = true;
       idButton.textContent = "view by requirement area";
+      document.getElementById("gm-title").textContent = "Domains by requirement";
     } else {
       idHolder.textContent = "";
       idTable = null;
       matrix.hidden = false;
       idButton.textContent = "view by requirement ID";
+      document.getElementById("gm-title").textContent = "Domains by requirement area";
     }
   });
 
@@ -298,8 +307,8 @@
         chosen.length + " shown).";
       return;
     }
-    chosen.forEach(function (tr) {
-      toggle(tr, null, true).querySelectorAll("details").forEach(function (x) { x.open = true; });
+    chosen.forEach(function (row) {
+      toggle(row, null, true).querySelectorAll("details").forEach(function (x) { x.open = true; });
     });
   });
 
