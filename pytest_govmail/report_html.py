@@ -7,7 +7,8 @@ interned); at the end the page is written once:
 
 - server-side HTML on top: provenance, totals, requirements not assessed, waivers and
   attestations, a per-requirement summary and the domain x area matrix (worst outcome per cell,
-  counts on hover), readable at once and without scripts;
+  counts on hover), readable at once and without scripts, its rows laid out by the browser only
+  when on screen;
 - every test's details (findings, evidence, sources, waiver) as one JSON block, a string table
   plus rows of indices, that a small script renders on demand with ``textContent`` only.
 
@@ -125,7 +126,6 @@ def write_chunks(path: Path, chunks: Iterable[str]) -> int:
     """Write the page piece by piece (a large one is never one string), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    size = 0
     with partial.open("w", encoding="utf-8", errors="backslashreplace", newline="\n") as out:
         for chunk in chunks:
             out.write(chunk)
