@@ -1,13 +1,14 @@
 """Test reports for govmail tests, built without pytest's traceback machinery.
 
 A govmail test fails, errors and skips through exceptions it raises on purpose with a message
-written for the reader (``pytest.fail(..., pytrace=False)``, ``pytest.skip``, ``pytest.xfail``).
+written for the reader (``pytest.fail(..., pytrace=False)``, a skip at the test's location).
 pytest would still walk, filter and stat every traceback frame to format them, only to print the
 message: in a 1,000-domain sweep (59,000 tests, a third of them failing or skipped) that was a
 tenth of the run. This builds the same report pytest would, with the same ``longrepr`` shape
 (the "value" style of a ``pytrace=False`` failure; a ``(path, line, reason)`` skip), straight
-from the message. Anything else (a judge that crashed, a custom suite's own assertion) returns
-``None`` and pytest builds the report as usual, traceback and all.
+from the message. Anything else (a judge that crashed, a custom suite's own assertion, a
+waiver's xfail, which is rare and whose traceback pytest keeps) returns ``None`` and pytest
+builds the report as usual. tests/test_testreport.py holds the two builders to the same report.
 """
 
 from __future__ import annotations
@@ -35,9 +36,7 @@ def govmail_report(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.Tes
     elif isinstance(excinfo.value, Skipped) and excinfo.value._use_item_location:
         outcome = "skipped"
         longrepr = (os.fspath(item.path), _line(item), _exconly(excinfo.value, "Skipped"))
-    elif isinstance(excinfo.value, Failed) and (
-        not excinfo.value.pytrace or isinstance(excinfo.value, pytest.xfail.Exception)
-    ):
+    elif isinstance(excinfo.value, Failed) and not excinfo.value.pytrace:
         outcome = "failed"
         longrepr = _value_repr(item, excinfo.value)
     else:
