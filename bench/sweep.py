@@ -141,6 +141,7 @@ def run_pytest(
         f"--govmail-nameserver={nameserver}",
         f"--govmail-timeout={timeout}",
         "--govmail-report-dir=reports",
+        "--govmail-evidence-out=evidence.json",
         "-p",
         "no:cacheprovider",
         "-q",
@@ -156,14 +157,39 @@ def run_pytest(
     if collected is None or not summary or rss is None:
         raise SystemExit(f"pytest did not complete:\n{text[-3000:]}")
     tests = sum(int(n) for n in re.findall(r"(\d+) [a-z]+", summary[-1]))
+    session = re.search(r" in ([\d.]+)s", summary[-1])
+    written = re.search(r"report written to .* in ([\d.]+) s", text)
     html = folder / "reports" / "govmail.html"
+    handshakes = tls_figures(folder / "evidence.json")
     return {
+        **handshakes,
+        "session": float(session.group(1)) if session else float("nan"),
+        "report_write": float(written.group(1)) if written else float("nan"),
         "wall": wall,
         "collect": float(collected.group(2)),
         "answers": float(collected.group(1)),
         "rss_mib": int(rss.group(1)) / 1024,
         "tests": float(tests),
         "html_mib": html.stat().st_size / 2**20 if html.exists() else 0.0,
+    }
+
+
+def tls_figures(evidence: Path) -> dict[str, float]:
+    """Handshakes per MX address, and the worst margin against 'accepted suites + 10'."""
+    scans = json.loads(evidence.read_text()).get("tls", []) if evidence.exists() else []
+    per_address = [scan.get("handshakes", 0) for scan in scans]
+    margins = []
+    for scan in scans:
+        accepted = sum(
+            len(probe.get("cipher_suites", ()))
+            for probe in scan.get("versions", ())
+            if probe.get("accepted") is True
+        )
+        margins.append(scan.get("handshakes", 0) - accepted)
+    return {
+        "handshakes": float(sum(per_address)),
+        "handshakes_max_per_address": float(max(per_address, default=0)),
+        "handshakes_over_suites_max": float(max(margins, default=0)),
     }
 
 
@@ -220,7 +246,15 @@ def main() -> int:
         f"  DNS: {median([r['queries'] for r in results]):.0f} queries answered by the lab; "
         f"collection (DNS, TLS, HTTPS) {collect:.2f} s ({collect / wall:.0%} of wall)\n"
         f"  TLS: {median([r['smtp_connections'] for r in results]):.0f} SMTP connections to "
-        f"{PROVIDERS * HOSTS_PER_PROVIDER + 1} MX addresses\n"
+        f"{PROVIDERS * HOSTS_PER_PROVIDER + 1} MX addresses, "
+        f"{median([r['handshakes'] for r in results]):.0f} handshakes; per address at most "
+        f"{median([r['handshakes_max_per_address'] for r in results]):.0f}, and at most "
+        f"{median([r['handshakes_over_suites_max'] for r in results]):.0f} more than the suites "
+        f"it accepts (target: 10)\n"
+        f"  time: collecting {collect:.2f} s, judging and reporting each test "
+        f"{median([r['session'] - r['collect'] - r['report_write'] for r in results]):.2f} s, "
+        f"writing the HTML report {median([r['report_write'] for r in results]):.2f} s, "
+        f"pytest start-up and exit {median([r['wall'] - r['session'] for r in results]):.2f} s\n"
         f"  peak RSS {median([r['rss_mib'] for r in results]):.0f} MiB, "
         f"HTML report {median([r['html_mib'] for r in results]):.1f} MiB"
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -99,6 +100,7 @@ class GovmailReport:
         self.table = ReportTable()
         self.others: list[tuple[str, str]] = []
         self.written: int | None = None
+        self.seconds = 0.0
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "govmail", None)
@@ -110,15 +112,18 @@ class GovmailReport:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         reporter = self.reporter
+        start = time.perf_counter()
         chunks = render_page(
             self.table, reporter.run, reporter.catalogue, reporter.collected_ids, self.others
         )
         self.written = write_chunks(self.path, chunks)
+        self.seconds = time.perf_counter() - start
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         if self.written is not None:
             terminalreporter.write_line(
-                f"govmail: report written to {self.path} ({self.written / 2**20:.1f} MiB)"
+                f"govmail: report written to {self.path} ({self.written / 2**20:.1f} MiB) "
+                f"in {self.seconds:.2f} s"
             )
 
 

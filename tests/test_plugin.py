@@ -202,7 +202,7 @@ def test_runs_and_reports_without_pytest_html(pytester: pytest.Pytester, lab: De
         *lab_args(lab, "exemplary-dept.gov.uk"), "-m", "mx", "-p", "no:html", *BASE
     )
     result.assert_outcomes(passed=6)  # MX-01, MX-03, and MX-02 and MX-04 on both hosts
-    result.stdout.fnmatch_lines(["govmail: report written to reports?govmail.html (* MiB)"])
+    result.stdout.fnmatch_lines(["govmail: report written to reports?govmail.html (* MiB) in * s"])
     tests = report_tests(pytester.path / "reports" / "govmail.html")
     assert sorted((t["requirement"], t["host"]) for t in tests) == [
         ("MX-01", ""),
