@@ -686,7 +686,12 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     run = config.stash.get(run_key, None)
-    if run is None or hasattr(config, "workerinput"):
+    if run is None:
+        return
+    # Every report is kept to the end; pytest then runs several full garbage collections
+    # (unraisableexception's cleanup). Frozen, the run's objects are not walked again.
+    gc.freeze()
+    if hasattr(config, "workerinput"):
         return
     shared = config.stash.get(shared_key, None)
     if shared is not None and (shared / "evidence.json").exists():
