@@ -20,6 +20,7 @@ $ORIGIN example-dept.gov.uk.
 mail 3600 IN A 127.0.9.1
 alias 300 IN CNAME mail
 loop1 300 IN CNAME loop2
+dangling 300 IN CNAME nowhere
 loop2 300 IN CNAME loop1
 """
 BROKEN = """
@@ -75,6 +76,14 @@ def test_cname_chain_is_recorded(lab: LabDnsServer) -> None:
     r = resolve(lab, "alias.example-dept.gov.uk", "A")
     assert r.records == ("127.0.9.1",)
     assert r.cname_chain == ("mail.example-dept.gov.uk",)
+
+
+def test_nxdomain_through_a_cname_records_where_it_led(lab: LabDnsServer) -> None:
+    r = resolve(lab, "dangling.example-dept.gov.uk", "TXT")
+    assert r.rcode == "NXDOMAIN"
+    assert r.cname_chain == ("nowhere.example-dept.gov.uk",)
+    plain = resolve(lab, "absent.example-dept.gov.uk", "TXT")
+    assert plain.rcode == "NXDOMAIN" and plain.cname_chain == ()
 
 
 def test_cname_loop_is_an_error_not_a_hang(lab: LabDnsServer) -> None:
