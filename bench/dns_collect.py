@@ -26,10 +26,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from sweep import build_lab
 
 from pytest_govmail.collect.dns import DnsCollector, Nameserver
-from pytest_govmail.engine import PLANNERS_BY_AREA, role_queries
+from pytest_govmail.engine import DNS_AREAS, GovmailRun, Settings
 from pytest_govmail.lab.dns_server import LabDnsServer
 from pytest_govmail.model import Target
-from pytest_govmail.plan.dkim import make_dkim_planner
 
 
 def serve(n: int, delay: float, ready: multiprocessing.Queue[tuple[str, int]]) -> None:
@@ -58,9 +57,8 @@ def main() -> int:
 
     _, domains, _ = build_lab(args.domains)
     targets = [Target(d) for d in domains]
-    planners = [role_queries, make_dkim_planner({})]  # DKIM: the common selectors
-    for area in sorted(PLANNERS_BY_AREA):
-        planners.extend(p for p in PLANNERS_BY_AREA[area] if p not in planners)
+    # The planners a full run asks in its DNS phase, chosen as the engine chooses them.
+    planners = GovmailRun(targets, Settings()).planners_for(DNS_AREAS)
     ready: multiprocessing.Queue[tuple[str, int]] = multiprocessing.Queue()
     child = multiprocessing.Process(target=serve, args=(args.domains, args.delay, ready))
     child.start()

@@ -28,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from pytest_govmail import evidence
 from pytest_govmail.lab.demo import demo_zones
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
 from pytest_govmail.lab.pki import LabPki
@@ -174,18 +175,15 @@ def run_pytest(
     }
 
 
-def tls_figures(evidence: Path) -> dict[str, float]:
+def tls_figures(path: Path) -> dict[str, float]:
     """Handshakes per MX address, and the worst margin against 'accepted suites + 10'."""
-    scans = json.loads(evidence.read_text()).get("tls", []) if evidence.exists() else []
-    per_address = [scan.get("handshakes", 0) for scan in scans]
-    margins = []
-    for scan in scans:
-        accepted = sum(
-            len(probe.get("cipher_suites", ()))
-            for probe in scan.get("versions", ())
-            if probe.get("accepted") is True
-        )
-        margins.append(scan.get("handshakes", 0) - accepted)
+    scans = list(evidence.read(path).tls.values()) if path.exists() else []
+    per_address = [scan.handshakes for scan in scans]
+    margins = [
+        scan.handshakes
+        - sum(len(probe.cipher_suites) for probe in scan.versions if probe.accepted is True)
+        for scan in scans
+    ]
     return {
         "handshakes": float(sum(per_address)),
         "handshakes_max_per_address": float(max(per_address, default=0)),

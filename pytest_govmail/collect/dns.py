@@ -20,7 +20,6 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.name
-import dns.nameserver
 import dns.rcode
 import dns.rdatatype
 import dns.resolver
@@ -87,10 +86,11 @@ class DnsCollector:
         concurrency: int = 200,
         pooled: bool = True,
     ) -> None:
-        """``pooled=False`` keeps dnspython's socket per question (for comparison in bench/)."""
+        """``pooled=False`` never opens the socket pools, so every question goes through
+        dnspython's own socket per question (for comparison in bench/)."""
         if nameservers:
             self._resolver = dns.asyncresolver.Resolver(configure=False)
-            self._pooled = [PooledNameserver(ns.address, ns.port) for ns in nameservers]
+            addresses = [(ns.address, ns.port) for ns in nameservers]
             self.resolver_label = ", ".join(str(ns) for ns in nameservers)
         else:
             self._resolver = dns.asyncresolver.Resolver()
@@ -98,17 +98,11 @@ class DnsCollector:
                 str(ns) for ns in self._resolver.nameservers
             )
             port = self._resolver.port
-            self._pooled = [
-                PooledNameserver(ns, port)
-                for ns in self._resolver.nameservers
-                if isinstance(ns, str)
-            ]
-        if not pooled:
-            plain = [dns.nameserver.Do53Nameserver(ns.address, ns.port) for ns in self._pooled]
-            self._resolver.nameservers = list(plain)
-            self._pooled = []
-        elif self._pooled:
+            addresses = [(ns, port) for ns in self._resolver.nameservers if isinstance(ns, str)]
+        self._pooled = [PooledNameserver(address, port) for address, port in addresses]
+        if self._pooled:
             self._resolver.nameservers = list(self._pooled)
+        self._use_pools = pooled
         self._resolver.cache = None
         self.timeout = timeout
         self._concurrency = concurrency
@@ -271,12 +265,13 @@ class DnsCollector:
         # Tasks and semaphores belong to one event loop: start each synchronous call clean.
         self._pending.clear()
         self._semaphore = None
-        for nameserver in self._pooled:
+        pooled = self._pooled if self._use_pools else []
+        for nameserver in pooled:
             nameserver.open_pool()
         try:
             await self.settle(targets, planners)
         finally:
-            for nameserver in self._pooled:
+            for nameserver in pooled:
                 nameserver.close_pool()
 
 

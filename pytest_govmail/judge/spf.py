@@ -155,17 +155,20 @@ def _multiple(subject: Subject, records: tuple[str, ...], owner: bool) -> Findin
     )
 
 
-def _single(subject: Subject) -> tuple[DnsResult, str] | Verdict:
-    """The domain's one SPF record, or FAIL (pointing at SPF-01) / INCONCLUSIVE."""
+def _single(subject: Subject, owner: bool = False) -> tuple[DnsResult, str] | Verdict:
+    """The domain's one SPF record, or FAIL / INCONCLUSIVE.
+
+    ``owner`` is True for SPF-01 itself; the other requirements' failures point at SPF-01.
+    """
     got = _own(subject)
     if isinstance(got, Verdict):
         return got
     result, found = got
     key = [result.query.key]
     if not found:
-        return Verdict.failed(_missing(subject, result, owner=False), evidence=key)
+        return Verdict.failed(_missing(subject, result, owner=owner), evidence=key)
     if len(found) > 1:
-        return Verdict.failed(_multiple(subject, found, owner=False), evidence=key)
+        return Verdict.failed(_multiple(subject, found, owner=owner), evidence=key)
     return result, found[0]
 
 
@@ -314,16 +317,13 @@ def spf_single_record(subject: Subject) -> Verdict:
 
     "No record" needs a real answer (NOERROR or NXDOMAIN); a failed lookup is INCONCLUSIVE.
     """
-    got = _own(subject)
+    got = _single(subject, owner=True)
     if isinstance(got, Verdict):
         return got
-    result, found = got
-    key = [result.query.key]
-    if not found:
-        return Verdict.failed(_missing(subject, result, owner=True), evidence=key)
-    if len(found) > 1:
-        return Verdict.failed(_multiple(subject, found, owner=True), evidence=key)
-    return Verdict.passed(f"one SPF record at {subject.domain}: {_clip(found[0])!r}", key)
+    result, record = got
+    return Verdict.passed(
+        f"one SPF record at {subject.domain}: {_clip(record)!r}", [result.query.key]
+    )
 
 
 def spf_syntax_valid(subject: Subject) -> Verdict:
