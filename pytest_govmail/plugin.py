@@ -24,7 +24,7 @@ from pytest_govmail import evidence as evidence_file
 from pytest_govmail.attestations import AttestationError, parse_attestations
 from pytest_govmail.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.engine import DNS_AREAS, GovmailRun, Settings, parse_nameserver
-from pytest_govmail.fixtures import Assessment, Case, decide, verdict_key, waiver_key
+from pytest_govmail.fixtures import Assessment, Case, decide_item
 from pytest_govmail.model import Target
 from pytest_govmail.model_dkim import SampleMessage
 from pytest_govmail.targets import (
@@ -215,6 +215,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("govmail_report_dir", "default report folder", default="reports")
     parser.addini("govmail_waivers", "waiver file (see --govmail-waivers)", default="")
     parser.addini("govmail_attestations", "attestation file", default="")
+    parser.addini(
+        "govmail_lean_protocol",
+        "run suite tests through the plugin's lean protocol (false: pytest's own; "
+        "see pytest_govmail.runner)",
+        type="bool",
+        default=True,
+    )
 
 
 def _option_or_ini(config: pytest.Config, name: str) -> str:
@@ -400,7 +407,7 @@ class XdistController:
 
 def _progress_writer(config: pytest.Config) -> Callable[[str], None] | None:
     """Lines of news while collecting, on pytest's own terminal; none under -q or on workers."""
-    if config.option.verbose < 0 or hasattr(config, "workerinput"):
+    if getattr(config.option, "verbose", 0) < 0 or hasattr(config, "workerinput"):
         return None
 
     def write(line: str) -> None:
@@ -523,6 +530,11 @@ def pytest_configure(config: pytest.Config) -> None:
     from pytest_govmail.report_html import register
 
     register(config, reporter)
+    from pytest_govmail.runner import LeanProtocol
+
+    config.pluginmanager.register(
+        LeanProtocol(config, run, reporter, run.progress), "govmail-lean-protocol"
+    )
     if config.pluginmanager.hasplugin("html"):
         from pytest_govmail.html import GovmailHtml
 
@@ -593,13 +605,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Stamp ID, level and area on every govmail test before ``-m`` deselects anything."""
     if run_key not in config.stash:
         return
-    if len(items) > LINE_SUMMARY_ABOVE and config.option.tbstyle == "auto":
+    if len(items) > LINE_SUMMARY_ABOVE and getattr(config.option, "tbstyle", None) == "auto":
         config.option.tbstyle = "line"
+    # Where each test function is, found once per function, not once per domain: pytest
+    # works an item's location out from its function's source file and line on first use,
+    # a tenth of a millisecond each, and the tests of one function share both.
+    places: dict[object, tuple[str, int | None]] = {}
     for item in items:
         callspec = getattr(item, "callspec", None)
         assessment = callspec.params.get("govmail") if callspec is not None else None
         if not isinstance(assessment, Assessment):
             continue
+        function = getattr(item, "obj", None)
+        place = places.get(function)
+        if place is None:
+            path, line, _ = item.location
+            places[function] = (path, line)
+        elif "location" not in item.__dict__:
+            item.__dict__["location"] = (*place, item.getmodpath())  # type: ignore[attr-defined]
         requirement, case = assessment.requirement, assessment.case
         item.stash[assessment_key] = assessment
         item.stash[requirement_key] = requirement
@@ -624,12 +647,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if assessment is None:
         return
     __tracebackhide__ = True
-    try:
-        decide(assessment, item.config.stash[run_key])
-    finally:
-        if assessment.verdict is not None:
-            item.stash[verdict_key] = assessment.verdict
-            item.stash[waiver_key] = assessment.waiver
+    decide_item(item, assessment, item.config.stash[run_key])
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -70,14 +70,23 @@ class GovmailReporter:
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        self.annotate(item, report)
+        return report
+
+    def annotate(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """Put the verdict's facts on the report of the phase that decided it.
+
+        Called by the ``pytest_runtest_makereport`` wrapper, and directly by the lean protocol
+        (:mod:`pytest_govmail.runner`) for the reports it builds itself.
+        """
         from pytest_govmail.plugin import case_key, requirement_key
 
         verdict = item.stash.get(verdict_key, None)
         if verdict is None or requirement_key not in item.stash:
-            return report
+            return
         deciding = "call" if verdict.status in (Status.PASS, Status.FAIL) else "setup"
         if report.when != deciding:
-            return report
+            return
         requirement = item.stash[requirement_key]
         case = item.stash[case_key]
         evidence = [self._dns_line(key) for key in verdict.evidence]
@@ -123,7 +132,6 @@ class GovmailReporter:
         report.govmail = data  # type: ignore[attr-defined]
         if verdict.status in (Status.FAIL, Status.INCONCLUSIVE) and evidence:
             report.sections.append(("govmail evidence", "\n".join(evidence)))
-        return report
 
     def _dns_line(self, key: str) -> str:
         """One DNS answer as a line, described once: the tests that rest on it (a dozen per

@@ -30,15 +30,34 @@ keywords_key = pytest.StashKey[dict[str, int]]()
 def govmail_report(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
     """The report of one phase of a govmail test, or None to let pytest build it."""
     excinfo = call.excinfo
+    return build_report(
+        item,
+        call.when,
+        excinfo.value if excinfo is not None else None,
+        call.start,
+        call.stop,
+        call.duration,
+    )
+
+
+def build_report(
+    item: pytest.Item,
+    when: str,
+    error: BaseException | None,
+    start: float,
+    stop: float,
+    duration: float,
+) -> pytest.TestReport | None:
+    """The report of a phase that raised ``error`` (or nothing), or None for pytest to build."""
     longrepr: object = None
-    if excinfo is None:
+    if error is None:
         outcome = "passed"
-    elif isinstance(excinfo.value, Skipped) and excinfo.value._use_item_location:
+    elif isinstance(error, Skipped) and error._use_item_location:
         outcome = "skipped"
-        longrepr = (os.fspath(item.path), _line(item), _exconly(excinfo.value, "Skipped"))
-    elif isinstance(excinfo.value, Failed) and not excinfo.value.pytrace:
+        longrepr = (os.fspath(item.path), _line(item), _exconly(error, "Skipped"))
+    elif isinstance(error, Failed) and not error.pytrace and type(error) is Failed:
         outcome = "failed"
-        longrepr = _value_repr(item, excinfo.value)
+        longrepr = _value_repr(item, error)
     else:
         return None
     keywords = item.stash.get(keywords_key, None)
@@ -52,11 +71,11 @@ def govmail_report(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.Tes
         keywords,
         outcome,  # type: ignore[arg-type]
         longrepr,  # type: ignore[arg-type]
-        call.when,  # type: ignore[arg-type]
+        when,  # type: ignore[arg-type]
         sections,
-        call.duration,
-        call.start,
-        call.stop,
+        duration,
+        start,
+        stop,
         user_properties=item.user_properties,
     )
 
