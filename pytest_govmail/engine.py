@@ -21,7 +21,7 @@ from pytest_govmail import evidence as evidence_file
 from pytest_govmail.attestations import Attestation
 from pytest_govmail.catalogue import Requirement
 from pytest_govmail.judge.roles import RoleFacts, infer_roles
-from pytest_govmail.model import DnsSnapshot, Subject, Target
+from pytest_govmail.model import DnsSnapshot, DnsView, Subject, Target
 from pytest_govmail.model_dkim import SampleMessage
 from pytest_govmail.model_https import PolicyFetch
 from pytest_govmail.model_tls import TlsScan
@@ -43,6 +43,7 @@ from pytest_govmail.waivers import Waiver, WaiverMatch
 
 if TYPE_CHECKING:
     from pytest_govmail.collect.dns import DnsCollector
+    from pytest_govmail.collect.tls import AddressScanner, ScanRequest
 
 #: What each requirement area needs asked of DNS. Every run also asks what role inference needs.
 PLANNERS_BY_AREA: dict[str, tuple[Planner, ...]] = {
@@ -152,6 +153,9 @@ class GovmailRun:
         self.shared: Path | None = None  # set under pytest-xdist: see _shared()
         self._tls_done = replay is not None
         self._policies_done = replay is not None
+        #: Start TLS scans of each domain's MX addresses while DNS still answers for the rest.
+        #: The plugin sets it for a full assessment (no selection), which scans them anyway.
+        self.scan_during_dns = False
 
     @property
     def snapshot(self) -> DnsSnapshot:
@@ -323,8 +327,18 @@ class GovmailRun:
             return
         start = time.perf_counter()
         self._say(f"asking DNS for {len(self.targets)} domain(s)")
+        scanner = None
+        on_settled = None
+        if self.scan_during_dns and "tls" in areas and not self._tls_done:
+            scanner = self._tls_scanner()
+            self._say("scanning TLS on each domain's MX addresses as DNS finds them")
+
+            def on_settled(target: Target, dns: DnsView) -> None:
+                assert scanner is not None
+                scanner.submit(self._scan_requests((target,), dns))
+
         self._snapshot = self._dns_collector().settle_sync(
-            self.targets, planners, progress=self.progress
+            self.targets, planners, progress=self.progress, on_settled=on_settled
         )
         self._forget()
         self.stats.seconds += time.perf_counter() - start
@@ -336,41 +350,60 @@ class GovmailRun:
             f"in {time.perf_counter() - start:.1f} s"
         )
         self._settled.update(planner_name(p) for p in planners)
+        if scanner is not None:
+            waited = time.perf_counter()
+            scanner.submit(self._scan_requests(self.targets, self._snapshot))
+            self._finish_tls(scanner, start)
+            self.stats.seconds += time.perf_counter() - waited
 
     def tls_requests(self) -> list[tuple[str, str]]:
         """(host, address) of every MX address of every target, each once."""
+        return self._address_pairs(self.targets, self._snapshot)
+
+    @staticmethod
+    def _address_pairs(targets: Iterable[Target], dns: DnsView) -> list[tuple[str, str]]:
         wanted: dict[tuple[str, str], None] = {}
-        for target in self.targets:
-            for host in mail_hosts(target, self._snapshot) or ():
-                for _rdtype, address in host_addresses(host, self._snapshot):
+        for target in targets:
+            for host in mail_hosts(target, dns) or ():
+                for _rdtype, address in host_addresses(host, dns):
                     wanted[(host, address)] = None
         return list(wanted)
 
-    def _scan_tls(self) -> None:
-        from pytest_govmail.collect.tls import (
-            ScanRequest,
-            TlsScanSettings,
-            default_ehlo_name,
-            scan_addresses,
-        )
+    def _tls_scanner(self) -> AddressScanner:
+        from pytest_govmail.collect.tls import AddressScanner, TlsScanSettings, default_ehlo_name
         from pytest_govmail.tls_profile import load_profile
 
-        start = time.perf_counter()
-        settings = TlsScanSettings(
-            timeout=self.settings.timeout,
-            ehlo_name=self.settings.ehlo_name or default_ehlo_name(),
-            ca_file=self.settings.ca_file,
-            connections_per_address=self.settings.connections_per_address,
-            allow_private=self.settings.allow_private,
-            profile_name=load_profile(self.settings.tls_profile).id,
+        return AddressScanner(
+            TlsScanSettings(
+                timeout=self.settings.timeout,
+                ehlo_name=self.settings.ehlo_name or default_ehlo_name(),
+                ca_file=self.settings.ca_file,
+                connections_per_address=self.settings.connections_per_address,
+                allow_private=self.settings.allow_private,
+                profile_name=load_profile(self.settings.tls_profile).id,
+            )
         )
-        requests = [
+
+    def _scan_requests(self, targets: Iterable[Target], dns: DnsView) -> list[ScanRequest]:
+        from pytest_govmail.collect.tls import ScanRequest
+
+        return [
             ScanRequest(host, address, self.settings.smtp_port)
-            for host, address in self.tls_requests()
+            for host, address in self._address_pairs(targets, dns)
             if (host, address) not in self.tls
         ]
+
+    def _scan_tls(self) -> None:
+        start = time.perf_counter()
+        scanner = self._tls_scanner()
+        requests = self._scan_requests(self.targets, self._snapshot)
         self._say(f"scanning TLS on {len(requests)} MX address(es)")
-        self.tls.update(scan_addresses(requests, settings))
+        scanner.submit(requests)
+        self._finish_tls(scanner, start)
+
+    def _finish_tls(self, scanner: AddressScanner, start: float) -> None:
+        """Wait for the scans, and keep them."""
+        self.tls.update(scanner.results())
         self._forget()
         self._tls_done = True
         self.stats.tls_addresses = len(self.tls)

@@ -496,10 +496,20 @@ def _default_reports(config: pytest.Config) -> None:
     config.stash[report_path_key] = folder / "govmail.html"  # ours; pytest-html only on --html
 
 
-def _use_packaged_suites(config: pytest.Config) -> None:
+def _use_packaged_suites(config: pytest.Config) -> bool:
     """With no paths on the command line, run the suites that ship inside the package."""
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = [str(SUITES_DIR)]
+        return True
+    return False
+
+
+#: Options that select some tests of the suites (``dest`` names).
+SELECTING = ("markexpr", "keyword", "deselect", "lf", "stepwise", "collectonly")
+
+
+def _selects(config: pytest.Config) -> bool:
+    return any(getattr(config.option, dest, None) for dest in SELECTING)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -522,7 +532,11 @@ def pytest_configure(config: pytest.Config) -> None:
     run.progress = _progress_writer(config)
     config.stash[run_key] = run
     _default_reports(config)
-    _use_packaged_suites(config)
+    if _use_packaged_suites(config) and not _selects(config) and run.replay is None:
+        # Every packaged test will run, the TLS ones included: scan each domain's MX addresses
+        # as soon as DNS has found them, so that the scans (and a mute server's timeout) run
+        # while DNS is still answering for the rest. A selection (-m dmarc) scans nothing.
+        run.scan_during_dns = True
     from pytest_govmail.reporting import GovmailReporter
 
     reporter = GovmailReporter(config, run, catalogue)

@@ -25,7 +25,15 @@ import dns.rdatatype
 import dns.resolver
 
 from pytest_govmail.collect.dns_udp import PooledNameserver
-from pytest_govmail.model import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Query, Target
+from pytest_govmail.model import (
+    DnsResult,
+    DnsSnapshot,
+    DnsView,
+    ErrorKind,
+    ProbeError,
+    Query,
+    Target,
+)
 from pytest_govmail.plan import Planner
 
 #: Bounds that stop a hostile zone (an endless chain of includes) from making a run ask forever.
@@ -198,15 +206,22 @@ class DnsCollector:
             cname_chain=cnames,
         )
 
-    async def settle(self, targets: Sequence[Target], planners: Sequence[Planner]) -> None:
+    async def settle(
+        self,
+        targets: Sequence[Target],
+        planners: Sequence[Planner],
+        on_settled: Callable[[Target, DnsView], None] | None = None,
+    ) -> None:
         """Ask every question the planners want for every target, following up until none is new.
 
         Each target advances on its own, so one slow zone delays only its own follow-ups, and
-        all timeouts run side by side rather than one after another.
+        all timeouts run side by side rather than one after another. ``on_settled`` is called
+        (in the collector's thread) as each target's questions are all answered, with a view of
+        the answers so far: the engine starts that domain's TLS scans there.
         """
         view = _LiveView(self._results)
 
-        async def one(target: Target) -> None:
+        async def rounds(target: Target) -> None:
             asked: set[Query] = set()
             for _ in range(MAX_ROUNDS_PER_TARGET):
                 wanted: set[Query] = set()
@@ -222,6 +237,11 @@ class DnsCollector:
                 asked.update(batch)
                 await asyncio.gather(*(self.resolve(q) for q in batch))
 
+        async def one(target: Target) -> None:
+            await rounds(target)
+            if on_settled is not None:
+                on_settled(target, view)
+
         await asyncio.gather(*(one(t) for t in targets))
 
     def settle_sync(
@@ -230,6 +250,7 @@ class DnsCollector:
         planners: Sequence[Planner],
         progress: Callable[[str], None] | None = None,
         interval: float = 5.0,
+        on_settled: Callable[[Target, DnsView], None] | None = None,
     ) -> DnsSnapshot:
         """:meth:`settle` from synchronous code (pytest hooks), returning every answer so far.
 
@@ -242,7 +263,7 @@ class DnsCollector:
 
         def work() -> None:
             try:
-                asyncio.run(self._settle_fresh(targets, planners))
+                asyncio.run(self._settle_fresh(targets, planners, on_settled))
             except BaseException as exc:  # re-raised in the calling thread
                 failure.append(exc)
 
@@ -261,7 +282,12 @@ class DnsCollector:
             raise failure[0]
         return self.results
 
-    async def _settle_fresh(self, targets: Sequence[Target], planners: Sequence[Planner]) -> None:
+    async def _settle_fresh(
+        self,
+        targets: Sequence[Target],
+        planners: Sequence[Planner],
+        on_settled: Callable[[Target, DnsView], None] | None = None,
+    ) -> None:
         # Tasks and semaphores belong to one event loop: start each synchronous call clean.
         self._pending.clear()
         self._semaphore = None
@@ -269,7 +295,7 @@ class DnsCollector:
         for nameserver in pooled:
             nameserver.open_pool()
         try:
-            await self.settle(targets, planners)
+            await self.settle(targets, planners, on_settled)
         finally:
             for nameserver in pooled:
                 nameserver.close_pool()

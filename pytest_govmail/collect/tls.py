@@ -63,7 +63,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -1274,19 +1274,58 @@ def scan_addresses(
     Remote failures are recorded in each :class:`TlsScan`; only a local misconfiguration (an
     unreadable ``ca_file``) raises ``ValueError``, before any connection is made.
     """
-    unique: dict[tuple[str, str], ScanRequest] = {}
-    for request in requests:
-        unique.setdefault((request.host, request.address), request)
-    if not unique:
-        return {}
-    sources = [_mozilla_anchors()]
-    if settings.ca_file is not None:
-        sources.append(_file_anchors(settings.ca_file))
-    _suites()  # build the catalogue once, outside the worker threads
+    scanner = AddressScanner(settings)
+    scanner.submit(requests)
+    return scanner.results()
 
-    def one(request: ScanRequest) -> TlsScan:
+
+class AddressScanner:
+    """Scans ``(host, address)`` pairs as they are submitted, each once, in a bounded pool.
+
+    :func:`scan_addresses` submits a whole list; the engine submits each domain's MX addresses
+    as soon as DNS has found them, so that the scans (and a mute server's timeout) run while
+    the rest of DNS is still answering. :meth:`results` waits for every scan submitted.
+    """
+
+    def __init__(self, settings: TlsScanSettings) -> None:
+        self.settings = settings
+        self._sources = [_mozilla_anchors()]
+        if settings.ca_file is not None:
+            self._sources.append(_file_anchors(settings.ca_file))
+        _suites()  # build the catalogue once, outside the worker threads
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[tuple[str, str], Future[TlsScan]] = {}
+        self._lock = threading.Lock()  # submit() may be called from another thread
+
+    def submit(self, requests: Sequence[ScanRequest]) -> int:
+        """Start scanning the requests not yet submitted; how many were new."""
+        new = 0
+        with self._lock:
+            for request in requests:
+                key = (request.host, request.address)
+                if key in self._futures:
+                    continue
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(
+                        max(1, self.settings.max_parallel_addresses),
+                        thread_name_prefix="govmail-tls",
+                    )
+                self._futures[key] = self._pool.submit(self._one, request)
+                new += 1
+        return new
+
+    def results(self) -> dict[tuple[str, str], TlsScan]:
+        """Every submitted scan, once all are done; the pool's threads are then let go."""
+        with self._lock:
+            futures = dict(self._futures)
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        return {key: future.result() for key, future in futures.items()}
+
+    def _one(self, request: ScanRequest) -> TlsScan:
         try:
-            return _AddressScan(request, settings, sources).run()
+            return _AddressScan(request, self.settings, self._sources).run()
         except Exception as exc:  # a bug must cost one address, not the run
             _log.warning("TLS scan of %s failed", request, exc_info=True)
             return TlsScan(
@@ -1294,10 +1333,5 @@ def scan_addresses(
                 address=request.address,
                 port=request.port,
                 error=ProbeError(ErrorKind.OTHER, f"scanner error: {exc!r}"[:500]),
-                profile=settings.profile_name,
+                profile=self.settings.profile_name,
             )
-
-    workers = max(1, min(len(unique), settings.max_parallel_addresses))
-    with ThreadPoolExecutor(workers, thread_name_prefix="govmail-tls") as pool:
-        scans = list(pool.map(one, unique.values()))
-    return {(scan.host, scan.address): scan for scan in scans}

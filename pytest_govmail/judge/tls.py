@@ -212,6 +212,43 @@ def _grouped(results: Sequence[tuple[str, AddressVerdict]]) -> str:
     return "; ".join(f"{', '.join(labels)}: {reason}" for reason, labels in by_reason.items())
 
 
+def _judge_address(
+    scan: TlsScan, check: Check, gate: Callable[[TlsScan], AddressVerdict | None] | None
+) -> AddressVerdict:
+    try:
+        outcome = gate(scan) if gate is not None else None
+        return outcome if outcome is not None else check(scan)
+    except Exception as exc:  # a judge must answer, whatever the evidence holds
+        return _unknown(
+            f"the evidence could not be judged ({type(exc).__name__}: {show_value(str(exc), 160)})"
+        )
+
+
+#: Outcomes of plain (closure-free) checks, by scan: a sweep's few dozen shared MX addresses
+#: serve thousands of domains, and every domain's host test would ask the same scan the same
+#: question. Keyed by the scan's identity (kept alive by the entry, so never reused); emptied
+#: when full, so a long-lived process holds at most this many.
+_MEMO_LIMIT = 20_000
+_memo: dict[tuple[int, Check, object], tuple[TlsScan, AddressVerdict]] = {}
+
+
+def _address_outcome(
+    scan: TlsScan, check: Check, gate: Callable[[TlsScan], AddressVerdict | None] | None
+) -> AddressVerdict:
+    """``gate`` then ``check`` on one scan; remembered when both are plain functions."""
+    if getattr(check, "__closure__", True) is not None or getattr(gate, "__closure__", None):
+        return _judge_address(scan, check, gate)
+    key = (id(scan), check, gate)
+    known = _memo.get(key)
+    if known is not None and known[0] is scan:
+        return known[1]
+    outcome = _judge_address(scan, check, gate)
+    if len(_memo) >= _MEMO_LIMIT:
+        _memo.clear()
+    _memo[key] = (scan, outcome)
+    return outcome
+
+
 def host_verdict(
     subject: Subject,
     check: Check,
@@ -236,18 +273,7 @@ def host_verdict(
         return Verdict.inconclusive(
             f"{host} was not probed in this run (no TLS scan of it in the evidence)", keys
         )
-    results: list[tuple[str, AddressVerdict]] = []
-    for scan in scans:
-        try:
-            outcome = gate(scan) if gate is not None else None
-            if outcome is None:
-                outcome = check(scan)
-        except Exception as exc:  # a judge must answer, whatever the evidence holds
-            outcome = _unknown(
-                "the evidence could not be judged "
-                f"({type(exc).__name__}: {show_value(str(exc), 160)})"
-            )
-        results.append((address_label(scan.address, scan.port), outcome))
+    results = [(address_label(s.address, s.port), _address_outcome(s, check, gate)) for s in scans]
     probed = {_address_key(s.address) for s in scans}
     for _, address in host_addresses(host, subject.dns):
         if _address_key(address) not in probed:

@@ -28,6 +28,7 @@ The walk mirrors RFC 7208 evaluation, worst case (no mechanism matches):
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 from collections.abc import Iterator
@@ -499,6 +500,12 @@ def _check_record(terms: list[tuple[int, str, Term]]) -> list[SpfSyntaxError]:
     return errors
 
 
+#: Parses are remembered by text: the DNS planners read every SPF record again each round, each
+#: SPF judge reads it again, and a sweep's domains share a handful of records (their provider's).
+_CACHED = 8192
+
+
+@functools.lru_cache(maxsize=_CACHED)
 def spf_errors(text: str) -> tuple[SpfSyntaxError, ...]:
     """Every syntax error of a record, in order: one per faulty term, then duplicate modifiers."""
     try:
@@ -525,7 +532,12 @@ def parse_spf(text: str) -> SpfRecord:
     """
     errors = spf_errors(text)
     if errors:
-        raise errors[0]
+        raise errors[0].with_traceback(None)  # remembered, so shared: a fresh traceback each time
+    return _record(text)
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _record(text: str) -> SpfRecord:
     return SpfRecord(text, tuple(_term(raw) for raw in _split(text)))
 
 

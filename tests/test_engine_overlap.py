@@ -1,0 +1,78 @@
+"""A full assessment scans each domain's mail servers while DNS is still answering for others.
+
+Against the demo lab: unreachable-dept.gov.uk's zone never answers (its questions time out),
+exemplary-dept.gov.uk answers at once. With ``scan_during_dns`` the exemplary MX is being
+scanned before the DNS phase ends; without it (any selection), no mail server is contacted
+until the TLS phase, and a run that needs no TLS never contacts one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_govmail.engine import DNS_AREAS, GovmailRun, Settings
+from pytest_govmail.lab.demo import DemoLab, start_demo_lab
+from pytest_govmail.model import Target
+
+TARGETS = (Target("exemplary-dept.gov.uk"), Target("unreachable-dept.gov.uk"))
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[DemoLab]:
+    running = start_demo_lab()
+    yield running
+    running.stop()
+
+
+def _run(lab: DemoLab, scan_during_dns: bool) -> tuple[GovmailRun, list[int]]:
+    """A run on the lab, and how many SMTP connections the lab had seen when DNS finished."""
+    services = lab.services
+    assert services is not None
+    run = GovmailRun(
+        TARGETS,
+        Settings(
+            nameservers=(lab.nameserver,),
+            timeout=lab.timeout,
+            smtp_port=services.smtp_port,
+            https_port=services.https_port,
+            ca_file=services.ca_file,
+            allow_private=True,
+        ),
+    )
+    run.scan_during_dns = scan_during_dns
+    before = sum(s.connections for s in services.fleet)
+    at_dns_end: list[int] = []
+
+    def progress(line: str) -> None:
+        if line.startswith("DNS:"):
+            at_dns_end.append(sum(s.connections for s in services.fleet) - before)
+
+    run.progress = progress
+    run.ensure_areas(DNS_AREAS)
+    return run, at_dns_end
+
+
+def test_mail_servers_are_scanned_while_dns_still_answers(lab: DemoLab) -> None:
+    run, at_dns_end = _run(lab, scan_during_dns=True)
+    # The silent zone kept DNS busy for its whole timeout; the exemplary MX was scanned meanwhile.
+    assert at_dns_end and at_dns_end[0] > 0
+    assert {host for host, _ in run.tls} == {
+        "mail1.exemplary-dept.gov.uk",
+        "mail2.exemplary-dept.gov.uk",
+    }
+    for scan in run.tls.values():
+        assert scan.error is None and any(v.accepted for v in scan.versions)
+    # Nothing is asked or scanned twice when the tests then want their evidence.
+    queries, handshakes = run.stats.dns_queries, run.stats.tls_handshakes
+    from pytest_govmail.catalogue import load_catalogue
+
+    run.ensure(list(load_catalogue()))
+    assert (run.stats.dns_queries, run.stats.tls_handshakes) == (queries, handshakes)
+
+
+def test_without_it_no_mail_server_is_contacted_during_dns(lab: DemoLab) -> None:
+    run, at_dns_end = _run(lab, scan_during_dns=False)
+    assert at_dns_end == [0]
+    assert run.tls == {}
