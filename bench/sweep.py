@@ -128,15 +128,50 @@ def start_mail_servers() -> tuple[LabSmtpFleet, Path, tempfile.TemporaryDirector
     return LabSmtpFleet(hosts, pki=pki, idle_timeout=5.0).start(), ca_file, folder
 
 
+def govmail_python(use_venv: bool) -> str:
+    """The Python that runs pytest-govmail: its own venv, as a user installs it.
+
+    checkdmarc runs from a venv of its own (below); so does this side, with this checkout
+    installed (not editable, so compiled by pip as a user's copy is) and its runtime
+    dependencies only, at the versions this environment has. The development environment's
+    test tooling (hypothesis, pytest-benchmark, anyio's plugin, pytest-xdist) would otherwise
+    load into every run: hypothesis alone imports itself at the end of each session, about
+    0.4 s. ``--no-venv`` uses this interpreter instead.
+    """
+    if not use_venv:
+        return sys.executable
+    root = Path(__file__).resolve().parents[1]
+    venv = Path(__file__).with_name(".venv-govmail")
+    python = venv / "bin" / "python"
+    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        frozen = subprocess.run(
+            [sys.executable, "-m", "pip", "freeze", "--exclude-editable"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        constraints = venv / "constraints.txt"
+        constraints.write_text(frozen)
+        subprocess.run([*pip, "-c", str(constraints), f"{root}[demo]"], check=True)
+    # This checkout as it is now, over whatever an earlier run installed.
+    subprocess.run([*pip, "--no-deps", "--force-reinstall", str(root)], check=True)
+    return str(python)
+
+
 def run_pytest(
-    domains_file: Path, nameserver: str, folder: Path, timeout: float, extra: list[str]
+    python: str,
+    domains_file: Path,
+    nameserver: str,
+    folder: Path,
+    timeout: float,
+    extra: list[str],
 ) -> dict[str, float]:
     """One assessment in a fresh process; wall time, peak RSS and the plugin's own figures."""
     args = [
         "/usr/bin/time",
         "-f",
         "BENCH_MAXRSS_KB=%M",
-        sys.executable,
+        python,
         "-m",
         "pytest",
         f"--govmail-domains-file={domains_file}",
@@ -191,10 +226,10 @@ def bytecode_env() -> dict[str, str]:
     return env
 
 
-def warm_up(folder: Path, domain: str, nameserver: str) -> None:
+def warm_up(python: str, folder: Path, domain: str, nameserver: str) -> None:
     """One untimed collection of one domain, so that the timed runs start from compiled code."""
     subprocess.run(
-        [sys.executable, "-m", "pytest", f"--govmail-domain={domain}",
+        [python, "-m", "pytest", f"--govmail-domain={domain}",
          f"--govmail-nameserver={nameserver}", "--collect-only", "-q", "-p", "no:cacheprovider"],
         cwd=folder, capture_output=True, check=False, env=bytecode_env(),
     )  # fmt: skip
@@ -227,9 +262,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=2.0)
     parser.add_argument("--checkdmarc", action="store_true")
+    parser.add_argument(
+        "--no-venv",
+        action="store_true",
+        help="run pytest-govmail from this interpreter, not from bench/.venv-govmail",
+    )
     parser.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = parser.parse_args()
 
+    python = govmail_python(not args.no_venv)
     zones, domains, faults = build_lab(args.domains)
     fleet, ca_file, ca_folder = start_mail_servers()
     extra = [
@@ -247,12 +288,14 @@ def main() -> int:
             domains_file = folder / "domains.txt"
             domains_file.write_text("\n".join(domains) + "\n")
             host, port = server.address
-            warm_up(folder, domains[0], f"{host}:{port}")
+            warm_up(python, folder, domains[0], f"{host}:{port}")
             results = []
             for run in range(args.runs):
                 before = server.queries_served
                 connections = sum(s.connections for s in fleet)
-                figures = run_pytest(domains_file, f"{host}:{port}", folder, args.timeout, extra)
+                figures = run_pytest(
+                    python, domains_file, f"{host}:{port}", folder, args.timeout, extra
+                )
                 figures["queries"] = server.queries_served - before
                 figures["smtp_connections"] = sum(s.connections for s in fleet) - connections
                 results.append(figures)

@@ -24,7 +24,7 @@ from pytest_govmail import evidence as evidence_file
 from pytest_govmail.attestations import AttestationError, parse_attestations
 from pytest_govmail.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.engine import DNS_AREAS, GovmailRun, Settings, parse_nameserver
-from pytest_govmail.fixtures import Assessment, Case, decide_item
+from pytest_govmail.fixtures import Assessment, Case, decide_item, verdict_key, waiver_key
 from pytest_govmail.model import Target
 from pytest_govmail.model_dkim import SampleMessage
 from pytest_govmail.targets import (
@@ -689,6 +689,25 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """
     if "govmail" in report.__dict__:
         del report.__dict__["govmail"]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    """Let go of a govmail test's verdict once its reports are written.
+
+    The test itself stays collected to the end of the run, and with it its
+    :class:`Assessment`; the verdict (findings, details such as a host's address table) has
+    been read into the reports by then (a 200-domain replay peaked at 200 MB instead of 207).
+    """
+    try:
+        return (yield)
+    finally:
+        assessment = item.stash.get(assessment_key, None)
+        if assessment is not None:
+            assessment.verdict = assessment.subject = assessment.waiver = None
+            for key in (verdict_key, waiver_key):
+                if key in item.stash:
+                    del item.stash[key]
 
 
 def selected_requirements(items: list[pytest.Item]) -> set[Requirement]:
