@@ -40,7 +40,9 @@ def show_value(text: str, limit: int = _LIMIT) -> str:
     control and formatting characters (terminal escapes, bidi overrides) are shown as ``\\x1b``
     or ``\\u202e``, and text over ``limit`` characters is cut with a note of its full length.
     """
-    shown = "".join(_visible(ch) for ch in text[:limit])
+    head = text[:limit]
+    # Printable ASCII (most records) has nothing to show differently: skip the walk.
+    shown = head if head.isascii() and head.isprintable() else "".join(map(_visible, head))
     more = f"... ({len(text)} characters in all)" if len(text) > limit else ""
     return f'"{shown}"{more}'
 
