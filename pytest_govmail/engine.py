@@ -237,7 +237,7 @@ class GovmailRun:
             # them at once: under pytest our modules load through assertion rewriting, and
             # CPython 3.11 can raise "AST constructor recursion depth mismatch" when two threads
             # parse at the same time (pytest-dev/pytest#10763, python/cpython#106905).
-            import pytest_govmail.collect.https  # noqa: F401
+            import pytest_govmail.collect.https
             import pytest_govmail.collect.tls  # noqa: F401
 
             with ThreadPoolExecutor(1, thread_name_prefix="govmail-https") as pool:

@@ -705,9 +705,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         assessment = item.stash.get(assessment_key, None)
         if assessment is not None:
             assessment.verdict = assessment.subject = assessment.waiver = None
-            for key in (verdict_key, waiver_key):
-                if key in item.stash:
-                    del item.stash[key]
+            if verdict_key in item.stash:
+                del item.stash[verdict_key]
+            if waiver_key in item.stash:
+                del item.stash[waiver_key]
 
 
 def selected_requirements(items: list[pytest.Item]) -> set[Requirement]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 from _pytest._code.code import ExceptionInfo
@@ -42,6 +42,8 @@ from pytest_govmail.testreport import build_report
 if TYPE_CHECKING:
     from pytest_govmail.engine import GovmailRun
     from pytest_govmail.reporting import GovmailReporter
+
+Phase = Literal["setup", "call", "teardown"]
 
 #: The per-phase hooks the lean protocol does not call for a suite test.
 PHASE_HOOKS = (
@@ -179,7 +181,7 @@ class LeanProtocol:
         self,
         item: pytest.Item,
         ihook: Any,
-        when: str,
+        when: Phase,
         action: Callable[[], object] | None,
     ) -> bool:
         """One phase: run it, report it as pytest would; True when it passed."""
@@ -200,11 +202,17 @@ class LeanProtocol:
                     sys.last_traceback = exc.__traceback__
         duration = time.perf_counter() - began
         report = build_report(item, when, error, start, start + duration, duration)
-        call = None
+        call: pytest.CallInfo[None] | None = None
         if report is None or error is not None:
             excinfo = ExceptionInfo.from_exception(error) if error is not None else None
             call = pytest.CallInfo(
-                None, excinfo, start, start + duration, duration, when, _ispytest=True  # type: ignore[arg-type]
+                None,
+                excinfo,
+                start,
+                start + duration,
+                duration,
+                when,
+                _ispytest=True,
             )
         if report is None:
             report = ihook.pytest_runtest_makereport(item=item, call=call)
