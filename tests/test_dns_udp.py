@@ -131,3 +131,44 @@ def test_pool_to_a_closed_port_fails_fast_and_clearly() -> None:
     assert result.error.kind is not ErrorKind.TIMEOUT
     assert "refused" in result.error.detail.lower()
     assert elapsed < 4.0  # refused, not waited out (the timeout is 5 s)
+
+
+BIG_TXT = " ".join(['"' + "x" * 250 + '"'] * 2)
+
+
+def test_a_burst_of_replies_waits_in_the_socket_while_the_loop_is_busy() -> None:
+    # 400 questions on one socket, answered at once by a real server while the client's event
+    # loop is blocked (parsing, say): the replies, ~560 bytes each, must wait in the socket's
+    # receive buffer. Linux's default buffer would drop most of them (timeouts nobody caused).
+    import asyncio
+
+    from pytest_govmail.collect.dns_udp import UdpPool
+    from pytest_govmail.lab.dns_server import LabDnsServer
+
+    zone = (
+        "$ORIGIN burst.example.\n"
+        "@ 3600 IN SOA ns1.burst.example. h.burst.example. 1 3600 600 604800 300\n"
+        "@ 3600 IN NS ns1.burst.example.\n"
+        f"big 3600 IN TXT {BIG_TXT}\n"
+    )
+    with LabDnsServer({"burst.example": zone}) as server:
+        host, port = server.address
+
+        async def burst() -> list[dns.message.Message]:
+            pool = UdpPool(host, port, size=1)
+            try:
+                requests = [
+                    dns.message.make_query("big.burst.example.", "TXT", use_edns=0, payload=1232)
+                    for _ in range(400)
+                ]
+                tasks = [asyncio.ensure_future(pool.query(r, 5.0)) for r in requests]
+                while sum(len(w) for s in pool._sockets for w in s.waiting.values()) < 400:
+                    await asyncio.sleep(0)
+                time.sleep(1.0)  # the loop is busy; the server answers every question meanwhile
+                return await asyncio.gather(*tasks)
+            finally:
+                pool.close()
+
+        replies = asyncio.run(burst())
+    assert len(replies) == 400
+    assert all(len(reply.answer) == 1 for reply in replies)

@@ -19,6 +19,8 @@ malformed or unexpected datagram is ignored and the question keeps waiting, like
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 import time
 from typing import Any, cast
 
@@ -28,6 +30,12 @@ import dns.nameserver
 
 #: Sockets per nameserver: enough source ports that no one port carries much of a sweep.
 POOL_SIZE = 16
+
+#: Receive buffer asked for each socket. Replies to a burst of questions can arrive faster than
+#: a busy event loop reads them, and a full buffer drops them silently: a timeout in the
+#: evidence that the resolver never caused. Linux's default (208 KiB) holds about a hundred
+#: full-size replies; this holds several times the questions ever in flight.
+RECEIVE_BUFFER = 1 << 20
 
 _Waiter = tuple[dns.message.Message, "asyncio.Future[dns.message.Message]", bool, bool]
 
@@ -41,6 +49,10 @@ class _Socket(asyncio.DatagramProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):  # the kernel caps it (net.core.rmem_max)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         if len(data) < 12:

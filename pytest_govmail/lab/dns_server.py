@@ -36,6 +36,7 @@ types get NOTIMP.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import enum
 import errno
@@ -89,6 +90,7 @@ _RD = 0x0100
 _MAX_UDP_DATAGRAM = 65535
 _UDP_BATCH = 64  # datagrams read per wake-up before the loop looks at the TCP listener again
 _MAX_PENDING_UDP = 10_000  # delayed answers held at once; beyond that, drop (it is UDP)
+_UDP_RECEIVE_BUFFER = 4 << 20
 _BIND_ATTEMPTS = 50
 _ANSWER_CACHE_SIZE = 4096  # rendered answers kept (see LabDnsServer._respond)
 _CACHEABLE_QUERY = 512  # longer queries are not worth keeping as cache keys
@@ -423,6 +425,11 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
                     raise
                 last_error = exc
                 continue
+            # A client's burst of questions (a sweep keeps 200 in flight) must not overflow the
+            # default receive buffer while this thread is busy: dropped questions would show
+            # up as timeouts the lab never meant. The kernel caps the size (net.core.rmem_max).
+            with contextlib.suppress(OSError):
+                udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _UDP_RECEIVE_BUFFER)
             udp.setblocking(False)
             tcp.setblocking(False)
             return udp, tcp
