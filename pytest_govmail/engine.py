@@ -356,12 +356,9 @@ class GovmailRun:
             self._finish_tls(scanner, start)
             self.stats.seconds += time.perf_counter() - waited
 
-    def tls_requests(self) -> list[tuple[str, str]]:
-        """(host, address) of every MX address of every target, each once."""
-        return self._address_pairs(self.targets, self._snapshot)
-
     @staticmethod
     def _address_pairs(targets: Iterable[Target], dns: DnsView) -> list[tuple[str, str]]:
+        """(host, address) of every MX address of the targets, each once."""
         wanted: dict[tuple[str, str], None] = {}
         for target in targets:
             for host in mail_hosts(target, dns) or ():

@@ -22,9 +22,6 @@ from pytest_govmail.waivers import Waiver, find_waiver
 if TYPE_CHECKING:
     from pytest_govmail.engine import GovmailRun
 
-verdict_key = pytest.StashKey[Verdict]()
-waiver_key = pytest.StashKey["Waiver | None"]()
-
 MAX_MESSAGE_LINE = 600
 
 
@@ -175,15 +172,3 @@ def decide(assessment: Assessment, run: GovmailRun) -> Verdict:
             f"{requirement.id} not applicable: {_clip(verdict.summary)}", _use_item_location=True
         )
     return verdict
-
-
-def decide_item(item: pytest.Item, assessment: Assessment, run: GovmailRun) -> None:
-    """:func:`decide` for a suite test, leaving its verdict and waiver on the test's stash for
-    the report writers (pytest's protocol and the lean one both call this in setup)."""
-    __tracebackhide__ = True
-    try:
-        decide(assessment, run)
-    finally:
-        if assessment.verdict is not None:
-            item.stash[verdict_key] = assessment.verdict
-            item.stash[waiver_key] = assessment.waiver

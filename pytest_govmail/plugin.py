@@ -24,7 +24,7 @@ from pytest_govmail import evidence as evidence_file
 from pytest_govmail.attestations import AttestationError, parse_attestations
 from pytest_govmail.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.engine import DNS_AREAS, GovmailRun, Settings, parse_nameserver
-from pytest_govmail.fixtures import Assessment, Case, decide_item, verdict_key, waiver_key
+from pytest_govmail.fixtures import Assessment, Case, decide
 from pytest_govmail.model import Target
 from pytest_govmail.model_dkim import SampleMessage
 from pytest_govmail.targets import (
@@ -664,7 +664,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if assessment is None:
         return
     __tracebackhide__ = True
-    decide_item(item, assessment, item.config.stash[run_key])
+    decide(assessment, item.config.stash[run_key])
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -705,10 +705,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         assessment = item.stash.get(assessment_key, None)
         if assessment is not None:
             assessment.verdict = assessment.subject = assessment.waiver = None
-            if verdict_key in item.stash:
-                del item.stash[verdict_key]
-            if waiver_key in item.stash:
-                del item.stash[waiver_key]
 
 
 def selected_requirements(items: list[pytest.Item]) -> set[Requirement]:

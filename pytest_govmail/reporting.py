@@ -17,7 +17,6 @@ import pytest
 
 from pytest_govmail.catalogue import Catalogue, Requirement
 from pytest_govmail.engine import GovmailRun, needs_tls
-from pytest_govmail.fixtures import verdict_key, waiver_key
 from pytest_govmail.model import DnsResult, Status
 from pytest_govmail.model_tls import TlsScan
 
@@ -79,16 +78,16 @@ class GovmailReporter:
         Called by the ``pytest_runtest_makereport`` wrapper, and directly by the lean protocol
         (:mod:`pytest_govmail.runner`) for the reports it builds itself.
         """
-        from pytest_govmail.plugin import case_key, requirement_key
+        from pytest_govmail.plugin import assessment_key
 
-        verdict = item.stash.get(verdict_key, None)
-        if verdict is None or requirement_key not in item.stash:
+        assessment = item.stash.get(assessment_key, None)
+        verdict = assessment.verdict if assessment is not None else None
+        if assessment is None or verdict is None:
             return
         deciding = "call" if verdict.status in (Status.PASS, Status.FAIL) else "setup"
         if report.when != deciding:
             return
-        requirement = item.stash[requirement_key]
-        case = item.stash[case_key]
+        requirement, case = assessment.requirement, assessment.case
         evidence = [self._dns_line(key) for key in verdict.evidence]
         # A host's TLS evidence (a few dozen lines) is shown where a verdict is not a pass;
         # repeated on every passing test of every host it would swell a sweep's report. The
@@ -126,9 +125,8 @@ class GovmailReporter:
             ]
         if verdict.details:
             data["details"] = [[k, _clip(v, 20000)] for k, v in verdict.details]
-        waiver = item.stash.get(waiver_key, None)
-        if waiver is not None:
-            data["waiver"] = waiver.describe()
+        if assessment.waiver is not None:
+            data["waiver"] = assessment.waiver.describe()
         report.govmail = data  # type: ignore[attr-defined]
         if verdict.status in (Status.FAIL, Status.INCONCLUSIVE) and evidence:
             report.sections.append(("govmail evidence", "\n".join(evidence)))

@@ -30,13 +30,14 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 from _pytest._code.code import ExceptionInfo
 from _pytest.outcomes import Exit, Skipped
 
-from pytest_govmail.fixtures import Assessment, decide_item
+from pytest_govmail.fixtures import Assessment, decide
 from pytest_govmail.testreport import build_report
 
 if TYPE_CHECKING:
@@ -103,9 +104,8 @@ def refusal(config: pytest.Config) -> str | None:
             return flag
     for hook in PHASE_HOOKS:
         for impl in getattr(config.pluginmanager.hook, hook).get_hookimpls():
-            module = getattr(impl.plugin, "__module__", None)
-            if isinstance(impl.plugin, type(sys)):
-                module = impl.plugin.__name__
+            plugin = impl.plugin
+            module = plugin.__name__ if isinstance(plugin, ModuleType) else plugin.__module__
             if module not in NEEDLESS:
                 return f"{impl.plugin_name} implements {hook}"
     return None
@@ -160,7 +160,7 @@ class LeanProtocol:
             return None
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        passed = self._phase(item, ihook, "setup", lambda: decide_item(item, assessment, self.run))
+        passed = self._phase(item, ihook, "setup", lambda: decide(assessment, self.run))
         if passed:
             function = item.obj  # type: ignore[attr-defined]
             self._phase(item, ihook, "call", lambda: function(govmail=assessment))
@@ -191,39 +191,24 @@ class LeanProtocol:
         if action is not None:
             try:
                 action()
-            except Exit:
+            except (Exit, KeyboardInterrupt):
                 raise
             except BaseException as exc:  # reported, as pytest's CallInfo.from_call does
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
                 error = exc
                 if when == "call" and isinstance(exc, Exception):
                     sys.last_type, sys.last_value = type(exc), exc  # for post-mortem tools
                     sys.last_traceback = exc.__traceback__
         duration = time.perf_counter() - began
         report = build_report(item, when, error, start, start + duration, duration)
-        call: pytest.CallInfo[None] | None = None
-        if report is None or error is not None:
-            excinfo = ExceptionInfo.from_exception(error) if error is not None else None
-            call = pytest.CallInfo(
-                None,
-                excinfo,
-                start,
-                start + duration,
-                duration,
-                when,
-                _ispytest=True,
-            )
-        if report is None:
+        excinfo = ExceptionInfo.from_exception(error) if error is not None else None
+        call: pytest.CallInfo[None] = pytest.CallInfo(
+            None, excinfo, start, start + duration, duration, when, _ispytest=True
+        )
+        if report is None:  # only for an error it does not build itself
             report = ihook.pytest_runtest_makereport(item=item, call=call)
         else:
             self.reporter.annotate(item, report)
         ihook.pytest_runtest_logreport(report=report)
-        if (
-            call is not None
-            and error is not None
-            and not isinstance(error, Skipped)
-            and not hasattr(report, "wasxfail")
-        ):
+        if error is not None and not isinstance(error, Skipped) and not hasattr(report, "wasxfail"):
             ihook.pytest_exception_interact(node=item, call=call, report=report)
         return report.passed
