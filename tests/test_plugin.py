@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html as html_lib
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -376,9 +377,12 @@ def test_xdist_collects_once_and_judges_the_same(pytester: pytest.Pytester, lab:
     xdist_report = report_tests(pytester.path / "reports" / "govmail.html")
     keys = ("domain", "requirement", "host", "status", "outcome", "sources", "findings")
     assert len(xdist_report) == len(single_report) > 100
-    assert sorted(repr([t[k] for k in keys]) for t in xdist_report) == sorted(
-        repr([t[k] for k in keys]) for t in single_report
-    )
+
+    def rows(report: list[dict[str, object]]) -> list[str]:
+        # MTASTS-01's fix suggests an id stamped with its run's start, to the minute.
+        return sorted(re.sub(r"id=\d{12}", "id=<run>", repr([t[k] for k in keys])) for t in report)
+
+    assert rows(xdist_report) == rows(single_report)
     # Each DNS question and each MX address once for the whole run, not once per worker.
     assert lab.dns.queries_served - before == single_queries
     evidence = json.loads((pytester.path / "xdist.json").read_text())
