@@ -21,7 +21,7 @@ from pytest_govmail import evidence as evidence_file
 from pytest_govmail.attestations import Attestation
 from pytest_govmail.catalogue import Requirement
 from pytest_govmail.judge.roles import RoleFacts, infer_roles
-from pytest_govmail.model import DnsSnapshot, DnsView, Subject, Target
+from pytest_govmail.model import DnsSnapshot, DnsView, Query, Subject, Target
 from pytest_govmail.model_dkim import SampleMessage
 from pytest_govmail.model_https import PolicyFetch
 from pytest_govmail.model_tls import TlsScan
@@ -522,6 +522,35 @@ class GovmailRun:
             tls=dict(self.tls),
             policies=dict(self.policies),
             messages=self.messages,
+        )
+
+    def evidence_of(self, targets: Sequence[Target]) -> evidence_file.Evidence:
+        """The part of this run's evidence that ``targets`` rest on, for a replay of them alone.
+
+        A DNS answer belongs to it when a planner asks for it for one of ``targets`` given all
+        the answers: the same questions a live run of those domains would have asked, a shared
+        provider's records included. Planners are functions of the answers, and here every
+        answer is already known, so one pass per target finds them all. TLS scans of their MX
+        addresses, their MTA-STS policies and their sample messages go with them. ``govmail-sweep``
+        replays a sweep in batches of these, so that no process holds every domain's tests.
+        """
+        full = self.to_evidence()
+        planners = self.planners_for(DNS_AREAS)
+        wanted: set[Query] = set()
+        for target in targets:
+            for planner in planners:
+                wanted.update(planner(target, self._snapshot))
+        dns = DnsSnapshot(r for r in self._snapshot if r.query in wanted)
+        domains = {t.domain for t in targets}
+        by_domain, unassigned = assign_messages(domains, self.messages)
+        kept = {id(m) for m in unassigned} | {id(m) for ms in by_domain.values() for m in ms}
+        return replace(
+            full,
+            targets=tuple(targets),
+            dns=dns,
+            tls={p: self.tls[p] for p in self._address_pairs(targets, dns) if p in self.tls},
+            policies={d: f for d, f in self.policies.items() if d in domains},
+            messages=tuple(m for m in self.messages if id(m) in kept),
         )
 
 

@@ -153,6 +153,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the evidence (every raw answer) as JSON to FILE.",
     )
     group.addoption(
+        "--govmail-evidence-only",
+        action="store_true",
+        default=False,
+        dest="govmail_evidence_only",
+        help="collect the evidence every requirement needs, write it (--govmail-evidence-out) "
+        "and run no test: judge it later with --govmail-replay (govmail-sweep's first step).",
+    )
+    group.addoption(
         "--govmail-replay",
         action="append",
         default=[],
@@ -198,6 +206,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         dest="govmail_no_reports",
         help="do not write the default HTML and JUnit reports.",
+    )
+    group.addoption(
+        "--govmail-report-data",
+        dest="govmail_report_data",
+        metavar="FILE",
+        help="also write the HTML report's data as JSON (govmail-sweep merges its batches').",
     )
     parser.addini("govmail_domains", "domains to assess", type="linelist", default=[])
     parser.addini("govmail_domains_file", "domains file (see --govmail-domains-file)", default="")
@@ -525,12 +539,19 @@ def pytest_configure(config: pytest.Config) -> None:
     for area in catalogue.areas():
         config.addinivalue_line("markers", f"{area}: govmail requirements of area {area}")
     run = _build_run(config)
+    evidence_only = config.getoption("govmail_evidence_only")
+    if evidence_only:
+        _check_evidence_only(config, run)
     if run is None:
         return
     _load_inputs(config, run, catalogue)
     _share_between_workers(config, run)
     run.progress = _progress_writer(config)
     config.stash[run_key] = run
+    if evidence_only:
+        run.scan_during_dns = True
+        config.pluginmanager.register(EvidenceOnly(run, catalogue), "govmail-evidence-only")
+        return
     _default_reports(config)
     if _use_packaged_suites(config) and not _selects(config) and run.replay is None:
         # Every packaged test will run, the TLS ones included: scan each domain's MX addresses
@@ -553,6 +574,55 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_govmail.html import GovmailHtml
 
         config.pluginmanager.register(GovmailHtml(reporter), "govmail-html")
+
+
+def _check_evidence_only(config: pytest.Config, run: GovmailRun | None) -> None:
+    if run is None:
+        raise pytest.UsageError("--govmail-evidence-only: no domains to assess")
+    if run.replay is not None:
+        raise pytest.UsageError("--govmail-evidence-only collects; it cannot replay evidence")
+    if not _option_or_ini(config, "govmail_evidence_out"):
+        raise pytest.UsageError("--govmail-evidence-only needs --govmail-evidence-out FILE")
+    if config.getoption("dist", "no") != "no" or hasattr(config, "workerinput"):
+        raise pytest.UsageError(
+            "--govmail-evidence-only collects in one process (its questions are concurrent "
+            "already): drop -n"
+        )
+
+
+class EvidenceOnly:
+    """``--govmail-evidence-only``: collect every requirement's evidence instead of collecting
+    tests, so that a run of any size holds evidence only, never its tens of thousands of tests.
+
+    ``pytest_sessionfinish`` (below) writes the file as in any run; a run that wrote its
+    evidence succeeded, though it ran no test.
+    """
+
+    def __init__(self, run: GovmailRun, catalogue: Catalogue) -> None:
+        self.run = run
+        self.catalogue = catalogue
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> bool:
+        self.run.ensure(list(self.catalogue))
+        session.items = []
+        session.testscollected = 0
+        return True
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        stats = self.run.stats
+        terminalreporter.write_line(
+            f"govmail: evidence of {len(self.run.targets)} domain(s) written to "
+            f"{_option_or_ini(terminalreporter.config, 'govmail_evidence_out')}: "
+            f"{stats.dns_queries} DNS answers ({stats.dns_failures} failed), "
+            f"{stats.tls_addresses} MX address(es) scanned, {stats.policies} MTA-STS "
+            f"policy fetch(es), collected in {stats.seconds:.2f} s"
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

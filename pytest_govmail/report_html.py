@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_govmail import report_data
 from pytest_govmail.catalogue import Catalogue
 from pytest_govmail.report_sections import LABEL, esc, inputs, not_assessed, provenance
 from pytest_govmail.report_table import (
@@ -68,14 +69,23 @@ BATCH = 10_000
 
 
 def register(config: pytest.Config, reporter: GovmailReporter) -> None:
-    """Register the report writer if this run writes reports (see ``_default_reports``)."""
+    """Register the report writer if this run writes a report or its data.
+
+    The page goes where ``_default_reports`` says; ``--govmail-report-data`` asks for the data
+    behind it (a ``govmail-sweep`` batch, see :mod:`pytest_govmail.report_data`).
+    """
     path = config.stash.get(report_path_key, None)
-    if path is None or config.option.collectonly:
+    data = config.getoption("govmail_report_data", None)
+    if config.option.collectonly:
         return
     html = config.getoption("htmlpath", None)
-    if html and Path(html).resolve() == path.resolve():
-        return  # the user asked pytest-html for a report at this very path
-    config.pluginmanager.register(GovmailReport(reporter, path), "govmail-report")
+    if path is not None and html and Path(html).resolve() == path.resolve():
+        path = None  # the user asked pytest-html for a report at this very path
+    if path is None and not data:
+        return
+    config.pluginmanager.register(
+        GovmailReport(reporter, path, Path(data) if data else None), "govmail-report"
+    )
 
 
 def outcome_of(report: pytest.TestReport) -> str:
@@ -94,9 +104,10 @@ class GovmailReport:
     every worker's tests (``report.govmail`` is plain data and survives serialisation).
     """
 
-    def __init__(self, reporter: GovmailReporter, path: Path) -> None:
+    def __init__(self, reporter: GovmailReporter, path: Path | None, data: Path | None = None):
         self.reporter = reporter
         self.path = path
+        self.data = data
         self.table = ReportTable()
         self.others: list[tuple[str, str]] = []
         self.written: int | None = None
@@ -113,10 +124,23 @@ class GovmailReport:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         reporter = self.reporter
         start = time.perf_counter()
-        chunks = render_page(
-            self.table, reporter.run, reporter.catalogue, reporter.collected_ids, self.others
-        )
-        self.written = write_chunks(self.path, chunks)
+        if self.data is not None:
+            run = reporter.run
+            report_data.write(
+                report_data.ReportData(
+                    self.table,
+                    set(reporter.collected_ids),
+                    self.others,
+                    report_data.waiver_positions(run.waivers, run.waivers_applied),
+                    report_data.waiver_positions(run.waivers, run.waivers_expired),
+                ),
+                self.data,
+            )
+        if self.path is not None:
+            chunks = render_page(
+                self.table, reporter.run, reporter.catalogue, reporter.collected_ids, self.others
+            )
+            self.written = write_chunks(self.path, chunks)
         self.seconds = time.perf_counter() - start
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
