@@ -1,0 +1,370 @@
+"""govmail-sweep: collect once, judge in batches, merge; the same verdicts as one pytest process.
+
+The end-to-end test runs the real command against the demo lab and compares its JUnit and HTML
+report with a one-process replay of the sweep's own evidence, test by test. The parts (argument
+split, batch evidence, report-data merge, JUnit merge) are tested with plain data.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from report_reader import report_tests
+
+from pytest_govmail import evidence as evidence_file
+from pytest_govmail import junit, report_data
+from pytest_govmail.engine import GovmailRun, Settings
+from pytest_govmail.lab.demo import DEMO_ATTESTATIONS, DEMO_WAIVERS, DemoLab, start_demo_lab
+from pytest_govmail.model import DnsResult, DnsSnapshot, Target
+from pytest_govmail.report_table import ReportTable
+from pytest_govmail.sweep import (
+    combined_exit_code,
+    describe,
+    judge_args,
+    outcome_counts,
+    refused,
+)
+from pytest_govmail.sweep import main as sweep_main
+
+#: The demo's departments but the two that only time out (they add seconds, not outcomes).
+DOMAINS = (
+    "exemplary-dept.gov.uk,bare-dept.gov.uk,monitoring-dept.gov.uk,sprawling-spf-dept.gov.uk,"
+    "dormant-dept.gov.uk,half-parked-dept.gov.uk,aliased-mx-dept.gov.uk,broken-dns-dept.gov.uk,"
+    "hostile-dept.gov.uk,legacy-tls-dept.gov.uk,expired-cert-dept.gov.uk,plaintext-dept.gov.uk,"
+    "throttled-dept.gov.uk,museum-dept.gov.uk"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "kept"),
+    [
+        (["--govmail-domain", "a.gov.uk", "-q"], ["-q"]),
+        (["--govmail-domain=a.gov.uk", "-m", "must"], ["-m", "must"]),
+        (["--govmail-domains-file", "d.csv", "--govmail-nameserver=127.0.0.1:53"], []),
+        (["--govmail-demo", "--govmail-allow-private", "-k", "dmarc"], ["-k", "dmarc"]),
+        (["--govmail-waivers=w.toml", "--govmail-timeout", "2"], ["--govmail-waivers=w.toml"]),
+        (
+            ["--govmail-dkim-selector", "s1", "--govmail-shard=1/4"],
+            ["--govmail-dkim-selector", "s1"],
+        ),
+        (["--govmail-eml", "m.eml", "--tb=line"], ["--tb=line"]),
+    ],
+)
+def test_batches_get_every_argument_but_the_collecting_ones(
+    args: list[str], kept: list[str]
+) -> None:
+    assert judge_args(args) == kept
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (["-q"], None),
+        (["--govmail-evidence-only"], "--govmail-evidence-only: the sweep's first step"),
+        (["-n", "2"], "-n: the sweep runs its own processes"),
+        (["-n4"], "-n4: the sweep runs its own processes"),
+        (["--html=r.html"], "--html=r.html: pytest-html's page"),
+        (["--numprocesses=auto"], "--numprocesses=auto: the sweep runs"),
+    ],
+)
+def test_options_a_sweep_cannot_honour_are_refused(args: list[str], problem: str | None) -> None:
+    said = refused(args)
+    assert (said is None) if problem is None else (said is not None and said.startswith(problem))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--govmail-replay=e.json", "--govmail-domain=a.gov.uk"], "it collects nothing"),
+        (["--govmail-replay=e.json", "--govmail-evidence-out=o.json"], "a replay's evidence"),
+        (["--batch=0", "--govmail-demo"], "--batch and --jobs must be at least 1"),
+    ],
+)
+def test_a_sweep_refuses_contradictions(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        sweep_main(args)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("output", "counts"),
+    [
+        ("....\n==== 3 failed, 10 passed, 2 errors in 1.20s ====\n",
+         {"failed": 3, "passed": 10, "error": 2}),
+        ("x\n1 error in 0.1s\n", {"error": 1}),
+        ("1 passed, 4 deselected, 1 xfailed in 0.50s",
+         {"passed": 1, "deselected": 4, "xfailed": 1}),
+        ("no summary here", {}),
+    ],
+)  # fmt: skip
+def test_a_batchs_summary_line_is_counted(output: str, counts: dict[str, int]) -> None:
+    assert outcome_counts(output) == counts
+
+
+def test_counts_are_worded_as_pytest_words_them() -> None:
+    assert describe({"error": 2, "passed": 3, "failed": 1}) == "1 failed, 3 passed, 2 errors"
+    assert describe({"error": 1}) == "1 error"
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [([0, 0], 0), ([0, 1], 1), ([1, 2], 2), ([5, 5], 5), ([5, 0], 0), ([1, 4], 4), ([], 0)],
+)
+def test_the_sweeps_exit_code_is_the_gravest_batchs(codes: list[int], expected: int) -> None:
+    assert combined_exit_code(codes) == expected
+
+
+def _answer(name: str, rdtype: str, *records: str) -> DnsResult:
+    return DnsResult(
+        name=name, rdtype=rdtype, rcode="NOERROR", records=records, ttl=300,
+        resolver="127.0.0.1", elapsed_ms=1.0, at="2026-11-29T00:00:00+00:00",
+    )  # fmt: skip
+
+
+def test_a_batch_holds_its_domains_answers_and_their_shared_providers() -> None:
+    dns = DnsSnapshot(
+        [
+            _answer("a.gov.uk", "MX", "10 mx.provider.example."),
+            _answer("a.gov.uk", "TXT", '"v=spf1 include:spf.provider.example -all"'),
+            _answer("spf.provider.example", "TXT", '"v=spf1 ip4:192.0.2.0/24 -all"'),
+            _answer("mx.provider.example", "A", "192.0.2.25"),
+            _answer("b.gov.uk", "MX", "10 mx.b.gov.uk."),
+            _answer("b.gov.uk", "TXT", '"v=spf1 -all"'),
+            _answer("mx.b.gov.uk", "A", "192.0.2.26"),
+        ]
+    )
+    targets = (Target("a.gov.uk"), Target("b.gov.uk"))
+    saved = evidence_file.Evidence(targets=targets, dns=dns, inputs={"waivers": ("w", "")})
+    run = GovmailRun(targets, Settings(), replay=saved)
+    run.inputs = dict(saved.inputs)
+    part = run.evidence_of(targets[:1])
+    names = {(r.name, r.rdtype) for r in part.dns}
+    assert {
+        ("a.gov.uk", "MX"),
+        ("a.gov.uk", "TXT"),
+        ("spf.provider.example", "TXT"),
+        ("mx.provider.example", "A"),
+    } <= names
+    assert not any(name.endswith("b.gov.uk") for name, _ in names)
+    assert part.targets == targets[:1]
+    assert part.inputs == saved.inputs
+
+
+def _table(rows: list[dict[str, Any]]) -> ReportTable:
+    table = ReportTable()
+    for data, outcome in rows:
+        table.add(data, outcome)
+    return table
+
+
+def _row(domain: str, req: str, status: str, evidence: list[str]) -> dict[str, Any]:
+    return {
+        "domain": domain, "requirement": req, "title": f"{req} title", "level": "must",
+        "area": req.split("-")[0].lower(), "sources": ["RFC 7489"], "status": status,
+        "summary": f"{domain} {status}", "evidence": evidence,
+        "findings": [{"code": "c", "observed": "o <script>", "expected": "e", "remediation": None}]
+        if status == "fail" else [],
+        "details": [("title", "text")], "host": "mx.provider.example", "waiver": "",
+    }  # fmt: skip
+
+
+def _decoded(table: ReportTable) -> list[tuple[Any, ...]]:
+    out = []
+    for row in table.iter_rows():
+        info = table.requirements[row[1]]
+        out.append(
+            (
+                table.strings[row[0]], info, table.strings[row[2]], row[3], row[4],
+                table.strings[row[5]],
+                *([table.strings[i] for i in table.lists[row[k]]] for k in (6, 7, 8)),
+                table.strings[row[9]],
+            )
+        )  # fmt: skip
+    return out
+
+
+def test_report_tables_merge_as_if_one_process_had_filled_them() -> None:
+    first = [
+        (_row("a.gov.uk", "DMARC-01", "pass", ["_dmarc.a.gov.uk/TXT"]), "passed"),
+        (_row("a.gov.uk", "SPF-01", "fail", ["shared line"]), "failed"),
+    ]
+    second = [
+        (_row("b.gov.uk", "SPF-01", "fail", ["shared line"]), "failed"),
+        (_row("b.gov.uk", "MX-01", "inconclusive", ["mx.b/A"]), "error"),
+    ]
+    merged = ReportTable.from_json(_table(first).to_json())
+    merged.extend(ReportTable.from_json(_table(second).to_json()))
+    whole = _table(first + second)
+    assert _decoded(merged) == _decoded(whole)
+    assert len(merged.strings) == len(whole.strings)  # shared texts are still stored once
+    assert merged.totals() == whole.totals()
+
+
+def test_report_data_of_another_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "data.json"
+    path.write_text('{"format": 999}')
+    with pytest.raises(ValueError, match="not report data of this pytest-govmail version"):
+        report_data.read(path)
+
+
+def _write_junit(pytester: pytest.Pytester, name: str, body: str) -> Path:
+    pytester.makepyfile(**{f"test_{name}": body})
+    xml = pytester.path / f"{name}.xml"
+    pytester.runpytest(f"test_{name}.py", f"--junitxml={xml}", "-p", "no:cacheprovider")
+    return xml
+
+
+def test_junit_files_merge_into_one_suite(pytester: pytest.Pytester) -> None:
+    one = _write_junit(
+        pytester, "one",
+        "import pytest\ndef test_a(): pass\ndef test_b(): assert 0, '<&>'\n"
+        "@pytest.mark.skip(reason='why')\ndef test_c(): pass\n",
+    )  # fmt: skip
+    two = _write_junit(
+        pytester, "two",
+        "import pytest\n@pytest.fixture\ndef broken(): raise RuntimeError('x')\n"
+        "def test_d(broken): pass\ndef test_e(request):\n"
+        "    request.node.user_properties.append(('govmail.domain', 'b.gov.uk'))\n",
+    )  # fmt: skip
+    out = pytester.path / "merged" / "junit.xml"
+    counts = junit.merge([one, two], out, seconds=1.5)
+    assert counts == {"tests": 5, "errors": 1, "failures": 1, "skipped": 1}
+    root = ET.parse(out).getroot()
+    assert root.tag == "testsuites"
+    (suite,) = list(root)
+    assert suite.attrib["tests"] == "5" and suite.attrib["time"] == "1.500"
+    cases = suite.findall("testcase")
+    assert [c.attrib["name"] for c in cases] == ["test_a", "test_b", "test_c", "test_d", "test_e"]
+    failure = cases[1].find("failure")
+    assert failure is not None and "<&>" in (failure.attrib["message"] + (failure.text or ""))
+    assert cases[4].find("properties/property").attrib["value"] == "b.gov.uk"  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[DemoLab]:
+    running = start_demo_lab()
+    yield running
+    running.stop()
+
+
+def _testcases(path: Path) -> list[str]:
+    """Every test case as text, time stripped, in a stable order (batches run domain-wise)."""
+    cases = []
+    for case in ET.parse(path).getroot().iter("testcase"):
+        case.attrib.pop("time", None)
+        cases.append(ET.tostring(case, encoding="unicode"))
+    return sorted(cases)
+
+
+def _page_head(path: Path) -> str:
+    """The server-side HTML (matrix and all), without the data block and the timestamp."""
+    text = path.read_text("utf-8")
+    return re.sub(
+        r"\d{4}-\d\d-\d\dT[\d:+]+", "TIME", text.split("<script type='application/json'")[0]
+    )
+
+
+def test_a_sweep_reports_what_one_process_reports(lab: DemoLab, tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence.json"
+    sweep = subprocess.run(
+        [
+            sys.executable, "-m", "pytest_govmail.sweep", "--batch=4", "--jobs=2",
+            f"--work={tmp_path / 'work'}", "--govmail-report-dir=swept",
+            f"--govmail-evidence-out={evidence}", *lab.cli_args(), f"--govmail-domain={DOMAINS}",
+            f"--govmail-waivers={DEMO_WAIVERS}", f"--govmail-attestations={DEMO_ATTESTATIONS}",
+            "-q", "-p", "no:randomly",
+        ],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    once = subprocess.run(
+        [sys.executable, "-m", "pytest", f"--govmail-replay={evidence}",
+         "--govmail-report-dir=once", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert once.returncode == sweep.returncode == 1, sweep.stdout[-3000:] + sweep.stderr
+    # 14 domains in batches of 4: four pytest processes, their outputs shown in order.
+    assert re.findall(r"govmail-sweep: batch (\d)/4", sweep.stdout) == ["1", "2", "3", "4"]
+    expected = once.stdout.strip().splitlines()[-1].split(" in ")[0]
+    assert {"failed", "passed", "errors", "skipped", "xfailed"} <= set(
+        re.findall(r"\d+ (\w+)", expected)
+    )  # every kind of outcome, the waiver's xfail included
+    assert f"govmail-sweep: {expected} in " in sweep.stdout
+    assert _testcases(tmp_path / "swept" / "junit.xml") == _testcases(
+        tmp_path / "once" / "junit.xml"
+    )
+    suites = [ET.parse(tmp_path / d / "junit.xml").getroot()[0].attrib for d in ("swept", "once")]
+    for count in ("tests", "errors", "failures", "skipped"):
+        assert suites[0][count] == suites[1][count]
+    swept, one = (tmp_path / d / "govmail.html" for d in ("swept", "once"))
+    assert sorted(map(repr, report_tests(swept))) == sorted(map(repr, report_tests(one)))
+    assert _page_head(swept) == _page_head(one)
+    # The saved evidence swept again, one batch at a time: the same tests and outcomes.
+    again = subprocess.run(
+        [sys.executable, "-m", "pytest_govmail.sweep", "--batch=5", "--jobs=1",
+         f"--govmail-replay={evidence}", "--junitxml=again.xml", "-q", "-p", "no:randomly"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert again.returncode == 1 and f"govmail-sweep: {expected} in " in again.stdout
+    assert _testcases(tmp_path / "again.xml") == _testcases(tmp_path / "once" / "junit.xml")
+    # The batches' evidence files hold their own domains only, and together all of them.
+    batches = [evidence_file.read(p) for p in sorted((tmp_path / "work").glob("batch-*.json"))]
+    domains = [t.domain for b in batches for t in b.targets]
+    assert sorted(domains) == sorted(DOMAINS.split(","))
+    assert all(len(b.targets) <= 4 for b in batches)
+
+
+def test_evidence_only_collects_and_runs_no_test(lab: DemoLab, pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(
+        *lab.cli_args(), "--govmail-domain=exemplary-dept.gov.uk", "--govmail-evidence-only",
+        "--govmail-evidence-out=ev.json", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(
+        ["govmail: evidence of 1 domain(s) written to ev.json: *", "*no tests ran*"]
+    )
+    saved = evidence_file.read(pytester.path / "ev.json")
+    assert saved.tls and saved.policies and len(saved.dns) > 10  # every area, TLS and HTTPS too
+    assert not (pytester.path / "reports").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--govmail-evidence-only", "--govmail-domain=a.gov.uk"],
+            "*needs --govmail-evidence-out*",
+        ),
+        (["--govmail-evidence-only"], "*--govmail-evidence-only: no domains to assess*"),
+        (
+            [
+                "--govmail-evidence-only",
+                "--govmail-domain=a.gov.uk",
+                "--govmail-evidence-out=e",
+                "-p",
+                "xdist",
+                "-n",
+                "2",
+            ],
+            "*collects in one process*drop -n",
+        ),
+    ],
+)
+def test_evidence_only_says_what_it_lacks(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    result = pytester.runpytest(*args, "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
