@@ -147,12 +147,21 @@ def describe(counts: dict[str, int]) -> str:
     )
 
 
+def ending(code: int | None) -> str:
+    """How a batch's process ended, in words."""
+    if code is None:
+        return "did not run"
+    return f"killed by signal {-code}" if code < 0 else f"exit {code}"
+
+
 def combined_exit_code(codes: Sequence[int]) -> int:
     """What one pytest process would have returned: the gravest of the batches' codes.
 
     Interrupted (2), internal error (3) and usage error (4) outrank failures (1); "no tests
     collected" (5) stands only when every batch collected none (a selection that matched none).
     """
+    if any(c < 0 for c in codes):
+        return 3  # a batch killed by a signal (the kernel's OOM killer, say): an internal error
     for grave in (2, 3, 4):
         if grave in codes:
             return grave
@@ -252,6 +261,8 @@ class Sweep:
             while waiting or running:
                 while waiting and len(running) < self.options.jobs:
                     batch = waiting.pop(0)
+                    for stale in (batch.junit, batch.data):  # from an earlier sweep in --work
+                        stale.unlink(missing_ok=True)
                     with batch.log.open("wb") as log:
                         batch.process = subprocess.Popen(
                             self.batch_command(batch), stdout=log, stderr=subprocess.STDOUT, env=env
@@ -286,7 +297,7 @@ class Sweep:
         counts = outcome_counts(text)
         summary = describe(counts)
         self.say(
-            f"batch {batch.number}/{total} ({batch.domains} domains) exit {batch.returncode} "
+            f"batch {batch.number}/{total} ({batch.domains} domains) {ending(batch.returncode)} "
             f"in {batch.seconds:.1f} s: {summary or 'no summary line'}"
         )
         batch.counts = counts
@@ -298,6 +309,20 @@ class Sweep:
 
         start = time.perf_counter()
         done = [b for b in batches if b.returncode is not None]
+        # An assessor must not read a missing batch as silence: say so, here and in the report.
+        lost = [
+            (
+                f"batch {b.number} ({b.domains} domains)",
+                "did not run (-x stopped the sweep)"
+                if b.returncode is None
+                else f"ended without its results ({ending(b.returncode)}): its domains are "
+                "missing from this report",
+            )
+            for b in batches
+            if b.returncode is None or not b.data.exists()
+        ]
+        for name, what in lost:
+            self.say(f"{name} {what}")
         if self.options.junitxml:
             parts = [b.junit for b in done if b.junit.exists()]
             if parts:
@@ -316,6 +341,7 @@ class Sweep:
                 else:
                     merged.extend(part, MAX_OTHERS)
             if merged is not None:
+                merged.others[:0] = lost
                 catalogue = load_catalogue()
                 _load_inputs(run, catalogue)
                 run.waivers_applied = {

@@ -118,7 +118,16 @@ def test_counts_are_worded_as_pytest_words_them() -> None:
 
 @pytest.mark.parametrize(
     ("codes", "expected"),
-    [([0, 0], 0), ([0, 1], 1), ([1, 2], 2), ([5, 5], 5), ([5, 0], 0), ([1, 4], 4), ([], 0)],
+    [
+        ([0, 0], 0),
+        ([0, 1], 1),
+        ([1, 2], 2),
+        ([5, 5], 5),
+        ([5, 0], 0),
+        ([1, 4], 4),
+        ([], 0),
+        ([1, -9], 3),
+    ],
 )
 def test_the_sweeps_exit_code_is_the_gravest_batchs(codes: list[int], expected: int) -> None:
     assert combined_exit_code(codes) == expected
@@ -319,6 +328,25 @@ def test_a_sweep_reports_what_one_process_reports(lab: DemoLab, tmp_path: Path) 
     )  # fmt: skip
     assert again.returncode == 1 and f"govmail-sweep: {expected} in " in again.stdout
     assert _testcases(tmp_path / "again.xml") == _testcases(tmp_path / "once" / "junit.xml")
+    # A batch that dies (here by SIGKILL, as the OOM killer would) is named, never silent.
+    (tmp_path / "crashy.py").write_text(
+        "import os, signal, sys\n"
+        "if any('batch-2.json' in arg for arg in sys.argv):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    crashed = subprocess.run(
+        [sys.executable, "-m", "pytest_govmail.sweep", "--batch=5", "--jobs=2",
+         f"--govmail-replay={evidence}", "--govmail-report-dir=crashed", "-q", "-p", "crashy"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert crashed.returncode == 3, crashed.stdout[-2000:] + crashed.stderr
+    assert "batch 2/3 (5 domains) killed by signal 9" in crashed.stdout
+    assert "batch 2 (5 domains) ended without its results" in crashed.stdout
+    page = (tmp_path / "crashed" / "govmail.html").read_text("utf-8")
+    assert "its domains are missing from this report" in page
+    assert len(_testcases(tmp_path / "crashed" / "junit.xml")) < len(
+        _testcases(tmp_path / "once" / "junit.xml")
+    )
     # The batches' evidence files hold their own domains only, and together all of them.
     batches = [evidence_file.read(p) for p in sorted((tmp_path / "work").glob("batch-*.json"))]
     domains = [t.domain for b in batches for t in b.targets]
