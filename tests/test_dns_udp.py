@@ -172,3 +172,68 @@ def test_a_burst_of_replies_waits_in_the_socket_while_the_loop_is_busy() -> None
         replies = asyncio.run(burst())
     assert len(replies) == 400
     assert all(len(reply.answer) == 1 for reply in replies)
+
+
+def test_replies_that_arrived_while_the_loop_was_blocked_are_not_timeouts() -> None:
+    # The loop is blocked (a garbage collection pass, say) for longer than the questions'
+    # timeout, while the server answers them all in a few milliseconds. The replies are in the
+    # socket; the timers are late. Without a grace, asyncio runs every timer that fell due after
+    # reading one datagram per socket, and 48 of 50 answered questions became timeouts.
+    import asyncio
+
+    from pytest_govmail.collect.dns_udp import UdpPool
+    from pytest_govmail.lab.dns_server import LabDnsServer
+
+    zone = (
+        "$ORIGIN stall.example.\n"
+        "@ 3600 IN SOA ns1.stall.example. h.stall.example. 1 3600 600 604800 300\n"
+        "@ 3600 IN NS ns1.stall.example.\n"
+        "www 3600 IN A 192.0.2.1\n"
+    )
+    with LabDnsServer({"stall.example": zone}) as server:
+        host, port = server.address
+
+        async def stalled() -> list[object]:
+            pool = UdpPool(host, port, size=2)
+            try:
+                requests = [dns.message.make_query("www.stall.example.", "A") for _ in range(50)]
+                tasks = [asyncio.ensure_future(pool.query(r, 0.5)) for r in requests]
+                while sum(len(w) for s in pool._sockets for w in s.waiting.values()) < 50:
+                    await asyncio.sleep(0)
+                time.sleep(1.5)  # three times the timeout; the server answers at once
+                return await asyncio.gather(*tasks, return_exceptions=True)
+            finally:
+                pool.close()
+
+        outcomes = asyncio.run(stalled())
+    assert [type(o).__name__ for o in outcomes] == ["QueryMessage"] * 50
+
+
+def test_a_question_nobody_answers_still_times_out_after_a_stall() -> None:
+    # The grace is for replies already waiting: a silent server is still a timeout.
+    import asyncio
+    import socket
+
+    from pytest_govmail.collect.dns_udp import UdpPool
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        host, port = silent.getsockname()
+
+        async def stalled() -> BaseException | object:
+            pool = UdpPool(host, port, size=1)
+            try:
+                task = asyncio.ensure_future(
+                    pool.query(dns.message.make_query("www.stall.example.", "A"), 0.2)
+                )
+                await asyncio.sleep(0.01)
+                time.sleep(0.6)
+                return (await asyncio.gather(task, return_exceptions=True))[0]
+            finally:
+                pool.close()
+
+        started = time.perf_counter()
+        outcome = asyncio.run(stalled())
+        elapsed = time.perf_counter() - started
+    assert isinstance(outcome, dns.exception.Timeout)
+    assert elapsed < 0.6 + 2 * 0.25 + 0.5  # the graces are bounded

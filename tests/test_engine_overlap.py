@@ -76,3 +76,37 @@ def test_without_it_no_mail_server_is_contacted_during_dns(lab: DemoLab) -> None
     run, at_dns_end = _run(lab, scan_during_dns=False)
     assert at_dns_end == [0]
     assert run.tls == {}
+
+
+def test_no_garbage_collection_pauses_while_probes_are_in_flight(lab: DemoLab) -> None:
+    # A full collection stops every thread for as long as it walks the objects alive: seconds in
+    # a 10,000-domain run, long enough for every question in flight to time out. The collector
+    # is off while the engine collects, and back on afterwards.
+    import gc
+
+    seen: list[bool] = []
+    services = lab.services
+    assert services is not None
+    run = GovmailRun(
+        TARGETS[:1],
+        Settings(nameservers=(lab.nameserver,), timeout=lab.timeout, allow_private=True),
+    )
+    run.progress = lambda line: seen.append(gc.isenabled())
+    assert gc.isenabled()
+    run.ensure_areas(DNS_AREAS)
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+
+def test_a_collector_switched_off_by_the_user_stays_off() -> None:
+    import gc
+
+    from pytest_govmail.engine import without_gc_pauses
+
+    gc.disable()
+    try:
+        with without_gc_pauses():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

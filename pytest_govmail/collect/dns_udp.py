@@ -36,6 +36,11 @@ POOL_SIZE = 16
 #: evidence that the resolver never caused. Linux's default (208 KiB) holds about a hundred
 #: full-size replies; this holds several times the questions ever in flight.
 RECEIVE_BUFFER = 1 << 20
+#: A timeout timer that runs more than LATE seconds after it was due waits GRACE seconds more,
+#: at most GRACES times, for replies the stalled loop has not read yet (see ``_expire``).
+LATE = 0.1
+GRACE = 0.25
+GRACES = 2
 
 _Waiter = tuple[dns.message.Message, "asyncio.Future[dns.message.Message]", bool, bool]
 
@@ -135,7 +140,8 @@ class UdpPool:
         future: asyncio.Future[dns.message.Message] = loop.create_future()
         waiter: _Waiter = (request, future, one_rr_per_rrset, ignore_trailing)
         sock.waiting.setdefault(request.id, []).append(waiter)
-        timer = loop.call_later(max(timeout, 0.0), _expire, future, timeout)
+        timeout = max(timeout, 0.0)
+        timer = loop.call_later(timeout, _expire, future, timeout, loop.time() + timeout, GRACES)
         start = time.perf_counter()
         try:
             sock.transport.sendto(request.to_wire())
@@ -158,9 +164,23 @@ class UdpPool:
         self._opening = None
 
 
-def _expire(future: asyncio.Future[dns.message.Message], timeout: float) -> None:
-    if not future.done():
-        future.set_exception(dns.exception.Timeout(timeout=timeout))  # type: ignore[no-untyped-call]
+def _expire(
+    future: asyncio.Future[dns.message.Message], timeout: float, due: float, graces: int
+) -> None:
+    """Time a question out, unless this timer ran late and its reply may be in the socket.
+
+    A timer runs late when the loop was blocked (a garbage collection, a long computation):
+    replies that arrived meanwhile wait in the socket, but asyncio reads one datagram per socket
+    per loop pass and then runs every timer that fell due, so each question would time out with
+    its answer unread. A late timer waits a little longer, while the loop reads the backlog.
+    """
+    if future.done():
+        return
+    loop = future.get_loop()
+    if graces > 0 and loop.time() - due > LATE:
+        loop.call_later(GRACE, _expire, future, timeout, loop.time() + GRACE, graces - 1)
+        return
+    future.set_exception(dns.exception.Timeout(timeout=timeout))  # type: ignore[no-untyped-call]
 
 
 class PooledNameserver(dns.nameserver.Do53Nameserver):
