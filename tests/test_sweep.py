@@ -237,26 +237,32 @@ def test_junit_files_merge_into_one_suite(pytester: pytest.Pytester) -> None:
     one = _write_junit(
         pytester, "one",
         "import pytest\ndef test_a(): pass\ndef test_b(): assert 0, '<&>'\n"
-        "@pytest.mark.skip(reason='why')\ndef test_c(): pass\n",
+        "@pytest.mark.skip(reason='why')\ndef test_c(): pass\n"
+        "def test_p(record_testsuite_property): record_testsuite_property('sweep', 'one')\n",
     )  # fmt: skip
     two = _write_junit(
         pytester, "two",
         "import pytest\n@pytest.fixture\ndef broken(): raise RuntimeError('x')\n"
         "def test_d(broken): pass\ndef test_e(request):\n"
-        "    request.node.user_properties.append(('govmail.domain', 'b.gov.uk'))\n",
+        "    request.node.user_properties.append(('govmail.domain', 'b.gov.uk'))\n"
+        "def test_q(record_testsuite_property): record_testsuite_property('sweep', 'two')\n",
     )  # fmt: skip
     out = pytester.path / "merged" / "junit.xml"
     counts = junit.merge([one, two], out, seconds=1.5)
-    assert counts == {"tests": 5, "errors": 1, "failures": 1, "skipped": 1}
+    assert counts == {"tests": 7, "errors": 1, "failures": 1, "skipped": 1}
     root = ET.parse(out).getroot()
     assert root.tag == "testsuites"
     (suite,) = list(root)
-    assert suite.attrib["tests"] == "5" and suite.attrib["time"] == "1.500"
+    assert suite.attrib["tests"] == "7" and suite.attrib["time"] == "1.500"
+    # The suite's own properties once, from the first file.
+    assert [p.attrib["value"] for p in suite.findall("properties/property")] == ["one"]
     cases = suite.findall("testcase")
-    assert [c.attrib["name"] for c in cases] == ["test_a", "test_b", "test_c", "test_d", "test_e"]
+    assert [c.attrib["name"] for c in cases] == [
+        "test_a", "test_b", "test_c", "test_p", "test_d", "test_e", "test_q"
+    ]  # fmt: skip
     failure = cases[1].find("failure")
     assert failure is not None and "<&>" in (failure.attrib["message"] + (failure.text or ""))
-    assert cases[4].find("properties/property").attrib["value"] == "b.gov.uk"  # type: ignore[union-attr]
+    assert cases[5].find("properties/property").attrib["value"] == "b.gov.uk"  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------------------------- end to end
