@@ -299,6 +299,9 @@ def run_pytest(
     tests = sum(int(n) for n in re.findall(r"(\d+) [a-z]+", summary[-1].split(" in ")[0]))
     session = re.search(r" in ([\d.]+)s", summary[-1])
     written = re.search(r"report written to .* in ([\d.]+) s", text)
+    steps = re.search(
+        r"collecting [\d.]+ s, splitting ([\d.]+) s, judging ([\d.]+) s, merging ([\d.]+) s", text
+    )
     html = folder / "reports" / "govmail.html"
     handshakes = tls_figures(folder / "evidence.json")
     return {
@@ -312,6 +315,15 @@ def run_pytest(
         "rss_mib": int(rss.group(1)) / 1024,
         "tree_rss_mib": tree_mib,
         "tests": float(tests),
+        **(
+            {
+                "sweep_split": float(steps.group(1)),
+                "sweep_judge": float(steps.group(2)),
+                "sweep_merge": float(steps.group(3)),
+            }
+            if steps
+            else {}
+        ),
         "html_mib": html.stat().st_size / 2**20 if html.exists() else 0.0,
     }
 
@@ -426,8 +438,8 @@ def main() -> int:
         f"{median([r['dns_failed'] for r in results]):.0f} failed (the silent zone's included); "
         f"collection (DNS, TLS, HTTPS) {collect:.2f} s ({collect / wall:.0%} of wall)\n"
         f"  TLS: {median([r['smtp_connections'] for r in results]):.0f} SMTP connections, "
-        f"{median([r['addresses'] for r in results]):.0f} of the "
-        f"{PROVIDERS * HOSTS_PER_PROVIDER + 1} MX addresses scanned, "
+        f"{median([r['addresses'] for r in results]):.0f} MX addresses scanned (the lab has "
+        f"{PROVIDERS * HOSTS_PER_PROVIDER + 1}; 2 serve parked domains only), "
         f"{median([r['handshakes'] for r in results]):.0f} handshakes; per address at most "
         f"{median([r['handshakes_max_per_address'] for r in results]):.0f}, and at most "
         f"{median([r['handshakes_over_suites_max'] for r in results]):.0f} more than the suites "
@@ -436,7 +448,15 @@ def main() -> int:
         f"{median([r['session'] - r['collect'] - r['report_write'] for r in results]):.2f} s, "
         f"writing the HTML report {median([r['report_write'] for r in results]):.2f} s, "
         f"pytest start-up and exit {median([r['wall'] - r['session'] for r in results]):.2f} s\n"
-        f"  peak RSS {median([r['rss_mib'] for r in results]):.0f} MiB in the largest process, "
+        + (
+            f"  govmail-sweep's steps after collecting: splitting "
+            f"{median([r['sweep_split'] for r in results]):.2f} s, judging the batches "
+            f"{median([r['sweep_judge'] for r in results]):.2f} s, merging JUnit and HTML "
+            f"{median([r['sweep_merge'] for r in results]):.2f} s\n"
+            if sweep
+            else ""
+        )
+        + f"  peak RSS {median([r['rss_mib'] for r in results]):.0f} MiB in the largest process, "
         f"{median([r['tree_rss_mib'] for r in results]):.0f} MiB summed over its processes, "
         f"HTML report {median([r['html_mib'] for r in results]):.1f} MiB"
     )
