@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_govmail import evidence as evidence_file
-from pytest_govmail.attestations import Attestation
+from pytest_govmail.attestations import Attestation, parse_attestations
 from pytest_govmail.catalogue import Requirement
 from pytest_govmail.judge.roles import RoleFacts, infer_roles
 from pytest_govmail.model import DnsSnapshot, DnsView, Query, Subject, Target
@@ -40,7 +40,7 @@ from pytest_govmail.plan.dkim import assign_messages, make_dkim_planner
 from pytest_govmail.plan.dmarc import dmarc_queries, mtasts_queries, tlsrpt_queries
 from pytest_govmail.plan.mtasts import mtasts_policy_queries, policy_requests
 from pytest_govmail.plan.spf import spf_queries
-from pytest_govmail.waivers import Waiver, WaiverMatch
+from pytest_govmail.waivers import Waiver, WaiverMatch, parse_waivers
 
 if TYPE_CHECKING:
     from pytest_govmail.collect.dns import DnsCollector
@@ -509,6 +509,16 @@ class GovmailRun:
             messages=self.messages_by_domain.get(target.domain, ()),
             attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
         )
+
+    def parse_inputs(self, requirement_ids: Collection[str]) -> None:
+        """Read the waivers and attestations held in ``inputs`` (the user's files, or a replayed
+        run's). Raises ``WaiverError`` or ``AttestationError`` naming what is wrong."""
+        if "waivers" in self.inputs:
+            source, text = self.inputs["waivers"]
+            self.waivers = parse_waivers(text, source, requirement_ids)
+        if "attestations" in self.inputs:
+            source, text = self.inputs["attestations"]
+            self.attestations = parse_attestations(text, source)
 
     def note_waiver(self, match: WaiverMatch) -> None:
         """Remember which waivers matched a test, for the report's waiver summary."""

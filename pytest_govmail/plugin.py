@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_govmail import evidence as evidence_file
-from pytest_govmail.attestations import AttestationError, parse_attestations
+from pytest_govmail.attestations import AttestationError
 from pytest_govmail.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.engine import DNS_AREAS, GovmailRun, Settings, parse_nameserver
 from pytest_govmail.fixtures import Assessment, Case, decide
@@ -37,7 +37,7 @@ from pytest_govmail.targets import (
     targets_from_values,
 )
 from pytest_govmail.testreport import govmail_report
-from pytest_govmail.waivers import WaiverError, parse_waivers
+from pytest_govmail.waivers import WaiverError
 
 if TYPE_CHECKING:
     from pytest_govmail.lab.demo import DemoLab
@@ -481,12 +481,7 @@ def _load_inputs(config: pytest.Config, run: GovmailRun, catalogue: Catalogue) -
                 run.inputs[kind] = (given, read_input(Path(given), kind))
             elif kind in saved:  # a replay uses the inputs of the run it replays
                 run.inputs[kind] = saved[kind]
-        if "waivers" in run.inputs:
-            source, text = run.inputs["waivers"]
-            run.waivers = parse_waivers(text, source, catalogue.ids())
-        if "attestations" in run.inputs:
-            source, text = run.inputs["attestations"]
-            run.attestations = parse_attestations(text, source)
+        run.parse_inputs(catalogue.ids())
     except (WaiverError, AttestationError) as exc:
         raise pytest.UsageError(str(exc)) from None
 

@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING
 from pytest_govmail.evidence import EvidenceError
 
 if TYPE_CHECKING:
-    from pytest_govmail.catalogue import Catalogue
     from pytest_govmail.engine import GovmailRun
     from pytest_govmail.evidence import Evidence
 
@@ -343,7 +342,9 @@ class Sweep:
             if merged is not None:
                 merged.others[:0] = lost
                 catalogue = load_catalogue()
-                _load_inputs(run, catalogue)
+                assert run.replay is not None
+                run.inputs = dict(run.replay.inputs)  # parsed as each batch parsed them
+                run.parse_inputs(catalogue.ids())
                 run.waivers_applied = {
                     run.waivers[i] for i in merged.waivers_applied if i < len(run.waivers)
                 }
@@ -436,21 +437,6 @@ def cut_batches(sources: list[Path], work: Path, size: int) -> tuple[Evidence, l
         inputs=saved.inputs,
     )
     return light, sizes
-
-
-def _load_inputs(run: GovmailRun, catalogue: Catalogue) -> None:
-    """The waivers and attestations the evidence holds, parsed as each batch parsed them."""
-    from pytest_govmail.attestations import parse_attestations
-    from pytest_govmail.waivers import parse_waivers
-
-    assert run.replay is not None
-    run.inputs = dict(run.replay.inputs)
-    if "waivers" in run.inputs:
-        source, text = run.inputs["waivers"]
-        run.waivers = parse_waivers(text, source, catalogue.ids())
-    if "attestations" in run.inputs:
-        source, text = run.inputs["attestations"]
-        run.attestations = parse_attestations(text, source)
 
 
 def parser() -> argparse.ArgumentParser:
