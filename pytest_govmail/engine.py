@@ -132,7 +132,8 @@ class GovmailRun:
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
         self.waivers: tuple[Waiver, ...] = ()
         self.attestations: tuple[Attestation, ...] = ()
-        self.inputs: dict[str, tuple[str, str]] = {}
+        #: A replay judges with the inputs of the run it replays, unless the user gives others.
+        self.inputs: dict[str, tuple[str, str]] = dict(replay.inputs) if replay else {}
         self.waivers_applied: set[Waiver] = set()
         self.waivers_expired: set[Waiver] = set()
         self._snapshot = replay.dns if replay is not None else DnsSnapshot()
@@ -404,11 +405,17 @@ class GovmailRun:
             if (host, address) not in self.tls
         ]
 
+    def _finish_running_scans(self) -> bool:
+        """Wait for the scans started during DNS, if any are still running; True if there were."""
+        if self._running_scans is None:
+            return False
+        scanner, start = self._running_scans
+        self._running_scans = None
+        self._finish_tls(scanner, start)
+        return True
+
     def _scan_tls(self) -> None:
-        if self._running_scans is not None:
-            scanner, start = self._running_scans
-            self._running_scans = None
-            self._finish_tls(scanner, start)
+        if self._finish_running_scans():
             return
         start = time.perf_counter()
         scanner = self._tls_scanner()
@@ -532,10 +539,7 @@ class GovmailRun:
         return [w for w in self.waivers if w not in used]
 
     def to_evidence(self) -> evidence_file.Evidence:
-        if self._running_scans is not None:  # a run that ended before its tests needed them
-            scanner, start = self._running_scans
-            self._running_scans = None
-            self._finish_tls(scanner, start)
+        self._finish_running_scans()  # a run that ended before its tests needed them
         settings = {
             "resolver": self.resolver_label,
             "timeout": f"{self.settings.timeout:g}",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -108,7 +108,8 @@ def _target_from_json(data: Mapping[str, Any]) -> Target:
     )
 
 
-def encode(evidence: Evidence) -> dict[str, Any]:
+def _head(evidence: Evidence) -> dict[str, Any]:
+    """The file's fields before its lists."""
     return {
         "schema_version": SCHEMA_VERSION,
         "generator": dict(evidence.generator),
@@ -116,12 +117,22 @@ def encode(evidence: Evidence) -> dict[str, Any]:
         "finished_at": evidence.finished_at,
         "settings": dict(evidence.settings),
         "inputs": {k: {"source": src, "text": text} for k, (src, text) in evidence.inputs.items()},
-        "targets": [_target_to_json(t) for t in evidence.targets],
-        "dns": [_result_to_json(r) for r in sorted(evidence.dns, key=lambda r: r.query)],
-        "tls": [model_tls.to_json(evidence.tls[k]) for k in sorted(evidence.tls)],
-        "policies": model_https.policies_to_json(evidence.policies),
-        "messages": [m.to_json() for m in evidence.messages],
     }
+
+
+def _lists(evidence: Evidence) -> dict[str, Iterable[Any]]:
+    """The file's lists, each item made as it is read (:func:`write` streams them)."""
+    return {
+        "targets": (_target_to_json(t) for t in evidence.targets),
+        "dns": (_result_to_json(r) for r in sorted(evidence.dns, key=lambda r: r.query)),
+        "tls": (model_tls.to_json(evidence.tls[k]) for k in sorted(evidence.tls)),
+        "policies": model_https.policies_to_json(evidence.policies),
+        "messages": (m.to_json() for m in evidence.messages),
+    }
+
+
+def encode(evidence: Evidence) -> dict[str, Any]:
+    return {**_head(evidence), **{k: list(v) for k, v in _lists(evidence).items()}}
 
 
 def decode(data: object, source: str = "evidence") -> Evidence:
@@ -158,10 +169,6 @@ def decode(data: object, source: str = "evidence") -> Evidence:
         raise EvidenceError(f"{source}: malformed evidence ({type(exc).__name__}: {exc})") from None
 
 
-#: The top-level lists of :func:`encode`, written an item at a time by :func:`write`.
-_LISTS = ("targets", "dns", "tls", "policies", "messages")
-
-
 def write(evidence: Evidence, path: Path) -> None:
     """Write atomically: an interrupted run never leaves half a file for replay to misread.
 
@@ -171,27 +178,16 @@ def write(evidence: Evidence, path: Path) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    head = encode(
-        replace(evidence, targets=(), dns=DnsSnapshot(), tls={}, policies={}, messages=())
-    )
-    items = {
-        "targets": (_target_to_json(t) for t in evidence.targets),
-        "dns": (_result_to_json(r) for r in sorted(evidence.dns, key=lambda r: r.query)),
-        "tls": (model_tls.to_json(evidence.tls[k]) for k in sorted(evidence.tls)),
-        "policies": (model_https.to_json(evidence.policies[d]) for d in sorted(evidence.policies)),
-        "messages": (m.to_json() for m in evidence.messages),
-    }
+    lists = _lists(evidence)
     with tmp.open("w", encoding="utf-8") as out:
         out.write("{\n")
-        for key, value in head.items():
-            if key in _LISTS:
-                continue
+        for key, value in _head(evidence).items():
             out.write(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=True)},\n")
-        for number, key in enumerate(_LISTS):
+        for number, (key, items) in enumerate(lists.items()):
             out.write(f" {json.dumps(key)}: [")
-            for index, item in enumerate(items[key]):
+            for index, item in enumerate(items):
                 out.write(("," if index else "") + "\n  " + json.dumps(item, ensure_ascii=True))
-            out.write("\n ]" + ("," if number < len(_LISTS) - 1 else "") + "\n")
+            out.write("\n ]" + ("," if number < len(lists) - 1 else "") + "\n")
         out.write("}\n")
     tmp.replace(path)
 

@@ -474,13 +474,10 @@ def _load_inputs(config: pytest.Config, run: GovmailRun, catalogue: Catalogue) -
     if demo is not None:
         waivers = waivers or str(demo["waivers"])
         attestations = attestations or str(demo["attestations"])
-    saved = run.replay.inputs if run.replay is not None else {}
     try:
         for kind, given in (("waivers", waivers), ("attestations", attestations)):
-            if given:
+            if given:  # else a replay keeps the inputs of the run it replays
                 run.inputs[kind] = (given, read_input(Path(given), kind))
-            elif kind in saved:  # a replay uses the inputs of the run it replays
-                run.inputs[kind] = saved[kind]
         run.parse_inputs(catalogue.ids())
     except (WaiverError, AttestationError) as exc:
         raise pytest.UsageError(str(exc)) from None

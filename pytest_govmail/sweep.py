@@ -220,10 +220,10 @@ class Sweep:
             Batch(
                 number,
                 size,
-                work / f"batch-{number}.json",
-                work / f"junit-{number}.xml",
-                work / f"report-{number}.json",
-                work / f"batch-{number}.log",
+                evidence=batch_file(work, number, "json"),
+                junit=batch_file(work, number, "xml"),
+                data=batch_file(work, number, "data"),
+                log=batch_file(work, number, "log"),
             )
             for number, size in enumerate(sizes, start=1)
         ]
@@ -342,9 +342,7 @@ class Sweep:
             if merged is not None:
                 merged.others[:0] = lost
                 catalogue = load_catalogue()
-                assert run.replay is not None
-                run.inputs = dict(run.replay.inputs)  # parsed as each batch parsed them
-                run.parse_inputs(catalogue.ids())
+                run.parse_inputs(catalogue.ids())  # as each batch parsed them
                 run.waivers_applied = {
                     run.waivers[i] for i in merged.waivers_applied if i < len(run.waivers)
                 }
@@ -410,33 +408,33 @@ class Sweep:
 
 
 def cut_batches(sources: list[Path], work: Path, size: int) -> tuple[Evidence, list[int]]:
-    """Write ``work/batch-K.json`` for each ``size`` domains of the evidence, in its order.
+    """Write each ``size`` domains' evidence, in the evidence's order, to :func:`batch_file`.
 
     Returns the sweep's evidence without its answers (what the report needs: targets,
     provenance, inputs) and each batch's number of domains.
     """
+    from dataclasses import replace
+
     from pytest_govmail import evidence as evidence_file
     from pytest_govmail.engine import GovmailRun, Settings
     from pytest_govmail.model import DnsSnapshot
 
     saved = evidence_file.merge(evidence_file.read(path) for path in sources)
     run = GovmailRun(saved.targets, Settings(), replay=saved)
-    run.inputs = dict(saved.inputs)  # waivers and attestations go to every batch
     sizes = []
     for number, first in enumerate(range(0, len(saved.targets), size), start=1):
         targets = saved.targets[first : first + size]
-        evidence_file.write(run.evidence_of(targets), work / f"batch-{number}.json")
+        evidence_file.write(run.evidence_of(targets), batch_file(work, number, "json"))
         sizes.append(len(targets))
-    light = evidence_file.Evidence(
-        targets=saved.targets,
-        dns=DnsSnapshot(),
-        settings=saved.settings,
-        generator=saved.generator,
-        started_at=saved.started_at,
-        finished_at=saved.finished_at,
-        inputs=saved.inputs,
-    )
+    light = replace(saved, dns=DnsSnapshot(), tls={}, policies={}, messages=())
     return light, sizes
+
+
+def batch_file(work: Path, number: int, kind: str) -> Path:
+    """Where batch ``number`` keeps its evidence (json), JUnit (xml), report data or output."""
+    names = {"json": "batch-{}.json", "xml": "junit-{}.xml", "data": "report-{}.json",
+             "log": "batch-{}.log"}  # fmt: skip
+    return work / names[kind].format(number)
 
 
 def parser() -> argparse.ArgumentParser:
