@@ -601,7 +601,8 @@ def without_gc_pauses() -> Iterator[None]:
     loop pass, fired the timers before it read the answers waiting in the sockets: 152 answers
     recorded as timeouts, among them the A records of 14 shared provider hosts, whose TLS was
     then never scanned (85,000 tests inconclusive). Collecting makes almost no cyclic garbage
-    (the collections during it freed none), so the collector waits until the probes are done.
+    (of the 15 passes over 0.2 s in a 10,000-domain collection, two freed 40 and 688 objects
+    and the others none), so the collector waits until the probes are done.
     """
     if not gc.isenabled():
         yield
