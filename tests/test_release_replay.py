@@ -1,0 +1,60 @@
+"""A replay of the previous release's evidence gives that release's verdicts, test for test.
+
+``data/release-0.1.0-demo-evidence.json`` is the evidence file pytest-govmail 0.1.0 wrote for
+the demo lab (``--govmail-demo --govmail-evidence-out``), and
+``data/release-0.1.0-demo-outcomes.json`` what 0.1.0 reported when it replayed that file: per
+test, keyed by requirement, domain and host, the JUnit outcome, its message and the test's JUnit
+properties. Code may move and be rewritten; the verdicts an assessor reads may not change
+without this file changing in the same commit, with the reason in its message.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+EVIDENCE = DATA / "release-0.1.0-demo-evidence.json"
+OUTCOMES = DATA / "release-0.1.0-demo-outcomes.json"
+
+
+def junit_outcomes(path: Path) -> dict[str, dict[str, object]]:
+    """Each govmail testcase of a JUnit file as {outcome, message, properties}."""
+    found: dict[str, dict[str, object]] = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        properties = [[p.get("name"), p.get("value")] for p in case.iter("property")]
+        named = dict(properties)
+        key = " ".join(
+            str(v)
+            for v in (
+                named["govmail.requirement"],
+                named["govmail.domain"],
+                named.get("govmail.host"),
+            )
+            if v
+        )
+        outcome, message = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                xfail = child.get("type") == "pytest.xfail"
+                outcome = child.tag + ("-xfail" if xfail else "")
+                message = child.get("message", "")
+        assert key not in found, f"two testcases for {key}"
+        found[key] = {"outcome": outcome, "message": message, "properties": properties}
+    return found
+
+
+def test_replay_of_the_previous_release_evidence_is_unchanged(pytester: pytest.Pytester) -> None:
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest(
+        f"--govmail-replay={EVIDENCE}", f"--junitxml={junit}", "--govmail-no-reports", "-q"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    expected = json.loads(OUTCOMES.read_text("utf-8"))
+    seen = junit_outcomes(junit)
+    assert sorted(seen) == sorted(expected)
+    changed = {k: (expected[k], seen[k]) for k in expected if seen[k] != expected[k]}
+    assert not changed, f"{len(changed)} verdicts changed, e.g. {next(iter(changed.items()))}"
