@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from sweep import build_lab
 
 from pytest_govmail.collect.dns import DnsCollector, Nameserver
-from pytest_govmail.engine import DNS_AREAS, GovmailRun, Settings
+from pytest_govmail.engine.run import DNS_AREAS, GovmailRun, Settings
 from pytest_govmail.lab.dns_server import LabDnsServer
-from pytest_govmail.model import Target
+from pytest_govmail.model.target import Target
 
 
 def serve(n: int, delay: float, ready: multiprocessing.Queue[tuple[str, int]]) -> None:

@@ -35,11 +35,11 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from pytest_govmail import evidence
 from pytest_govmail.lab.demo import demo_zones
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
 from pytest_govmail.lab.pki import LabPki
 from pytest_govmail.lab.smtp_server import COMPLIANT, SILENT, LabMx, LabSmtpFleet
+from pytest_govmail.model import evidence
 
 SOA = (
     "@ 3600 IN SOA ns1.lab-dns.example. hostmaster.lab-dns.example. 1 3600 600 604800 300\n"
@@ -140,7 +140,7 @@ class MailLab:
     The lab's DNS server runs in this process; apart, the two do not share one interpreter
     lock, so the mail servers' TLS work cannot slow the lab's answers. (It was suspected of the
     DNS timeouts of the first 10,000-domain sweeps; the cause was the client's own stalled
-    event loop, fixed in pytest_govmail.engine.without_gc_pauses and collect/dns_udp.py.)
+    event loop, fixed in pytest_govmail.engine.run.without_gc_pauses and collect/dns_udp.py.)
     """
 
     def __init__(self) -> None:

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pytest_govmail.model import (
-    DnsResult,
-    DnsSnapshot,
-    ErrorKind,
-    ProbeError,
-    Role,
-    Subject,
-    Target,
-)
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Role, Target
 
 
 def answer(name: str, rdtype: str, *records: str, ttl: int = 3600) -> DnsResult:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_govmail.catalogue import (
+from pytest_govmail.inputs.catalogue import (
     AREA_TITLES,
     Catalogue,
     CatalogueError,

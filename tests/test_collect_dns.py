@@ -9,7 +9,8 @@ import pytest
 
 from pytest_govmail.collect.dns import DnsCollector, Nameserver
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
-from pytest_govmail.model import ErrorKind, Query, Target
+from pytest_govmail.model.dns import ErrorKind, Query
+from pytest_govmail.model.target import Target
 from pytest_govmail.plan.base import mx_queries
 
 ZONE = """

@@ -26,8 +26,8 @@ from pytest_govmail.collect import https
 from pytest_govmail.collect.https import address_problem, fetch_policies, fetch_policy
 from pytest_govmail.lab.https_server import LabHttpsServer, Site, policy_text
 from pytest_govmail.lab.pki import LabPki, server_context
-from pytest_govmail.model import ErrorKind, ProbeError
-from pytest_govmail.model_https import (
+from pytest_govmail.model.dns import ErrorKind, ProbeError
+from pytest_govmail.model.https import (
     MAX_BODY_BYTES,
     CertificateCheck,
     PolicyFetch,
@@ -36,7 +36,7 @@ from pytest_govmail.model_https import (
     policies_to_json,
     to_json,
 )
-from pytest_govmail.model_tls import TrustCheck
+from pytest_govmail.model.tls import TrustCheck
 from pytest_govmail.records.mtasts_policy import parse_mtasts_policy
 
 LOOPBACK = ["127.0.0.1"]

@@ -21,7 +21,7 @@ from pytest_govmail.collect.messages import (
     read_message,
     read_messages,
 )
-from pytest_govmail.model_dkim import MAX_MESSAGE_BYTES, SampleMessage, SignatureTags
+from pytest_govmail.model.dkim import MAX_MESSAGE_BYTES, SampleMessage, SignatureTags
 
 PLAIN = (
     b"From: Example Department <noreply@Example-Dept.GOV.UK>\r\n"

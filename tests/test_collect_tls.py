@@ -45,8 +45,8 @@ from pytest_govmail.lab.smtp_server import (
     LabSmtpServer,
     SmtpProfile,
 )
-from pytest_govmail.model import ErrorKind
-from pytest_govmail.model_tls import KeyExchange, TlsScan, TlsVersion
+from pytest_govmail.model.dns import ErrorKind
+from pytest_govmail.model.tls import KeyExchange, TlsScan, TlsVersion
 
 TIMEOUT = 1.0
 BACKOFF = 0.05

@@ -19,7 +19,8 @@ import pytest
 
 from pytest_govmail.collect.dns import DnsCollector, Nameserver
 from pytest_govmail.collect.dns_udp import PooledNameserver
-from pytest_govmail.model import ErrorKind, Query, Target
+from pytest_govmail.model.dns import ErrorKind, Query
+from pytest_govmail.model.target import Target
 from pytest_govmail.plan import DnsView, Planner
 
 

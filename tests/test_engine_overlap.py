@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_govmail.engine import DNS_AREAS, GovmailRun, Settings
+from pytest_govmail.engine.run import DNS_AREAS, GovmailRun, Settings
 from pytest_govmail.lab.demo import DemoLab, start_demo_lab
-from pytest_govmail.model import Target
+from pytest_govmail.model.target import Target
 
 TARGETS = (Target("exemplary-dept.gov.uk"), Target("unreachable-dept.gov.uk"))
 
@@ -61,7 +61,7 @@ def test_mail_servers_are_scanned_while_dns_still_answers(lab: DemoLab) -> None:
     # The scans finish while pytest makes the tests (parametrising them needs DNS only); the
     # tests' evidence (ensure) waits for them, and nothing is asked or scanned twice.
     queries = run.stats.dns_queries
-    from pytest_govmail.catalogue import load_catalogue
+    from pytest_govmail.inputs.catalogue import load_catalogue
 
     run.ensure(list(load_catalogue()))
     assert {host for host, _ in run.tls} == {
@@ -114,7 +114,7 @@ def test_no_garbage_collection_pauses_while_probes_are_in_flight(lab: DemoLab) -
 def test_a_collector_switched_off_by_the_user_stays_off() -> None:
     import gc
 
-    from pytest_govmail.engine import without_gc_pauses
+    from pytest_govmail.engine.run import without_gc_pauses
 
     gc.disable()
     try:

@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_govmail import evidence, model_tls
-from pytest_govmail.model import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Role, Target
-from pytest_govmail.model_tls import (
+from pytest_govmail.model import evidence
+from pytest_govmail.model import tls as model_tls
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError
+from pytest_govmail.model.target import Role, Target
+from pytest_govmail.model.tls import (
     KeyExchange,
     SmtpDialogue,
     TlsScan,

@@ -40,8 +40,11 @@ from pytest_govmail.lab.smtp_server import (
     LabSmtpServer,
     SmtpProfile,
 )
-from pytest_govmail.model import DnsSnapshot, ErrorKind, Status, Subject, Target, Verdict
-from pytest_govmail.model_tls import TlsScan, TlsVersion, from_json, to_json
+from pytest_govmail.model.dns import DnsSnapshot, ErrorKind
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.tls import TlsScan, TlsVersion, from_json, to_json
+from pytest_govmail.model.verdict import Status, Verdict
 
 TIMEOUT = 1.0
 BACKOFF = 0.05

@@ -38,8 +38,8 @@ from test_judge_tls import (
 )
 
 from pytest_govmail.judge import cert, tls
-from pytest_govmail.model import Status
-from pytest_govmail.model_tls import TrustCheck
+from pytest_govmail.model.tls import TrustCheck
+from pytest_govmail.model.verdict import Status
 
 MOZILLA_OK = (TrustCheck("mozilla", True),)
 MOZILLA_FAILED = (TrustCheck("mozilla", False, "unable to get local issuer certificate"),)

@@ -25,22 +25,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from factories import answer, failed, nxdomain, txt
 
-from pytest_govmail.catalogue import load_catalogue
 from pytest_govmail.collect.messages import parse_message
-from pytest_govmail.fixtures import judge_case
+from pytest_govmail.inputs.catalogue import load_catalogue
 from pytest_govmail.judge import dkim as judge
-from pytest_govmail.model import (
-    DnsResult,
-    DnsSnapshot,
-    ErrorKind,
-    Query,
-    Role,
-    Status,
-    Subject,
-    Target,
-    Verdict,
-)
-from pytest_govmail.model_dkim import SampleMessage, SignatureTags
+from pytest_govmail.model.dkim import SampleMessage, SignatureTags
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, Query
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Role, Target
+from pytest_govmail.model.verdict import Status, Verdict
 from pytest_govmail.plan import Planner
 from pytest_govmail.plan.dkim import (
     COMMON_SELECTORS,
@@ -53,6 +45,7 @@ from pytest_govmail.plan.dkim import (
     make_dkim_planner,
     selectors_for,
 )
+from pytest_govmail.plugin.assessment import judge_case
 
 D = "example-dept.gov.uk"
 SUB = f"news.{D}"

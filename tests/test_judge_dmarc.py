@@ -8,16 +8,10 @@ import pytest
 from factories import answer, failed, nxdomain, subject, txt
 
 from pytest_govmail.judge import dmarc
-from pytest_govmail.model import (
-    DnsResult,
-    DnsSnapshot,
-    ErrorKind,
-    Query,
-    Status,
-    Subject,
-    Target,
-    Verdict,
-)
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, Query
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.verdict import Status, Verdict
 from pytest_govmail.plan import Planner
 from pytest_govmail.plan.dmarc import dmarc_queries, mtasts_queries, tlsrpt_queries
 from pytest_govmail.records.dmarc import parse_dmarc

@@ -23,18 +23,12 @@ from pytest_govmail.judge.mtasts import (
     mtasts_safe_to_enforce,
 )
 from pytest_govmail.lab.https_server import policy_text
-from pytest_govmail.model import (
-    DnsResult,
-    DnsSnapshot,
-    ErrorKind,
-    ProbeError,
-    Status,
-    Subject,
-    Target,
-    Verdict,
-)
-from pytest_govmail.model_https import CertificateCheck, PolicyFetch
-from pytest_govmail.model_tls import SmtpDialogue, TlsScan, TlsVersion, TrustCheck, VersionProbe
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError
+from pytest_govmail.model.https import CertificateCheck, PolicyFetch
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.tls import SmtpDialogue, TlsScan, TlsVersion, TrustCheck, VersionProbe
+from pytest_govmail.model.verdict import Status, Verdict
 from pytest_govmail.plan.mtasts import mtasts_policy_queries, policy_requests
 
 D = "example-dept.gov.uk"

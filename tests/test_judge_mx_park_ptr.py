@@ -7,7 +7,10 @@ from factories import aliased, answer, failed, nxdomain, subject, txt
 
 from pytest_govmail.judge import mx, park, ptr
 from pytest_govmail.judge.roles import applicability, infer_roles
-from pytest_govmail.model import ErrorKind, Role, Status, Subject
+from pytest_govmail.model.dns import ErrorKind
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Role
+from pytest_govmail.model.verdict import Status
 from pytest_govmail.plan.base import parked_probe_selector
 
 D = "example-dept.gov.uk"

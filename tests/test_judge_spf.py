@@ -23,17 +23,10 @@ from pytest_govmail.judge.spf import (
     spf_single_record,
     spf_syntax_valid,
 )
-from pytest_govmail.model import (
-    DnsResult,
-    DnsSnapshot,
-    ErrorKind,
-    ProbeError,
-    Query,
-    Status,
-    Subject,
-    Target,
-    Verdict,
-)
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Query
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.verdict import Status, Verdict
 from pytest_govmail.plan.spf import spf_queries
 from pytest_govmail.records.spf import WALK_MAX_DEPTH, WALK_TERM_BUDGET, NodeState, walk_spf
 

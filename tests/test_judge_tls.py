@@ -24,17 +24,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_govmail.judge import tls
-from pytest_govmail.model import (
-    DnsResult,
-    DnsSnapshot,
-    ErrorKind,
-    ProbeError,
-    Status,
-    Subject,
-    Target,
-    Verdict,
-)
-from pytest_govmail.model_tls import (
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.tls import (
     KeyExchange,
     SmtpDialogue,
     TlsScan,
@@ -42,6 +35,7 @@ from pytest_govmail.model_tls import (
     TrustCheck,
     VersionProbe,
 )
+from pytest_govmail.model.verdict import Status, Verdict
 from pytest_govmail.plan.dane import dane_queries
 
 D = "example-dept.gov.uk"
@@ -742,7 +736,7 @@ def test_long_suite_lists_are_bounded() -> None:
 
 
 def test_user_profile_changes_the_classes(tmp_path: Path) -> None:
-    source = Path(tls.__file__).parent.parent / "tls_profile.toml"
+    source = Path(tls.__file__).parent.parent / "inputs" / "tls_profile.toml"
     custom = source.read_text(encoding="utf-8")
     custom = custom.replace('name = "ncsc"', 'name = "mobile-first"')
     custom = custom.replace('    "TLS_CHACHA20_POLY1305_SHA256",\n', "")

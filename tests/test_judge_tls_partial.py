@@ -6,8 +6,11 @@ import pytest
 from factories import answer
 
 from pytest_govmail.judge.tls import no_insecure_suites, tls12_suites_acceptable
-from pytest_govmail.model import DnsSnapshot, Status, Subject, Target
-from pytest_govmail.model_tls import SmtpDialogue, TlsScan, TlsVersion, VersionProbe
+from pytest_govmail.model.dns import DnsSnapshot
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.tls import SmtpDialogue, TlsScan, TlsVersion, VersionProbe
+from pytest_govmail.model.verdict import Status
 
 HOST = "mx.example-dept.gov.uk"
 GOOD = ("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",)

@@ -10,15 +10,10 @@ from factories import answer, failed, nxdomain, subject, txt
 
 from pytest_govmail.judge.mtasts import mtasts_txt_record
 from pytest_govmail.judge.tlsrpt import tlsrpt_ncsc_reporting, tlsrpt_record
-from pytest_govmail.model import (
-    DnsResult,
-    DnsSnapshot,
-    ErrorKind,
-    Status,
-    Subject,
-    Target,
-    Verdict,
-)
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.verdict import Status, Verdict
 
 D = "example-dept.gov.uk"
 TLS = f"_smtp._tls.{D}"

@@ -7,7 +7,7 @@ from factories import txt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_govmail.model import DnsResult
+from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.records.mtasts import (
     MtaStsSyntaxError,
     mtasts_records,

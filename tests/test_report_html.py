@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from report_reader import DATA, report_tests
 
-from pytest_govmail import report_html
-from pytest_govmail.catalogue import load_catalogue
-from pytest_govmail.engine import GovmailRun, Settings
-from pytest_govmail.model import Target
-from pytest_govmail.report_html import json_for_script, render_page
-from pytest_govmail.report_table import WIDTH, ReportTable
+from pytest_govmail.engine.run import GovmailRun, Settings
+from pytest_govmail.inputs.catalogue import load_catalogue
+from pytest_govmail.model.target import Target
+from pytest_govmail.reports import page as report_html
+from pytest_govmail.reports.page import json_for_script, render_page
+from pytest_govmail.reports.table import WIDTH, ReportTable
 
 HOSTILE = [
     "</script><script>alert(1)</script>",

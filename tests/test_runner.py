@@ -1,6 +1,6 @@
 """The lean run protocol reports exactly what pytest's own protocol reports, and steps aside.
 
-``pytest_govmail.runner`` runs suite tests without pytest's per-phase hooks. Here the same
+``pytest_govmail.plugin.lean`` runs suite tests without pytest's per-phase hooks. Here the same
 evidence (the demo lab's departments, every kind of outcome: pass, fail, error, skip, a waiver's
 xfail and a strict XPASS) is judged twice in one process, once by each protocol, and every
 report that reaches ``pytest_runtest_logreport`` is compared field by field, as are the JUnit XML
@@ -19,7 +19,7 @@ import pytest
 from report_reader import report_tests
 
 from pytest_govmail.lab.demo import DEMO_ATTESTATIONS, DEMO_WAIVERS, DemoLab, start_demo_lab
-from pytest_govmail.plugin import SUITES_DIR
+from pytest_govmail.plugin import suites_dir
 
 BASE = ["-p", "no:cacheprovider", "-p", "no:randomly"]
 PYTEST_PROTOCOL = ["-o", "govmail_lean_protocol=false"]
@@ -84,7 +84,7 @@ def evidence(lab: DemoLab, tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-p",
             "no:terminal",
             *BASE,
-            str(SUITES_DIR),
+            str(suites_dir()),
         ]
     )
     assert path.exists()
@@ -188,7 +188,7 @@ def test_marked_tests_and_other_tests_keep_pytests_protocol(
         """
     )
     (pytester.path / "events.txt").write_text("")
-    dmarc, spf = str(SUITES_DIR / "test_dmarc.py"), str(SUITES_DIR / "test_spf.py")
+    dmarc, spf = str(suites_dir() / "test_dmarc.py"), str(suites_dir() / "test_spf.py")
     pytester.makeini("[pytest]\n")  # this folder is the root, not the suites' checkout
     rooted = ["-c", "tox.ini", f"--rootdir={pytester.path}"]
     recorder, result = _judge(pytester, evidence, *rooted, dmarc, "test_own.py", spf)

@@ -16,7 +16,9 @@ import pytest
 from pytest_govmail.collect.dns import DnsCollector, Nameserver
 from pytest_govmail.judge.spf import spf_lookup_limit
 from pytest_govmail.lab.dns_server import LabDnsServer
-from pytest_govmail.model import Status, Subject, Target
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.verdict import Status
 from pytest_govmail.plan.spf import spf_queries
 from pytest_govmail.records.spf import walk_spf
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-from pytest_govmail.catalogue import (
+from pytest_govmail.inputs.catalogue import (
     load_catalogue,
     markdown_table,
     render_readme,
@@ -49,7 +49,8 @@ def test_readme_catalogue_is_generated_from_the_data() -> None:
     readme = (ROOT / "README.md").read_text("utf-8")
     table = markdown_table(load_catalogue(), set(suite_requirements()))
     assert render_readme(readme, table) == readme, (
-        "README.md's catalogue is stale: run python -m pytest_govmail.catalogue --readme README.md"
+        "README.md's catalogue is stale: run "
+        "python -m pytest_govmail.inputs.catalogue --readme README.md"
     )
     for requirement in load_catalogue():
         assert f"| {requirement.id} |" in readme

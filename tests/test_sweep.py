@@ -18,20 +18,22 @@ from typing import Any
 import pytest
 from report_reader import report_tests
 
-from pytest_govmail import evidence as evidence_file
-from pytest_govmail import junit, report_data
-from pytest_govmail.engine import GovmailRun, Settings
+from pytest_govmail.engine.run import GovmailRun, Settings
 from pytest_govmail.lab.demo import DEMO_ATTESTATIONS, DEMO_WAIVERS, DemoLab, start_demo_lab
-from pytest_govmail.model import DnsResult, DnsSnapshot, Target
-from pytest_govmail.report_table import ReportTable
-from pytest_govmail.sweep import (
+from pytest_govmail.model import evidence as evidence_file
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot
+from pytest_govmail.model.target import Target
+from pytest_govmail.reports import data as report_data
+from pytest_govmail.reports import junit_merge as junit
+from pytest_govmail.reports.table import ReportTable
+from pytest_govmail.sweep.cli import (
     combined_exit_code,
     describe,
     judge_args,
     outcome_counts,
     refused,
 )
-from pytest_govmail.sweep import main as sweep_main
+from pytest_govmail.sweep.cli import main as sweep_main
 
 #: The demo's departments but the two that only time out (they add seconds, not outcomes).
 DOMAINS = (

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_govmail.model import Role
-from pytest_govmail.targets import (
+from pytest_govmail.inputs.targets import (
     TargetError,
     merge_targets,
     normalise_domain,
     targets_from_text,
     targets_from_values,
 )
+from pytest_govmail.model.target import Role
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_duplicates_merge_roles() -> None:
 
 
 def test_large_file(tmp_path: Path) -> None:
-    from pytest_govmail.targets import targets_from_file
+    from pytest_govmail.inputs.targets import targets_from_file
 
     path = tmp_path / "many.txt"
     path.write_text("".join(f"d{i}.gov.uk\n" for i in range(100_000)))
@@ -114,7 +114,7 @@ def test_large_file(tmp_path: Path) -> None:
 
 
 def test_non_utf8_file(tmp_path: Path) -> None:
-    from pytest_govmail.targets import targets_from_file
+    from pytest_govmail.inputs.targets import targets_from_file
 
     path = tmp_path / "latin1.txt"
     path.write_bytes(b"a.gov.uk\nb\xe9.gov.uk\n")
@@ -131,7 +131,7 @@ def test_any_text_is_a_domain_or_a_target_error(text: str) -> None:
 
 
 def test_shards_partition_the_list_stably() -> None:
-    from pytest_govmail.targets import in_shard, parse_shard
+    from pytest_govmail.inputs.targets import in_shard, parse_shard
 
     domains = [f"d{i}.gov.uk" for i in range(1000)]
     for n in (1, 3, 8):

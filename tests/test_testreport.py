@@ -1,6 +1,7 @@
 """The plugin's own TestReports say what pytest's would, for the outcomes it builds itself.
 
-``pytest_govmail.testreport`` skips pytest's traceback formatting for a govmail test's own
+``pytest_govmail.plugin.pytest_private`` skips pytest's traceback formatting for a govmail test's
+own
 message-only exceptions. Each case here raises the same exception in a real test item and
 compares our report with the one pytest builds (``TestReport.from_item_and_call``), field by
 field, including the text a terminal, JUnit or the short summary would show.
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pytest_govmail.testreport import govmail_report
+from pytest_govmail.plugin.pytest_private import govmail_report
 
 MESSAGE = "DMARC-03 FAIL example-dept.gov.uk: p=none\n  observed: none\n  expected: reject"
 

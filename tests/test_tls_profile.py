@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_govmail.tls_profile import (
+from pytest_govmail.inputs.tls_profile import (
     OPENSSL_NAMES,
     ProfileError,
     canonical_group,
@@ -21,7 +21,7 @@ from pytest_govmail.tls_profile import (
 )
 
 PACKAGED = (
-    importlib.resources.files("pytest_govmail")
+    importlib.resources.files("pytest_govmail.inputs")
     .joinpath("tls_profile.toml")
     .read_text(encoding="utf-8")
 )

@@ -11,11 +11,11 @@ import pytest
 from factories import subject
 from report_reader import report_tests
 
-from pytest_govmail.attestations import CONTROLS, AttestationError, parse_attestations
+from pytest_govmail.inputs.attestations import CONTROLS, AttestationError, parse_attestations
+from pytest_govmail.inputs.waivers import WaiverError, find_waiver, parse_waivers
 from pytest_govmail.judge.attest import controls_attested
 from pytest_govmail.lab.demo import DemoLab, start_demo_lab
-from pytest_govmail.model import Status
-from pytest_govmail.waivers import WaiverError, find_waiver, parse_waivers
+from pytest_govmail.model.verdict import Status
 
 IDS = ["SPF-06", "DMARC-03", "MX-03"]
 D = "example-dept.gov.uk"

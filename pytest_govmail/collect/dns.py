@@ -1,7 +1,7 @@
 """Ask DNS questions concurrently and record every answer, or every failure, as evidence.
 
 This is the only DNS code that touches the network. It never raises for a remote failure: a
-timeout, SERVFAIL or refusal becomes a :class:`~pytest_govmail.model.DnsResult` whose ``error``
+timeout, SERVFAIL or refusal becomes a :class:`~pytest_govmail.model.dns.DnsResult` whose ``error``
 says what happened, while NXDOMAIN and NODATA are answers. Each distinct question is asked once
 per run however many domains need it (SPF includes and MX hosts are widely shared).
 """
@@ -25,15 +25,8 @@ import dns.rdatatype
 import dns.resolver
 
 from pytest_govmail.collect.dns_udp import PooledNameserver
-from pytest_govmail.model import (
-    DnsResult,
-    DnsSnapshot,
-    DnsView,
-    ErrorKind,
-    ProbeError,
-    Query,
-    Target,
-)
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, DnsView, ErrorKind, ProbeError, Query
+from pytest_govmail.model.target import Target
 from pytest_govmail.plan import Planner
 
 #: Bounds that stop a hostile zone (an endless chain of includes) from making a run ask forever.

@@ -17,7 +17,7 @@ on :mod:`socket` and :mod:`ssl`, so that every limit is ours:
   (``ca-file``), the names the certificate judges use for the MX hosts. A failure is data in
   the evidence, not an exception.
 * No redirect is followed: a 3xx is recorded with its ``Location``. The body is read only for a
-  200 and only up to :data:`~pytest_govmail.model_https.MAX_BODY_BYTES` (plus the one byte that
+  200 and only up to :data:`~pytest_govmail.model.https.MAX_BODY_BYTES` (plus the one byte that
   proves it was longer); ``Content-Length``, chunked transfer coding and close-delimited bodies
   are handled. The status line and header section are bounded (:data:`MAX_HEADER_BYTES`,
   :data:`MAX_HEADERS`).
@@ -51,8 +51,8 @@ from cryptography import x509
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
 from pytest_govmail.collect.quiet import certificate_warnings_ignored
-from pytest_govmail.model import ErrorKind, ProbeError
-from pytest_govmail.model_https import (
+from pytest_govmail.model.dns import ErrorKind, ProbeError
+from pytest_govmail.model.https import (
     MAX_BODY_BYTES,
     POLICY_PATH,
     CertificateCheck,
@@ -60,7 +60,7 @@ from pytest_govmail.model_https import (
     policy_host,
     policy_url,
 )
-from pytest_govmail.model_tls import TrustCheck
+from pytest_govmail.model.tls import TrustCheck
 from pytest_govmail.records.mtasts_policy import is_hostname, mx_pattern_matches
 
 __all__ = [

@@ -1,8 +1,8 @@
 """Read the sample messages given with ``--govmail-eml``: local files, no network.
 
 A file that cannot be used (missing, unreadable, a directory, over
-:data:`~pytest_govmail.model_dkim.MAX_MESSAGE_BYTES`, or not an RFC 5322 message at all) becomes a
-:class:`~pytest_govmail.model_dkim.SampleMessage` whose ``error`` says why: reading never raises,
+:data:`~pytest_govmail.model.dkim.MAX_MESSAGE_BYTES`, or not an RFC 5322 message at all) becomes a
+:class:`~pytest_govmail.model.dkim.SampleMessage` whose ``error`` says why: reading never raises,
 so the plugin decides how to report it (DKIM-07 is INCONCLUSIVE for such a message).
 
 The header is split with dkimpy's own parser (``dkim.rfc822_parse``) and each ``DKIM-Signature``
@@ -23,7 +23,7 @@ import dkim
 import dkim.util
 import idna
 
-from pytest_govmail.model_dkim import MAX_MESSAGE_BYTES, SampleMessage, SignatureTags
+from pytest_govmail.model.dkim import MAX_MESSAGE_BYTES, SampleMessage, SignatureTags
 
 #: Header fields read per message: a hostile file could hold a million tiny ones.
 MAX_SIGNATURE_FIELDS = 50

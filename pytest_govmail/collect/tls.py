@@ -1,7 +1,7 @@
 """Scan MX addresses over SMTP STARTTLS: the dialogue, TLS versions and suites, the certificate.
 
 This is the only TLS-scanning network code. It turns what it sees into the project's own
-evidence (:class:`~pytest_govmail.model_tls.TlsScan`, one per address) and never raises for a
+evidence (:class:`~pytest_govmail.model.tls.TlsScan`, one per address) and never raises for a
 remote failure: a timeout, a refusal, a 421, a 554 or a failed handshake is recorded as data.
 
 How, and why:
@@ -89,8 +89,8 @@ from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepos
 from sslyze.server_connectivity import TlsVersionEnum
 
 from pytest_govmail.collect.quiet import certificate_warnings_ignored
-from pytest_govmail.model import ErrorKind, ProbeError
-from pytest_govmail.model_tls import (
+from pytest_govmail.model.dns import ErrorKind, ProbeError
+from pytest_govmail.model.tls import (
     KeyExchange,
     SmtpDialogue,
     TlsScan,

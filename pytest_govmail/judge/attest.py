@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pytest_govmail.attestations import CONTROLS
-from pytest_govmail.model import Finding, Subject, Verdict
+from pytest_govmail.inputs.attestations import CONTROLS
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.verdict import Finding, Verdict
 
 
 def controls_attested(subject: Subject) -> Verdict:

@@ -5,7 +5,7 @@ Sources: GOV.UK "Set up government email services securely" (G2) and the supplie
 certificate valid for the MX name, chaining to a trusted root, not expired), RFC 6125 (names;
 wildcards), RFC 5280 (paths), NCSC "Using TLS to protect data" (N1) and NCSC Mail Check's rules
 (MC: key sizes, SHA-1, expiry warning, chain order). Key sizes and the expiry window come from the
-TLS profile (:mod:`pytest_govmail.tls_profile`).
+TLS profile (:mod:`pytest_govmail.inputs.tls_profile`).
 
 Every judge here is host-scoped and combines the addresses of the host as
 :func:`pytest_govmail.judge.tls.host_verdict` does (any address fails: FAIL naming it; any
@@ -20,7 +20,7 @@ INCONCLUSIVE only if nothing failed; CERT-07 needs the whole chain.
 Decisions:
 
 - CERT-01 reads the collector's path validation (``TlsScan.trust``), one
-  :class:`~pytest_govmail.model_tls.TrustCheck` per store. Two store names count: ``"mozilla"``
+  :class:`~pytest_govmail.model.tls.TrustCheck` per store. Two store names count: ``"mozilla"``
   (the public store: sslyze's Mozilla store) and ``"ca-file"`` (the anchors the user gave with
   ``--govmail-ca-file``: a private CA, the demo lab). The chain passes if either validated; a
   pass through ``ca-file`` alone says so. Other store names are ignored. No check under either
@@ -58,6 +58,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
+from pytest_govmail.inputs.tls_profile import TlsProfile
 from pytest_govmail.judge.common import show_value
 from pytest_govmail.judge.tls import (
     AddressVerdict,
@@ -76,9 +77,9 @@ from pytest_govmail.judge.tls import (
     self_issued,
     tls_session,
 )
-from pytest_govmail.model import Finding, Subject, Verdict
-from pytest_govmail.model_tls import TlsScan, TrustCheck
-from pytest_govmail.tls_profile import TlsProfile
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.tls import TlsScan, TrustCheck
+from pytest_govmail.model.verdict import Finding, Verdict
 
 __all__ = [
     "TRUST_STORES",

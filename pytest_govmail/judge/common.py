@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 
-from pytest_govmail.model import DnsResult, Query, Subject, Verdict
+from pytest_govmail.model.dns import DnsResult, Query
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.verdict import Verdict
 from pytest_govmail.records.txt import txt_values
 
 _LIMIT = 300

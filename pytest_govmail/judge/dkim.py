@@ -50,8 +50,11 @@ import dkim.util
 
 from pytest_govmail.judge.common import describe_answer, lookup, show_value, where
 from pytest_govmail.judge.dmarc import Applicable, discover
-from pytest_govmail.model import DnsResult, Finding, Subject, Target, Verdict, normalise_name
-from pytest_govmail.model_dkim import SampleMessage, SignatureTags
+from pytest_govmail.model.dkim import SampleMessage, SignatureTags
+from pytest_govmail.model.dns import DnsResult, normalise_name
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.plan.dkim import (
     MAX_SIGNATURES_PER_MESSAGE,
     SOURCE_COMMON,

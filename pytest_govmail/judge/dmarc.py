@@ -34,7 +34,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from pytest_govmail.judge.common import describe_answer, lookup, show_value, where
-from pytest_govmail.model import DnsResult, Finding, Subject, Verdict
+from pytest_govmail.model.dns import DnsResult
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.records.dmarc import (
     DmarcRecord,
     DmarcSyntaxError,

@@ -10,7 +10,7 @@ every MX). Answers come only through :func:`~pytest_govmail.judge.common.lookup`
 SERVFAIL is INCONCLUSIVE.
 
 The policy judges (MTASTS-02..07) read ``subject.policies[domain]``, a
-:class:`~pytest_govmail.model_https.PolicyFetch`. Decisions:
+:class:`~pytest_govmail.model.https.PolicyFetch`. Decisions:
 
 - No fetch in the evidence: when the ``_mta-sts`` answer holds no ``v=STSv1`` record, every one of
   MTASTS-02..07 FAILS ("no MTA-STS record, see MTASTS-01"): G1 requires MTA-STS of every receiving
@@ -59,13 +59,15 @@ from dataclasses import replace
 
 from pytest_govmail.judge import cert, tls
 from pytest_govmail.judge.common import describe_answer, lookup, show_value, where
-from pytest_govmail.model import ErrorKind, Finding, Query, Status, Subject, Verdict
-from pytest_govmail.model_https import (
+from pytest_govmail.model.dns import ErrorKind, Query
+from pytest_govmail.model.https import (
     MAX_BODY_BYTES,
     PolicyFetch,
     policy_host,
     policy_url,
 )
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.verdict import Finding, Status, Verdict
 from pytest_govmail.plan.base import ADDRESS_TYPES, mail_hosts
 from pytest_govmail.records.mtasts import MtaStsSyntaxError, mtasts_records, parse_mtasts_record
 from pytest_govmail.records.mtasts_policy import (

@@ -7,7 +7,9 @@ RFC 7505 (null MX).
 from __future__ import annotations
 
 from pytest_govmail.judge.common import lookup
-from pytest_govmail.model import DnsResult, Finding, Subject, Verdict
+from pytest_govmail.model.dns import DnsResult
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.plan.base import ADDRESS_TYPES
 from pytest_govmail.records.mx import MxRecord, mx_records
 

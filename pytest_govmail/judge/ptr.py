@@ -7,7 +7,8 @@ G1 asks for a valid PTR for every sending service; receivers use forward-confirm
 from __future__ import annotations
 
 from pytest_govmail.judge.common import lookup
-from pytest_govmail.model import Finding, Subject, Verdict
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.plan.base import MAX_PTR_NAMES, address_queries, host_addresses, reverse_name
 
 

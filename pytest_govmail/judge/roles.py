@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from pytest_govmail.model import Role, Subject, Verdict
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Role
+from pytest_govmail.model.verdict import Verdict
 from pytest_govmail.records.mx import mx_records
 from pytest_govmail.records.spf import spf_records
 

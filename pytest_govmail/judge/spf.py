@@ -1,7 +1,7 @@
 """Judges for SPF (SPF-01..SPF-07, RFC 7208) and the parked-domain SPF rule (PARK-01).
 
-Every judge takes a :class:`~pytest_govmail.model.Subject` and returns a
-:class:`~pytest_govmail.model.Verdict`. The include/redirect tree is walked once, by
+Every judge takes a :class:`~pytest_govmail.model.subject.Subject` and returns a
+:class:`~pytest_govmail.model.verdict.Verdict`. The include/redirect tree is walked once, by
 :func:`pytest_govmail.records.spf.walk_spf`, the same walk the planner uses.
 
 Rules kept the same in every judge here:
@@ -39,7 +39,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pytest_govmail.judge.common import lookup
-from pytest_govmail.model import DnsResult, Finding, Query, Subject, Verdict
+from pytest_govmail.model.dns import DnsResult, Query
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.records.spf import (
     MAX_DNS_TERMS,
     MAX_MX_NAMES,

@@ -4,10 +4,11 @@ Sources: RFC 5321 (sections 3.1 and 4.2: the 220 greeting), RFC 3207 (STARTTLS),
 "Securing government email" (G1: TLS 1.2 or later), "Set up government email services securely"
 (G2), NCSC "Using TLS to protect data" (N1) and NCSC Mail Check's published rules (MC) for
 versions, suites and key exchange; RFC 5746 (secure renegotiation); RFC 6698, 7671 and 7672 (DANE
-TLSA for SMTP). The suite classes, groups and sizes are data: :mod:`pytest_govmail.tls_profile`.
+TLSA for SMTP). The suite classes, groups and sizes are data:
+:mod:`pytest_govmail.inputs.tls_profile`.
 
 Every requirement here is HOST-scoped: a test judges every address in
-``subject.tls[subject.host]`` (one :class:`~pytest_govmail.model_tls.TlsScan` per IPv4 and IPv6
+``subject.tls[subject.host]`` (one :class:`~pytest_govmail.model.tls.TlsScan` per IPv4 and IPv6
 address) and combines them (:func:`host_verdict`):
 
 - FAIL if any address fails; each finding names its address (``2001:db8::25: TLS 1.0 accepted``).
@@ -83,12 +84,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 
+from pytest_govmail.inputs.tls_profile import ProfileError, TlsProfile, load_profile
 from pytest_govmail.judge.common import lookup, show_value
-from pytest_govmail.model import ErrorKind, Finding, Status, Subject, Verdict
-from pytest_govmail.model_tls import TlsScan, TlsVersion, VersionProbe
+from pytest_govmail.model.dns import ErrorKind
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.tls import TlsScan, TlsVersion, VersionProbe
+from pytest_govmail.model.verdict import Finding, Status, Verdict
 from pytest_govmail.plan.base import address_queries, host_addresses
 from pytest_govmail.records.mx import is_ip_literal
-from pytest_govmail.tls_profile import ProfileError, TlsProfile, load_profile
 
 __all__ = [
     "EXPIRY_SETTING",

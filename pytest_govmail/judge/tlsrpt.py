@@ -14,7 +14,9 @@ as TLSRPT-01 (``tlsrpt.record.missing``, ``tlsrpt.record.multiple``, ``tlsrpt.re
 from __future__ import annotations
 
 from pytest_govmail.judge.common import describe_answer, lookup, show_value, where
-from pytest_govmail.model import DnsResult, Finding, Subject, Verdict
+from pytest_govmail.model.dns import DnsResult
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.records.tlsrpt import (
     TlsRptRecord,
     TlsRptSyntaxError,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
-from pytest_govmail.model import Role, Target
+from pytest_govmail.model.target import Role, Target
 
 if TYPE_CHECKING:
     from pytest_govmail.lab.services import MailServices

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from pytest_govmail.model import DnsView, Query, Target
+from pytest_govmail.model.dns import DnsView, Query
+from pytest_govmail.model.target import Target
 
 Planner = Callable[[Target, DnsView], Iterable[Query]]

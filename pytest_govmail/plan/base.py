@@ -6,7 +6,8 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable, Iterator
 
-from pytest_govmail.model import DnsView, Query, Target
+from pytest_govmail.model.dns import DnsView, Query
+from pytest_govmail.model.target import Target
 from pytest_govmail.records.mx import is_ip_literal, mx_records
 
 ADDRESS_TYPES = ("A", "AAAA")

@@ -27,8 +27,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from pytest_govmail.model import DnsView, Query, Target, normalise_name
-from pytest_govmail.model_dkim import SampleMessage
+from pytest_govmail.model.dkim import SampleMessage
+from pytest_govmail.model.dns import DnsView, Query, normalise_name
+from pytest_govmail.model.target import Target
 from pytest_govmail.plan import Planner
 from pytest_govmail.plan.dmarc import dmarc_queries
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from pytest_govmail.model import DnsResult, DnsView, Query, Target
+from pytest_govmail.model.dns import DnsResult, DnsView, Query
+from pytest_govmail.model.target import Target
 from pytest_govmail.records.dmarc import (
     DmarcSyntaxError,
     authorisation_name,

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from pytest_govmail.model import DnsView, Query, Target
-from pytest_govmail.model_https import policy_host
+from pytest_govmail.model.dns import DnsView, Query
+from pytest_govmail.model.https import policy_host
+from pytest_govmail.model.target import Target
 from pytest_govmail.plan.base import ADDRESS_TYPES, mx_queries
 from pytest_govmail.plan.dmarc import mtasts_queries
 from pytest_govmail.records.mtasts import mtasts_records

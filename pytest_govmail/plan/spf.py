@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pytest_govmail.model import DnsView, Query, Target
+from pytest_govmail.model.dns import DnsView, Query
+from pytest_govmail.model.target import Target
 from pytest_govmail.records.spf import walk_spf
 
 

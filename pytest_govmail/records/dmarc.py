@@ -62,7 +62,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
-from pytest_govmail.model import DnsResult, normalise_name
+from pytest_govmail.model.dns import DnsResult, normalise_name
 from pytest_govmail.records.txt import txt_values
 
 if TYPE_CHECKING:

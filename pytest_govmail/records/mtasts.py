@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pytest_govmail.model import DnsResult
+from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.records.txt import txt_values
 
 VERSION = "v=STSv1"

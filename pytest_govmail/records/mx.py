@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from pytest_govmail.model import DnsResult, normalise_name
+from pytest_govmail.model.dns import DnsResult, normalise_name
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from pytest_govmail.model import DnsResult, DnsView, Query, normalise_name
+from pytest_govmail.model.dns import DnsResult, DnsView, Query, normalise_name
 from pytest_govmail.records.txt import TxtSyntaxError, starting_with
 
 SPF_VERSION = "v=spf1"

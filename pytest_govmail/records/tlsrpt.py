@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_govmail.model import DnsResult
+from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.records.dmarc import DmarcSyntaxError, ReportUri, parse_report_uri
 from pytest_govmail.records.mtasts import split_fields, starts_with_version
 from pytest_govmail.records.txt import txt_values

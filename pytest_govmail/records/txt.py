@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_govmail.model import DnsResult
+from pytest_govmail.model.dns import DnsResult
 
 
 class TxtSyntaxError(ValueError):

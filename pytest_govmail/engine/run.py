@@ -1,0 +1,644 @@
+"""One run's state: its settings, targets, and the evidence it collects or replays.
+
+The plugin keeps one :class:`GovmailRun` on ``config.stash``. It knows nothing of pytest itself:
+it turns "these requirements were selected" into a plan (DNS planners, then TLS scans of the MX
+addresses and MTA-STS policy fetches only when a selected requirement needs them), runs the
+collectors (or hands back a replayed file), and builds the
+:class:`~pytest_govmail.model.subject.Subject` each test judges.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_govmail.inputs.attestations import Attestation, parse_attestations
+from pytest_govmail.inputs.catalogue import Requirement
+from pytest_govmail.inputs.waivers import Waiver, WaiverMatch, parse_waivers
+from pytest_govmail.judge.roles import RoleFacts, infer_roles
+from pytest_govmail.model import evidence as evidence_file
+from pytest_govmail.model.dkim import SampleMessage
+from pytest_govmail.model.dns import DnsSnapshot, DnsView, Query
+from pytest_govmail.model.https import PolicyFetch
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.tls import TlsScan
+from pytest_govmail.plan import Planner
+from pytest_govmail.plan.base import (
+    host_addresses,
+    mail_hosts,
+    mx_queries,
+    park_queries,
+    ptr_queries,
+    role_queries,
+)
+from pytest_govmail.plan.dane import dane_queries
+from pytest_govmail.plan.dkim import assign_messages, make_dkim_planner
+from pytest_govmail.plan.dmarc import dmarc_queries, mtasts_queries, tlsrpt_queries
+from pytest_govmail.plan.mtasts import mtasts_policy_queries, policy_requests
+from pytest_govmail.plan.spf import spf_queries
+
+if TYPE_CHECKING:
+    from pytest_govmail.collect.dns import DnsCollector
+    from pytest_govmail.collect.tls import AddressScanner, ScanRequest
+
+#: What each requirement area needs asked of DNS. Every run also asks what role inference needs.
+PLANNERS_BY_AREA: dict[str, tuple[Planner, ...]] = {
+    "mx": (mx_queries,),
+    "spf": (spf_queries,),
+    "dmarc": (dmarc_queries,),
+    "tlsrpt": (tlsrpt_queries,),
+    "mtasts": (mtasts_queries, mtasts_policy_queries),
+    "park": (park_queries, dmarc_queries, spf_queries),
+    "ptr": (ptr_queries,),
+    "tls": (mx_queries,),
+    "cert": (mx_queries,),
+    "dane": (dane_queries,),
+}
+
+
+#: Every area with DNS planners (the discovery phase asks them all at once).
+DNS_AREAS = frozenset(PLANNERS_BY_AREA) | {"dkim"}
+
+
+def planner_name(planner: Planner) -> str:
+    """A planner's stable name (workers compare what has been collected by name)."""
+    return f"{planner.__module__}.{planner.__qualname__}"
+
+
+def needs_tls(requirement_id: str) -> bool:
+    """Requirements judged on a TLS scan of the MX addresses (MTASTS-07 reuses the scans)."""
+    return requirement_id.startswith(("TLS-", "CERT-")) or requirement_id in {
+        "MX-04",
+        "DANE-01",
+        "MTASTS-07",
+    }
+
+
+def needs_policy(requirement_id: str) -> bool:
+    """Requirements judged on the fetched MTA-STS policy (MTASTS-01 is the TXT record alone)."""
+    return requirement_id.startswith("MTASTS-") and requirement_id != "MTASTS-01"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the user asked for, after options, ini keys and the demo's defaults are combined."""
+
+    nameservers: tuple[str, ...] = ()
+    timeout: float = 5.0
+    concurrency: int = 200
+    smtp_port: int = 25
+    https_port: int = 443
+    ca_file: Path | None = None
+    allow_private: bool = False
+    ehlo_name: str | None = None
+    connections_per_address: int = 2
+    tls_profile: Path | None = None
+    cert_expiry_days: int | None = None
+    eml: tuple[Path, ...] = ()
+
+
+@dataclass
+class CollectStats:
+    """Figures for the terminal and the benchmark: how much was asked and how long it took."""
+
+    dns_queries: int = 0
+    dns_failures: int = 0
+    tls_addresses: int = 0
+    tls_handshakes: int = 0
+    policies: int = 0
+    seconds: float = 0.0
+    phases: list[str] = field(default_factory=list)
+
+
+class GovmailRun:
+    """Targets plus evidence: collected live through the collectors, or read from files."""
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        settings: Settings,
+        replay: evidence_file.Evidence | None = None,
+        messages: Sequence[SampleMessage] = (),
+    ) -> None:
+        self.targets = tuple(targets)
+        self.settings = settings
+        self.replay = replay
+        self.stats = CollectStats()
+        self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        self.waivers: tuple[Waiver, ...] = ()
+        self.attestations: tuple[Attestation, ...] = ()
+        #: A replay judges with the inputs of the run it replays, unless the user gives others.
+        self.inputs: dict[str, tuple[str, str]] = dict(replay.inputs) if replay else {}
+        self.waivers_applied: set[Waiver] = set()
+        self.waivers_expired: set[Waiver] = set()
+        self._snapshot = replay.dns if replay is not None else DnsSnapshot()
+        self.tls: dict[tuple[str, str], TlsScan] = dict(replay.tls) if replay else {}
+        self.policies: dict[str, PolicyFetch] = dict(replay.policies) if replay else {}
+        self.messages = tuple(replay.messages if replay is not None else messages)
+        by_domain, self.unassigned_messages = assign_messages(
+            (t.domain for t in self.targets), self.messages
+        )
+        self.messages_by_domain: Mapping[str, tuple[SampleMessage, ...]] = by_domain
+        self._dkim_planner = make_dkim_planner(by_domain)
+        self._collector: DnsCollector | None = None
+        self._settled: set[str] = set()  # planner names, so workers can share them
+        self._roles: dict[str, RoleFacts] = {}
+        self._ready: set[str] = set()  # requirement IDs whose evidence is complete
+        #: Called with a line of news while collecting (the plugin prints it on the terminal).
+        self.progress: Callable[[str], None] | None = None
+        self._subjects: dict[tuple[str, str | None], Subject] = {}
+        self.shared: Path | None = None  # set under pytest-xdist: see _shared()
+        self._tls_done = replay is not None
+        self._policies_done = replay is not None
+        #: Start TLS scans of each domain's MX addresses while DNS still answers for the rest.
+        #: The plugin sets it for a full assessment (no selection), which scans them anyway.
+        self.scan_during_dns = False
+        #: Scans started during DNS and still running (with their start time): they finish while
+        #: pytest makes the tests, whose parametrisation needs only DNS; ``ensure`` waits.
+        self._running_scans: tuple[AddressScanner, float] | None = None
+
+    @property
+    def snapshot(self) -> DnsSnapshot:
+        return self._snapshot
+
+    @property
+    def collected_at(self) -> datetime:
+        """When the evidence was collected: judges date certificates and keys against this."""
+        text = self.replay.started_at if self.replay is not None else self.started_at
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return datetime.now(UTC)
+
+    @property
+    def resolver_label(self) -> str:
+        if self.replay is not None:
+            return "replay of " + self.replay.settings.get("resolver", "saved evidence")
+        return self._dns_collector().resolver_label
+
+    def _dns_collector(self) -> DnsCollector:
+        if self._collector is None:
+            # Imported here so that replay never loads the network stack at all.
+            from pytest_govmail.collect.dns import DnsCollector, Nameserver
+
+            servers = [parse_nameserver(s) for s in self.settings.nameservers]
+            self._collector = DnsCollector(
+                [Nameserver(a, p) for a, p in servers],
+                timeout=self.settings.timeout,
+                concurrency=self.settings.concurrency,
+            )
+        return self._collector
+
+    def planners_for(self, areas: Iterable[str]) -> tuple[Planner, ...]:
+        chosen: list[Planner] = [role_queries]
+        for area in sorted(set(areas)):
+            extra = (self._dkim_planner,) if area == "dkim" else ()
+            for planner in PLANNERS_BY_AREA.get(area, ()) + extra:
+                if planner not in chosen:
+                    chosen.append(planner)
+        return tuple(chosen)
+
+    def ensure(self, requirements: Collection[Requirement]) -> None:
+        """Collect what ``requirements`` need for every target, asking nothing twice.
+
+        DNS first (every question the areas' planners want, to a fixed point), then TLS scans
+        of the MX addresses and MTA-STS policy fetches, each only when a selected requirement
+        needs them: a DMARC-only run starts no TLS scan. Replay collects nothing.
+        """
+        ids = {r.id for r in requirements}
+        if self.replay is not None or ids <= self._ready:
+            return
+        areas = {r.area for r in requirements}
+        if any(needs_tls(i) for i in ids):
+            areas.add("tls")
+        tls = any(needs_tls(i) for i in ids)
+        policies = any(needs_policy(i) for i in ids)
+        if self._pending(areas, tls, policies):
+            with self._shared(), without_gc_pauses():
+                self._ensure_dns(areas)
+                self._contact_servers(
+                    tls and not self._tls_done, policies and not self._policies_done
+                )
+        self._ready |= ids
+
+    def _contact_servers(self, tls: bool, policies: bool) -> None:
+        """TLS scans of the MX addresses and MTA-STS policy fetches, side by side.
+
+        They are independent (the judges, not the collectors, combine them), so a slow web
+        server's timeout runs while the mail servers are scanned rather than after them.
+        """
+        if not (tls or policies):
+            return
+        start = time.perf_counter()
+        if tls and policies:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # Both collectors are imported here, in this thread, before two threads could import
+            # them at once: under pytest our modules load through assertion rewriting, and
+            # CPython 3.11 can raise "AST constructor recursion depth mismatch" when two threads
+            # parse at the same time (pytest-dev/pytest#10763, python/cpython#106905).
+            import pytest_govmail.collect.https
+            import pytest_govmail.collect.tls  # noqa: F401
+
+            with ThreadPoolExecutor(1, thread_name_prefix="govmail-https") as pool:
+                fetching = pool.submit(self._fetch_policies)
+                self._scan_tls()
+                fetching.result()
+        elif tls:
+            self._scan_tls()
+        else:
+            self._fetch_policies()
+        self.stats.seconds += time.perf_counter() - start
+
+    def ensure_areas(self, areas: Collection[str]) -> None:
+        """DNS for ``areas`` only (the MX host list that parametrises host tests)."""
+        if self.replay is None and self._pending(set(areas), False, False):
+            with self._shared(), without_gc_pauses():
+                self._ensure_dns(set(areas))
+
+    def _pending(self, areas: set[str], tls: bool, policies: bool) -> bool:
+        names = {planner_name(p) for p in self.planners_for(areas)}
+        return (
+            bool(names - self._settled)
+            or (tls and not self._tls_done)
+            or (policies and not self._policies_done)
+        )
+
+    @contextmanager
+    def _shared(self) -> Iterator[None]:
+        """Under pytest-xdist, collect once for all workers.
+
+        The first worker to get the lock collects and writes what it holds to the shared file;
+        the others, waiting on the lock, read it and find nothing left to ask. Every worker
+        collects the same tests, so they need the same evidence in the same order.
+        """
+        if self.shared is None:
+            yield
+            return
+        import fcntl
+
+        self.shared.mkdir(parents=True, exist_ok=True)
+        with open(self.shared / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                self._adopt_shared()
+                yield
+                self._publish_shared()
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def adopt(self, saved: evidence_file.Evidence) -> None:
+        """Take over evidence another process collected for this run (pytest-xdist)."""
+        self._snapshot = saved.dns
+        self.tls.update(saved.tls)
+        self.policies.update(saved.policies)
+        self._forget()
+        self.stats.dns_queries = len(saved.dns)
+        self.stats.dns_failures = sum(1 for r in saved.dns if r.error is not None)
+        self.stats.tls_addresses = len(self.tls)
+        self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
+        self.stats.policies = len(self.policies)
+
+    def _adopt_shared(self) -> None:
+        assert self.shared is not None
+        path = self.shared / "evidence.json"
+        if not path.exists():
+            return
+        saved = evidence_file.read(path)
+        self.adopt(saved)
+        done = saved.settings.get("collected", "").split()
+        self._settled.update(d for d in done if not d.startswith(":"))
+        self._tls_done = self._tls_done or ":tls" in done
+        self._policies_done = self._policies_done or ":policies" in done
+        self._dns_collector().preload(saved.dns)
+
+    def _publish_shared(self) -> None:
+        assert self.shared is not None
+        done = sorted(self._settled)
+        done += [":tls"] if self._tls_done else []
+        done += [":policies"] if self._policies_done else []
+        evidence = self.to_evidence()
+        settings = {**evidence.settings, "collected": " ".join(done)}
+        evidence_file.write(replace(evidence, settings=settings), self.shared / "evidence.json")
+
+    def _ensure_dns(self, areas: set[str]) -> None:
+        planners = [p for p in self.planners_for(areas) if planner_name(p) not in self._settled]
+        if not planners:
+            return
+        start = time.perf_counter()
+        self._say(f"asking DNS for {len(self.targets)} domain(s)")
+        scanner = None
+        on_settled = None
+        if (
+            self.scan_during_dns
+            and "tls" in areas
+            and not self._tls_done
+            and self._running_scans is None
+        ):
+            scanner = self._tls_scanner()
+            self._say("scanning TLS on each domain's MX addresses as DNS finds them")
+
+            def on_settled(target: Target, dns: DnsView) -> None:
+                assert scanner is not None
+                scanner.submit(self._scan_requests((target,), dns))
+
+        self._snapshot = self._dns_collector().settle_sync(
+            self.targets, planners, progress=self.progress, on_settled=on_settled
+        )
+        self._forget()
+        self.stats.seconds += time.perf_counter() - start
+        self.stats.dns_queries = len(self._snapshot)
+        self.stats.dns_failures = sum(1 for r in self._snapshot if r.error is not None)
+        self.stats.phases.append("dns:" + ",".join(sorted(areas)))
+        self._say(
+            f"DNS: {self.stats.dns_queries} answers ({self.stats.dns_failures} failed) "
+            f"in {time.perf_counter() - start:.1f} s"
+        )
+        self._settled.update(planner_name(p) for p in planners)
+        if scanner is not None:
+            scanner.submit(self._scan_requests(self.targets, self._snapshot))
+            if self.shared is None:
+                # A mute mail server's timeout then runs beside pytest making the tests.
+                self._running_scans = (scanner, start)
+            else:
+                # Under pytest-xdist the other workers wait for this one's evidence: all of it.
+                waited = time.perf_counter()
+                self._finish_tls(scanner, start)
+                self.stats.seconds += time.perf_counter() - waited
+
+    @staticmethod
+    def _address_pairs(targets: Iterable[Target], dns: DnsView) -> list[tuple[str, str]]:
+        """(host, address) of every MX address of the targets, each once."""
+        wanted: dict[tuple[str, str], None] = {}
+        for target in targets:
+            for host in mail_hosts(target, dns) or ():
+                for _rdtype, address in host_addresses(host, dns):
+                    wanted[(host, address)] = None
+        return list(wanted)
+
+    def _tls_scanner(self) -> AddressScanner:
+        from pytest_govmail.collect.tls import AddressScanner, TlsScanSettings, default_ehlo_name
+        from pytest_govmail.inputs.tls_profile import load_profile
+
+        return AddressScanner(
+            TlsScanSettings(
+                timeout=self.settings.timeout,
+                ehlo_name=self.settings.ehlo_name or default_ehlo_name(),
+                ca_file=self.settings.ca_file,
+                connections_per_address=self.settings.connections_per_address,
+                allow_private=self.settings.allow_private,
+                profile_name=load_profile(self.settings.tls_profile).id,
+            )
+        )
+
+    def _scan_requests(self, targets: Iterable[Target], dns: DnsView) -> list[ScanRequest]:
+        from pytest_govmail.collect.tls import ScanRequest
+
+        return [
+            ScanRequest(host, address, self.settings.smtp_port)
+            for host, address in self._address_pairs(targets, dns)
+            if (host, address) not in self.tls
+        ]
+
+    def _finish_running_scans(self) -> bool:
+        """Wait for the scans started during DNS, if any are still running; True if there were."""
+        if self._running_scans is None:
+            return False
+        scanner, start = self._running_scans
+        self._running_scans = None
+        self._finish_tls(scanner, start)
+        return True
+
+    def _scan_tls(self) -> None:
+        if self._finish_running_scans():
+            return
+        start = time.perf_counter()
+        scanner = self._tls_scanner()
+        requests = self._scan_requests(self.targets, self._snapshot)
+        self._say(f"scanning TLS on {len(requests)} MX address(es)")
+        scanner.submit(requests)
+        self._finish_tls(scanner, start)
+
+    def _finish_tls(self, scanner: AddressScanner, start: float) -> None:
+        """Wait for the scans, and keep them."""
+        self.tls.update(scanner.results())
+        self._forget()
+        self._tls_done = True
+        self.stats.tls_addresses = len(self.tls)
+        self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
+        self.stats.phases.append("tls")
+        self._say(
+            f"TLS: {self.stats.tls_addresses} address(es), {self.stats.tls_handshakes} "
+            f"handshakes in {time.perf_counter() - start:.1f} s"
+        )
+
+    def _fetch_policies(self) -> None:
+        from pytest_govmail.collect.https import fetch_policies
+
+        start = time.perf_counter()
+        requests = [
+            r for r in policy_requests(self.targets, self._snapshot) if r[0] not in self.policies
+        ]
+        self.policies.update(
+            fetch_policies(
+                requests,
+                port=self.settings.https_port,
+                timeout=self.settings.timeout,
+                ca_file=self.settings.ca_file,
+                allow_private=self.settings.allow_private,
+            )
+        )
+        self._forget()
+        self._policies_done = True
+        self.stats.policies = len(self.policies)
+        self.stats.phases.append("https")
+        self._say(
+            f"MTA-STS: {len(requests)} policy fetch(es) in {time.perf_counter() - start:.1f} s"
+        )
+
+    def hosts(self, target: Target) -> tuple[str, ...] | None:
+        """The MX hosts of a target from the evidence (None when the MX lookup failed)."""
+        return mail_hosts(target, self._snapshot)
+
+    def _say(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress(line)
+
+    def _forget(self) -> None:
+        """Subjects and roles are built from the evidence: drop them when it grows."""
+        self._roles.clear()
+        self._subjects.clear()
+
+    def roles(self, subject: Subject) -> RoleFacts:
+        """A domain's roles, inferred once per run (they depend only on its evidence)."""
+        facts = self._roles.get(subject.domain)
+        if facts is None:
+            facts = self._roles[subject.domain] = infer_roles(subject)
+        return facts
+
+    def subject(self, target: Target, host: str | None = None) -> Subject:
+        """What a test of ``target`` (and ``host``) judges; built once per (domain, host)."""
+        key = (target.domain, host)
+        cached = self._subjects.get(key)
+        if cached is None:
+            cached = self._subjects[key] = self._build_subject(target, host)
+        return cached
+
+    def _build_subject(self, target: Target, host: str | None) -> Subject:
+        tls: dict[str, tuple[TlsScan, ...]] = {}
+        for mx_host in mail_hosts(target, self._snapshot) or ():
+            scans = tuple(
+                self.tls[(mx_host, address)]
+                for _rdtype, address in host_addresses(mx_host, self._snapshot)
+                if (mx_host, address) in self.tls
+            )
+            if scans:
+                tls[mx_host] = scans
+        settings = {}
+        if self.settings.tls_profile is not None:
+            settings["tls_profile"] = str(self.settings.tls_profile)
+        if self.settings.cert_expiry_days is not None:
+            settings["cert_expiry_days"] = str(self.settings.cert_expiry_days)
+        policy = self.policies.get(target.domain)
+        return Subject(
+            target=target,
+            dns=self._snapshot,
+            host=host,
+            now=self.collected_at,
+            settings=settings,
+            tls=tls,
+            policies={target.domain: policy} if policy is not None else {},
+            messages=self.messages_by_domain.get(target.domain, ()),
+            attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
+        )
+
+    def parse_inputs(self, requirement_ids: Collection[str]) -> None:
+        """Read the waivers and attestations held in ``inputs`` (the user's files, or a replayed
+        run's). Raises ``WaiverError`` or ``AttestationError`` naming what is wrong."""
+        if "waivers" in self.inputs:
+            source, text = self.inputs["waivers"]
+            self.waivers = parse_waivers(text, source, requirement_ids)
+        if "attestations" in self.inputs:
+            source, text = self.inputs["attestations"]
+            self.attestations = parse_attestations(text, source)
+
+    def note_waiver(self, match: WaiverMatch) -> None:
+        """Remember which waivers matched a test, for the report's waiver summary."""
+        if match.applied is not None:
+            self.waivers_applied.add(match.applied)
+        if match.expired is not None:
+            self.waivers_expired.add(match.expired)
+
+    def unused_waivers(self) -> list[Waiver]:
+        used = self.waivers_applied | self.waivers_expired
+        return [w for w in self.waivers if w not in used]
+
+    def to_evidence(self) -> evidence_file.Evidence:
+        self._finish_running_scans()  # a run that ended before its tests needed them
+        settings = {
+            "resolver": self.resolver_label,
+            "timeout": f"{self.settings.timeout:g}",
+            "smtp_port": str(self.settings.smtp_port),
+            "https_port": str(self.settings.https_port),
+        }
+        if self.replay is not None:
+            settings = dict(self.replay.settings)
+        return evidence_file.Evidence(
+            targets=self.targets,
+            dns=self._snapshot,
+            settings=settings,
+            generator=evidence_file.generator_versions(),
+            started_at=self.replay.started_at if self.replay is not None else self.started_at,
+            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            inputs=self.inputs,
+            tls=dict(self.tls),
+            policies=dict(self.policies),
+            messages=self.messages,
+        )
+
+    def evidence_of(self, targets: Sequence[Target]) -> evidence_file.Evidence:
+        """The part of this run's evidence that ``targets`` rest on, for a replay of them alone.
+
+        A DNS answer belongs to it when a planner asks for it for one of ``targets`` given all
+        the answers: the same questions a live run of those domains would have asked, a shared
+        provider's records included. Planners are functions of the answers, and here every
+        answer is already known, so one pass per target finds them all. TLS scans of their MX
+        addresses, their MTA-STS policies and their sample messages go with them. ``govmail-sweep``
+        replays a sweep in batches of these, so that no process holds every domain's tests.
+        """
+        full = self.to_evidence()
+        planners = self.planners_for(DNS_AREAS)
+        wanted: set[Query] = set()
+        for target in targets:
+            for planner in planners:
+                wanted.update(planner(target, self._snapshot))
+        dns = DnsSnapshot(r for r in self._snapshot if r.query in wanted)
+        domains = {t.domain for t in targets}
+        by_domain, unassigned = assign_messages(domains, self.messages)
+        kept = {id(m) for m in unassigned} | {id(m) for ms in by_domain.values() for m in ms}
+        return replace(
+            full,
+            targets=tuple(targets),
+            dns=dns,
+            tls={p: self.tls[p] for p in self._address_pairs(targets, dns) if p in self.tls},
+            policies={d: f for d, f in self.policies.items() if d in domains},
+            messages=tuple(m for m in self.messages if id(m) in kept),
+        )
+
+
+@contextmanager
+def without_gc_pauses() -> Iterator[None]:
+    """No cyclic garbage collection while probes are in flight.
+
+    A full collection stops every thread, and its pause grows with the objects alive: in a
+    10,000-domain run (pytest's objects, 200,000 answers) one took about 3 s. Every question in
+    flight then outlived its 2 s timeout, and asyncio, reading one datagram per socket per
+    loop pass, fired the timers before it read the answers waiting in the sockets: 152 answers
+    recorded as timeouts, among them the A records of 14 shared provider hosts, whose TLS was
+    then never scanned (85,000 tests inconclusive). Collecting makes almost no cyclic garbage
+    (of the 15 passes over 0.2 s in a 10,000-domain collection, two freed 40 and 688 objects
+    and the others none), so the collector waits until the probes are done.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """``IP``, ``IP:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address as (address, port)."""
+    import ipaddress
+
+    raw = text.strip()
+    address, port = raw, 53
+    if raw.startswith("["):
+        address, _, rest = raw[1:].partition("]")
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"{text!r}: expected [IPv6]:PORT")
+            port = _port(rest[1:], text)
+    elif raw.count(":") == 1:
+        address, _, port_text = raw.partition(":")
+        port = _port(port_text, text)
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address (give IP or IP:PORT)") from None
+    return address, port
+
+
+def _port(text: str, whole: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"{whole!r}: {text!r} is not a port number (1-65535)")
+    return int(text)

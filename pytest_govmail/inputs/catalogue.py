@@ -1,0 +1,560 @@
+"""The requirement catalogue (REQUIREMENTS.md) as typed, validated data.
+
+The catalogue ships as package data (``catalogue.toml``) and is read with :func:`load_catalogue`,
+which validates it strictly: a malformed file raises :class:`CatalogueError` naming the entry and
+the field at fault. Every requirement becomes one test per target; its ``id`` is public interface.
+
+``python -m pytest_govmail.inputs.catalogue [ID ...]`` prints the catalogue as Markdown (see
+:func:`markdown_table`), marking the given IDs as tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import functools
+import importlib.resources
+import re
+import sys
+import tomllib
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "ALL",
+    "APPLIES_TO_VALUES",
+    "AREA_TITLES",
+    "Catalogue",
+    "CatalogueError",
+    "Level",
+    "Requirement",
+    "Scope",
+    "Source",
+    "load_catalogue",
+    "main",
+    "markdown_table",
+]
+
+#: The applies-to value that stands for every domain (``*`` in REQUIREMENTS.md).
+ALL = "all"
+#: The applies-to values for particular kinds of domain (R, S and P in REQUIREMENTS.md).
+APPLIES_TO_VALUES: frozenset[str] = frozenset({"receiving", "sending", "parked"})
+
+#: Human titles of the areas, for headings in reports and documentation.
+AREA_TITLES: Mapping[str, str] = MappingProxyType(
+    {
+        "mx": "MX and reachability",
+        "tls": "TLS on each MX",
+        "cert": "Certificates",
+        "mtasts": "MTA-STS",
+        "tlsrpt": "TLS-RPT",
+        "spf": "SPF",
+        "dmarc": "DMARC",
+        "dkim": "DKIM",
+        "park": "Parked domains",
+        "ptr": "PTR",
+        "dnssec": "DNSSEC",
+        "dane": "DANE",
+        "attest": "Attestations",
+    }
+)
+
+SUPPORTED_VERSIONS: frozenset[str] = frozenset({"1"})
+
+_PACKAGED_NAME = "catalogue.toml"
+_ID_RE = re.compile(r"^[A-Z]+-\d{2}$")
+_AREA_RE = re.compile(r"^[a-z]+$")
+_SOURCE_KEY_RE = re.compile(r"^[A-Z][A-Z0-9]*$")
+
+_REQUIREMENT_FIELDS = (
+    "id",
+    "title",
+    "level",
+    "area",
+    "applies_to",
+    "scope",
+    "criterion",
+    "sources",
+    "remediation",
+)
+_SOURCE_FIELDS = ("title", "url")
+_TOP_LEVEL_KEYS = frozenset({"version", "sources", "requirement"})
+
+
+class CatalogueError(ValueError):
+    """The catalogue file is malformed; the message names the entry and the field."""
+
+
+class Level(enum.StrEnum):
+    """How binding a requirement is (REQUIREMENTS.md "Levels")."""
+
+    MUST = "must"
+    SHOULD = "should"
+    ADVISORY = "advisory"
+
+
+class Scope(enum.StrEnum):
+    """What one test covers: a domain, or one (domain, MX host) pair."""
+
+    DOMAIN = "domain"
+    HOST = "host"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A document the catalogue cites: ``key`` is how requirements refer to it (``RFC7208``)."""
+
+    key: str
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One row of the catalogue."""
+
+    id: str
+    title: str
+    level: Level
+    area: str
+    applies_to: frozenset[str]
+    scope: Scope
+    criterion: str
+    sources: tuple[str, ...]
+    remediation: str
+
+    @property
+    def prefix(self) -> str:
+        """The part of the ID before the number (``DMARC`` for ``DMARC-03``)."""
+        return self.id.rsplit("-", 1)[0]
+
+    @property
+    def applies_to_all(self) -> bool:
+        """True when the requirement applies to every domain (``*`` in REQUIREMENTS.md)."""
+        return ALL in self.applies_to
+
+    @property
+    def per_host(self) -> bool:
+        return self.scope is Scope.HOST
+
+
+def source_key(reference: str) -> str:
+    """The source key a citation starts with: ``RFC7208`` for ``"RFC7208 §4.6.4"``."""
+    return reference.split(maxsplit=1)[0] if reference.strip() else ""
+
+
+class Catalogue:
+    """The validated requirements, in file order, with the sources they cite. Immutable."""
+
+    __slots__ = ("_by_id", "_requirements", "_sources", "_version")
+
+    def __init__(
+        self, version: str, sources: Mapping[str, Source], requirements: Sequence[Requirement]
+    ) -> None:
+        self._version = version
+        self._sources: Mapping[str, Source] = MappingProxyType(dict(sources))
+        self._requirements: tuple[Requirement, ...] = tuple(requirements)
+        self._by_id: Mapping[str, Requirement] = MappingProxyType(
+            {r.id: r for r in self._requirements}
+        )
+        if len(self._by_id) != len(self._requirements):
+            raise CatalogueError("requirement IDs are not unique")
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def sources(self) -> Mapping[str, Source]:
+        """The declared sources by key, in file order (read-only)."""
+        return self._sources
+
+    @property
+    def requirements(self) -> tuple[Requirement, ...]:
+        return self._requirements
+
+    def __iter__(self) -> Iterator[Requirement]:
+        return iter(self._requirements)
+
+    def __len__(self) -> int:
+        return len(self._requirements)
+
+    def __contains__(self, requirement_id: object) -> bool:
+        return requirement_id in self._by_id
+
+    def __getitem__(self, requirement_id: str) -> Requirement:
+        try:
+            return self._by_id[requirement_id]
+        except KeyError:
+            raise KeyError(f"no requirement {requirement_id!r} in the catalogue") from None
+
+    def get(self, requirement_id: str) -> Requirement | None:
+        return self._by_id.get(requirement_id)
+
+    def ids(self) -> tuple[str, ...]:
+        """Every requirement ID, in file order."""
+        return tuple(r.id for r in self._requirements)
+
+    def areas(self) -> tuple[str, ...]:
+        """Every area, in order of first appearance."""
+        return tuple(dict.fromkeys(r.area for r in self._requirements))
+
+    def in_area(self, area: str) -> tuple[Requirement, ...]:
+        return tuple(r for r in self._requirements if r.area == area)
+
+    def cited(self, requirement: Requirement) -> tuple[tuple[str, Source], ...]:
+        """Each citation of ``requirement`` with the :class:`Source` it refers to."""
+        return tuple((ref, self._sources[source_key(ref)]) for ref in requirement.sources)
+
+    def __repr__(self) -> str:
+        return f"<Catalogue v{self._version}: {len(self)} requirements>"
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and validation
+# --------------------------------------------------------------------------------------------
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """Load and validate a catalogue: the packaged one (cached) when ``path`` is None."""
+    if path is None:
+        return _packaged_catalogue()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot read the catalogue: {exc}") from exc
+    return _parse(data, str(path))
+
+
+@functools.cache
+def _packaged_catalogue() -> Catalogue:
+    resource = importlib.resources.files("pytest_govmail.inputs").joinpath(_PACKAGED_NAME)
+    return _parse(resource.read_bytes(), f"pytest_govmail/{_PACKAGED_NAME}")
+
+
+def _parse(data: bytes, origin: str) -> Catalogue:
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(f"{origin}: not UTF-8 text: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{origin}: not valid TOML: {exc}") from exc
+    return _build(document, origin)
+
+
+def _build(document: Mapping[str, Any], origin: str) -> Catalogue:
+    unknown = sorted(set(document) - _TOP_LEVEL_KEYS)
+    if unknown:
+        raise CatalogueError(f"{origin}: unknown top-level key(s): {', '.join(unknown)}")
+
+    version = document.get("version")
+    if not isinstance(version, str) or version not in SUPPORTED_VERSIONS:
+        supported = ", ".join(sorted(SUPPORTED_VERSIONS))
+        raise CatalogueError(
+            f"{origin}: field 'version': {version!r} is not a supported version ({supported})"
+        )
+
+    sources = _build_sources(document.get("sources"), origin)
+
+    raw_requirements = document.get("requirement")
+    if not isinstance(raw_requirements, list) or not raw_requirements:
+        raise CatalogueError(f"{origin}: no [[requirement]] entries")
+
+    requirements: list[Requirement] = []
+    seen: dict[str, int] = {}
+    area_of_prefix: dict[str, tuple[str, str]] = {}
+    for index, raw in enumerate(raw_requirements, start=1):
+        requirement = _build_requirement(raw, index, sources, origin)
+        where = f"{origin}: requirement #{index} ({requirement.id})"
+        if requirement.id in seen:
+            raise CatalogueError(
+                f"{where}: field 'id': duplicate of requirement #{seen[requirement.id]}"
+            )
+        seen[requirement.id] = index
+        first = area_of_prefix.setdefault(requirement.prefix, (requirement.area, requirement.id))
+        if first[0] != requirement.area:
+            raise CatalogueError(
+                f"{where}: field 'area': {requirement.area!r} differs from {first[0]!r} "
+                f"given for {first[1]} (one area per ID prefix {requirement.prefix!r})"
+            )
+        requirements.append(requirement)
+
+    prefixes_of_area: dict[str, str] = {}
+    for prefix, (area, first_id) in area_of_prefix.items():
+        other = prefixes_of_area.setdefault(area, prefix)
+        if other != prefix:
+            raise CatalogueError(
+                f"{origin}: requirement {first_id}: field 'area': {area!r} is already the area "
+                f"of ID prefix {other!r} (one ID prefix per area)"
+            )
+
+    return Catalogue(version, sources, requirements)
+
+
+def _build_sources(raw: object, origin: str) -> dict[str, Source]:
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogueError(f"{origin}: no [sources] table")
+    sources: dict[str, Source] = {}
+    for key, entry in raw.items():
+        where = f"{origin}: source {key!r}"
+        if not _SOURCE_KEY_RE.fullmatch(key):
+            raise CatalogueError(f"{where}: key must be upper-case letters and digits")
+        if not isinstance(entry, dict):
+            raise CatalogueError(f"{where}: must be a table with title and url")
+        unknown = sorted(set(entry) - set(_SOURCE_FIELDS))
+        if unknown:
+            raise CatalogueError(f"{where}: unknown field(s): {', '.join(unknown)}")
+        title = _text(entry, "title", where)
+        url = _text(entry, "url", where)
+        if not url.startswith("https://"):
+            raise CatalogueError(f"{where}: field 'url': {url!r} is not an https:// URL")
+        sources[key] = Source(key=key, title=title, url=url)
+    return sources
+
+
+def _build_requirement(
+    raw: object, index: int, sources: Mapping[str, Source], origin: str
+) -> Requirement:
+    where = f"{origin}: requirement #{index}"
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: must be a table")
+    ident = raw.get("id")
+    if isinstance(ident, str):
+        where = f"{where} ({ident})"
+    unknown = sorted(set(raw) - set(_REQUIREMENT_FIELDS))
+    if unknown:
+        raise CatalogueError(f"{where}: unknown field(s): {', '.join(unknown)}")
+    missing = [name for name in _REQUIREMENT_FIELDS if name not in raw]
+    if missing:
+        raise CatalogueError(f"{where}: missing field(s): {', '.join(missing)}")
+
+    ident = _text(raw, "id", where)
+    if not _ID_RE.fullmatch(ident):
+        raise CatalogueError(f"{where}: field 'id': {ident!r} does not match PREFIX-NN")
+
+    level_text = _text(raw, "level", where)
+    try:
+        level = Level(level_text)
+    except ValueError:
+        allowed = ", ".join(m.value for m in Level)
+        raise CatalogueError(
+            f"{where}: field 'level': {level_text!r} is not one of {allowed}"
+        ) from None
+
+    scope_text = _text(raw, "scope", where)
+    try:
+        scope = Scope(scope_text)
+    except ValueError:
+        allowed = ", ".join(m.value for m in Scope)
+        raise CatalogueError(
+            f"{where}: field 'scope': {scope_text!r} is not one of {allowed}"
+        ) from None
+
+    area = _text(raw, "area", where)
+    if not _AREA_RE.fullmatch(area):
+        raise CatalogueError(f"{where}: field 'area': {area!r} is not one lower-case word")
+
+    applies = _text_list(raw, "applies_to", where)
+    if ALL in applies and len(applies) > 1:
+        raise CatalogueError(f"{where}: field 'applies_to': {ALL!r} must stand alone")
+    for value in applies:
+        if value != ALL and value not in APPLIES_TO_VALUES:
+            allowed = ", ".join([ALL, *sorted(APPLIES_TO_VALUES)])
+            raise CatalogueError(f"{where}: field 'applies_to': {value!r} is not one of {allowed}")
+
+    cited = _text_list(raw, "sources", where)
+    for reference in cited:
+        key = source_key(reference)
+        if key not in sources:
+            raise CatalogueError(
+                f"{where}: field 'sources': {reference!r} does not start with a declared "
+                f"source key (declared: {', '.join(sources)})"
+            )
+
+    return Requirement(
+        id=ident,
+        title=_text(raw, "title", where),
+        level=level,
+        area=area,
+        applies_to=frozenset(applies),
+        scope=scope,
+        criterion=_text(raw, "criterion", where),
+        sources=tuple(cited),
+        remediation=_text(raw, "remediation", where),
+    )
+
+
+def _text(table: Mapping[str, object], name: str, where: str) -> str:
+    value = table.get(name)
+    if not isinstance(value, str):
+        raise CatalogueError(f"{where}: field {name!r}: expected a string, got {value!r}")
+    if not value.strip():
+        raise CatalogueError(f"{where}: field {name!r}: must not be empty")
+    return value.strip()
+
+
+def _text_list(table: Mapping[str, object], name: str, where: str) -> tuple[str, ...]:
+    value = table.get(name)
+    if not isinstance(value, list) or not value:
+        raise CatalogueError(
+            f"{where}: field {name!r}: expected a non-empty array of strings, got {value!r}"
+        )
+    items: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise CatalogueError(f"{where}: field {name!r}: {item!r} is not a non-empty string")
+        if item.strip() in items:
+            raise CatalogueError(f"{where}: field {name!r}: {item!r} is listed twice")
+        items.append(item.strip())
+    return tuple(items)
+
+
+# --------------------------------------------------------------------------------------------
+# Markdown
+# --------------------------------------------------------------------------------------------
+
+_APPLIES_ORDER = ("receiving", "sending", "parked")
+TESTED = "tested"
+NOT_IMPLEMENTED = "not implemented yet"
+
+
+def _cell(text: str) -> str:
+    """Text made safe for one Markdown table cell: one line, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _applies_text(requirement: Requirement) -> str:
+    if requirement.applies_to_all:
+        return ALL
+    return ", ".join(v for v in _APPLIES_ORDER if v in requirement.applies_to)
+
+
+def markdown_table(catalogue: Catalogue, implemented: Collection[str]) -> str:
+    """The catalogue as a Markdown section body: a ``###`` heading and a table per area.
+
+    ``implemented`` holds the IDs that have a test; the Status column says "tested" for them and
+    "not implemented yet" for the others. An ID that is not in the catalogue is a ValueError.
+    """
+    unknown = sorted(set(implemented) - set(catalogue.ids()))
+    if unknown:
+        raise ValueError(f"not in the catalogue: {', '.join(unknown)}")
+    lines: list[str] = []
+    for area in catalogue.areas():
+        if lines:
+            lines.append("")
+        lines.append(f"### {AREA_TITLES.get(area, area)}")
+        lines.append("")
+        lines.append("| ID | Level | Applies to | Scope | Passes when | Sources | Status |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for r in catalogue.in_area(area):
+            status = TESTED if r.id in implemented else NOT_IMPLEMENTED
+            cells = (
+                r.id,
+                r.level.value,
+                _applies_text(r),
+                r.scope.value,
+                r.criterion,
+                ", ".join(r.sources),
+                status,
+            )
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+README_START = "<!-- catalogue:start (generated by: python -m pytest_govmail.inputs.catalogue --readme README.md) -->"  # noqa: E501
+README_END = "<!-- catalogue:end -->"
+
+
+def _suites_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("pytest_govmail.suites")
+    assert spec is not None and spec.origin is not None, "pytest_govmail.suites is not installed"
+    return Path(spec.origin).parent
+
+
+def suite_requirements(directory: Path | None = None) -> dict[str, list[str]]:
+    """Requirement ID -> the suite tests that name it, read from the packaged suites' source.
+
+    The suites are parsed, not imported, so this works without a run and says exactly which
+    ``@pytest.mark.requirement(id=...)`` decorators exist.
+    """
+    import ast
+
+    folder = directory or _suites_dir()
+    found: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("test_*.py")):
+        tree = ast.parse(path.read_text("utf-8"), str(path))
+        for node in tree.body:
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for deco in node.decorator_list:
+                if (
+                    isinstance(deco, ast.Call)
+                    and isinstance(deco.func, ast.Attribute)
+                    and deco.func.attr == "requirement"
+                ):
+                    for kw in deco.keywords:
+                        if kw.arg == "id" and isinstance(kw.value, ast.Constant):
+                            found.setdefault(str(kw.value.value), []).append(
+                                f"{path.name}::{node.name}"
+                            )
+    return found
+
+
+def render_readme(text: str, table: str) -> str:
+    """``text`` with the generated catalogue between the README markers replaced by ``table``."""
+    start = text.index(README_START) + len(README_START)
+    end = text.index(README_END)
+    return text[:start] + "\n\n" + table + "\n" + text[end:]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the catalogue as Markdown, marking the IDs given (default: the suites') as tested."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_govmail.inputs.catalogue",
+        description="Print the requirement catalogue as Markdown tables, one per area.",
+    )
+    parser.add_argument(
+        "implemented",
+        nargs="*",
+        metavar="ID",
+        help="requirement IDs that have tests (space- or comma-separated); "
+        "by default, the IDs the packaged suites test",
+    )
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        metavar="README",
+        help="rewrite the generated section of this README in place instead of printing",
+    )
+    parser.add_argument(
+        "--catalogue",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="a catalogue file to read instead of the packaged one",
+    )
+    args = parser.parse_args(argv)
+    ids = {part.strip() for arg in args.implemented for part in arg.split(",") if part.strip()}
+    if not ids:
+        ids = set(suite_requirements())
+    try:
+        catalogue = load_catalogue(args.catalogue)
+        text = markdown_table(catalogue, ids)
+    except ValueError as exc:  # CatalogueError included
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.readme is not None:
+        args.readme.write_text(render_readme(args.readme.read_text("utf-8"), text), "utf-8")
+        return 0
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""What one test judges: a target with the run's evidence and the inputs that judging takes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pytest_govmail.model.dns import DnsView
+from pytest_govmail.model.target import Target
+
+if TYPE_CHECKING:
+    from pytest_govmail.inputs.attestations import Attestation
+    from pytest_govmail.model.dkim import SampleMessage
+    from pytest_govmail.model.https import PolicyFetch
+    from pytest_govmail.model.tls import TlsScan
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What one test judges: a domain (and for host tests one MX host) with the run's evidence.
+
+    ``tls`` maps an MX host to its scans, one per address (``pytest_govmail.model.tls``);
+    ``policies`` maps a domain to its MTA-STS policy fetch (``pytest_govmail.model.https``);
+    ``messages`` holds the sample messages given for this domain (``pytest_govmail.model.dkim``).
+    A host or domain missing from these mappings was not probed in this run.
+    ``now`` is when the evidence was collected, so that replay judges dates the same way.
+    """
+
+    target: Target
+    dns: DnsView
+    host: str | None = None
+    now: datetime | None = None
+    settings: Mapping[str, str] = field(default_factory=dict)
+    tls: Mapping[str, tuple[TlsScan, ...]] = field(default_factory=dict)
+    policies: Mapping[str, PolicyFetch] = field(default_factory=dict)
+    messages: tuple[SampleMessage, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+
+    @property
+    def domain(self) -> str:
+        return self.target.domain

@@ -1,0 +1,213 @@
+"""What a scan of one MX address saw: the SMTP dialogue, TLS versions and suites, the certificate.
+
+These are facts, never verdicts (the judges in ``judge/tls.py`` and ``judge/cert.py`` decide),
+kept in the project's own terms so that the evidence file does not depend on sslyze's objects,
+which change shape between major versions. One :class:`TlsScan` covers one address of one MX
+host; a host test judges every address of its host and names the one that fails.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_govmail.model.dns import ErrorKind, ProbeError
+
+
+class TlsVersion(enum.StrEnum):
+    SSL_2_0 = "SSLv2"
+    SSL_3_0 = "SSLv3"
+    TLS_1_0 = "TLSv1.0"
+    TLS_1_1 = "TLSv1.1"
+    TLS_1_2 = "TLSv1.2"
+    TLS_1_3 = "TLSv1.3"
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpDialogue:
+    """The plain-text part of the session, bounded (a hostile server can send megabytes).
+
+    ``banner_code`` is the greeting's reply code (220, 421, 554...), ``ehlo`` the EHLO reply
+    lines without their codes, ``starttls_reply`` the reply to STARTTLS (``220 ...`` or the
+    refusal, such as ``454 TLS not available``), None when STARTTLS was not sent.
+    """
+
+    banner: str | None = None
+    banner_code: int | None = None
+    ehlo: tuple[str, ...] = ()
+    starttls_offered: bool | None = None
+    starttls_reply: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionProbe:
+    """One protocol version: whether a handshake completed, and what the server accepted.
+
+    ``accepted`` is None when the probe could not tell (the connection failed for a reason
+    that is not a refusal); ``detail`` then says why. ``cipher_suites`` are IANA names of every
+    suite found accepted at this version; ``preferred`` is the suite the server picked when the
+    client offered all of them in the client's order (TLS-05). ``suites_complete`` is False
+    when the enumeration stopped early (a connection failed half way): the list is then a
+    lower bound, and a judge may fail on what it holds but never pass on it.
+    """
+
+    version: TlsVersion
+    accepted: bool | None
+    detail: str = ""
+    cipher_suites: tuple[str, ...] = ()
+    preferred: str | None = None
+    suites_complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class KeyExchange:
+    """The key exchange of the preferred handshake: ``ECDHE`` with a group, ``DHE`` with bits."""
+
+    kind: str
+    group: str | None = None
+    bits: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrustCheck:
+    """Path validation of the served chain against one trust source (Mozilla, a user CA file)."""
+
+    store: str
+    verified: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TlsScan:
+    """Everything seen at one address of one MX host (port 25 unless a lab says otherwise)."""
+
+    host: str
+    address: str
+    port: int
+    at: str = ""
+    elapsed_ms: float = 0.0
+    connections: int = 0
+    handshakes: int = 0
+    error: ProbeError | None = None
+    smtp: SmtpDialogue | None = None
+    versions: tuple[VersionProbe, ...] = ()
+    key_exchange: KeyExchange | None = None
+    compression: bool | None = None
+    secure_renegotiation: bool | None = None
+    client_renegotiation: bool | None = None
+    chain_pem: tuple[str, ...] = ()
+    trust: tuple[TrustCheck, ...] = ()
+    profile: str = ""
+
+    def version(self, version: TlsVersion) -> VersionProbe | None:
+        for probe in self.versions:
+            if probe.version is version:
+                return probe
+        return None
+
+
+def _error_to_json(error: ProbeError | None) -> dict[str, str] | None:
+    return None if error is None else {"kind": error.kind.value, "detail": error.detail}
+
+
+def _error_from_json(data: Mapping[str, Any] | None) -> ProbeError | None:
+    return None if data is None else ProbeError(ErrorKind(data["kind"]), str(data["detail"]))
+
+
+def to_json(scan: TlsScan) -> dict[str, Any]:
+    """A scan as plain JSON data (the evidence file's ``tls`` entries); exact round trip."""
+    smtp = scan.smtp
+    return {
+        "host": scan.host,
+        "address": scan.address,
+        "port": scan.port,
+        "at": scan.at,
+        "elapsed_ms": scan.elapsed_ms,
+        "connections": scan.connections,
+        "handshakes": scan.handshakes,
+        "error": _error_to_json(scan.error),
+        "smtp": None
+        if smtp is None
+        else {
+            "banner": smtp.banner,
+            "banner_code": smtp.banner_code,
+            "ehlo": list(smtp.ehlo),
+            "starttls_offered": smtp.starttls_offered,
+            "starttls_reply": smtp.starttls_reply,
+        },
+        "versions": [
+            {
+                "version": v.version.value,
+                "accepted": v.accepted,
+                "detail": v.detail,
+                "cipher_suites": list(v.cipher_suites),
+                "preferred": v.preferred,
+                "suites_complete": v.suites_complete,
+            }
+            for v in scan.versions
+        ],
+        "key_exchange": None
+        if scan.key_exchange is None
+        else {
+            "kind": scan.key_exchange.kind,
+            "group": scan.key_exchange.group,
+            "bits": scan.key_exchange.bits,
+        },
+        "compression": scan.compression,
+        "secure_renegotiation": scan.secure_renegotiation,
+        "client_renegotiation": scan.client_renegotiation,
+        "chain_pem": list(scan.chain_pem),
+        "trust": [
+            {"store": t.store, "verified": t.verified, "detail": t.detail} for t in scan.trust
+        ],
+        "profile": scan.profile,
+    }
+
+
+def from_json(data: Mapping[str, Any]) -> TlsScan:
+    smtp = data.get("smtp")
+    kex = data.get("key_exchange")
+    return TlsScan(
+        host=str(data["host"]),
+        address=str(data["address"]),
+        port=int(data["port"]),
+        at=str(data.get("at", "")),
+        elapsed_ms=float(data.get("elapsed_ms", 0.0)),
+        connections=int(data.get("connections", 0)),
+        handshakes=int(data.get("handshakes", 0)),
+        error=_error_from_json(data.get("error")),
+        smtp=None
+        if smtp is None
+        else SmtpDialogue(
+            banner=smtp.get("banner"),
+            banner_code=smtp.get("banner_code"),
+            ehlo=tuple(str(x) for x in smtp.get("ehlo", ())),
+            starttls_offered=smtp.get("starttls_offered"),
+            starttls_reply=smtp.get("starttls_reply"),
+        ),
+        versions=tuple(
+            VersionProbe(
+                version=TlsVersion(v["version"]),
+                accepted=v.get("accepted"),
+                detail=str(v.get("detail", "")),
+                cipher_suites=tuple(str(x) for x in v.get("cipher_suites", ())),
+                preferred=v.get("preferred"),
+                suites_complete=bool(v.get("suites_complete", True)),
+            )
+            for v in data.get("versions", ())
+        ),
+        key_exchange=None
+        if kex is None
+        else KeyExchange(kind=str(kex["kind"]), group=kex.get("group"), bits=kex.get("bits")),
+        compression=data.get("compression"),
+        secure_renegotiation=data.get("secure_renegotiation"),
+        client_renegotiation=data.get("client_renegotiation"),
+        chain_pem=tuple(str(x) for x in data.get("chain_pem", ())),
+        trust=tuple(
+            TrustCheck(store=str(t["store"]), verified=bool(t["verified"]), detail=str(t["detail"]))
+            for t in data.get("trust", ())
+        ),
+        profile=str(data.get("profile", "")),
+    )

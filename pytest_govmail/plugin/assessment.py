@@ -1,0 +1,176 @@
+"""What a suite test receives as ``govmail``, and the mapping from verdict to pytest outcome.
+
+The verdict is worked out during *setup*, so that a probe that could not decide (INCONCLUSIVE)
+makes the test ERROR, and a requirement that does not apply SKIPs, as DESIGN.md's outcome table
+asks. A FAIL is raised in the test body by :meth:`Assessment.check`, so it is a plain failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_govmail.inputs.catalogue import Requirement
+from pytest_govmail.inputs.waivers import Waiver, find_waiver
+from pytest_govmail.judge.roles import RoleFacts, applicability
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.verdict import Status, Verdict
+
+if TYPE_CHECKING:
+    from pytest_govmail.engine.run import GovmailRun
+
+MAX_MESSAGE_LINE = 600
+
+
+def _clip(text: str) -> str:
+    """Keep failure messages readable when a record is huge (a 16 KiB TXT, say)."""
+    flat = " ".join(text.split())
+    if len(flat) <= MAX_MESSAGE_LINE:
+        return flat
+    return flat[: MAX_MESSAGE_LINE - 1] + "…"
+
+
+def describe(requirement: Requirement, where: str, verdict: Verdict) -> str:
+    """The text an auditor reads: ID, outcome, domain/host, observed, expected, fix."""
+    word = {
+        Status.PASS: "PASS",
+        Status.FAIL: "FAIL",
+        Status.INCONCLUSIVE: "INCONCLUSIVE",
+        Status.NOT_APPLICABLE: "NOT APPLICABLE",
+    }[verdict.status]
+    head = f"{requirement.id} {word} {where}"
+    if verdict.status is not Status.FAIL:
+        return f"{head}: {_clip(verdict.summary)}"
+    lines = [f"{head}: {requirement.title}"]
+    for finding in verdict.findings:
+        lines.append(f"  observed: {_clip(finding.observed)}")
+        lines.append(f"  expected: {_clip(finding.expected)}")
+        fix = finding.remediation or requirement.remediation
+        if fix:
+            lines.append(f"  fix: {_clip(fix)}")
+    return "\n".join(lines)
+
+
+class Assessment:
+    """One suite test's requirement and case; its verdict is filled in during setup.
+
+    The plugin parametrises ``govmail`` directly with one of these per test, rather than
+    through fixtures: a sweep runs 50,000+ tests, and two fixtures that take ``request`` cost
+    pytest a fixture definition each per test. :func:`decide` fills the verdict in from the
+    plugin's ``pytest_runtest_setup``, so INCONCLUSIVE still errors and NOT APPLICABLE still
+    skips in setup; suites call :meth:`check` in the test body.
+    """
+
+    __slots__ = ("case", "judge", "requirement", "subject", "verdict", "waiver")
+
+    def __init__(
+        self, requirement: Requirement, case: Case, judge: Callable[[Subject], Verdict]
+    ) -> None:
+        self.requirement = requirement
+        self.case = case
+        self.judge = judge
+        self.subject: Subject | None = None
+        self.verdict: Verdict | None = None
+        self.waiver: Waiver | None = None
+
+    def __repr__(self) -> str:
+        return f"<govmail {self.requirement.id} {self.case.id}>"
+
+    @property
+    def where(self) -> str:
+        if self.case.host:
+            return f"{self.case.target.domain} (MX {self.case.host})"
+        return self.case.target.domain
+
+    def message(self) -> str:
+        assert self.verdict is not None, "the verdict is decided in setup"
+        return describe(self.requirement, self.where, self.verdict)
+
+    def check(self) -> None:
+        """Fail the test, without a traceback, unless the requirement passed.
+
+        Under a waiver a failure is an expected failure (xfail, with the waiver's reason), and
+        a pass fails as XPASS(strict) so that the waiver is removed once the domain is fixed.
+        """
+        __tracebackhide__ = True
+        verdict = self.verdict
+        if verdict is None:
+            pytest.fail(f"{self.requirement.id}: no verdict (was setup skipped?)", pytrace=False)
+        if self.waiver is not None:
+            if verdict.status is Status.PASS:
+                pytest.fail(
+                    f"[XPASS(strict)] {self.requirement.id} now passes for {self.where}: remove "
+                    f"the waiver ({self.waiver.source}: {self.waiver.reason})",
+                    pytrace=False,
+                )
+            pytest.xfail(f"waived: {self.waiver.describe()} | {_clip(self.message())}")
+        if verdict.status is not Status.PASS:
+            pytest.fail(self.message(), pytrace=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One parameter of a suite test: a target, and for host-scoped requirements one MX host."""
+
+    target: Target
+    host: str | None = None
+    host_scoped: bool = False
+
+    @property
+    def id(self) -> str:
+        if not self.host_scoped:
+            return self.target.domain
+        return f"{self.target.domain}/{self.host or 'no-mx-host'}"
+
+
+def judge_case(
+    requirement: Requirement,
+    subject: Subject,
+    judge: Callable[[Subject], Verdict],
+    host_scoped: bool,
+    facts: RoleFacts | None = None,
+) -> Verdict:
+    """Applicability first (roles), then the requirement's own judge."""
+    gate = applicability(subject, requirement.applies_to, facts)
+    if gate is not None:
+        return gate
+    if host_scoped and subject.host is None:
+        return Verdict.not_applicable(
+            f"{subject.domain} has no MX host to test here (MX-01 reports why)"
+        )
+    return judge(subject)
+
+
+def decide(assessment: Assessment, run: GovmailRun) -> Verdict:
+    """Work out the test's verdict and waiver, and raise its setup outcome.
+
+    INCONCLUSIVE fails here (pytest reports an ERROR in setup); NOT APPLICABLE skips, at the
+    test's own location. PASS and FAIL return, and the test body's :meth:`Assessment.check`
+    reports them.
+    """
+    __tracebackhide__ = True
+    requirement, case = assessment.requirement, assessment.case
+    run.ensure((requirement,))
+    subject = run.subject(case.target, case.host)
+    verdict = judge_case(
+        requirement, subject, assessment.judge, case.host_scoped, run.roles(subject)
+    )
+    match = find_waiver(
+        run.waivers, requirement.id, case.target.domain, case.host, datetime.now(UTC).date()
+    )
+    run.note_waiver(match)
+    assessment.subject = subject
+    assessment.verdict = verdict
+    assessment.waiver = match.applied if verdict.status in (Status.PASS, Status.FAIL) else None
+    if verdict.status is Status.INCONCLUSIVE:
+        raise pytest.fail.Exception(assessment.message(), pytrace=False)
+    if verdict.status is Status.NOT_APPLICABLE:
+        raise pytest.skip.Exception(
+            f"{requirement.id} not applicable: {_clip(verdict.summary)}", _use_item_location=True
+        )
+    return verdict

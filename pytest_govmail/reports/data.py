@@ -1,0 +1,82 @@
+"""A batch's report data: what ``govmail-sweep`` needs from each pytest run to write one report.
+
+A sweep judges its domains in batches, each a pytest process of its own, so that memory is
+bounded by the batch and not by the sweep. Each batch writes this file (``--govmail-report-data``)
+instead of an HTML page: its :class:`~pytest_govmail.reports.table.ReportTable` (every test's row),
+the requirement IDs it collected, the tests outside the assessment that failed, and which of the
+run's waivers matched. The sweep merges the batches' files and renders the page once.
+
+Plain JSON; no pytest here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_govmail.inputs.waivers import Waiver
+from pytest_govmail.reports.table import ReportTable
+
+#: Rises when the file's meaning changes; a sweep only merges files of its own version.
+FORMAT = 1
+
+
+@dataclass
+class ReportData:
+    """One batch's share of the report."""
+
+    table: ReportTable
+    collected: set[str] = field(default_factory=set)
+    others: list[tuple[str, str]] = field(default_factory=list)
+    #: Positions in the run's waiver list (every batch of a sweep parses the same file).
+    waivers_applied: set[int] = field(default_factory=set)
+    waivers_expired: set[int] = field(default_factory=set)
+
+    def extend(self, other: ReportData, max_others: int) -> None:
+        self.table.extend(other.table)
+        self.collected |= other.collected
+        self.others.extend(other.others[: max(0, max_others - len(self.others))])
+        self.waivers_applied |= other.waivers_applied
+        self.waivers_expired |= other.waivers_expired
+
+
+def waiver_positions(waivers: Sequence[Waiver], chosen: Iterable[Waiver]) -> set[int]:
+    wanted = set(chosen)
+    return {i for i, w in enumerate(waivers) if w in wanted}
+
+
+def write(data: ReportData, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "format": FORMAT,
+        "table": data.table.to_json(),
+        "collected": sorted(data.collected),
+        "others": [list(pair) for pair in data.others],
+        "waivers_applied": sorted(data.waivers_applied),
+        "waivers_expired": sorted(data.waivers_expired),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, separators=(",", ":")), "utf-8")
+    tmp.replace(path)
+
+
+def read(path: Path) -> ReportData:
+    """A file :func:`write` wrote; ``ValueError`` names what is wrong with any other."""
+    try:
+        payload = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: cannot read report data ({exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path}: not report data of this pytest-govmail version")
+    try:
+        return ReportData(
+            table=ReportTable.from_json(payload["table"]),
+            collected={str(i) for i in payload["collected"]},
+            others=[(str(a), str(b)) for a, b in payload["others"]],
+            waivers_applied={int(i) for i in payload["waivers_applied"]},
+            waivers_expired={int(i) for i in payload["waivers_expired"]},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: malformed report data ({type(exc).__name__}: {exc})") from None

@@ -1,0 +1,113 @@
+"""pytest-html additions: the domain-by-area matrix on top, and each test's evidence below it.
+
+Used when the user asks pytest-html for a report (``--html=PATH``); the report a govmail run
+writes by default is our own, :mod:`pytest_govmail.reports.page`, which stays small and fast for
+sweeps of thousands of domains. Registered only when pytest-html is loaded.
+
+pytest-html inserts these strings as raw HTML, and everything in them that came off the network
+(TXT records, names, banners) is hostile, so every value passes through
+:func:`~pytest_govmail.reports.sections.esc` here, and nothing else builds markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_govmail.reports.sections import LABEL, inputs, not_assessed, provenance
+from pytest_govmail.reports.sections import esc as _e
+from pytest_govmail.reports.terminal import STATUS_ORDER, GovmailReporter, worst
+
+STYLE = """<style>
+.govmail-matrix{border-collapse:collapse;margin:8px 0;font-size:13px}
+.govmail-matrix th,.govmail-matrix td{border:1px solid #ccc;padding:2px 6px;text-align:center}
+.govmail-matrix td.domain{text-align:left;font-family:monospace}
+.gm-fail{background:#f8d0d0}.gm-inconclusive{background:#f6e3b4}
+.gm-pass{background:#d3efd3}.gm-not_applicable{background:#eee;color:#777}
+.govmail-evidence{margin:4px 0 8px 0;font-size:13px}
+.govmail-evidence pre{white-space:pre-wrap;word-break:break-all;margin:2px 0}
+</style>"""
+
+
+class GovmailHtml:
+    """Hooks of pytest-html; see :mod:`pytest_html.hooks`."""
+
+    def __init__(self, reporter: GovmailReporter) -> None:
+        self.reporter = reporter
+        self.run = reporter.run
+        self.catalogue = reporter.catalogue
+        self.tally = reporter.tally  # filled by the reporter as reports arrive
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = "pytest-govmail: secure email assessment"
+
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
+        prefix.append(STYLE)
+        prefix.append(provenance(self.run, self.catalogue))
+        prefix.append(self._matrix())
+        prefix.append(not_assessed(self.catalogue, self.reporter.collected_ids))
+        prefix.append(inputs(self.run))
+
+    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
+        info = getattr(report, "govmail", None)
+        if isinstance(info, dict):
+            data.insert(0, render_evidence(info))
+
+    def _matrix(self) -> str:
+        if not self.tally:
+            return ""
+        areas = [
+            a
+            for a in self.catalogue.areas()
+            if any(k[0] == a for c in self.tally.values() for k in c)
+        ]
+        rows = ["<table class='govmail-matrix'><tr><th>domain</th>"]
+        rows.extend(f"<th>{_e(a)}</th>" for a in areas)
+        rows.append("</tr>")
+        for domain in sorted(self.tally):
+            counter = self.tally[domain]
+            rows.append(f"<tr><td class='domain'>{_e(domain)}</td>")
+            for area in areas:
+                status = worst(counter, area)
+                counts = " ".join(
+                    f"{counter[(area, s)]} {LABEL[s]}" for s in STATUS_ORDER if counter[(area, s)]
+                )
+                rows.append(
+                    f"<td class='gm-{_e(status)}' title='{_e(counts)}'>{_e(LABEL[status])}</td>"
+                )
+            rows.append("</tr>")
+        rows.append("</table>")
+        return "<h2>Domains by requirement area</h2>" + "".join(rows)
+
+
+def render_evidence(info: dict[str, Any]) -> str:
+    """One test's verdict and evidence as escaped HTML."""
+    parts = [
+        "<div class='govmail-evidence'>",
+        f"<p><b>{_e(info['requirement'])}</b> ({_e(info['level'])}, {_e(info['area'])}): "
+        f"{_e(info['title'])} &mdash; <b>{_e(LABEL.get(info['status'], info['status']))}</b></p>",
+        f"<p>{_e(info.get('summary', ''))}</p>",
+    ]
+    if info.get("waiver"):
+        parts.append(f"<p><b>Waived</b>: {_e(info['waiver'])}</p>")
+    for finding in info.get("findings", ()):
+        parts.append(
+            "<p>"
+            f"<code>{_e(finding['code'])}</code><br>observed: {_e(finding['observed'])}"
+            f"<br>expected: {_e(finding['expected'])}"
+            + (f"<br>fix: {_e(finding['remediation'])}" if finding["remediation"] else "")
+            + "</p>"
+        )
+    if info.get("evidence"):
+        parts.append("<p>DNS evidence:</p><pre>")
+        parts.append(_e("\n".join(info["evidence"])))
+        parts.append("</pre>")
+    for title, text in info.get("details", []):
+        parts.append(f"<p>{_e(title)}:</p><pre>{_e(text)}</pre>")
+    if info.get("sources"):
+        parts.append(f"<p>Sources: {_e(', '.join(info['sources']))}</p>")
+    parts.append("</div>")
+    return "".join(parts)

@@ -1,0 +1,85 @@
+"""Parts both HTML reports show above their results: provenance, gaps, waivers, attestations.
+
+Our own report (:mod:`pytest_govmail.reports.page`) and the pytest-html additions
+(:mod:`pytest_govmail.reports.pytest_html`) say the same things about a run, so they share these.
+Each function
+returns markup in which every value has passed through :func:`esc`: waiver reasons, attestation
+evidence and catalogue texts are the user's words, and a domain list can hold anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from html import escape
+
+from pytest_govmail.engine.run import GovmailRun
+from pytest_govmail.inputs.catalogue import Catalogue
+from pytest_govmail.reports.terminal import waiver_lines
+
+#: How each verdict status reads in a report.
+LABEL = {
+    "pass": "pass",
+    "fail": "fail",
+    "inconclusive": "error",
+    "not_applicable": "n/a",
+    "waived": "waived",
+}
+
+
+def esc(value: object) -> str:
+    """Text as HTML text or as a quoted attribute value (quotes escaped too)."""
+    return escape(str(value), quote=True)
+
+
+def provenance(run: GovmailRun, catalogue: Catalogue) -> str:
+    """Where the evidence came from: live collection (when, which resolver) or a replay."""
+    if run.replay is not None:
+        source = f"replay of evidence collected {run.replay.started_at or 'at an unknown time'}"
+    else:
+        source = f"collected {run.started_at} via {run.resolver_label}"
+    return (
+        f"<p>{len(run.targets)} domain(s) assessed against catalogue "
+        f"v{esc(catalogue.version)}; {esc(source)}.</p>"
+    )
+
+
+def not_assessed(catalogue: Catalogue, collected: Iterable[str]) -> str:
+    """The catalogue requirements no test assessed: an assessor must not read silence as a pass."""
+    done = set(collected)
+    missing = [r for r in catalogue if r.id not in done]
+    if not missing:
+        return ""
+    items = "".join(f"<li>{esc(r.id)} ({esc(r.level.value)}): {esc(r.title)}</li>" for r in missing)
+    return (
+        f"<details><summary>{len(missing)} catalogue requirement(s) not assessed in this run "
+        f"(not implemented yet, or deselected)</summary><ul>{items}</ul></details>"
+    )
+
+
+def inputs(run: GovmailRun, table_class: str = "govmail-matrix", folded: bool = False) -> str:
+    """Waivers and attestations: the user's own statements, listed for the assessor.
+
+    ``folded`` puts the attestation table (one row per domain and control: long in a sweep)
+    behind a ``<details>`` so that it does not push the matrix down.
+    """
+    parts = []
+    lines = waiver_lines(run)
+    if lines:
+        items = "".join(f"<li>{esc(line)}</li>" for line in lines)
+        parts.append(f"<h3>Waivers</h3><ul>{items}</ul>")
+    if run.attestations:
+        rows = "".join(
+            f"<tr><td>{esc(a.domain)}</td><td>{esc(a.control)}</td><td>{esc(a.attested_by)}</td>"
+            f"<td>{esc(a.attested_on.isoformat())}</td><td>{esc(a.expires or '')}</td>"
+            f"<td>{esc(a.evidence)}</td></tr>"
+            for a in run.attestations
+        )
+        heading = "<h3>Attested controls</h3>"
+        if folded:
+            heading = f"<details><summary>{len(run.attestations)} attested control(s)</summary>"
+        parts.append(
+            f"{heading}<table class='{esc(table_class)}'><tr><th>domain</th>"
+            "<th>control</th><th>attested by</th><th>date</th><th>expires</th>"
+            f"<th>evidence</th></tr>{rows}</table>" + ("</details>" if folded else "")
+        )
+    return "".join(parts)

@@ -1,0 +1,284 @@
+"""What a run shows: verdict facts on every report, the header, and the domain-by-area summary.
+
+Each test report gets a plain-data ``govmail`` attribute (requirement, domain, host, status,
+summary, the DNS answers the verdict rests on, and findings and details when there are any).
+Plain data survives pytest-xdist's report serialisation; our HTML report
+(:mod:`pytest_govmail.reports.page`) and the pytest-html additions
+(:mod:`pytest_govmail.reports.pytest_html`)
+render it escaped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from pytest_govmail.engine.run import GovmailRun, needs_tls
+from pytest_govmail.inputs.catalogue import Catalogue, Requirement
+from pytest_govmail.model.dns import DnsResult
+from pytest_govmail.model.tls import TlsScan
+from pytest_govmail.model.verdict import Status
+
+MAX_EVIDENCE_LINE = 400
+STATUS_ORDER = ("fail", "inconclusive", "pass", "not_applicable")
+SYMBOL = {"pass": "ok", "fail": "FAIL", "inconclusive": "ERR", "not_applicable": "-"}
+
+
+def _clip(text: str, limit: int = MAX_EVIDENCE_LINE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def implemented_ids(items: list[pytest.Item]) -> set[str]:
+    from pytest_govmail.plugin.keys import requirement_key
+
+    return {item.stash[requirement_key].id for item in items if requirement_key in item.stash}
+
+
+class GovmailReporter:
+    """Registered by the plugin for a govmail run; holds the per-domain tallies for the summary."""
+
+    def __init__(self, config: pytest.Config, run: GovmailRun, catalogue: Catalogue) -> None:
+        self.config = config
+        self.run = run
+        self.catalogue = catalogue
+        self.tally: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        self.collected_ids: set[str] = set()
+        # A host's TLS evidence is shown on each of its ~20 tests: render it once.
+        self._tls_lines: dict[tuple[str, str], list[str]] = {}
+        self._dns_lines: dict[str, tuple[DnsResult, str]] = {}
+        self._source_lists: dict[str, list[str]] = {}
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        run = self.run
+        source = (
+            f"replaying {len(run.snapshot)} saved answers"
+            if run.replay is not None
+            else f"resolver {', '.join(run.settings.nameservers) or 'system'}, "
+            f"timeout {run.settings.timeout:g} s"
+        )
+        return [
+            f"govmail: {len(run.targets)} domain(s); {source}; catalogue v{self.catalogue.version}"
+        ]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.collected_ids |= implemented_ids(session.items)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        self.annotate(item, report)
+        return report
+
+    def annotate(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        """Put the verdict's facts on the report of the phase that decided it.
+
+        Called by the ``pytest_runtest_makereport`` wrapper, and directly by the lean protocol
+        (:mod:`pytest_govmail.plugin.lean`) for the reports it builds itself.
+        """
+        from pytest_govmail.plugin.keys import assessment_key
+
+        assessment = item.stash.get(assessment_key, None)
+        verdict = assessment.verdict if assessment is not None else None
+        if assessment is None or verdict is None:
+            return
+        deciding = "call" if verdict.status in (Status.PASS, Status.FAIL) else "setup"
+        if report.when != deciding:
+            return
+        requirement, case = assessment.requirement, assessment.case
+        evidence = [self._dns_line(key) for key in verdict.evidence]
+        # A host's TLS evidence (a few dozen lines) is shown where a verdict is not a pass;
+        # repeated on every passing test of every host it would swell a sweep's report. The
+        # evidence file keeps all of it.
+        if case.host and needs_tls(requirement.id) and verdict.status is not Status.PASS:
+            for scan in self.run.subject(case.target, case.host).tls.get(case.host, ()):
+                scan_key = (scan.host, scan.address)
+                if scan_key not in self._tls_lines:
+                    self._tls_lines[scan_key] = tls_evidence_lines(scan)
+                evidence.extend(self._tls_lines[scan_key])
+        # Every report keeps this dict until the run ends (pytest's terminal reporter holds all
+        # reports): what repeats is shared (evidence lines, the sources list), and empty
+        # findings and details are left out.
+        data: dict[str, Any] = {
+            "requirement": requirement.id,
+            "title": requirement.title,
+            "level": requirement.level.value,
+            "area": requirement.area,
+            "domain": case.target.domain,
+            "host": case.host,
+            "status": verdict.status.value,
+            "summary": _clip(verdict.summary, 2000),
+            "evidence": evidence,
+            "sources": self._sources(requirement),
+        }
+        if verdict.findings:
+            data["findings"] = [
+                {
+                    "code": f.code,
+                    "observed": _clip(f.observed, 2000),
+                    "expected": f.expected,
+                    "remediation": f.remediation or requirement.remediation,
+                }
+                for f in verdict.findings
+            ]
+        if verdict.details:
+            data["details"] = [[k, _clip(v, 20000)] for k, v in verdict.details]
+        if assessment.waiver is not None:
+            data["waiver"] = assessment.waiver.describe()
+        report.govmail = data  # type: ignore[attr-defined]
+        if verdict.status in (Status.FAIL, Status.INCONCLUSIVE) and evidence:
+            report.sections.append(("govmail evidence", "\n".join(evidence)))
+
+    def _dns_line(self, key: str) -> str:
+        """One DNS answer as a line, described once: the tests that rest on it (a dozen per
+        domain) share one string, rather than each report holding a copy until the run ends."""
+        name, _, rdtype = key.rpartition("/")
+        result = self.run.snapshot.get(name, rdtype) if name else None
+        if result is None:
+            return f"{key}: not collected"
+        cached = self._dns_lines.get(key)
+        if cached is None or cached[0] is not result:  # a later collection may replace it
+            cached = self._dns_lines[key] = (result, _clip(result.describe()))
+        return cached[1]
+
+    def _sources(self, requirement: Requirement) -> list[str]:
+        found = self._source_lists.get(requirement.id)
+        if found is None:
+            found = self._source_lists[requirement.id] = list(requirement.sources)
+        return found
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, "govmail", None)
+        if isinstance(data, dict):
+            self.tally[data["domain"]][(data["area"], data["status"])] += 1
+            # Under pytest-xdist the controller collects no items: learn the IDs from reports.
+            self.collected_ids.add(data["requirement"])
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.tally:
+            return
+        tr = terminalreporter
+        areas = [
+            a
+            for a in self.catalogue.areas()
+            if any(a == k[0] for c in self.tally.values() for k in c)
+        ]
+        tr.write_sep("=", "govmail summary (domain x area: worst outcome)")
+        width = max(len(d) for d in self.tally)
+        tr.write_line(" " * width + "  " + "  ".join(f"{a:>7}" for a in areas))
+        for domain in sorted(self.tally):
+            cells = [f"{SYMBOL[worst(self.tally[domain], a)]:>7}" for a in areas]
+            tr.write_line(f"{domain:<{width}}  " + "  ".join(cells))
+        totals: Counter[str] = Counter()
+        for counter in self.tally.values():
+            for (_, status), n in counter.items():
+                totals[status] += n
+        tr.write_line(
+            "govmail: "
+            + ", ".join(f"{totals[s]} {s.replace('_', ' ')}" for s in STATUS_ORDER if totals[s])
+            + f"; {self.run.stats.dns_queries} DNS answers"
+            + (f" ({self.run.stats.dns_failures} failed)" if self.run.stats.dns_failures else "")
+            + (f" collected in {self.run.stats.seconds:.2f} s" if self.run.replay is None else "")
+        )
+        for line in waiver_lines(self.run):
+            tr.write_line(f"govmail: {line}")
+        missing = [r.id for r in self.catalogue if r.id not in self.collected_ids]
+        if missing:
+            tr.write_line(
+                f"govmail: {len(missing)} catalogue requirement(s) not assessed in this run "
+                f"(not implemented yet or deselected): {', '.join(missing)}"
+            )
+
+
+def worst(counter: Counter[tuple[str, str]], area: str) -> str:
+    for status in STATUS_ORDER:
+        if counter[(area, status)]:
+            return status
+    return "not_applicable"
+
+
+def waiver_lines(run: GovmailRun) -> list[str]:
+    """What happened to the waivers: applied, expired (no longer applied), matching nothing."""
+    lines = []
+    if run.waivers_applied:
+        lines.append(f"{len(run.waivers_applied)} waiver(s) applied")
+    for waiver in sorted(run.waivers_expired, key=lambda w: w.source):
+        lines.append(f"waiver EXPIRED, no longer applied: {waiver.describe()} ({waiver.source})")
+    for waiver in run.unused_waivers():
+        lines.append(f"waiver matches no test in this run: {waiver.describe()} ({waiver.source})")
+    return lines
+
+
+def tls_evidence_lines(scan: TlsScan) -> list[str]:
+    """What a TLS scan saw, as lines a person can read: dialogue, protocol matrix, chain."""
+    where = (
+        f"[{scan.address}]:{scan.port}" if ":" in scan.address else f"{scan.address}:{scan.port}"
+    )
+    lines = [
+        f"TLS scan of {scan.host} at {where}, {scan.at}: {scan.connections} connection(s), "
+        f"{scan.handshakes} handshake(s), {scan.elapsed_ms:.0f} ms, profile {scan.profile}"
+    ]
+    if scan.error is not None:
+        lines.append(f"  probe error: {_clip(scan.error.describe())}")
+    if scan.smtp is not None:
+        smtp = scan.smtp
+        banner = smtp.banner if smtp.banner else f"(none; reply code {smtp.banner_code})"
+        lines.append(f"  banner: {_clip(banner, 200)}")
+        if smtp.ehlo:
+            lines.append(f"  EHLO: {_clip(', '.join(smtp.ehlo), 300)}")
+        if smtp.starttls_reply is not None:
+            lines.append(f"  STARTTLS: {_clip(smtp.starttls_reply, 200)}")
+    for probe in scan.versions:
+        state = {True: "accepted", False: "refused", None: "unknown"}[probe.accepted]
+        suites = f": {', '.join(probe.cipher_suites)}" if probe.cipher_suites else ""
+        preferred = f" (server picks {probe.preferred})" if probe.preferred else ""
+        detail = (
+            f" ({_clip(probe.detail, 120)})" if probe.accepted is not True and probe.detail else ""
+        )
+        lines.append(f"  {probe.version.value:<8} {state}{detail}{suites}{preferred}")
+    if scan.key_exchange is not None:
+        kex = scan.key_exchange
+        lines.append(
+            f"  key exchange: {kex.kind} {kex.group or ''} {f'{kex.bits} bits' if kex.bits else ''}"
+        )
+    facts = {
+        "compression": scan.compression,
+        "secure renegotiation": scan.secure_renegotiation,
+        "client renegotiation accepted": scan.client_renegotiation,
+    }
+    lines.append(
+        "  " + ", ".join(f"{k}: {'unknown' if v is None else v}" for k, v in facts.items())
+    )
+    lines.extend(f"  {line}" for line in chain_lines(scan.chain_pem))
+    for check in scan.trust:
+        state = "validates" if check.verified else "does not validate"
+        lines.append(f"  trust ({check.store}): {state}: {_clip(check.detail, 300)}")
+    return lines
+
+
+def chain_lines(chain_pem: tuple[str, ...]) -> list[str]:
+    """The served chain, leaf first: subject, issuer, key, signature and validity dates."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    lines = []
+    for index, pem in enumerate(chain_pem):
+        try:
+            cert = x509.load_pem_x509_certificate(pem.encode("ascii", "replace"))
+        except ValueError as exc:
+            lines.append(f"certificate {index}: unreadable ({exc})")
+            continue
+        key = cert.public_key()
+        size = key.key_size if isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey) else 0
+        digest = cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else "-"
+        kind = "RSA" if isinstance(key, rsa.RSAPublicKey) else type(key).__name__
+        lines.append(
+            f"certificate {index}: {_clip(cert.subject.rfc4514_string(), 120)}; issuer "
+            f"{_clip(cert.issuer.rfc4514_string(), 120)}; {kind} {size} bits; {digest}; "
+            f"valid {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}"
+        )
+    return lines
