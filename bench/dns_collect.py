@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from sweep import build_lab
 
 from pytest_govmail.collect.dns import DnsCollector, Nameserver
-from pytest_govmail.engine.run import DNS_AREAS, GovmailRun, Settings
+from pytest_govmail.engine.needs import all_dns_groups
+from pytest_govmail.engine.run import GovmailRun, Settings
 from pytest_govmail.lab.dns_server import LabDnsServer
 from pytest_govmail.model.target import Target
 
@@ -58,7 +59,7 @@ def main() -> int:
     _, domains, _ = build_lab(args.domains)
     targets = [Target(d) for d in domains]
     # The planners a full run asks in its DNS phase, chosen as the engine chooses them.
-    planners = GovmailRun(targets, Settings()).planners_for(DNS_AREAS)
+    planners = GovmailRun(targets, Settings()).planners_for(all_dns_groups())
     ready: multiprocessing.Queue[tuple[str, int]] = multiprocessing.Queue()
     child = multiprocessing.Process(target=serve, args=(args.domains, args.delay, ready))
     child.start()

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pytest_govmail.engine.run import DNS_AREAS, GovmailRun, Settings
+from pytest_govmail.engine.needs import all_dns_groups
+from pytest_govmail.engine.run import GovmailRun, Settings
 from pytest_govmail.lab.demo import DemoLab, start_demo_lab
 from pytest_govmail.model.target import Target
 
@@ -50,7 +51,7 @@ def _run(lab: DemoLab, scan_during_dns: bool) -> tuple[GovmailRun, list[int]]:
             at_dns_end.append(sum(s.connections for s in services.fleet) - before)
 
     run.progress = progress
-    run.ensure_areas(DNS_AREAS)
+    run.ensure_dns(all_dns_groups())
     return run, at_dns_end
 
 
@@ -106,7 +107,7 @@ def test_no_garbage_collection_pauses_while_probes_are_in_flight(lab: DemoLab) -
     )
     run.progress = lambda line: seen.append(gc.isenabled())
     assert gc.isenabled()
-    run.ensure_areas(DNS_AREAS)
+    run.ensure_dns(all_dns_groups())
     assert seen and not any(seen)
     assert gc.isenabled()
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_govmail.engine import needs
 from pytest_govmail.inputs.attestations import Attestation, parse_attestations
 from pytest_govmail.inputs.catalogue import Requirement
 from pytest_govmail.inputs.waivers import Waiver, WaiverMatch, parse_waivers
@@ -30,60 +31,18 @@ from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
 from pytest_govmail.model.tls import TlsScan
 from pytest_govmail.plan import Planner
-from pytest_govmail.plan.base import (
-    host_addresses,
-    mail_hosts,
-    mx_queries,
-    park_queries,
-    ptr_queries,
-    role_queries,
-)
-from pytest_govmail.plan.dane import dane_queries
+from pytest_govmail.plan.base import host_addresses, mail_hosts
 from pytest_govmail.plan.dkim import assign_messages, make_dkim_planner
-from pytest_govmail.plan.dmarc import dmarc_queries, mtasts_queries, tlsrpt_queries
-from pytest_govmail.plan.mtasts import mtasts_policy_queries, policy_requests
-from pytest_govmail.plan.spf import spf_queries
+from pytest_govmail.plan.mtasts import policy_requests
 
 if TYPE_CHECKING:
     from pytest_govmail.collect.dns import DnsCollector
     from pytest_govmail.collect.tls import AddressScanner, ScanRequest
 
-#: What each requirement area needs asked of DNS. Every run also asks what role inference needs.
-PLANNERS_BY_AREA: dict[str, tuple[Planner, ...]] = {
-    "mx": (mx_queries,),
-    "spf": (spf_queries,),
-    "dmarc": (dmarc_queries,),
-    "tlsrpt": (tlsrpt_queries,),
-    "mtasts": (mtasts_queries, mtasts_policy_queries),
-    "park": (park_queries, dmarc_queries, spf_queries),
-    "ptr": (ptr_queries,),
-    "tls": (mx_queries,),
-    "cert": (mx_queries,),
-    "dane": (dane_queries,),
-}
-
-
-#: Every area with DNS planners (the discovery phase asks them all at once).
-DNS_AREAS = frozenset(PLANNERS_BY_AREA) | {"dkim"}
-
 
 def planner_name(planner: Planner) -> str:
     """A planner's stable name (workers compare what has been collected by name)."""
     return f"{planner.__module__}.{planner.__qualname__}"
-
-
-def needs_tls(requirement_id: str) -> bool:
-    """Requirements judged on a TLS scan of the MX addresses (MTASTS-07 reuses the scans)."""
-    return requirement_id.startswith(("TLS-", "CERT-")) or requirement_id in {
-        "MX-04",
-        "DANE-01",
-        "MTASTS-07",
-    }
-
-
-def needs_policy(requirement_id: str) -> bool:
-    """Requirements judged on the fetched MTA-STS policy (MTASTS-01 is the TXT record alone)."""
-    return requirement_id.startswith("MTASTS-") and requirement_id != "MTASTS-01"
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,33 +155,26 @@ class GovmailRun:
             )
         return self._collector
 
-    def planners_for(self, areas: Iterable[str]) -> tuple[Planner, ...]:
-        chosen: list[Planner] = [role_queries]
-        for area in sorted(set(areas)):
-            extra = (self._dkim_planner,) if area == "dkim" else ()
-            for planner in PLANNERS_BY_AREA.get(area, ()) + extra:
-                if planner not in chosen:
-                    chosen.append(planner)
-        return tuple(chosen)
+    def planners_for(self, groups: Iterable[str]) -> tuple[Planner, ...]:
+        """The planners of these DNS groups, with this run's DKIM planner for ``dkim``."""
+        return needs.planners_for(set(groups), self._dkim_planner)
 
     def ensure(self, requirements: Collection[Requirement]) -> None:
         """Collect what ``requirements`` need for every target, asking nothing twice.
 
-        DNS first (every question the areas' planners want, to a fixed point), then TLS scans
-        of the MX addresses and MTA-STS policy fetches, each only when a selected requirement
+        DNS first (every question their records' planner groups want, to a fixed point), then TLS
+        scans of the MX addresses and MTA-STS policy fetches, each only when a selected requirement
         needs them: a DMARC-only run starts no TLS scan. Replay collects nothing.
         """
         ids = {r.id for r in requirements}
         if self.replay is not None or ids <= self._ready:
             return
-        areas = {r.area for r in requirements}
-        if any(needs_tls(i) for i in ids):
-            areas.add("tls")
-        tls = any(needs_tls(i) for i in ids)
-        policies = any(needs_policy(i) for i in ids)
+        areas = needs.dns_groups(requirements)
+        tls = needs.needs_tls(requirements)
+        policies = needs.needs_policy(requirements)
         if self._pending(areas, tls, policies):
             with self._shared(), without_gc_pauses():
-                self._ensure_dns(areas)
+                self._ensure_dns(areas, scan_tls=tls)
                 self._contact_servers(
                     tls and not self._tls_done, policies and not self._policies_done
                 )
@@ -257,11 +209,11 @@ class GovmailRun:
             self._fetch_policies()
         self.stats.seconds += time.perf_counter() - start
 
-    def ensure_areas(self, areas: Collection[str]) -> None:
-        """DNS for ``areas`` only (the MX host list that parametrises host tests)."""
+    def ensure_dns(self, areas: Collection[str]) -> None:
+        """DNS for these planner groups only (the MX host list that parametrises host tests)."""
         if self.replay is None and self._pending(set(areas), False, False):
             with self._shared(), without_gc_pauses():
-                self._ensure_dns(set(areas))
+                self._ensure_dns(set(areas), scan_tls=True)
 
     def _pending(self, areas: set[str], tls: bool, policies: bool) -> bool:
         names = {planner_name(p) for p in self.planners_for(areas)}
@@ -328,7 +280,9 @@ class GovmailRun:
         settings = {**evidence.settings, "collected": " ".join(done)}
         evidence_file.write(replace(evidence, settings=settings), self.shared / "evidence.json")
 
-    def _ensure_dns(self, areas: set[str]) -> None:
+    def _ensure_dns(self, areas: set[str], scan_tls: bool) -> None:
+        """Ask the planners of ``areas`` to a fixed point; with ``scan_tls`` (and
+        ``scan_during_dns``), scan each domain's MX addresses as soon as DNS has settled it."""
         planners = [p for p in self.planners_for(areas) if planner_name(p) not in self._settled]
         if not planners:
             return
@@ -336,12 +290,7 @@ class GovmailRun:
         self._say(f"asking DNS for {len(self.targets)} domain(s)")
         scanner = None
         on_settled = None
-        if (
-            self.scan_during_dns
-            and "tls" in areas
-            and not self._tls_done
-            and self._running_scans is None
-        ):
+        if self.scan_during_dns and scan_tls and not self._tls_done and self._running_scans is None:
             scanner = self._tls_scanner()
             self._say("scanning TLS on each domain's MX addresses as DNS finds them")
 
@@ -574,7 +523,7 @@ class GovmailRun:
         replays a sweep in batches of these, so that no process holds every domain's tests.
         """
         full = self.to_evidence()
-        planners = self.planners_for(DNS_AREAS)
+        planners = self.planners_for(needs.all_dns_groups())
         wanted: set[Query] = set()
         for target in targets:
             for planner in planners:

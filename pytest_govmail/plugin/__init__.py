@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from pytest_govmail.engine.run import DNS_AREAS, GovmailRun, Settings
+from pytest_govmail.engine.needs import all_dns_groups, judge_of
+from pytest_govmail.engine.run import GovmailRun, Settings
 from pytest_govmail.inputs.attestations import AttestationError
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.inputs.targets import (
@@ -264,7 +265,13 @@ def _selects(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "requirement(id, judge): the catalogue requirement a govmail test assesses; "
+        "requirements(area=None, ids=None): the catalogue requirements a govmail test assesses "
+        "(every implemented one of an area, or those named); each test is one requirement, "
+        "whose level, area and requirement(id=...) are added as markers.",
+    )
+    config.addinivalue_line(
+        "markers",
+        "requirement(id): one catalogue requirement a govmail test assesses; "
         "its level and area are added as markers (must, should, advisory; mx, spf, dmarc, ...).",
     )
     catalogue = load_catalogue()
@@ -370,51 +377,91 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(shared, ignore_errors=True)
 
 
-def _requirement_of(definition: pytest.Function | pytest.Item, catalogue: Catalogue) -> Requirement:
-    marker = definition.get_closest_marker("requirement")
-    if marker is None:
-        raise pytest.UsageError(f"{definition.nodeid}: a govmail test needs @requirement(id=...)")
-    req_id = marker.kwargs.get("id", marker.args[0] if marker.args else None)
-    if not isinstance(req_id, str) or req_id not in catalogue:
-        raise pytest.UsageError(f"{definition.nodeid}: unknown requirement id {req_id!r}")
-    if not callable(marker.kwargs.get("judge")):
-        raise pytest.UsageError(f"{definition.nodeid}: requirement {req_id} names no judge")
-    return catalogue[req_id]
+def _requirements_of(
+    definition: pytest.Function | pytest.Item, catalogue: Catalogue
+) -> list[Requirement]:
+    """The catalogue records a suite test assesses, from its marker.
+
+    ``@pytest.mark.requirements(area="dmarc")`` is every implemented record of that area (the
+    packaged suites: a record added to the catalogue with a judge is tested with no change to
+    them); ``@pytest.mark.requirements(ids=["DMARC-03", ...])`` or
+    ``@pytest.mark.requirement("DMARC-03")`` names records one by one.
+    """
+    marker = definition.get_closest_marker("requirements")
+    if marker is not None:
+        area = marker.kwargs.get("area", marker.args[0] if marker.args else None)
+        ids = marker.kwargs.get("ids")
+        if area is not None:
+            if area not in catalogue.areas():
+                raise pytest.UsageError(f"{definition.nodeid}: unknown requirement area {area!r}")
+            return [r for r in catalogue.in_area(area) if r.implemented]
+        if not isinstance(ids, list | tuple) or not ids:
+            raise pytest.UsageError(
+                f"{definition.nodeid}: @requirements needs area=... or ids=[...]"
+            )
+    else:
+        marker = definition.get_closest_marker("requirement")
+        if marker is None:
+            raise pytest.UsageError(
+                f"{definition.nodeid}: a govmail test needs @requirements(area=...) "
+                "or @requirement(id=...)"
+            )
+        ids = [marker.kwargs.get("id", marker.args[0] if marker.args else None)]
+    found = []
+    for req_id in ids:
+        if not isinstance(req_id, str) or req_id not in catalogue:
+            raise pytest.UsageError(f"{definition.nodeid}: unknown requirement id {req_id!r}")
+        if not catalogue[req_id].implemented:
+            raise pytest.UsageError(f"{definition.nodeid}: {req_id} is not implemented yet")
+        found.append(catalogue[req_id])
+    return found
+
+
+def _marks(requirement: Requirement) -> tuple[pytest.MarkDecorator, ...]:
+    """A requirement's level, area and ID as markers (``-m must``, ``-m dmarc``,
+    ``-m "requirement(id='DMARC-03')"``), made once per requirement and given with each
+    parameter: pytest puts them on each test as it makes it, cheaper than adding them to
+    50,000 tests afterwards."""
+    return (
+        getattr(pytest.mark, requirement.level.value),
+        getattr(pytest.mark, requirement.area),
+        pytest.mark.requirement(id=requirement.id),
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrise ``govmail`` with one :class:`Assessment` per domain (and MX host)."""
+    """Parametrise ``govmail`` with one :class:`Assessment` per requirement and domain (and MX
+    host), in catalogue order: ``test_dmarc[DMARC-03/example.gov.uk]``."""
     if "govmail" not in metafunc.fixturenames:
         return
     run = metafunc.config.stash.get(run_key, None)
     if run is None:
         metafunc.parametrize("govmail", [], ids=[])
         return
-    requirement = _requirement_of(metafunc.definition, load_catalogue())
-    marker = metafunc.definition.get_closest_marker("requirement")
-    assert marker is not None
-    judge = marker.kwargs["judge"]
-    cases: list[Case] = []
-    if requirement.scope == "host":
-        # Every DNS question at once, here: DNS is cheap and its timeouts then run side by side
-        # in one phase. TLS scans and policy fetches still wait for the selected tests.
-        run.ensure_areas(DNS_AREAS)
-        for target in run.targets:
-            hosts = run.hosts(target)
-            if hosts:
-                cases.extend(Case(target, h, host_scoped=True) for h in hosts)
-            else:
-                cases.append(Case(target, None, host_scoped=True))
-    else:
-        cases = [Case(t) for t in run.targets]
-    # The requirement's level and area as markers (-m must, -m dmarc), given with each parameter:
-    # pytest puts them on each test as it makes it, cheaper than adding them to 50,000 tests
-    # afterwards.
-    marks = (getattr(pytest.mark, requirement.level.value), getattr(pytest.mark, requirement.area))
-    metafunc.parametrize(
-        "govmail",
-        [pytest.param(Assessment(requirement, c, judge), marks=marks, id=c.id) for c in cases],
-    )
+    params: list[Any] = []
+    for requirement in _requirements_of(metafunc.definition, load_catalogue()):
+        judge = judge_of(requirement)
+        cases: list[Case] = []
+        if requirement.scope == "host":
+            # Every DNS question at once, here: DNS is cheap and its timeouts then run side by
+            # side in one phase. TLS scans and policy fetches still wait for the selected tests.
+            run.ensure_dns(all_dns_groups())
+            for target in run.targets:
+                hosts = run.hosts(target)
+                if hosts:
+                    cases.extend(Case(target, h, host_scoped=True) for h in hosts)
+                else:
+                    cases.append(Case(target, None, host_scoped=True))
+        else:
+            cases = [Case(t) for t in run.targets]
+        marks = _marks(requirement)
+        params.extend(
+            pytest.param(
+                Assessment(requirement, c, judge), marks=marks, id=f"{requirement.id}/{c.id}"
+            )
+            for c in cases
+        )
+    metafunc.parametrize("govmail", params)
 
 
 #: Above this many govmail tests, failures are summarised one line each unless --tb is given:
@@ -450,6 +497,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.stash[assessment_key] = assessment
         item.stash[requirement_key] = requirement
         item.stash[case_key] = case
+        # The judge's name matches -k too (``-k dmarc_policy_enforced``), as the test
+        # functions were named before one function ran each area.
+        item.extra_keyword_matches.add(assessment.judge.__name__)
         item.user_properties.extend(
             [
                 ("govmail.requirement", requirement.id),

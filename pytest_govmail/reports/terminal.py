@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pytest_govmail.engine.run import GovmailRun, needs_tls
+from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement
 from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.model.tls import TlsScan
@@ -94,7 +94,7 @@ class GovmailReporter:
         # A host's TLS evidence (a few dozen lines) is shown where a verdict is not a pass;
         # repeated on every passing test of every host it would swell a sweep's report. The
         # evidence file keeps all of it.
-        if case.host and needs_tls(requirement.id) and verdict.status is not Status.PASS:
+        if case.host and "tls" in requirement.needs and verdict.status is not Status.PASS:
             for scan in self.run.subject(case.target, case.host).tls.get(case.host, ()):
                 scan_key = (scan.host, scan.address)
                 if scan_key not in self._tls_lines:
