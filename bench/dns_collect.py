@@ -27,7 +27,8 @@ from sweep import build_lab
 
 from pytest_govmail.collect.dns import DnsCollector, Nameserver
 from pytest_govmail.engine.needs import all_dns_groups
-from pytest_govmail.engine.run import GovmailRun, Settings
+from pytest_govmail.engine.run import GovmailRun
+from pytest_govmail.engine.settings import Settings
 from pytest_govmail.lab.dns_server import LabDnsServer
 from pytest_govmail.model.target import Target
 

@@ -128,7 +128,8 @@ def synthetic_report(domains: int, folder: Path) -> Path:
     departments failing DMARC and SPF checks, a few in error; every requirement of the catalogue
     assessed (host-scoped ones once per MX host). Strings per domain are unique, as in a sweep.
     """
-    from pytest_govmail.engine.run import GovmailRun, Settings
+    from pytest_govmail.engine.run import GovmailRun
+    from pytest_govmail.engine.settings import Settings
     from pytest_govmail.inputs.catalogue import load_catalogue
     from pytest_govmail.model.target import Target
     from pytest_govmail.reports.page import render_page, write_chunks

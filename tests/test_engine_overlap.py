@@ -13,7 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_govmail.engine.needs import all_dns_groups
-from pytest_govmail.engine.run import GovmailRun, Settings
+from pytest_govmail.engine.run import GovmailRun
+from pytest_govmail.engine.settings import Settings
 from pytest_govmail.lab.demo import DemoLab, start_demo_lab
 from pytest_govmail.model.target import Target
 
@@ -31,6 +32,13 @@ def _run(lab: DemoLab, scan_during_dns: bool) -> tuple[GovmailRun, list[int]]:
     """A run on the lab, and how many SMTP connections the lab had seen when DNS finished."""
     services = lab.services
     assert services is not None
+    before = sum(s.connections for s in services.fleet)
+    at_dns_end: list[int] = []
+
+    def progress(line: str) -> None:
+        if line.startswith("DNS:"):
+            at_dns_end.append(sum(s.connections for s in services.fleet) - before)
+
     run = GovmailRun(
         TARGETS,
         Settings(
@@ -41,16 +49,9 @@ def _run(lab: DemoLab, scan_during_dns: bool) -> tuple[GovmailRun, list[int]]:
             ca_file=services.ca_file,
             allow_private=True,
         ),
+        progress=progress,
+        scan_during_dns=scan_during_dns,
     )
-    run.scan_during_dns = scan_during_dns
-    before = sum(s.connections for s in services.fleet)
-    at_dns_end: list[int] = []
-
-    def progress(line: str) -> None:
-        if line.startswith("DNS:"):
-            at_dns_end.append(sum(s.connections for s in services.fleet) - before)
-
-    run.progress = progress
     run.ensure_dns(all_dns_groups())
     return run, at_dns_end
 
@@ -104,8 +105,8 @@ def test_no_garbage_collection_pauses_while_probes_are_in_flight(lab: DemoLab) -
     run = GovmailRun(
         TARGETS[:1],
         Settings(nameservers=(lab.nameserver,), timeout=lab.timeout, allow_private=True),
+        progress=lambda line: seen.append(gc.isenabled()),
     )
-    run.progress = lambda line: seen.append(gc.isenabled())
     assert gc.isenabled()
     run.ensure_dns(all_dns_groups())
     assert seen and not any(seen)

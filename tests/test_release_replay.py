@@ -5,7 +5,9 @@ the demo lab (``--govmail-demo --govmail-evidence-out``), and
 ``data/release-0.1.0-demo-outcomes.json`` what 0.1.0 reported when it replayed that file: per
 test, keyed by requirement, domain and host, the JUnit outcome, its message and the test's JUnit
 properties. Code may move and be rewritten; the verdicts an assessor reads may not change
-without this file changing in the same commit, with the reason in its message.
+without this file changing in the same commit, with the reason in its message. Requirements
+added to the catalogue since 0.1.0 add tests of their own, which this leaves to their judges'
+tests and the demo's expectations.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ def test_replay_of_the_previous_release_evidence_is_unchanged(pytester: pytest.P
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     expected = json.loads(OUTCOMES.read_text("utf-8"))
     seen = junit_outcomes(junit)
-    assert sorted(seen) == sorted(expected)
+    missing = sorted(set(expected) - set(seen))
+    assert not missing, f"tests of 0.1.0 no longer run: {missing[:5]}"
+    known = {key.split()[0] for key in expected}
+    extra = sorted(k for k in set(seen) - set(expected) if k.split()[0] in known)
+    assert not extra, f"tests 0.1.0 did not have, of its own requirements: {extra[:5]}"
     changed = {k: (expected[k], seen[k]) for k in expected if seen[k] != expected[k]}
     assert not changed, f"{len(changed)} verdicts changed, e.g. {next(iter(changed.items()))}"

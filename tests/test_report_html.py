@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from report_reader import DATA, report_tests
 
-from pytest_govmail.engine.run import GovmailRun, Settings
+from pytest_govmail.engine.run import GovmailRun
+from pytest_govmail.engine.settings import Settings
 from pytest_govmail.inputs.catalogue import load_catalogue
 from pytest_govmail.model.target import Target
 from pytest_govmail.reports import page as report_html

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from report_reader import report_tests
 
-from pytest_govmail.engine.run import GovmailRun, Settings
+from pytest_govmail.engine.run import GovmailRun
+from pytest_govmail.engine.settings import Settings
 from pytest_govmail.lab.demo import DEMO_ATTESTATIONS, DEMO_WAIVERS, DemoLab, start_demo_lab
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dns import DnsResult, DnsSnapshot

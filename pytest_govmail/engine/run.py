@@ -12,16 +12,16 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_govmail.engine import needs
-from pytest_govmail.inputs.attestations import Attestation, parse_attestations
+from pytest_govmail.engine.ledger import RunLedger
+from pytest_govmail.engine.settings import Settings, parse_nameserver
+from pytest_govmail.engine.sharing import WorkerShare
 from pytest_govmail.inputs.catalogue import Requirement
-from pytest_govmail.inputs.waivers import Waiver, WaiverMatch, parse_waivers
 from pytest_govmail.judge.roles import RoleFacts, infer_roles
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
@@ -45,24 +45,6 @@ def planner_name(planner: Planner) -> str:
     return f"{planner.__module__}.{planner.__qualname__}"
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """What the user asked for, after options, ini keys and the demo's defaults are combined."""
-
-    nameservers: tuple[str, ...] = ()
-    timeout: float = 5.0
-    concurrency: int = 200
-    smtp_port: int = 25
-    https_port: int = 443
-    ca_file: Path | None = None
-    allow_private: bool = False
-    ehlo_name: str | None = None
-    connections_per_address: int = 2
-    tls_profile: Path | None = None
-    cert_expiry_days: int | None = None
-    eml: tuple[Path, ...] = ()
-
-
 @dataclass
 class CollectStats:
     """Figures for the terminal and the benchmark: how much was asked and how long it took."""
@@ -76,8 +58,17 @@ class CollectStats:
     phases: list[str] = field(default_factory=list)
 
 
-class GovmailRun:
-    """Targets plus evidence: collected live through the collectors, or read from files."""
+class GovmailRun(RunLedger):
+    """Targets plus evidence: collected live through the collectors, or read from files.
+
+    Built whole by the plugin from the options: ``inputs`` are the user's waiver and attestation
+    files as (source, text), which override those a replayed run carries, and are parsed here
+    against ``requirement_ids`` (raising ``WaiverError`` or ``AttestationError``); ``progress``
+    is called with a line of news while collecting; ``share`` is set under pytest-xdist (see
+    :mod:`pytest_govmail.engine.sharing`); ``scan_during_dns`` starts the TLS scans of each
+    domain's MX addresses while DNS still answers for the rest (a full assessment scans them
+    anyway; a selection such as ``-m dmarc`` must not).
+    """
 
     def __init__(
         self,
@@ -85,18 +76,22 @@ class GovmailRun:
         settings: Settings,
         replay: evidence_file.Evidence | None = None,
         messages: Sequence[SampleMessage] = (),
+        *,
+        inputs: Mapping[str, tuple[str, str]] | None = None,
+        requirement_ids: Collection[str] | None = None,
+        progress: Callable[[str], None] | None = None,
+        share: WorkerShare | None = None,
+        scan_during_dns: bool = False,
     ) -> None:
+        # A replay judges with the inputs of the run it replays, unless the user gives others.
+        super().__init__({**(replay.inputs if replay else {}), **(inputs or {})})
+        if requirement_ids is not None:
+            self.parse_inputs(requirement_ids)
         self.targets = tuple(targets)
         self.settings = settings
         self.replay = replay
         self.stats = CollectStats()
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        self.waivers: tuple[Waiver, ...] = ()
-        self.attestations: tuple[Attestation, ...] = ()
-        #: A replay judges with the inputs of the run it replays, unless the user gives others.
-        self.inputs: dict[str, tuple[str, str]] = dict(replay.inputs) if replay else {}
-        self.waivers_applied: set[Waiver] = set()
-        self.waivers_expired: set[Waiver] = set()
         self._snapshot = replay.dns if replay is not None else DnsSnapshot()
         self.tls: dict[tuple[str, str], TlsScan] = dict(replay.tls) if replay else {}
         self.policies: dict[str, PolicyFetch] = dict(replay.policies) if replay else {}
@@ -110,15 +105,12 @@ class GovmailRun:
         self._settled: set[str] = set()  # planner names, so workers can share them
         self._roles: dict[str, RoleFacts] = {}
         self._ready: set[str] = set()  # requirement IDs whose evidence is complete
-        #: Called with a line of news while collecting (the plugin prints it on the terminal).
-        self.progress: Callable[[str], None] | None = None
+        self.progress = progress
         self._subjects: dict[tuple[str, str | None], Subject] = {}
-        self.shared: Path | None = None  # set under pytest-xdist: see _shared()
+        self.share = share
         self._tls_done = replay is not None
         self._policies_done = replay is not None
-        #: Start TLS scans of each domain's MX addresses while DNS still answers for the rest.
-        #: The plugin sets it for a full assessment (no selection), which scans them anyway.
-        self.scan_during_dns = False
+        self.scan_during_dns = scan_during_dns
         #: Scans started during DNS and still running (with their start time): they finish while
         #: pytest makes the tests, whose parametrisation needs only DNS; ``ensure`` waits.
         self._running_scans: tuple[AddressScanner, float] | None = None
@@ -173,7 +165,7 @@ class GovmailRun:
         tls = needs.needs_tls(requirements)
         policies = needs.needs_policy(requirements)
         if self._pending(areas, tls, policies):
-            with self._shared(), without_gc_pauses():
+            with self._collecting(), without_gc_pauses():
                 self._ensure_dns(areas, scan_tls=tls)
                 self._contact_servers(
                     tls and not self._tls_done, policies and not self._policies_done
@@ -212,7 +204,7 @@ class GovmailRun:
     def ensure_dns(self, areas: Collection[str]) -> None:
         """DNS for these planner groups only (the MX host list that parametrises host tests)."""
         if self.replay is None and self._pending(set(areas), False, False):
-            with self._shared(), without_gc_pauses():
+            with self._collecting(), without_gc_pauses():
                 self._ensure_dns(set(areas), scan_tls=True)
 
     def _pending(self, areas: set[str], tls: bool, policies: bool) -> bool:
@@ -223,28 +215,24 @@ class GovmailRun:
             or (policies and not self._policies_done)
         )
 
-    @contextmanager
-    def _shared(self) -> Iterator[None]:
-        """Under pytest-xdist, collect once for all workers.
+    def _collecting(self) -> AbstractContextManager[None]:
+        """Under pytest-xdist, collect once for all workers; otherwise just collect."""
+        return self.share.collecting(self) if self.share is not None else nullcontext()
 
-        The first worker to get the lock collects and writes what it holds to the shared file;
-        the others, waiting on the lock, read it and find nothing left to ask. Every worker
-        collects the same tests, so they need the same evidence in the same order.
-        """
-        if self.shared is None:
-            yield
-            return
-        import fcntl
+    def settled_marks(self) -> list[str]:
+        """What this run has settled: planner names, ``:tls`` and ``:policies``."""
+        done = sorted(self._settled)
+        done += [":tls"] if self._tls_done else []
+        done += [":policies"] if self._policies_done else []
+        return done
 
-        self.shared.mkdir(parents=True, exist_ok=True)
-        with open(self.shared / "lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                self._adopt_shared()
-                yield
-                self._publish_shared()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+    def resume(self, saved: evidence_file.Evidence, marks: Collection[str]) -> None:
+        """Carry on from evidence another worker collected, with what it had settled."""
+        self.adopt(saved)
+        self._settled.update(m for m in marks if not m.startswith(":"))
+        self._tls_done = self._tls_done or ":tls" in marks
+        self._policies_done = self._policies_done or ":policies" in marks
+        self._dns_collector().preload(saved.dns)
 
     def adopt(self, saved: evidence_file.Evidence) -> None:
         """Take over evidence another process collected for this run (pytest-xdist)."""
@@ -257,28 +245,6 @@ class GovmailRun:
         self.stats.tls_addresses = len(self.tls)
         self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
         self.stats.policies = len(self.policies)
-
-    def _adopt_shared(self) -> None:
-        assert self.shared is not None
-        path = self.shared / "evidence.json"
-        if not path.exists():
-            return
-        saved = evidence_file.read(path)
-        self.adopt(saved)
-        done = saved.settings.get("collected", "").split()
-        self._settled.update(d for d in done if not d.startswith(":"))
-        self._tls_done = self._tls_done or ":tls" in done
-        self._policies_done = self._policies_done or ":policies" in done
-        self._dns_collector().preload(saved.dns)
-
-    def _publish_shared(self) -> None:
-        assert self.shared is not None
-        done = sorted(self._settled)
-        done += [":tls"] if self._tls_done else []
-        done += [":policies"] if self._policies_done else []
-        evidence = self.to_evidence()
-        settings = {**evidence.settings, "collected": " ".join(done)}
-        evidence_file.write(replace(evidence, settings=settings), self.shared / "evidence.json")
 
     def _ensure_dns(self, areas: set[str], scan_tls: bool) -> None:
         """Ask the planners of ``areas`` to a fixed point; with ``scan_tls`` (and
@@ -313,7 +279,7 @@ class GovmailRun:
         self._settled.update(planner_name(p) for p in planners)
         if scanner is not None:
             scanner.submit(self._scan_requests(self.targets, self._snapshot))
-            if self.shared is None:
+            if self.share is None:
                 # A mute mail server's timeout then runs beside pytest making the tests.
                 self._running_scans = (scanner, start)
             else:
@@ -468,27 +434,6 @@ class GovmailRun:
             attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
         )
 
-    def parse_inputs(self, requirement_ids: Collection[str]) -> None:
-        """Read the waivers and attestations held in ``inputs`` (the user's files, or a replayed
-        run's). Raises ``WaiverError`` or ``AttestationError`` naming what is wrong."""
-        if "waivers" in self.inputs:
-            source, text = self.inputs["waivers"]
-            self.waivers = parse_waivers(text, source, requirement_ids)
-        if "attestations" in self.inputs:
-            source, text = self.inputs["attestations"]
-            self.attestations = parse_attestations(text, source)
-
-    def note_waiver(self, match: WaiverMatch) -> None:
-        """Remember which waivers matched a test, for the report's waiver summary."""
-        if match.applied is not None:
-            self.waivers_applied.add(match.applied)
-        if match.expired is not None:
-            self.waivers_expired.add(match.expired)
-
-    def unused_waivers(self) -> list[Waiver]:
-        used = self.waivers_applied | self.waivers_expired
-        return [w for w in self.waivers if w not in used]
-
     def to_evidence(self) -> evidence_file.Evidence:
         self._finish_running_scans()  # a run that ended before its tests needed them
         settings = {
@@ -563,31 +508,3 @@ def without_gc_pauses() -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-def parse_nameserver(text: str) -> tuple[str, int]:
-    """``IP``, ``IP:PORT``, ``[IPv6]:PORT`` or a bare IPv6 address as (address, port)."""
-    import ipaddress
-
-    raw = text.strip()
-    address, port = raw, 53
-    if raw.startswith("["):
-        address, _, rest = raw[1:].partition("]")
-        if rest:
-            if not rest.startswith(":"):
-                raise ValueError(f"{text!r}: expected [IPv6]:PORT")
-            port = _port(rest[1:], text)
-    elif raw.count(":") == 1:
-        address, _, port_text = raw.partition(":")
-        port = _port(port_text, text)
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        raise ValueError(f"{text!r} is not an IP address (give IP or IP:PORT)") from None
-    return address, port
-
-
-def _port(text: str, whole: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(f"{whole!r}: {text!r} is not a port number (1-65535)")
-    return int(text)

@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 
 from pytest_govmail.engine.needs import all_dns_groups, judge_of
-from pytest_govmail.engine.run import GovmailRun, Settings
+from pytest_govmail.engine.run import GovmailRun
+from pytest_govmail.engine.settings import Settings
+from pytest_govmail.engine.sharing import WorkerShare
 from pytest_govmail.inputs.attestations import AttestationError
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.inputs.targets import (
@@ -67,8 +69,41 @@ def suites_dir() -> Path:
     return Path(spec.origin).parent
 
 
-def _build_run(config: pytest.Config) -> GovmailRun | None:
-    """The run the options describe, or None when govmail is not asked to do anything."""
+def _build_run(config: pytest.Config, catalogue: Catalogue) -> GovmailRun | None:
+    """The run the options describe, whole, or None when govmail is not asked to do anything."""
+    found = _run_targets(config)
+    if found is None:
+        return None
+    targets, settings, replay, messages = found
+    evidence_only = config.getoption("govmail_evidence_only")
+    full = _use_packaged_suites(config) and not _selects(config) and replay is None
+    try:
+        return GovmailRun(
+            targets,
+            settings,
+            replay=replay,
+            messages=messages,
+            inputs=_read_inputs(config),
+            requirement_ids=catalogue.ids(),
+            progress=_progress_writer(config),
+            share=_share_between_workers(config),
+            # A full assessment runs every packaged test, the TLS ones included: scan each
+            # domain's MX addresses as soon as DNS has found them, so that the scans (and a
+            # mute server's timeout) run while DNS still answers for the rest. A selection
+            # (-m dmarc) scans nothing it does not need.
+            scan_during_dns=bool(evidence_only) or full,
+        )
+    except (WaiverError, AttestationError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+RunParts = tuple[
+    tuple[Target, ...], Settings, evidence_file.Evidence | None, tuple[SampleMessage, ...]
+]
+
+
+def _run_targets(config: pytest.Config) -> RunParts | None:
+    """Targets, settings, replayed evidence and sample messages, from the options."""
     try:
         selectors = parse_selectors(
             " ".join(
@@ -98,7 +133,7 @@ def _build_run(config: pytest.Config) -> GovmailRun | None:
                     f"--govmail-replay: no evidence for {', '.join(sorted(missing))}"
                 )
             targets = tuple(t for t in targets if t.domain in wanted)
-        return GovmailRun(merge_targets(targets, selectors), settings, replay=saved)
+        return merge_targets(targets, selectors), settings, saved, ()
     if config.getoption("govmail_demo"):
         info = _demo_info(config)
         timeout = settings.timeout if config.getoption("govmail_timeout") else info["timeout"]
@@ -117,9 +152,7 @@ def _build_run(config: pytest.Config) -> GovmailRun | None:
         given = list(demo_targets()) + given
     if not given:
         return None
-    return GovmailRun(
-        _shard(config, merge_targets(given, selectors)), settings, messages=_messages(settings)
-    )
+    return _shard(config, merge_targets(given, selectors)), settings, None, _messages(settings)
 
 
 def _messages(settings: Settings) -> tuple[SampleMessage, ...]:
@@ -180,17 +213,19 @@ def _progress_writer(config: pytest.Config) -> Callable[[str], None] | None:
     return write
 
 
-def _share_between_workers(config: pytest.Config, run: GovmailRun) -> None:
+def _share_between_workers(config: pytest.Config) -> WorkerShare | None:
+    """Under pytest-xdist, the folder through which the workers collect once."""
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None:
         if "govmail_shared" in worker_input:
-            run.shared = Path(worker_input["govmail_shared"])
-        return
+            return WorkerShare(Path(worker_input["govmail_shared"]))
+        return None
     if config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") != "no":
         shared = Path(tempfile.mkdtemp(prefix="govmail-xdist-"))
-        run.shared = shared
         config.stash[shared_key] = shared
         config.pluginmanager.register(XdistController(config, shared), "govmail-xdist")
+        return WorkerShare(shared)
+    return None
 
 
 def _demo_info(config: pytest.Config) -> dict[str, Any]:
@@ -209,21 +244,20 @@ def _demo_info(config: pytest.Config) -> dict[str, Any]:
     return info
 
 
-def _load_inputs(config: pytest.Config, run: GovmailRun, catalogue: Catalogue) -> None:
-    """Waivers and attestations: the user's own statements, read on live runs and replays alike."""
+def _read_inputs(config: pytest.Config) -> dict[str, tuple[str, str]]:
+    """Waivers and attestations: the user's own statements, read on live runs and replays
+    alike (a replay keeps those of the run it replays unless others are given)."""
     waivers = option_or_ini(config, "govmail_waivers")
     attestations = option_or_ini(config, "govmail_attestations")
     demo = config.stash.get(demo_key, None)
     if demo is not None:
         waivers = waivers or str(demo["waivers"])
         attestations = attestations or str(demo["attestations"])
-    try:
-        for kind, given in (("waivers", waivers), ("attestations", attestations)):
-            if given:  # else a replay keeps the inputs of the run it replays
-                run.inputs[kind] = (given, read_input(Path(given), kind))
-        run.parse_inputs(catalogue.ids())
-    except (WaiverError, AttestationError) as exc:
-        raise pytest.UsageError(str(exc)) from None
+    return {
+        kind: (given, read_input(Path(given), kind))
+        for kind, given in (("waivers", waivers), ("attestations", attestations))
+        if given
+    }
 
 
 def read_input(path: Path, kind: str) -> str:
@@ -279,26 +313,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{level}: govmail requirements of level {level}")
     for area in catalogue.areas():
         config.addinivalue_line("markers", f"{area}: govmail requirements of area {area}")
-    run = _build_run(config)
+    run = _build_run(config, catalogue)
     evidence_only = config.getoption("govmail_evidence_only")
     if evidence_only:
         _check_evidence_only(config, run)
     if run is None:
         return
-    _load_inputs(config, run, catalogue)
-    _share_between_workers(config, run)
-    run.progress = _progress_writer(config)
     config.stash[run_key] = run
     if evidence_only:
-        run.scan_during_dns = True
         config.pluginmanager.register(EvidenceOnly(run, catalogue), "govmail-evidence-only")
         return
     _default_reports(config)
-    if _use_packaged_suites(config) and not _selects(config) and run.replay is None:
-        # Every packaged test will run, the TLS ones included: scan each domain's MX addresses
-        # as soon as DNS has found them, so that the scans (and a mute server's timeout) run
-        # while DNS is still answering for the rest. A selection (-m dmarc) scans nothing.
-        run.scan_during_dns = True
     from pytest_govmail.reports.terminal import GovmailReporter
 
     reporter = GovmailReporter(config, run, catalogue)
@@ -598,10 +623,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     gc.freeze()
     if hasattr(config, "workerinput"):
         return
-    shared = config.stash.get(shared_key, None)
-    if shared is not None and (shared / "evidence.json").exists():
+    saved = run.share.saved() if run.share is not None else None
+    if saved is not None:
         # Under pytest-xdist the workers collected: their shared file is the run's evidence.
-        run.adopt(evidence_file.read(shared / "evidence.json"))
+        run.adopt(saved)
     out = option_or_ini(config, "govmail_evidence_out")
     if out:
         evidence_file.write(run.to_evidence(), Path(out))

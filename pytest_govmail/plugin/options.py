@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_govmail.engine.run import Settings, parse_nameserver
+from pytest_govmail.engine.settings import Settings, parse_nameserver
 from pytest_govmail.inputs.targets import targets_from_file, targets_from_values
 from pytest_govmail.model.target import Target
 

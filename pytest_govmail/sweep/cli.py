@@ -211,7 +211,8 @@ class Sweep:
         """
         import multiprocessing
 
-        from pytest_govmail.engine.run import GovmailRun, Settings
+        from pytest_govmail.engine.run import GovmailRun
+        from pytest_govmail.engine.settings import Settings
 
         start = time.perf_counter()
         with multiprocessing.get_context("spawn").Pool(1) as pool:
@@ -416,7 +417,8 @@ def cut_batches(sources: list[Path], work: Path, size: int) -> tuple[Evidence, l
     """
     from dataclasses import replace
 
-    from pytest_govmail.engine.run import GovmailRun, Settings
+    from pytest_govmail.engine.run import GovmailRun
+    from pytest_govmail.engine.settings import Settings
     from pytest_govmail.model import evidence as evidence_file
     from pytest_govmail.model.dns import DnsSnapshot
 

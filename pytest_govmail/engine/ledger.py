@@ -1,0 +1,47 @@
+"""What a run was given besides its targets, and what became of it.
+
+The inputs are the user's own statements, kept as text with where they came from (a waiver file,
+an attestation file), so that the evidence file carries them and a replay judges with the same
+inputs unless the user gives others. The ledger also records which waivers matched a test, for
+the summary and the report's waiver list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from pytest_govmail.inputs.attestations import Attestation, parse_attestations
+from pytest_govmail.inputs.waivers import Waiver, WaiverMatch, parse_waivers
+
+
+class RunLedger:
+    """A run's inputs (kind -> (source, text)), parsed, and the waivers that matched tests."""
+
+    def __init__(self, inputs: Mapping[str, tuple[str, str]] = ()) -> None:  # type: ignore[assignment]
+        self.inputs: dict[str, tuple[str, str]] = dict(inputs)
+        self.waivers: tuple[Waiver, ...] = ()
+        self.attestations: tuple[Attestation, ...] = ()
+        self.waivers_applied: set[Waiver] = set()
+        self.waivers_expired: set[Waiver] = set()
+
+    def parse_inputs(self, requirement_ids: Collection[str]) -> None:
+        """Read the waivers and attestations held in ``inputs`` (the user's files, or a replayed
+        run's). Raises ``WaiverError`` or ``AttestationError`` naming what is wrong."""
+        if "waivers" in self.inputs:
+            source, text = self.inputs["waivers"]
+            self.waivers = parse_waivers(text, source, requirement_ids)
+        if "attestations" in self.inputs:
+            source, text = self.inputs["attestations"]
+            self.attestations = parse_attestations(text, source)
+
+    def note_waiver(self, match: WaiverMatch) -> None:
+        """Remember which waivers matched a test, for the report's waiver summary."""
+        if match.applied is not None:
+            self.waivers_applied.add(match.applied)
+        if match.expired is not None:
+            self.waivers_expired.add(match.expired)
+
+    def unused_waivers(self) -> list[Waiver]:
+        """Waivers that matched no test of this run (a typo, or a domain fixed and forgotten)."""
+        used = self.waivers_applied | self.waivers_expired
+        return [w for w in self.waivers if w not in used]
