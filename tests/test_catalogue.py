@@ -421,7 +421,7 @@ def test_markdown_lists_every_id_once_with_status(catalogue: Catalogue) -> None:
     implemented = {"MX-01", "DMARC-03", "SPF-05"}
     markdown = markdown_table(catalogue, implemented)
     status = rows(markdown)
-    assert list(status) == ALL_IDS
+    assert list(status) == list(catalogue.ids())
     for rid, text in status.items():
         assert text == ("tested" if rid in implemented else "not implemented yet")
 
