@@ -121,6 +121,49 @@ def test_null_mx_alone(records: tuple[str, ...], expected: Status, codes: list[s
     assert [f.code for f in verdict.findings] == codes
 
 
+@pytest.mark.parametrize(
+    ("domain", "result", "expected", "codes"),
+    [
+        pytest.param(D, answer(D, "MX", "10 mx.example."), Status.PASS, [], id="outside"),
+        pytest.param(D, answer(D, "MX", "0 ."), Status.PASS, [], id="null-mx"),
+        pytest.param(D, nxdomain(D, "MX"), Status.PASS, [], id="no-mx"),
+        pytest.param(
+            D,
+            answer(D, "MX", "10 mail.dept.gsi.gov.uk.", "20 mx.example."),
+            Status.FAIL,
+            ["mx.gsi.exchange"],
+            id="exchange-gsi",
+        ),
+        pytest.param(
+            D, answer(D, "MX", "10 relay.GCSX.gov.uk."), Status.FAIL, ["mx.gsi.exchange"],
+            id="exchange-gcsx-upper-case",
+        ),
+        pytest.param(
+            D, answer(D, "MX", "10 notgsx.gov.uk."), Status.PASS, [], id="lookalike-label"
+        ),
+        pytest.param(
+            "council.gsx.gov.uk",
+            answer("council.gsx.gov.uk", "MX", "10 mx.gse.gov.uk."),
+            Status.FAIL,
+            ["mx.gsi.domain", "mx.gsi.exchange"],
+            id="domain-and-exchange",
+        ),
+        pytest.param(D, failed(D, "MX"), Status.INCONCLUSIVE, [], id="mx-timeout"),
+        pytest.param(
+            "dept.gsi.gov.uk",
+            failed("dept.gsi.gov.uk", "MX"),
+            Status.FAIL,
+            ["mx.gsi.domain"],
+            id="domain-fails-without-mx",
+        ),
+    ],
+)  # fmt: skip
+def test_no_gsi_family(domain: str, result, expected: Status, codes: list[str]) -> None:
+    verdict = mx.no_gsi_family(subject(domain, result))
+    assert verdict.status is expected, verdict
+    assert [f.code for f in verdict.findings] == codes
+
+
 PROBE = f"{parked_probe_selector(D)}._domainkey.{D}"
 
 

@@ -1,7 +1,8 @@
-"""MX-01..MX-03: the domain's mail exchangers exist, are hostnames, and a null MX stands alone.
+"""MX-01..MX-05: the domain's mail exchangers exist, are hostnames, a null MX stands alone, and
+no retired gsi-family name is in use.
 
-RFC 5321 section 5.1 (MX selection, implicit MX, no CNAME or address literal as exchange) and
-RFC 7505 (null MX).
+RFC 5321 section 5.1 (MX selection, implicit MX, no CNAME or address literal as exchange),
+RFC 7505 (null MX), and GOV.UK "Securing government email" on the gsi-family domains.
 """
 
 from __future__ import annotations
@@ -142,3 +143,52 @@ def null_mx_alone(subject: Subject) -> Verdict:
     if findings:
         return Verdict.failed(*findings, evidence=[mx.query.key])
     return Verdict.passed("a null MX is the only MX record", evidence=[mx.query.key])
+
+
+#: The gsi family of government email domains, retired in March 2019: GOV.UK "Securing
+#: government email" says organisations still using them must now replace them.
+GSI_FAMILY = ("gsi.gov.uk", "gse.gov.uk", "gcsx.gov.uk", "gsx.gov.uk")
+
+
+def _gsi_parent(name: str) -> str | None:
+    """The gsi-family domain ``name`` is or lies under, else None."""
+    name = name.rstrip(".").lower()
+    return next((d for d in GSI_FAMILY if name == d or name.endswith("." + d)), None)
+
+
+def no_gsi_family(subject: Subject) -> Verdict:
+    """MX-05: neither the domain nor its MX exchanges are gsi-family names (GOV.UK, "Securing
+    government email": the gsi family was retired in 2019 and must be replaced).
+
+    The domain's own name fails on its own, whatever its MX answer; an MX answer that could not
+    be had leaves the exchanges undecided (inconclusive).
+    """
+    findings = []
+    family = _gsi_parent(subject.domain)
+    if family is not None:
+        findings.append(
+            Finding(
+                "mx.gsi.domain",
+                f"{subject.domain} is under the retired gsi-family domain {family}",
+                "a domain outside gsi.gov.uk, gse.gov.uk, gcsx.gov.uk and gsx.gov.uk",
+            )
+        )
+    got = _mx(subject)
+    if isinstance(got, Verdict):
+        return Verdict.failed(*findings) if findings else got
+    mx, records = got
+    exchanges = [r.exchange for r in records if not r.is_null and not r.is_ip_literal]
+    legacy = [(host, _gsi_parent(host)) for host in exchanges if _gsi_parent(host)]
+    if legacy:
+        findings.append(
+            Finding(
+                "mx.gsi.exchange",
+                "MX exchange(s) under retired gsi-family domains: "
+                + ", ".join(f"{host} ({family})" for host, family in legacy),
+                "MX exchanges outside gsi.gov.uk, gse.gov.uk, gcsx.gov.uk and gsx.gov.uk",
+            )
+        )
+    if findings:
+        return Verdict.failed(*findings, evidence=[mx.query.key])
+    shown = ", ".join(exchanges) if exchanges else "no MX exchange"
+    return Verdict.passed(f"no gsi-family name: {subject.domain}; {shown}", evidence=[mx.query.key])

@@ -512,6 +512,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "MX-02": "error",
         "MX-03": "error",
         "MX-04": "error",
+        "MX-05": "error",
         "PARK-01": "error",
         "PARK-02": "error",
         "PARK-03": "error",
