@@ -59,7 +59,7 @@ ALL_IDS = [i for ids in EXPECTED_IDS.values() for i in ids]
 R, S, P, ALL = {"receiving"}, {"sending"}, {"parked"}, {"all"}
 D, H = Scope.DOMAIN, Scope.HOST
 
-# (id, level, applies_to, scope) copied from REQUIREMENTS.md.
+# (id, level, applies_to, scope) of catalogue version 1, written out by hand.
 SAMPLE = [
     ("MX-01", Level.MUST, R, D),
     ("MX-02", Level.SHOULD, R, H),

@@ -1,4 +1,4 @@
-"""The requirement catalogue (REQUIREMENTS.md) as typed, validated data.
+"""The requirement catalogue (``catalogue.toml``) as typed, validated data.
 
 The catalogue ships as package data (``catalogue.toml``) and is read with :func:`load_catalogue`,
 which validates it strictly: a malformed file raises :class:`CatalogueError` naming the entry and
@@ -38,9 +38,10 @@ __all__ = [
     "markdown_table",
 ]
 
-#: The applies-to value that stands for every domain (``*`` in REQUIREMENTS.md).
+#: The applies-to value that stands for every domain.
 ALL = "all"
-#: The applies-to values for particular kinds of domain (R, S and P in REQUIREMENTS.md).
+#: The applies-to values for particular kinds of domain: receiving, sending and parked
+#: (GOV.UK "Protect domains that do not send email" for the last).
 APPLIES_TO_VALUES: frozenset[str] = frozenset({"receiving", "sending", "parked"})
 
 #: Human titles of the areas, for headings in reports and documentation.
@@ -95,7 +96,8 @@ class CatalogueError(ValueError):
 
 
 class Level(enum.StrEnum):
-    """How binding a requirement is (REQUIREMENTS.md "Levels")."""
+    """How binding a requirement is: the guidance's "must" and "should" (RFC 2119 words), and
+    "advisory" for good practice the guidance does not require."""
 
     MUST = "must"
     SHOULD = "should"
@@ -153,7 +155,7 @@ class Requirement:
 
     @property
     def applies_to_all(self) -> bool:
-        """True when the requirement applies to every domain (``*`` in REQUIREMENTS.md)."""
+        """True when the requirement applies to every domain."""
         return ALL in self.applies_to
 
     @property

@@ -1,5 +1,5 @@
-"""What a domain does with mail, declared by the user or read from DNS (REQUIREMENTS.md
-"Applies-to").
+"""What a domain does with mail, declared by the user or read from DNS (the catalogue's
+``applies_to``).
 
 R (receiving): a non-null MX, or no MX and an A/AAAA record (the implicit MX of RFC 5321 5.1).
 S (sending): an SPF record with anything but ``-all``, a live DKIM key at a known or common

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 
 class Role(enum.StrEnum):
-    """What a domain does with mail; REQUIREMENTS.md's applies-to letters R, S and P."""
+    """What a domain does with mail: the catalogue's applies-to values."""
 
     RECEIVING = "receiving"
     SENDING = "sending"

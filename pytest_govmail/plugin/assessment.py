@@ -1,8 +1,8 @@
 """What a suite test receives as ``govmail``, and the mapping from verdict to pytest outcome.
 
 The verdict is worked out during *setup*, so that a probe that could not decide (INCONCLUSIVE)
-makes the test ERROR, and a requirement that does not apply SKIPs, as DESIGN.md's outcome table
-asks. A FAIL is raised in the test body by :meth:`Assessment.check`, so it is a plain failure.
+makes the test ERROR, and a requirement that does not apply SKIPs (the README's outcome
+table). A FAIL is raised in the test body by :meth:`Assessment.check`, so it is a plain failure.
 """
 
 from __future__ import annotations
