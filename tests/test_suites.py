@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_govmail.inputs.catalogue import load_catalogue, markdown_table, render_readme
+from pytest_govmail.inputs.catalogue import load_catalogue
+from pytest_govmail.inputs.catalogue_markdown import markdown_table, render_readme
 from pytest_govmail.plugin import suites_dir
 
 ROOT = Path(__file__).resolve().parents[1]
