@@ -23,6 +23,8 @@ from pytest_govmail.model.tls import (
 )
 
 names = st.from_regex(r"[a-z0-9_-]{1,12}(\.[a-z0-9-]{1,12}){1,3}", fullmatch=True)
+#: Target domains as a run writes them (normalised LDH names), the only ones a replay takes.
+domains = st.from_regex(r"([a-z0-9]{1,6}(-[a-z0-9]{1,6})?\.){1,3}[a-z]{2,6}", fullmatch=True)
 errors = st.none() | st.builds(ProbeError, st.sampled_from(ErrorKind), st.text(max_size=40))
 results = st.builds(
     DnsResult,
@@ -40,7 +42,7 @@ results = st.builds(
 )
 targets = st.builds(
     Target,
-    domain=names,
+    domain=domains,
     roles=st.frozensets(st.sampled_from(Role)),
     dkim_selectors=st.lists(st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True), max_size=3).map(tuple),
     source=st.text(max_size=20),
@@ -156,3 +158,111 @@ tls_scans = st.builds(
 @given(tls_scans)
 def test_tls_scan_round_trip_is_exact(scan: TlsScan) -> None:
     assert model_tls.from_json(json.loads(json.dumps(model_tls.to_json(scan)))) == scan
+
+
+# --- hostile evidence files ----------------------------------------------------------------
+# A replayed file may come from anyone (a shard's artefact, a colleague's laptop): whatever it
+# holds, reading it gives EvidenceError naming the file and the reason, or a valid Evidence.
+
+GOOD_HEAD = '{"schema_version": 1, "targets": [{"domain": "example.gov.uk"}], '
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        pytest.param("[" * 100_000 + "]" * 100_000, "nested too deeply", id="deep-nesting"),
+        pytest.param(GOOD_HEAD + '"x": ' + "9" * 5000 + "}", "unreadable JSON", id="huge-int"),
+        pytest.param(
+            GOOD_HEAD + '"dns": [{"name": "a.b", "rdtype": "A", "ttl": 1e400}]}',
+            "OverflowError",
+            id="ttl-overflow",
+        ),
+        pytest.param('{"schema_version": true, "targets": []}', "no schema_version", id="bool"),
+        pytest.param('{"schema_version": 0, "targets": []}', "no schema_version", id="zero"),
+        pytest.param(
+            '{"schema_version": 1, "targets": [{"domain": "<svg/onload=alert(1)>.evil.gov.uk"}]}',
+            "is not a domain name",
+            id="markup-domain",
+        ),
+        pytest.param(
+            '{"schema_version": 1, "targets": [{"domain": "Example.GOV.uk"}]}',
+            "is not a domain name",
+            id="unnormalised-domain",
+        ),
+        pytest.param('{"schema_version": 1, "targets": [{"domain": 7}]}', "domain", id="int"),
+        pytest.param("\xff\xfe", "not UTF-8", id="binary"),
+    ],
+)
+def test_malformed_files_are_refused_with_the_reason(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    path = tmp_path / "evidence.json"
+    path.write_bytes(text.encode("utf-8", "surrogateescape") if text != "\xff\xfe" else b"\xff\xfe")
+    with pytest.raises(evidence.EvidenceError, match=reason) as info:
+        evidence.read(path)
+    assert str(path) in str(info.value)
+
+
+def test_only_regular_files_of_bounded_size_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opening it to read would wait for a writer forever
+    with pytest.raises(evidence.EvidenceError, match="not a regular file"):
+        evidence.read(fifo)
+    with pytest.raises(evidence.EvidenceError, match="not a regular file"):
+        evidence.read(Path("/dev/zero"))  # a read of it never ends
+    with pytest.raises(evidence.EvidenceError, match="not a regular file"):
+        evidence.read(tmp_path)
+    big = tmp_path / "big.json"
+    big.write_text(GOOD_HEAD + '"pad": "' + "x" * 2000 + '"}')
+    monkeypatch.setattr(evidence, "MAX_EVIDENCE_BYTES", 1000)
+    with pytest.raises(evidence.EvidenceError, match=r"more than an? evidence file can be"):
+        evidence.read(big)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+#: Documents shaped like evidence files, with any values where the fields are.
+evidence_like = st.fixed_dictionaries(
+    {"schema_version": st.just(1) | json_values, "targets": json_values},
+    optional={
+        key: json_values
+        for key in ("dns", "tls", "policies", "messages", "inputs", "settings", "generator")
+    },
+)
+
+
+@given(evidence_like)
+def test_any_document_decodes_or_is_refused(document: dict[str, object]) -> None:
+    try:
+        evidence.decode(document, "fuzz.json")
+    except evidence.EvidenceError as exc:
+        assert str(exc).startswith("fuzz.json: ")
+
+
+@given(st.binary(max_size=400))
+def test_any_bytes_read_or_are_refused(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "evidence.json"
+    path.write_bytes(data)
+    try:
+        evidence.read(path)
+    except evidence.EvidenceError:
+        pass
+
+
+def test_replay_of_a_malformed_file_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    bad = pytester.path / "bad.json"
+    bad.write_text('{"schema_version": 1, "targets": [{"domain": "<b>x</b>.gov.uk"}]}')
+    result = pytester.runpytest(f"--govmail-replay={bad}", "--govmail-no-reports")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--govmail-replay: *bad.json: malformed evidence*not a domain*"])

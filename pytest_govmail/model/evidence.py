@@ -7,7 +7,9 @@ field changes meaning; a file from a newer schema is refused with a message rath
 from __future__ import annotations
 
 import json
+import os
 import platform
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -23,6 +25,24 @@ from pytest_govmail.model.target import Role, Target
 from pytest_govmail.model.tls import TlsScan
 
 SCHEMA_VERSION = 1
+
+#: The largest evidence file read (a 10,000-domain sweep writes about 100 MiB): anything larger
+#: is refused before it is read, so that a wrong path (a disk image, /dev/zero) cannot exhaust
+#: memory.
+MAX_EVIDENCE_BYTES = 2 * 1024**3
+
+#: What goes wrong when decoding a hostile or damaged file, besides a missing key: a value of
+#: the wrong type, a number out of range (``1e400`` as a TTL), nesting deeper than the parser
+#: recurses. Every one becomes an :class:`EvidenceError` naming the file.
+_MALFORMED = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    IndexError,
+    OverflowError,
+    RecursionError,
+)
 
 
 class EvidenceError(ValueError):
@@ -102,8 +122,18 @@ def _target_to_json(t: Target) -> dict[str, Any]:
 
 
 def _target_from_json(data: Mapping[str, Any]) -> Target:
+    from pytest_govmail.inputs.targets import TargetError, normalise_domain
+
+    domain = data["domain"]
+    try:
+        if not isinstance(domain, str) or normalise_domain(domain) != domain:
+            raise TargetError("not in the form a run writes")
+    except TargetError as exc:
+        # A replayed name becomes a test ID and appears in every report: only a domain name in
+        # the form the run wrote it (IDNA A-labels, lower case) is taken.
+        raise ValueError(f"target {domain!r} is not a domain name ({exc})") from None
     return Target(
-        domain=str(data["domain"]),
+        domain=domain,
         roles=frozenset(Role(r) for r in data.get("roles", ())),
         dkim_selectors=tuple(str(s) for s in data.get("dkim_selectors", ())),
         source=str(data.get("source", "")),
@@ -141,7 +171,7 @@ def decode(data: object, source: str = "evidence") -> Evidence:
     if not isinstance(data, dict):
         raise EvidenceError(f"{source}: not an evidence file (the top level is not an object)")
     version = data.get("schema_version")
-    if not isinstance(version, int):
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise EvidenceError(f"{source}: no schema_version: not a pytest-govmail evidence file")
     if version > SCHEMA_VERSION:
         raise EvidenceError(
@@ -167,8 +197,11 @@ def decode(data: object, source: str = "evidence") -> Evidence:
             policies=model_https.policies_from_json(data.get("policies", [])),
             messages=tuple(SampleMessage.from_json(m) for m in data.get("messages", ())),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise EvidenceError(f"{source}: malformed evidence ({type(exc).__name__}: {exc})") from None
+    except _MALFORMED as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:300]
+        raise EvidenceError(
+            f"{source}: malformed evidence ({type(exc).__name__}: {reason})"
+        ) from None
 
 
 def write(evidence: Evidence, path: Path) -> None:
@@ -194,11 +227,41 @@ def write(evidence: Evidence, path: Path) -> None:
     tmp.replace(path)
 
 
-def read(path: Path) -> Evidence:
+def read_bounded(path: Path, limit: int, kind: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or :class:`EvidenceError`.
+
+    Opened without blocking and checked before reading: a FIFO would wait for a writer forever,
+    a device (``/dev/zero``) never ends, and a huge file would be read whole into memory.
+    """
     try:
-        text = path.read_text("utf-8")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise EvidenceError(f"cannot read evidence file {str(path)!r}: {exc.strerror}") from None
+        raise EvidenceError(f"cannot read {kind} {str(path)!r}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise EvidenceError(f"{str(path)!r} is not a regular file, not a {kind}")
+        if info.st_size > limit:
+            raise EvidenceError(
+                f"{str(path)!r} is {info.st_size:,} bytes, more than a {kind} can be "
+                f"({limit:,} bytes)"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise EvidenceError(f"{str(path)!r} grew past {limit:,} bytes while being read")
+    return data
+
+
+def read(path: Path) -> Evidence:
+    """Read an evidence file: any file that is not one gives :class:`EvidenceError`, whose
+    message names the file and what is wrong, and nothing else."""
+    raw = read_bounded(path, MAX_EVIDENCE_BYTES, "evidence file")
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise EvidenceError(f"{path}: not UTF-8 text, not an evidence file") from None
     try:
@@ -207,6 +270,10 @@ def read(path: Path) -> Evidence:
         raise EvidenceError(
             f"{path}: corrupt or truncated JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise EvidenceError(f"{path}: JSON nested too deeply, not an evidence file") from None
+    except ValueError as exc:  # an integer of thousands of digits, say
+        raise EvidenceError(f"{path}: unreadable JSON ({str(exc)[:200]})") from None
     return decode(data, str(path))
 
 
