@@ -7,10 +7,10 @@ DKIM in place) and "Set up government email services securely" (G2: DKIM for eve
 service).
 
 Selectors cannot be listed from DNS, so every judge here first *surveys* the selectors
-:func:`pytest_govmail.plan.dkim.selectors_for` names (the ones given, those in the domain's
-sample messages, then the common list), and each verdict carries, as the detail "selectors
-tried", every selector with where it came from and what its lookup found. Rules kept the same in
-every judge:
+:func:`pytest_govmail.records.dkim_selectors.selectors_for` names (the ones given, those in the
+domain's sample messages, then the common list), and each verdict carries, as the detail
+"selectors tried", every selector with where it came from and what its lookup found. Rules kept
+the same in every judge:
 
 - A TXT value at a selector name is a key record when it looks like one
   (:func:`~pytest_govmail.records.dkim.looks_like_key_record`: ``v=DKIM1`` first, or a ``p=`` or
@@ -55,13 +55,13 @@ from pytest_govmail.model.dns import DnsResult, normalise_name
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
 from pytest_govmail.model.verdict import Finding, Verdict
-from pytest_govmail.plan.dkim import (
+from pytest_govmail.records.dkim import DkimKey, DkimKeyError, looks_like_key_record, parse_dkim_key
+from pytest_govmail.records.dkim_selectors import (
     MAX_SIGNATURES_PER_MESSAGE,
     SOURCE_COMMON,
     key_name,
     selectors_for,
 )
-from pytest_govmail.records.dkim import DkimKey, DkimKeyError, looks_like_key_record, parse_dkim_key
 from pytest_govmail.records.dmarc import DmarcSyntaxError, organisational_domain, parse_dmarc
 from pytest_govmail.records.txt import TxtSyntaxError, txt_strings, txt_values
 
