@@ -31,9 +31,12 @@ the same in every judge:
   lookups from the run's DNS evidence only (so replay re-verifies offline with the same result):
   no sample message is NOT APPLICABLE. See :func:`dkim_signature_valid`.
 
-Importing ``dkim`` imports dnspython (``dkim/dnsplug.py`` picks its default resolver at import),
-but dkimpy only uses it when no ``dnsfunc`` is passed; here every lookup goes to
-:class:`EvidenceDns`, so verification never touches the network.
+dkimpy is imported inside :func:`verify_signature` only, never at module level: importing
+``dkim`` imports dnspython's resolver, its query modules, ``socket`` and ``ssl``
+(``dkim/dnsplug.py`` picks its default resolver at import), and importing a judge must load no
+network library (tests/test_layers.py checks it). dkimpy only uses that resolver when no
+``dnsfunc`` is passed; here every lookup goes to :class:`EvidenceDns`, so verification never
+touches the network.
 """
 
 from __future__ import annotations
@@ -44,9 +47,6 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
-
-import dkim
-import dkim.util
 
 from pytest_govmail.judge.common import describe_answer, lookup, show_value, where
 from pytest_govmail.judge.dmarc import Applicable, discover
@@ -473,6 +473,8 @@ class EvidenceDns:
         answer = lookup(self._subject, text, "TXT")
         self.asked.extend(answer.evidence if isinstance(answer, Verdict) else [answer.query.key])
         if isinstance(answer, Verdict):
+            import dkim  # loaded already: dkimpy calls this from within verify_signature
+
             self.failure = answer.summary
             raise dkim.DnsTimeoutError(answer.summary)
         for record in answer.records:
@@ -544,6 +546,10 @@ def verify_signature(
         )
     if now is None:
         now = subject.now.timestamp() if subject.now is not None else time.time()
+    # Not at module level: importing dkimpy loads dnspython's resolver (see the module docstring).
+    import dkim
+    import dkim.util
+
     answers = EvidenceDns(subject)
     log = _Messages()
 
