@@ -7,10 +7,10 @@ DKIM in place) and "Set up government email services securely" (G2: DKIM for eve
 service).
 
 Selectors cannot be listed from DNS, so every judge here first *surveys* the selectors
-:func:`pytest_govmail.plan.dkim.selectors_for` names (the ones given, those in the domain's
-sample messages, then the common list), and each verdict carries, as the detail "selectors
-tried", every selector with where it came from and what its lookup found. Rules kept the same in
-every judge:
+:func:`pytest_govmail.records.dkim_selectors.selectors_for` names (the ones given, those in the
+domain's sample messages, then the common list), and each verdict carries, as the detail
+"selectors tried", every selector with where it came from and what its lookup found. Rules kept
+the same in every judge:
 
 - A TXT value at a selector name is a key record when it looks like one
   (:func:`~pytest_govmail.records.dkim.looks_like_key_record`: ``v=DKIM1`` first, or a ``p=`` or
@@ -31,9 +31,12 @@ every judge:
   lookups from the run's DNS evidence only (so replay re-verifies offline with the same result):
   no sample message is NOT APPLICABLE. See :func:`dkim_signature_valid`.
 
-Importing ``dkim`` imports dnspython (``dkim/dnsplug.py`` picks its default resolver at import),
-but dkimpy only uses it when no ``dnsfunc`` is passed; here every lookup goes to
-:class:`EvidenceDns`, so verification never touches the network.
+dkimpy is imported inside :func:`verify_signature` only, never at module level: importing
+``dkim`` imports dnspython's resolver, its query modules, ``socket`` and ``ssl``
+(``dkim/dnsplug.py`` picks its default resolver at import), and importing a judge must load no
+network library (tests/test_layers.py checks it). dkimpy only uses that resolver when no
+``dnsfunc`` is passed; here every lookup goes to :class:`EvidenceDns`, so verification never
+touches the network.
 """
 
 from __future__ import annotations
@@ -45,9 +48,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-import dkim
-import dkim.util
-
 from pytest_govmail.judge.common import describe_answer, lookup, show_value, where
 from pytest_govmail.judge.dmarc import Applicable, discover
 from pytest_govmail.model.dkim import SampleMessage, SignatureTags
@@ -55,13 +55,13 @@ from pytest_govmail.model.dns import DnsResult, normalise_name
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
 from pytest_govmail.model.verdict import Finding, Verdict
-from pytest_govmail.plan.dkim import (
+from pytest_govmail.records.dkim import DkimKey, DkimKeyError, looks_like_key_record, parse_dkim_key
+from pytest_govmail.records.dkim_selectors import (
     MAX_SIGNATURES_PER_MESSAGE,
     SOURCE_COMMON,
     key_name,
     selectors_for,
 )
-from pytest_govmail.records.dkim import DkimKey, DkimKeyError, looks_like_key_record, parse_dkim_key
 from pytest_govmail.records.dmarc import DmarcSyntaxError, organisational_domain, parse_dmarc
 from pytest_govmail.records.txt import TxtSyntaxError, txt_strings, txt_values
 
@@ -473,6 +473,8 @@ class EvidenceDns:
         answer = lookup(self._subject, text, "TXT")
         self.asked.extend(answer.evidence if isinstance(answer, Verdict) else [answer.query.key])
         if isinstance(answer, Verdict):
+            import dkim  # loaded already: dkimpy calls this from within verify_signature
+
             self.failure = answer.summary
             raise dkim.DnsTimeoutError(answer.summary)
         for record in answer.records:
@@ -544,6 +546,10 @@ def verify_signature(
         )
     if now is None:
         now = subject.now.timestamp() if subject.now is not None else time.time()
+    # Not at module level: importing dkimpy loads dnspython's resolver (see the module docstring).
+    import dkim
+    import dkim.util
+
     answers = EvidenceDns(subject)
     log = _Messages()
 

@@ -68,7 +68,6 @@ from pytest_govmail.model.https import (
 )
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.verdict import Finding, Status, Verdict
-from pytest_govmail.plan.base import ADDRESS_TYPES, mail_hosts
 from pytest_govmail.records.mtasts import MtaStsSyntaxError, mtasts_records, parse_mtasts_record
 from pytest_govmail.records.mtasts_policy import (
     MAX_AGE_LIMIT,
@@ -76,6 +75,7 @@ from pytest_govmail.records.mtasts_policy import (
     MtaStsPolicyError,
     parse_mtasts_policy,
 )
+from pytest_govmail.records.mx import ADDRESS_TYPES, mail_hosts
 
 
 def mtasts_txt_record(subject: Subject) -> Verdict:

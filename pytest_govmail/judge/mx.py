@@ -11,8 +11,7 @@ from pytest_govmail.judge.common import lookup
 from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.verdict import Finding, Verdict
-from pytest_govmail.plan.base import ADDRESS_TYPES
-from pytest_govmail.records.mx import MxRecord, mx_records
+from pytest_govmail.records.mx import ADDRESS_TYPES, MxRecord, mx_records
 
 
 def _mx(subject: Subject) -> tuple[DnsResult, tuple[MxRecord, ...]] | Verdict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pytest_govmail.judge.common import lookup
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.verdict import Finding, Verdict
-from pytest_govmail.plan.base import parked_probe_selector
+from pytest_govmail.records.dkim_selectors import parked_probe_selector
 from pytest_govmail.records.mx import mx_records
 from pytest_govmail.records.txt import txt_values
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pytest_govmail.judge.common import lookup
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.verdict import Finding, Verdict
-from pytest_govmail.plan.base import MAX_PTR_NAMES, address_queries, host_addresses, reverse_name
+from pytest_govmail.records.mx import address_queries, host_addresses
+from pytest_govmail.records.ptr import MAX_PTR_NAMES, reverse_name
 
 
 def ptr_confirms_forward(subject: Subject) -> Verdict:

@@ -1,62 +1,34 @@
-"""Planners for what every domain needs (its role) and for the MX, PTR and parked-domain checks."""
+"""Planners for what every domain needs (its role) and for the MX, PTR and parked-domain checks.
+
+The evidence readers the judges share with these planners (:func:`mail_hosts`,
+:func:`host_addresses`, :func:`address_queries`, :data:`ADDRESS_TYPES`, :func:`reverse_name`,
+:data:`MAX_PTR_NAMES`, :func:`parked_probe_selector`) live in :mod:`pytest_govmail.records` and are
+re-exported here for the code that imports them from this module.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from pytest_govmail.model.dns import DnsView, Query
 from pytest_govmail.model.target import Target
-from pytest_govmail.records.mx import is_ip_literal, mx_records
+from pytest_govmail.records.dkim_selectors import parked_probe_selector
+from pytest_govmail.records.mx import ADDRESS_TYPES, address_queries, host_addresses, mail_hosts
+from pytest_govmail.records.ptr import MAX_PTR_NAMES, reverse_name
 
-ADDRESS_TYPES = ("A", "AAAA")
-#: PTR names followed per address: a hostile reverse zone could list thousands.
-MAX_PTR_NAMES = 10
-
-
-def parked_probe_selector(domain: str) -> str:
-    """A DKIM selector no real signer uses, stable per domain so that replay asks the same name.
-
-    PARK-03 looks it up to see whether a wildcard ``*._domainkey`` record answers every selector.
-    """
-    digest = hashlib.sha256(domain.encode("ascii")).hexdigest()[:12]
-    return f"govmail-probe-{digest}"
-
-
-def reverse_name(address: str) -> str:
-    """The PTR owner name of an IPv4 or IPv6 address (``1.2.0.192.in-addr.arpa``)."""
-    return ipaddress.ip_address(address).reverse_pointer
-
-
-def mail_hosts(target: Target, dns: DnsView) -> tuple[str, ...] | None:
-    """The hosts that receive mail for the domain: its MX exchanges, or the domain itself.
-
-    None while the MX answer is unknown or failed; empty for a null MX or no mail at all.
-    """
-    mx = dns.get(target.domain, "MX")
-    if mx is None or mx.error is not None:
-        return None
-    try:
-        records = mx_records(mx)
-    except ValueError:
-        return ()
-    if records:
-        return tuple(dict.fromkeys(r.exchange for r in records if not r.is_null))
-    # No MX at all: RFC 5321 5.1's implicit MX is the domain's own address records.
-    addresses = [dns.get(target.domain, t) for t in ADDRESS_TYPES]
-    if any(a is None or a.error is not None for a in addresses):
-        return None
-    if any(a is not None and a.records for a in addresses):
-        return (target.domain,)
-    return ()
-
-
-def address_queries(host: str) -> Iterator[Query]:
-    """A and AAAA of a host; nothing for an address literal, which is its own address."""
-    if not is_ip_literal(host):
-        for rdtype in ADDRESS_TYPES:
-            yield Query.of(host, rdtype)
+__all__ = [
+    "ADDRESS_TYPES",
+    "MAX_PTR_NAMES",
+    "address_queries",
+    "host_addresses",
+    "mail_hosts",
+    "mx_queries",
+    "park_queries",
+    "parked_probe_selector",
+    "ptr_queries",
+    "reverse_name",
+    "role_queries",
+]
 
 
 def role_queries(target: Target, dns: DnsView) -> Iterable[Query]:
@@ -87,17 +59,6 @@ def ptr_queries(target: Target, dns: DnsView) -> Iterable[Query]:
             if ptr is not None and ptr.error is None:
                 for name in ptr.records[:MAX_PTR_NAMES]:
                     yield Query.of(name, rdtype)
-
-
-def host_addresses(host: str, dns: DnsView) -> Iterator[tuple[str, str]]:
-    """(rdtype, address) for every address of a host known so far; a literal is its own."""
-    if is_ip_literal(host):
-        yield ("AAAA" if ":" in host else "A", host)
-        return
-    for rdtype in ADDRESS_TYPES:
-        result = dns.get(host, rdtype)
-        if result is not None and result.error is None:
-            yield from ((rdtype, a) for a in result.records)
 
 
 def park_queries(target: Target, dns: DnsView) -> Iterable[Query]:

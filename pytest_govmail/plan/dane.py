@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 from pytest_govmail.model.dns import DnsView, Query
 from pytest_govmail.model.target import Target
-from pytest_govmail.plan.base import mail_hosts, mx_queries
-from pytest_govmail.records.mx import is_ip_literal
+from pytest_govmail.plan.base import mx_queries
+from pytest_govmail.records.mx import is_ip_literal, mail_hosts
 
 
 def tlsa_name(host: str) -> str:

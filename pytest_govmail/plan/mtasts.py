@@ -16,9 +16,10 @@ from collections.abc import Iterable, Iterator
 from pytest_govmail.model.dns import DnsView, Query
 from pytest_govmail.model.https import policy_host
 from pytest_govmail.model.target import Target
-from pytest_govmail.plan.base import ADDRESS_TYPES, mx_queries
+from pytest_govmail.plan.base import mx_queries
 from pytest_govmail.plan.dmarc import mtasts_queries
 from pytest_govmail.records.mtasts import mtasts_records
+from pytest_govmail.records.mx import ADDRESS_TYPES
 
 
 def policy_announced(domain: str, dns: DnsView) -> bool | None:

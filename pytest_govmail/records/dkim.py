@@ -2,11 +2,13 @@
 
 :func:`parse_dkim_key` takes the TXT record at ``<selector>._domainkey.<domain>`` (its strings
 joined) and returns a :class:`DkimKey` or raises :class:`DkimKeyError`, and only that, whatever
-the text. The tag list is split by dkimpy's own parser (``dkim.util.parse_tag_value``, which
-also rejects a tag given twice, RFC 6376 section 3.2) and an RSA key is decoded by dkimpy's own
-``dkim.crypto.parse_public_key`` (as dkimpy does when it verifies a signature for DKIM-07); the
-key's size comes from the ``cryptography`` package, which also checks that the numbers form a
-usable key. On top of dkimpy, which is lenient, the rules of RFC 6376 section 3.6.1 hold:
+the text. The tag list is split as dkimpy splits it (:func:`parse_tag_list`, a copy of
+``dkim.util.parse_tag_value``, which also rejects a tag given twice, RFC 6376 section 3.2) and an
+RSA key is decoded as dkimpy decodes it when it verifies a signature for DKIM-07
+(:func:`rsa_public_numbers`, a copy of ``dkim.crypto.parse_public_key``), so that a key judged
+valid here is one dkimpy can use; the key's size comes from the ``cryptography`` package, which
+also checks that the numbers form a usable key. On top of dkimpy, which is lenient, the rules of
+RFC 6376 section 3.6.1 hold:
 
 - Only printable ASCII, spaces and tabs (``tag-list`` is ``VALCHAR`` and ``WSP``); tag names are
   ``ALPHA *(ALPHA / DIGIT / "_")``; tag names and values are case-sensitive (section 3.2), so
@@ -25,6 +27,12 @@ usable key. On top of dkimpy, which is lenient, the rules of RFC 6376 section 3.
   :attr:`DkimKey.unknown` and otherwise ignored.
 
 RSA key sizes are judged by DKIM-03/04 (RFC 8301 section 3.2), not here: a 512-bit key parses.
+
+The two parsers are copied (from dkimpy 1.1.8, whose licence allows it) rather than imported
+because importing any part of the ``dkim`` package runs ``dkim/__init__.py``, which imports
+dnspython's resolver, its query modules, ``socket`` and ``ssl``: records are pure parsers and
+load no network library (tests/test_layers.py checks both that and that the copies agree with
+dkimpy on any input).
 """
 
 from __future__ import annotations
@@ -34,8 +42,6 @@ import binascii
 import re
 from dataclasses import dataclass
 
-import dkim.crypto
-import dkim.util
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
@@ -59,6 +65,127 @@ _WSP = re.compile(r"[ \t]+")
 
 class DkimKeyError(ValueError):
     """The text is not a usable DKIM key record; the message says which rule it breaks."""
+
+
+class TagListError(ValueError):
+    """A tag-list that dkimpy's ``parse_tag_value`` refuses (its ``InvalidTagValueList``).
+
+    ``args[0]`` is the offending ``tag=value`` spec, as bytes, as dkimpy gives it.
+    """
+
+
+class DuplicateTagError(TagListError):
+    """A tag named twice (dkimpy's ``DuplicateTag``); ``args[0]`` is the tag name, as bytes."""
+
+
+_TAG_START = re.compile(rb"^[a-zA-Z](\w)*")
+
+
+def parse_tag_list(tag_list: bytes) -> dict[bytes, bytes]:
+    """A DKIM tag-list (RFC 6376 section 3.2) as dkimpy 1.1.8's ``dkim.util.parse_tag_value``
+    reads it: split on ``;`` (a trailing one allowed), each spec split at its first ``=``, names
+    and values stripped of white space, a name that does not start with a letter refused, a name
+    given twice refused. Raises :class:`TagListError` (or :class:`DuplicateTagError`) only."""
+    tags: dict[bytes, bytes] = {}
+    tag_specs = tag_list.strip().split(b";")
+    if not tag_specs[-1]:
+        tag_specs.pop()
+    for tag_spec in tag_specs:
+        parts = [x.strip() for x in tag_spec.split(b"=", 1)]
+        if len(parts) != 2:
+            raise TagListError(tag_spec)
+        key, value = parts
+        if _TAG_START.match(key) is None:
+            raise TagListError(tag_spec)
+        if key in tags:
+            raise DuplicateTagError(key)
+        tags[key] = value
+    return tags
+
+
+class _Asn1FormatError(Exception):
+    """dkimpy's ``ASN1FormatError``: the bytes do not follow the template."""
+
+
+class _Asn1NullError(Exception):
+    """A NULL with content, which dkimpy refuses with an ``assert`` (not a format error, so it
+    stops :func:`rsa_public_numbers` from trying the ``RSAPublicKey`` form)."""
+
+
+_INTEGER, _BIT_STRING, _NULL, _OID, _SEQUENCE = 0x02, 0x03, 0x05, 0x06, 0x30
+_Template = tuple[tuple[int, "_Template"] | tuple[int], ...]
+_SPKI: _Template = (((_SEQUENCE, ((_SEQUENCE, ((_OID,), (_NULL,))), (_BIT_STRING,)))),)
+_RSA_PUBLIC_KEY: _Template = ((_SEQUENCE, ((_INTEGER,), (_INTEGER,))),)
+
+
+def _asn1_parse(template: _Template, data: bytes) -> list[object]:
+    """dkimpy 1.1.8's ``dkim.asn1.asn1_parse``, for the tags its public-key templates use.
+
+    Lenient as dkimpy is: trailing bytes are ignored and a length past the end is cut short.
+    """
+    result: list[object] = []
+    i = 0
+    try:
+        for spec in template:
+            tag = data[i]
+            i += 1
+            if tag != spec[0]:
+                raise _Asn1FormatError(f"unexpected tag (got {tag:02x}, expecting {spec[0]:02x})")
+            length = data[i]
+            i += 1
+            if length & 0x80:
+                count = length & 0x7F
+                length = 0
+                for _ in range(count):
+                    length = (length << 8) | data[i]
+                    i += 1
+            if tag == _INTEGER:
+                number = 0
+                for _ in range(length):
+                    number = (number << 8) | data[i]
+                    i += 1
+                result.append(number)
+            elif tag == _NULL:
+                if length != 0:
+                    raise _Asn1NullError("NULL with content")
+                result.append(None)
+            elif tag == _SEQUENCE:
+                inner = spec[1] if len(spec) == 2 else ()
+                result.append(_asn1_parse(inner, data[i : i + length]))
+                i += length
+            else:  # BIT STRING, OBJECT IDENTIFIER
+                result.append(data[i : i + length])
+                i += length
+        return result
+    except IndexError:
+        raise _Asn1FormatError(f"data truncated at byte {i}") from None
+
+
+def rsa_public_numbers(data: bytes) -> tuple[int, int]:
+    """(modulus, public exponent) of a DER ``SubjectPublicKeyInfo`` or bare ``RSAPublicKey``
+    (RFC 8017 appendix A.1.1), read as dkimpy 1.1.8's ``dkim.crypto.parse_public_key`` reads it.
+
+    Raises ValueError when dkimpy could not read the key either.
+    """
+    try:
+        try:
+            spki = _asn1_parse(_SPKI, data)
+            bit_string = _nested(spki, 0, 1)
+            assert isinstance(bit_string, bytes)
+            numbers = _asn1_parse(_RSA_PUBLIC_KEY, bit_string[1:])  # skip the unused-bits byte
+        except _Asn1FormatError:
+            numbers = _asn1_parse(_RSA_PUBLIC_KEY, data)
+    except (_Asn1FormatError, _Asn1NullError) as exc:
+        raise ValueError(f"not an RSA public key: {exc}") from None
+    modulus, exponent = _nested(numbers, 0, 0), _nested(numbers, 0, 1)
+    assert isinstance(modulus, int) and isinstance(exponent, int)
+    return modulus, exponent
+
+
+def _nested(parsed: list[object], outer: int, inner: int) -> object:
+    sequence = parsed[outer]
+    assert isinstance(sequence, list)
+    return sequence[inner]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +277,13 @@ def parse_dkim_key(text: str) -> DkimKey:
             "(RFC 6376 section 3.2)"
         )
     try:
-        raw_tags = dkim.util.parse_tag_value(text.encode("ascii"))
-    except dkim.util.DuplicateTag as exc:
+        raw_tags = parse_tag_list(text.encode("ascii"))
+    except DuplicateTagError as exc:
         raise DkimKeyError(
             f"tag {_tag_name(exc)} appears more than once, which makes the whole record invalid "
             "(RFC 6376 section 3.2)"
         ) from None
-    except dkim.util.InvalidTagValueList as exc:
+    except TagListError as exc:
         name = _tag_name(exc)
         what = "an empty tag (two ';' in a row)" if name == "''" else f"malformed tag {name}"
         raise DkimKeyError(
@@ -247,9 +374,8 @@ def _ed25519_bits(data: bytes) -> int:
 
 def _rsa_bits(data: bytes) -> int:
     try:
-        fields = dkim.crypto.parse_public_key(data)
-        modulus, exponent = int(fields["modulus"]), int(fields["publicExponent"])
-    except Exception:  # dkimpy's ASN.1 reader raises several kinds of error on hostile bytes
+        modulus, exponent = rsa_public_numbers(data)
+    except ValueError:
         raise DkimKeyError(
             "p= does not decode to an RSA public key (DER SubjectPublicKeyInfo or RSAPublicKey)"
         ) from None
