@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +17,11 @@ from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.engine.settings import Settings
 from pytest_govmail.inputs.catalogue import load_catalogue
 from pytest_govmail.model.target import Target
+from pytest_govmail.model.verdict import Status
 from pytest_govmail.reports import page as report_html
-from pytest_govmail.reports.page import json_for_script, render_page
+from pytest_govmail.reports import status as statuses
+from pytest_govmail.reports.page import asset, json_for_script, render_page
+from pytest_govmail.reports.status import WAIVED, Cell, worst
 from pytest_govmail.reports.table import WIDTH, ReportTable
 
 HOSTILE = [
@@ -138,3 +144,158 @@ def test_a_row_costs_a_few_dozen_bytes() -> None:
     assert table.rows.itemsize * WIDTH <= 40
     # Per domain: its name and its own summary are new strings; the evidence list is shared.
     assert len(table.strings) < 2 * 2000 + 50 and len(table.lists) == 2
+
+
+@pytest.mark.parametrize(
+    ("counts", "waived", "expected"),
+    [
+        pytest.param({}, 0, "not_applicable", id="no-tests"),
+        pytest.param({"not_applicable": 3}, 0, "not_applicable", id="all-n/a"),
+        pytest.param({"pass": 2, "not_applicable": 1}, 0, "pass", id="pass-over-n/a"),
+        pytest.param({"fail": 1, "pass": 5}, 0, "fail", id="fail"),
+        pytest.param({"fail": 1, "pass": 5}, 1, "waived", id="only-failure-waived"),
+        pytest.param({"fail": 2, "pass": 5}, 1, "fail", id="one-of-two-failures-waived"),
+        pytest.param({"fail": 1, "inconclusive": 2}, 0, "fail", id="fail-over-error"),
+        # The bug: our page read "W" here and hid the errors (the terminal and pytest-html
+        # read "FAIL", knowing no waivers at all).
+        pytest.param({"fail": 1, "inconclusive": 5}, 1, "inconclusive", id="error-over-waived"),
+        pytest.param({"inconclusive": 1, "pass": 9}, 0, "inconclusive", id="error-over-pass"),
+        pytest.param({"fail": 3, "not_applicable": 1}, 3, "waived", id="waived-over-n/a"),
+        pytest.param({"mystery": 4}, 0, "not_applicable", id="unknown-status-ignored"),
+    ],
+)
+def test_worst(counts: dict[str, int], waived: int, expected: str) -> None:
+    assert worst(Counter(counts), waived) == expected
+    cell = Cell()
+    for status, n in counts.items():
+        for i in range(n):
+            cell.add(status, waived=i < waived)
+    assert (cell.waived_failures, cell.worst) == (waived, expected)
+
+
+def test_worst_refuses_more_waived_failures_than_failures() -> None:
+    with pytest.raises(ValueError, match="2 waived failure"):
+        worst({"fail": 1}, 2)
+    cell = Cell()
+    cell.add("inconclusive", waived=True)  # a waiver never covers an error
+    assert (cell.waived_failures, cell.worst) == (0, "inconclusive")
+
+
+def test_one_status_table_covers_every_verdict_status() -> None:
+    assert set(statuses.WORST_FIRST) == {s.value for s in Status} | {WAIVED}
+    assert statuses.STATUSES == ("fail", "inconclusive", "pass", "not_applicable")  # row codes
+    assert statuses.WORST_FIRST == ("fail", "inconclusive", "waived", "pass", "not_applicable")
+    for column in ("symbol", "css", "short", "label", "words"):
+        values = [getattr(look, column) for look in statuses.LOOKS]
+        assert len(set(values)) == len(values), f"two statuses share a {column}"
+    assert max(len(look.symbol) for look in statuses.LOOKS) <= 7  # the terminal's column
+    assert set(statuses.LABEL) == set(statuses.CLASS) == set(statuses.SHORT) == set(statuses.LOOK)
+
+
+def test_the_page_script_ranks_statuses_as_worst_does() -> None:
+    """The by-ID view is drawn by the page's script, which cannot call :func:`worst`."""
+    found = re.search(r"var rank = \{([^}]*)\};", asset("report.js"))
+    assert found is not None
+    rank = {k.strip(): int(v) for k, v in (p.split(":") for p in found.group(1).split(","))}
+    assert sorted(rank, key=rank.__getitem__) == list(statuses.WORST_FIRST)
+
+
+RELEASE_EVIDENCE = Path(__file__).parent / "data" / "release-0.1.0-demo-evidence.json"
+
+
+def test_every_report_reads_a_waived_area_alike(pytester: pytest.Pytester) -> None:
+    """A replay of the demo with two waivers: one covers monitoring-dept's only attest failure,
+    one covers hostile-dept's only DKIM failure among five DKIM errors. The terminal summary, our
+    page and the pytest-html matrix must all read "waived" for the first and "error" for the
+    second. Before there was one worst(), each read FAIL, W and fail: the terminal and
+    pytest-html knew no waivers, and the page let a waiver hide the errors beside it."""
+    pytester.path.joinpath("w.toml").write_text(
+        "".join(
+            f'[[waiver]]\nrequirement = "{req}"\ndomain = "{domain}"\n'
+            'reason = "accepted"\nexpires = 2099-01-01\n'
+            for req, domain in (
+                ("ATTEST-01", "monitoring-dept.gov.uk"),
+                ("DKIM-02", "hostile-dept.gov.uk"),
+            )
+        )
+    )
+    result = pytester.runpytest_subprocess(
+        f"--govmail-replay={RELEASE_EVIDENCE}",
+        "--govmail-waivers=w.toml",
+        "--html=ph.html",
+        "-k",
+        "monitoring or hostile",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    lines = result.stdout.lines
+    head = lines.index(next(line for line in lines if "govmail summary" in line)) + 1
+    areas = lines[head].split()
+    summary = {
+        line.split()[0]: dict(zip(areas, line.split()[1:], strict=True))
+        for line in lines[head + 1 : head + 3]
+    }
+    assert summary["monitoring-dept.gov.uk"]["attest"] == "waived"
+    assert summary["hostile-dept.gov.uk"]["dkim"] == "ERR"
+    assert summary["monitoring-dept.gov.uk"]["dmarc"] == "FAIL"
+
+    page_html = (pytester.path / "reports" / "govmail.html").read_text("utf-8")
+    rows = dict(
+        re.findall(r"<b role=rowheader tabindex=0 title='([^']+)'>[^<]*</b>(.*)", page_html)
+    )
+    page_cells = {
+        # each area's cell, then the issues count
+        domain: dict(zip(areas, re.findall(r"<i role=cell class=(\w)", row)[:-1], strict=True))
+        for domain, row in rows.items()
+    }
+    assert page_cells["monitoring-dept.gov.uk"]["attest"] == "w"
+    assert page_cells["hostile-dept.gov.uk"]["dkim"] == "e"
+
+    matrix = (pytester.path / "ph.html").read_text("utf-8")
+    matrix = matrix[matrix.index("<table class='govmail-matrix'>") :]
+    matrix = matrix[: matrix.index("</table>")]
+    html_cells = {
+        domain: dict(zip(areas, re.findall(r"<td class='gm-([a-z_]+)'", row), strict=True))
+        for domain, row in re.findall(r"<td class='domain'>([^<]+)</td>(.*?)</tr>", matrix)
+    }
+    assert html_cells["monitoring-dept.gov.uk"]["attest"] == "waived"
+    assert html_cells["hostile-dept.gov.uk"]["dkim"] == "inconclusive"
+    assert ".gm-waived{" in (pytester.path / "ph.html").read_text("utf-8")
+
+
+def _imports(path: Path) -> set[str]:
+    """The pytest_govmail modules a file imports (at any depth, TYPE_CHECKING ones too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found.update(n for n in names if n.startswith("pytest_govmail."))
+    return found
+
+
+def test_reports_layers_have_no_cycles_and_nothing_below_imports_them() -> None:
+    package = Path(report_html.__file__).parent.parent
+    reports = {f"pytest_govmail.reports.{p.stem}": p for p in (package / "reports").glob("*.py")}
+    graph = {name: {m for m in _imports(path) if m in reports} for name, path in reports.items()}
+    done: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"import cycle in reports/: {' -> '.join((*path, name))}"
+        if name not in done:
+            for module in graph[name]:
+                visit(module, (*path, name))
+            done.add(name)
+
+    for name in graph:
+        visit(name, ())
+    for name, path in reports.items():
+        assert len(path.read_text("utf-8").splitlines()) <= 500, f"{name} has grown past 500 lines"
+    for layer in ("model", "inputs", "engine"):
+        for path in (package / layer).glob("*.py"):
+            below = {m for m in _imports(path) if m.startswith("pytest_govmail.reports")}
+            assert not below, f"{layer}/{path.name} imports {below}"

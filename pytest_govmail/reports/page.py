@@ -36,17 +36,17 @@ import pytest
 
 from pytest_govmail.inputs.catalogue import Catalogue
 from pytest_govmail.reports import data as report_data
-from pytest_govmail.reports.sections import LABEL, esc, inputs, not_assessed, provenance
-from pytest_govmail.reports.table import (
-    FIELDS,
-    HOST,
+from pytest_govmail.reports.sections import esc, inputs, not_assessed, provenance
+from pytest_govmail.reports.status import (
+    CLASS,
+    LABEL,
     OUTCOMES,
-    REQUIREMENT,
+    SHORT,
     STATUSES,
-    WIDTH,
+    WORST_FIRST,
     Cell,
-    ReportTable,
 )
+from pytest_govmail.reports.table import FIELDS, HOST, REQUIREMENT, WIDTH, ReportTable
 
 if TYPE_CHECKING:
     from pytest_govmail.engine.run import GovmailRun
@@ -55,9 +55,6 @@ if TYPE_CHECKING:
 #: Where the plugin's ``_default_reports`` asks for the report to be written.
 report_path_key = pytest.StashKey[Path]()
 
-#: Matrix cell classes and texts per worst status (short: a 10,000-domain matrix has 130,000).
-CLASS = {"fail": "f", "inconclusive": "e", "pass": "p", "not_applicable": "n", "waived": "w"}
-SHORT = {"fail": "F", "inconclusive": "E", "pass": "ok", "not_applicable": "-", "waived": "W"}
 #: Tests outside the assessment (a user's own, a crash before the verdict) listed at most.
 MAX_OTHERS = 200
 TITLE = "pytest-govmail: secure email assessment"
@@ -256,10 +253,7 @@ def render_page(
         "<h2 id='gm-title'>Domains by requirement area</h2>"
         "<p class='gm-legend'>Worst outcome per cell (hover for counts); click a domain or a "
         "cell for its tests. "
-        + "".join(
-            f"<span class='{CLASS[s]}'>{esc(LABEL[s])}</span>"
-            for s in ("fail", "inconclusive", "waived", "pass", "not_applicable")
-        )
+        + "".join(f"<span class='{CLASS[s]}'>{esc(LABEL[s])}</span>" for s in WORST_FIRST)
         + "</p><div class='gm-bar'>"
         "<input id='gm-filter' type='search' placeholder='filter domains' aria-label='filter "
         "domains'><label><input id='gm-bad' type='checkbox'> only domains failing or in error"
@@ -372,10 +366,7 @@ def _by_requirement(table: ReportTable, order: list[int]) -> str:
         info = table.requirements[index]
         cell = cells[info.id]
         counts: Counter[str] = cell.counts
-        numbers = "".join(
-            f"<td>{counts[s] or ''}</td>"
-            for s in ("fail", "inconclusive", "pass", "not_applicable")
-        )
+        numbers = "".join(f"<td>{counts[s] or ''}</td>" for s in STATUSES)
         rows.append(
             f"<tr><td>{esc(info.id)}</td><td>{esc(info.level)}</td>"
             f"<td class='{CLASS[cell.worst]}'>{esc(info.title)}</td>{numbers}"

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from pytest_govmail.reports.sections import LABEL, inputs, not_assessed, provenance
 from pytest_govmail.reports.sections import esc as _e
-from pytest_govmail.reports.terminal import STATUS_ORDER, GovmailReporter, worst
+from pytest_govmail.reports.sections import inputs, not_assessed, provenance
+from pytest_govmail.reports.status import LABEL, STATUSES, Cell
+from pytest_govmail.reports.terminal import GovmailReporter, tallied_areas
 
 STYLE = """<style>
 .govmail-matrix{border-collapse:collapse;margin:8px 0;font-size:13px}
@@ -25,6 +26,7 @@ STYLE = """<style>
 .govmail-matrix td.domain{text-align:left;font-family:monospace}
 .gm-fail{background:#f8d0d0}.gm-inconclusive{background:#f6e3b4}
 .gm-pass{background:#d3efd3}.gm-not_applicable{background:#eee;color:#777}
+.gm-waived{background:#dcd6f4}
 .govmail-evidence{margin:4px 0 8px 0;font-size:13px}
 .govmail-evidence pre{white-space:pre-wrap;word-break:break-all;margin:2px 0}
 </style>"""
@@ -59,21 +61,18 @@ class GovmailHtml:
     def _matrix(self) -> str:
         if not self.tally:
             return ""
-        areas = [
-            a
-            for a in self.catalogue.areas()
-            if any(k[0] == a for c in self.tally.values() for k in c)
-        ]
+        areas = tallied_areas(self.catalogue, self.tally)
         rows = ["<table class='govmail-matrix'><tr><th>domain</th>"]
         rows.extend(f"<th>{_e(a)}</th>" for a in areas)
         rows.append("</tr>")
         for domain in sorted(self.tally):
-            counter = self.tally[domain]
+            cells = self.tally[domain]
             rows.append(f"<tr><td class='domain'>{_e(domain)}</td>")
             for area in areas:
-                status = worst(counter, area)
+                cell = cells.get(area) or Cell()
+                status = cell.worst
                 counts = " ".join(
-                    f"{counter[(area, s)]} {LABEL[s]}" for s in STATUS_ORDER if counter[(area, s)]
+                    f"{cell.counts[s]} {LABEL[s]}" for s in STATUSES if cell.counts[s]
                 )
                 rows.append(
                     f"<td class='gm-{_e(status)}' title='{_e(counts)}'>{_e(LABEL[status])}</td>"

@@ -16,15 +16,6 @@ from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue
 from pytest_govmail.reports.terminal import waiver_lines
 
-#: How each verdict status reads in a report.
-LABEL = {
-    "pass": "pass",
-    "fail": "fail",
-    "inconclusive": "error",
-    "not_applicable": "n/a",
-    "waived": "waived",
-}
-
 
 def esc(value: object) -> str:
     """Text as HTML text or as a quoted attribute value (quotes escaped too)."""

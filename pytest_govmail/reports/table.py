@@ -19,13 +19,12 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-#: Verdict statuses, worst first (the matrix shows a cell's worst).
-STATUSES = ("fail", "inconclusive", "pass", "not_applicable")
-#: What pytest made of a test; "error" is a failure outside the test call (an inconclusive probe).
-OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+from pytest_govmail.reports.status import OUTCOMES, STATUSES, Cell
+
 #: The columns of a row, in order. Every value is an index: into ``strings`` (host, summary,
 #: waiver), ``lists`` (findings: code, observed, expected, fix per finding; evidence lines;
-#: details: title, text per detail), ``requirements``, ``STATUSES`` or ``OUTCOMES``.
+#: details: title, text per detail), ``requirements``, ``STATUSES`` or ``OUTCOMES`` (both of
+#: :mod:`pytest_govmail.reports.status`).
 FIELDS = (
     "domain",
     "requirement",
@@ -55,24 +54,6 @@ class RequirementInfo:
     level: str
     area: str
     sources: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class Cell:
-    """One domain's tests in one requirement area (or of one requirement): counts per status."""
-
-    counts: Counter[str]
-    waived_failures: int = 0
-
-    @property
-    def worst(self) -> str:
-        """The worst verdict status; a cell whose only failures are waived reads "waived"."""
-        for status in STATUSES:
-            if self.counts[status]:
-                if status == "fail" and self.waived_failures == self.counts[status]:
-                    return "waived"
-                return status
-        return "not_applicable"
 
 
 class ReportTable:
@@ -167,11 +148,8 @@ class ReportTable:
             key = info.area if by == "area" else info.id
             cell = cells.get(key)
             if cell is None:
-                cell = cells[key] = Cell(Counter())
-            status = STATUSES[self.rows[base + STATUS]]
-            cell.counts[status] += 1
-            if status == "fail" and self.rows[base + WAIVER]:
-                cell.waived_failures += 1
+                cell = cells[key] = Cell()
+            cell.add(STATUSES[self.rows[base + STATUS]], waived=bool(self.rows[base + WAIVER]))
         return cells
 
     def totals(self) -> tuple[Counter[str], Counter[str], int]:

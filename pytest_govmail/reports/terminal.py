@@ -21,10 +21,9 @@ from pytest_govmail.inputs.catalogue import Catalogue, Requirement
 from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.model.tls import TlsScan
 from pytest_govmail.model.verdict import Status
+from pytest_govmail.reports.status import LOOK, STATUSES, SYMBOL, Cell
 
 MAX_EVIDENCE_LINE = 400
-STATUS_ORDER = ("fail", "inconclusive", "pass", "not_applicable")
-SYMBOL = {"pass": "ok", "fail": "FAIL", "inconclusive": "ERR", "not_applicable": "-"}
 
 
 def _clip(text: str, limit: int = MAX_EVIDENCE_LINE) -> str:
@@ -44,7 +43,8 @@ class GovmailReporter:
         self.config = config
         self.run = run
         self.catalogue = catalogue
-        self.tally: dict[str, Counter[tuple[str, str]]] = defaultdict(Counter)
+        #: Per domain, per requirement area: the tests' statuses (and waived failures).
+        self.tally: dict[str, dict[str, Cell]] = defaultdict(lambda: defaultdict(Cell))
         self.collected_ids: set[str] = set()
         # A host's TLS evidence is shown on each of its ~20 tests: render it once.
         self._tls_lines: dict[tuple[str, str], list[str]] = {}
@@ -154,7 +154,8 @@ class GovmailReporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "govmail", None)
         if isinstance(data, dict):
-            self.tally[data["domain"]][(data["area"], data["status"])] += 1
+            cell = self.tally[data["domain"]][data["area"]]
+            cell.add(data["status"], waived=bool(data.get("waiver")))
             # Under pytest-xdist the controller collects no items: learn the IDs from reports.
             self.collected_ids.add(data["requirement"])
 
@@ -162,24 +163,21 @@ class GovmailReporter:
         if not self.tally:
             return
         tr = terminalreporter
-        areas = [
-            a
-            for a in self.catalogue.areas()
-            if any(a == k[0] for c in self.tally.values() for k in c)
-        ]
+        areas = tallied_areas(self.catalogue, self.tally)
         tr.write_sep("=", "govmail summary (domain x area: worst outcome)")
         width = max(len(d) for d in self.tally)
         tr.write_line(" " * width + "  " + "  ".join(f"{a:>7}" for a in areas))
         for domain in sorted(self.tally):
-            cells = [f"{SYMBOL[worst(self.tally[domain], a)]:>7}" for a in areas]
-            tr.write_line(f"{domain:<{width}}  " + "  ".join(cells))
+            cells = self.tally[domain]
+            symbols = [f"{SYMBOL[(cells.get(a) or Cell()).worst]:>7}" for a in areas]
+            tr.write_line(f"{domain:<{width}}  " + "  ".join(symbols))
         totals: Counter[str] = Counter()
-        for counter in self.tally.values():
-            for (_, status), n in counter.items():
-                totals[status] += n
+        for by_area in self.tally.values():
+            for cell in by_area.values():
+                totals.update(cell.counts)
         tr.write_line(
             "govmail: "
-            + ", ".join(f"{totals[s]} {s.replace('_', ' ')}" for s in STATUS_ORDER if totals[s])
+            + ", ".join(f"{totals[s]} {LOOK[s].words}" for s in STATUSES if totals[s])
             + f"; {self.run.stats.dns_queries} DNS answers"
             + (f" ({self.run.stats.dns_failures} failed)" if self.run.stats.dns_failures else "")
             + (f" collected in {self.run.stats.seconds:.2f} s" if self.run.replay is None else "")
@@ -194,11 +192,10 @@ class GovmailReporter:
             )
 
 
-def worst(counter: Counter[tuple[str, str]], area: str) -> str:
-    for status in STATUS_ORDER:
-        if counter[(area, status)]:
-            return status
-    return "not_applicable"
+def tallied_areas(catalogue: Catalogue, tally: dict[str, dict[str, Cell]]) -> list[str]:
+    """The catalogue's areas, in its order, that any domain has a test in."""
+    present = {area for by_area in tally.values() for area in by_area}
+    return [a for a in catalogue.areas() if a in present]
 
 
 def waiver_lines(run: GovmailRun) -> list[str]:
