@@ -1,8 +1,9 @@
 """govmail-sweep: collect once, judge in batches, merge; the same verdicts as one pytest process.
 
 The end-to-end test runs the real command against the demo lab and compares its JUnit and HTML
-report with a one-process replay of the sweep's own evidence, test by test. The parts (argument
-split, batch evidence, report-data merge, JUnit merge) are tested with plain data.
+report and its summary line with a one-process replay of the sweep's own evidence, test by test.
+The parts (argument split, batch evidence, report-data merge, JUnit merge) are tested with plain
+data, and the routing of options and a batch's counts against the plugin and pytest themselves.
 """
 
 from __future__ import annotations
@@ -24,18 +25,17 @@ from pytest_govmail.lab.demo import DEMO_ATTESTATIONS, DEMO_WAIVERS, DemoLab, st
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dns import DnsResult, DnsSnapshot
 from pytest_govmail.model.target import Target
+from pytest_govmail.plugin import suites_dir
 from pytest_govmail.reports import data as report_data
 from pytest_govmail.reports import junit_merge as junit
 from pytest_govmail.reports.table import ReportTable
-from pytest_govmail.sweep.cli import (
-    combined_exit_code,
-    describe,
-    judge_args,
-    outcome_counts,
-    refused,
-)
+from pytest_govmail.sweep.arguments import REFUSED, judge_args, parser, plugin_options, refused
+from pytest_govmail.sweep.batches import batch_command, batches_of, collect_command
 from pytest_govmail.sweep.cli import main as sweep_main
+from pytest_govmail.sweep.merge import OUTCOME_WORDS, combined_exit_code, describe
 
+#: Evidence of the demo lab as release 0.1.0 wrote it (see test_release_replay.py).
+RELEASE_EVIDENCE = Path(__file__).parent / "data" / "release-0.1.0-demo-evidence.json"
 #: The demo's departments but the two that only time out (they add seconds, not outcomes).
 DOMAINS = (
     "exemplary-dept.gov.uk,bare-dept.gov.uk,monitoring-dept.gov.uk,sprawling-spf-dept.gov.uk,"
@@ -64,6 +64,53 @@ def test_batches_get_every_argument_but_the_collecting_ones(
     args: list[str], kept: list[str]
 ) -> None:
     assert judge_args(args) == kept
+
+
+def test_every_govmail_option_is_classified_and_collecting_ones_reach_only_the_collecting_step(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """Every ``--govmail-*`` option pytest offers is the sweep's own, refused, or routed.
+
+    The options are read from pytest's own help, so an option declared anywhere is checked;
+    the collecting ones (declared with ``collects=True``) go to the collecting step and to no
+    batch, every other pytest option to both.
+    """
+    help_text = pytester.runpytest("--help").stdout.str()
+    offered = dict(re.findall(r"^  (--govmail-[\w-]+)(=\S+)?", help_text, re.MULTILINE))
+    known = plugin_options()
+    assert set(offered) == known.declared
+    assert {"--govmail-domain", "--govmail-demo"} <= known.collecting
+    assert {f for f in offered if not offered[f]} & known.collecting == known.collecting_flags
+    (batch,) = batches_of(tmp_path, [1])
+    routes: dict[str, set[str]] = {}
+    for flag, value in offered.items():
+        forms = [[flag, "VALUE"], [f"{flag}=VALUE"]] if value else [[flag]]
+        for args in forms:
+            if flag in REFUSED:
+                said = refused(args)
+                assert said is not None and said.startswith(flag)
+                routes.setdefault("refused", set()).add(flag)
+                continue
+            _, pytest_args = parser().parse_known_args(args)
+            if not pytest_args:
+                routes.setdefault("the sweep's own", set()).add(flag)
+                continue
+            assert pytest_args == args
+            collecting = " ".join(collect_command(pytest_args, tmp_path / "e.json"))
+            judging = " ".join(batch_command(pytest_args, batch))
+            assert " ".join(args) in collecting
+            if flag in known.collecting:
+                assert flag not in judging and "VALUE" not in judging
+                routes.setdefault("collecting step only", set()).add(flag)
+            else:
+                assert " ".join(args) in judging
+                routes.setdefault("every step", set()).add(flag)
+    assert sum(map(len, routes.values())) == len(offered)  # each in one route, in every form
+    assert routes["the sweep's own"] == {
+        "--govmail-report-dir", "--govmail-no-reports", "--govmail-evidence-out",
+        "--govmail-replay",
+    }  # fmt: skip
+    assert routes["collecting step only"] == known.collecting
 
 
 @pytest.mark.parametrize(
@@ -99,19 +146,37 @@ def test_a_sweep_refuses_contradictions(
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(
-    ("output", "counts"),
-    [
-        ("....\n==== 3 failed, 10 passed, 2 errors in 1.20s ====\n",
-         {"failed": 3, "passed": 10, "error": 2}),
-        ("x\n1 error in 0.1s\n", {"error": 1}),
-        ("1 passed, 4 deselected, 1 xfailed in 0.50s",
-         {"passed": 1, "deselected": 4, "xfailed": 1}),
-        ("no summary here", {}),
-    ],
-)  # fmt: skip
-def test_a_batchs_summary_line_is_counted(output: str, counts: dict[str, int]) -> None:
-    assert outcome_counts(output) == counts
+def test_a_batchs_report_data_counts_what_its_summary_line_says(pytester: pytest.Pytester) -> None:
+    """The counts a sweep adds up are those pytest's own summary line shows, outcome for outcome."""
+    pytester.makepyfile(
+        test_own="import pytest\n"
+        "def test_pass(): pass\n"
+        "def test_fail(): assert 0\n"
+        "@pytest.mark.skip(reason='why')\n"
+        "def test_skip(): pass\n"
+        "@pytest.mark.xfail(reason='known')\n"
+        "def test_xfail(): assert 0\n"
+        "@pytest.mark.xfail(reason='fixed', strict=False)\n"
+        "def test_xpass(): pass\n"
+        "@pytest.fixture\n"
+        "def broken(): raise RuntimeError('x')\n"
+        "def test_error(broken): pass\n"
+        "def test_teardown_error(request):\n"
+        "    request.addfinalizer(lambda: 1 / 0)\n"  # passed, and an error: pytest counts both
+        "def test_left_out(): pass\n"
+    )
+    # In a process of its own, as a batch is (an inline run would re-import cryptography).
+    result = pytester.runpytest_subprocess(
+        str(suites_dir()), "test_own.py", f"--govmail-replay={RELEASE_EVIDENCE}",
+        "--govmail-report-data=data.json", "--govmail-no-reports", "-p", "no:cacheprovider",
+        "-k", "exemplary-dept or test_own and not left_out",
+    )  # fmt: skip
+    said = result.parseoutcomes()  # pytest's own reading of its summary line: "errors"
+    expected = {word.removesuffix("s") if word == "errors" else word: n for word, n in said.items()}
+    data = report_data.read(pytester.path / "data.json")
+    assert {w: n for w, n in data.outcomes.items() if w in OUTCOME_WORDS} == expected
+    assert set(expected) == set(OUTCOME_WORDS)  # every outcome the sweep adds up, seen once
+    assert data.outcomes["passed"] > 2 and data.outcomes["deselected"] > 100  # the suites' too
 
 
 def test_counts_are_worded_as_pytest_words_them() -> None:
@@ -172,7 +237,7 @@ def test_a_batch_holds_its_domains_answers_and_their_shared_providers() -> None:
     assert part.inputs == saved.inputs
 
 
-def _table(rows: list[dict[str, Any]]) -> ReportTable:
+def _table(rows: list[tuple[dict[str, Any], str]]) -> ReportTable:
     table = ReportTable()
     for data, outcome in rows:
         table.add(data, outcome)
@@ -364,7 +429,9 @@ def test_a_sweep_reports_what_one_process_reports(lab: DemoLab, tmp_path: Path) 
 
 
 def test_evidence_only_collects_and_runs_no_test(lab: DemoLab, pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest(
+    # In a process of its own, as the sweep's first step is: an inline run after another test
+    # ran pytest.main() in this process warns that pytest_govmail was imported unrewritten.
+    result = pytester.runpytest_subprocess(
         *lab.cli_args(), "--govmail-domain=exemplary-dept.gov.uk", "--govmail-evidence-only",
         "--govmail-evidence-out=ev.json", "-p", "no:cacheprovider",
     )  # fmt: skip

@@ -3,8 +3,9 @@
 A sweep judges its domains in batches, each a pytest process of its own, so that memory is
 bounded by the batch and not by the sweep. Each batch writes this file (``--govmail-report-data``)
 instead of an HTML page: its :class:`~pytest_govmail.reports.table.ReportTable` (every test's row),
-the requirement IDs it collected, the tests outside the assessment that failed, and which of the
-run's waivers matched. The sweep merges the batches' files and renders the page once.
+the requirement IDs it collected, the tests outside the assessment that failed, which of the
+run's waivers matched, and the counts of pytest's summary line. The sweep merges the batches'
+files, renders the page once and adds up the counts for its own summary line.
 
 Plain JSON; no pytest here.
 """
@@ -12,7 +13,7 @@ Plain JSON; no pytest here.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pytest_govmail.inputs.waivers import Waiver
 from pytest_govmail.reports.table import ReportTable
 
 #: Rises when the file's meaning changes; a sweep only merges files of its own version.
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
@@ -33,6 +34,8 @@ class ReportData:
     #: Positions in the run's waiver list (every batch of a sweep parses the same file).
     waivers_applied: set[int] = field(default_factory=set)
     waivers_expired: set[int] = field(default_factory=set)
+    #: Reports per key of pytest's terminal summary ("passed", "error", "deselected"...).
+    outcomes: dict[str, int] = field(default_factory=dict)
 
     def extend(self, other: ReportData, max_others: int) -> None:
         self.table.extend(other.table)
@@ -40,11 +43,29 @@ class ReportData:
         self.others.extend(other.others[: max(0, max_others - len(self.others))])
         self.waivers_applied |= other.waivers_applied
         self.waivers_expired |= other.waivers_expired
+        for key, count in other.outcomes.items():
+            self.outcomes[key] = self.outcomes.get(key, 0) + count
 
 
 def waiver_positions(waivers: Sequence[Waiver], chosen: Iterable[Waiver]) -> set[int]:
     wanted = set(chosen)
     return {i for i, w in enumerate(waivers) if w in wanted}
+
+
+def summary_counts(terminal: object) -> dict[str, int]:
+    """The counts of pytest's summary line, from its terminal reporter (``None`` without one).
+
+    pytest files every report in ``TerminalReporter.stats`` under a key ("passed", "error",
+    "deselected"; "" for setup and teardown) and its last line counts those whose
+    ``count_towards_summary`` is true (``_pytest/terminal.py``): so do we.
+    """
+    stats: Mapping[str, Sequence[object]] = getattr(terminal, "stats", {})
+    counts = {
+        key: sum(1 for r in reports if getattr(r, "count_towards_summary", True))
+        for key, reports in stats.items()
+        if key
+    }
+    return {key: count for key, count in counts.items() if count}
 
 
 def write(data: ReportData, path: Path) -> None:
@@ -56,6 +77,7 @@ def write(data: ReportData, path: Path) -> None:
         "others": [list(pair) for pair in data.others],
         "waivers_applied": sorted(data.waivers_applied),
         "waivers_expired": sorted(data.waivers_expired),
+        "outcomes": data.outcomes,
     }
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, separators=(",", ":")), "utf-8")
@@ -77,6 +99,7 @@ def read(path: Path) -> ReportData:
             others=[(str(a), str(b)) for a, b in payload["others"]],
             waivers_applied={int(i) for i in payload["waivers_applied"]},
             waivers_expired={int(i) for i in payload["waivers_expired"]},
+            outcomes={str(k): int(n) for k, n in payload["outcomes"].items()},
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: malformed report data ({type(exc).__name__}: {exc})") from None

@@ -130,6 +130,9 @@ class GovmailReport:
                     self.others,
                     report_data.waiver_positions(run.waivers, run.waivers_applied),
                     report_data.waiver_positions(run.waivers, run.waivers_expired),
+                    report_data.summary_counts(
+                        session.config.pluginmanager.get_plugin("terminalreporter")
+                    ),
                 ),
                 self.data,
             )
