@@ -1,11 +1,11 @@
 """The one set of trust anchors for every certificate check: SMTP on the MX hosts and MTA-STS.
 
-A sending MTA that applies MTA-STS must validate both the policy host's HTTPS certificate and
-the MX hosts' certificates "against a trusted root" (RFC 8461 sections 3.3 and 4.2), and GOV.UK's
-email security guidance asks for certificates from a public CA. Judging the two with different
-stores (sslyze's copy of Mozilla's roots for the MX hosts, certifi or the operating system's for
-the policy host) could make one domain's two certificates disagree for reasons that have nothing
-to do with the domain, and make evidence depend on the machine that collected it. So both use:
+A sending MTA that applies MTA-STS validates both the policy host's HTTPS certificate and the
+MX hosts' certificates against the roots it trusts (RFC 8461 sections 3.3 and 4.2). Judging the
+two with different stores (formerly sslyze's copy of Mozilla's roots for the MX hosts, certifi
+or the operating system's for the policy host) could make one domain's two certificates
+disagree for reasons that have nothing to do with the domain, and make evidence depend on the
+machine that collected it. So both use:
 
 * ``mozilla``: the Mozilla NSS root store that sslyze ships and keeps current
   (``sslyze/plugins/certificate_info/trust_stores/pem_files/mozilla_nss.pem``, found through
