@@ -82,13 +82,14 @@ from nassl.ssl_client import (
     OpenSslVersionEnum,
     SslClient,
 )
-from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import (
-    TrustStoresRepository,
-)
 from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
 from sslyze.server_connectivity import TlsVersionEnum
 
-from pytest_govmail.collect.quiet import certificate_warnings_ignored
+from pytest_govmail.collect import netsafety
+from pytest_govmail.collect.trust import CA_FILE, MOZILLA
+from pytest_govmail.collect.trust import Anchors as _Anchors
+from pytest_govmail.collect.trust import file_anchors as _file_anchors
+from pytest_govmail.collect.trust import mozilla_anchors as _mozilla_anchors
 from pytest_govmail.model.dns import ErrorKind, ProbeError
 from pytest_govmail.model.tls import (
     KeyExchange,
@@ -115,10 +116,6 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-#: ``TrustCheck.store`` of the public store (sslyze's copy of Mozilla NSS's roots).
-MOZILLA = "mozilla"
-#: ``TrustCheck.store`` of the user's ``--govmail-ca-file``.
-CA_FILE = "ca-file"
 #: The EHLO name used when the host has no dotted fully-qualified name. A real name (the
 #: scanning host's, or one the user sets) is politer; ``.invalid`` never resolves, honestly.
 DEFAULT_EHLO_NAME = "govmail-probe.invalid"
@@ -271,39 +268,6 @@ def iana_name(openssl_name: str, version: TlsVersion | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- trust
-
-
-@dataclass(frozen=True, slots=True)
-class _Anchors:
-    store: str
-    certs: Store
-    label: str
-
-
-_mozilla: _Anchors | None = None
-_mozilla_lock = threading.Lock()
-
-
-def _mozilla_anchors() -> _Anchors:
-    global _mozilla
-    with _mozilla_lock:
-        if _mozilla is None:
-            # sslyze's bundled stores hold a few roots with non-positive serial numbers, which
-            # cryptography warns about when parsing: expected here, not the user's problem.
-            with certificate_warnings_ignored():
-                main = TrustStoresRepository.get_default().get_main_store()
-                certs = x509.load_pem_x509_certificates(main.path.read_bytes())
-            _mozilla = _Anchors(MOZILLA, Store(certs), f"{main.name} {main.version}")
-        return _mozilla
-
-
-def _file_anchors(path: Path) -> _Anchors:
-    """The user's CA file; a local misconfiguration raises ``ValueError`` (not evidence)."""
-    try:
-        certs = x509.load_pem_x509_certificates(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read CA certificates from {path}: {exc}") from exc
-    return _Anchors(CA_FILE, Store(certs), str(path))
 
 
 def _subject_text(cert: x509.Certificate) -> str:
@@ -1095,7 +1059,7 @@ class _AddressScan:
                 **fields,
             )
 
-        refusal = _address_refusal(self.request.address, self.settings.allow_private)
+        refusal = netsafety.refusal(self.request.address, self.settings.allow_private)
         if refusal is not None:
             return finish(error=refusal)
         opened = self.open()
@@ -1232,29 +1196,6 @@ def _key_exchange(shake: _Handshake) -> KeyExchange | None:
         if name.startswith(prefix):
             return KeyExchange(kind)
     return None
-
-
-def _address_refusal(address: str, allow_private: bool) -> ProbeError | None:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return ProbeError(ErrorKind.MALFORMED, f"{address!r} is not an IP address")
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if allow_private or (ip.is_global and not ip.is_multicast):
-        return None
-    if ip.is_loopback:
-        what = "loopback"
-    elif ip.is_link_local:
-        what = "link-local"
-    elif ip.is_private:
-        what = "private"
-    else:
-        what = "not globally routable"
-    return ProbeError(
-        ErrorKind.PRIVATE_ADDRESS,
-        f"{address} is {what}; not probed without --govmail-allow-private",
-    )
 
 
 # --------------------------------------------------------------------------- entry points

@@ -42,8 +42,8 @@ class CertificateCheck:
     """How the served certificate verified for the policy host.
 
     ``verified`` is True when some trust source validated the chain for the host name at the
-    time of the fetch; ``trust`` holds the result against each source (``mozilla``: certifi's
-    bundle, or ``system``: the system bundle when certifi is absent; ``ca-file``: the user's
+    time of the fetch; ``trust`` holds the result against each source (``mozilla``: sslyze's
+    Mozilla store, as for the MX hosts; older evidence may say ``system``; ``ca-file``: the user's
     extra anchors). ``names`` are the leaf's DNS
     subjectAltNames and ``name_matches`` whether one covers the host (None: no leaf to read).
     ``detail`` is one line saying why it did not verify (empty when it did).
