@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.resources
+import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -12,12 +14,15 @@ from hypothesis import strategies as st
 
 from pytest_govmail.inputs.tls_profile import (
     OPENSSL_NAMES,
+    PACKAGED_SOURCE,
     ProfileError,
     canonical_group,
     classify,
     iana_name,
     load_profile,
     parse_profile,
+    profile_from_input,
+    profile_input,
 )
 
 PACKAGED = (
@@ -280,3 +285,119 @@ def test_profile_error_is_a_value_error_naming_the_file(tmp_path: Path) -> None:
         load_profile(path)
     with pytest.raises(ProfileError, match="cannot read the TLS profile"):
         load_profile(tmp_path / "absent.toml")
+
+
+# ------------------------------------------------------------------------------------------
+# The profile as a run input: stored in the evidence, judged with on replay
+# ------------------------------------------------------------------------------------------
+
+RELEASE_EVIDENCE = Path(__file__).parent / "data" / "release-0.1.0-demo-evidence.json"
+BASE = ["-p", "no:cacheprovider", "-p", "no:randomly", "--govmail-no-reports"]
+#: The two weak suites mx.legacy-tls-dept.gov.uk accepts at TLS 1.2 in the release evidence.
+LEGACY_SHA1_SUITES = (
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+)
+
+
+def test_profile_input_is_the_text_a_replay_reads(tmp_path: Path) -> None:
+    source, text = profile_input()
+    assert (source, text) == (PACKAGED_SOURCE, PACKAGED)
+    assert profile_from_input(source, text) is load_profile()
+    custom = _variant('name = "ncsc"', 'name = "stored"')
+    path = tmp_path / "stored.toml"
+    path.write_text(custom, encoding="utf-8")
+    stored = profile_input(path)
+    assert stored == (str(path.resolve()), custom)
+    assert profile_from_input(*stored).id == "stored@2026.1"
+    with pytest.raises(ProfileError, match=r"absent\.toml: cannot read the TLS profile"):
+        profile_input(tmp_path / "absent.toml")
+    with pytest.raises(ProfileError, match=r"^broken\.toml: .*missing"):
+        profile_from_input("broken.toml", "schema = 1\n")
+
+
+def _tls07(junit: Path) -> dict[str, str]:
+    """TLS-07 outcome per MX host in a JUnit file."""
+    found = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        named = {p.get("name"): p.get("value") for p in case.iter("property")}
+        if named.get("govmail.requirement") == "TLS-07":
+            failed = any(child.tag in ("failure", "error") for child in case)
+            found[str(named["govmail.host"])] = "failed" if failed else "passed"
+    return found
+
+
+def _lenient_profile() -> str:
+    """The packaged profile with the SHA-1 CBC suites of the legacy lab host made acceptable."""
+    extra = "".join(f'    "{name}",\n' for name in LEGACY_SHA1_SUITES)
+    text = _variant('name = "ncsc"', 'name = "lenient"')
+    return text.replace("acceptable = [\n", "acceptable = [\n" + extra, 1)
+
+
+def test_replay_judges_with_the_stored_profile_unless_one_is_given(
+    pytester: pytest.Pytester,
+) -> None:
+    evidence = json.loads(RELEASE_EVIDENCE.read_text("utf-8"))
+    evidence["inputs"]["tls_profile"] = {"source": "lenient.toml", "text": _lenient_profile()}
+    pytester.path.joinpath("evidence.json").write_text(json.dumps(evidence), "utf-8")
+    pytester.path.joinpath("ncsc.toml").write_text(PACKAGED, "utf-8")
+    legacy = "mx.legacy-tls-dept.gov.uk"
+    selection = ["-k", "legacy", "--govmail-replay=evidence.json", *BASE]
+
+    stored = pytester.runpytest(*selection, "--junitxml=stored.xml")
+    assert _tls07(pytester.path / "stored.xml") == {legacy: "passed"}
+    stored.stdout.no_fnmatch_line("*TLS-07 FAIL*")
+
+    pytester.runpytest(*selection, "--junitxml=given.xml", "--govmail-tls-profile=ncsc.toml")
+    assert _tls07(pytester.path / "given.xml") == {legacy: "failed"}
+
+    del evidence["inputs"]["tls_profile"]  # evidence from before profiles were stored
+    pytester.path.joinpath("old.json").write_text(json.dumps(evidence), "utf-8")
+    old = ["-k", "legacy", "--govmail-replay=old.json", *BASE, "--junitxml=old.xml"]
+    pytester.runpytest(*old)
+    assert _tls07(pytester.path / "old.xml") == {legacy: "failed"}
+
+
+def test_replay_of_a_broken_stored_profile_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    evidence = json.loads(RELEASE_EVIDENCE.read_text("utf-8"))
+    evidence["inputs"]["tls_profile"] = {"source": "broken.toml", "text": "schema = 1\n"}
+    pytester.path.joinpath("evidence.json").write_text(json.dumps(evidence), "utf-8")
+    result = pytester.runpytest("--govmail-replay=evidence.json", *BASE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*broken.toml: *missing*"])
+
+
+def test_cert_expiry_days_option_and_stored_profile(pytester: pytest.Pytester) -> None:
+    evidence_out = pytester.path / "evidence.json"
+    result = pytester.runpytest_subprocess(  # the demo lab in a process of its own
+        "--govmail-demo",
+        "-k",
+        "not_expiring_soon and exemplary",
+        "--govmail-cert-expiry-days=3650",
+        f"--govmail-evidence-out={evidence_out}",
+        "--junitxml=junit.xml",
+        *BASE,
+    )
+    cases = list(ET.parse(pytester.path / "junit.xml").getroot().iter("testcase"))
+    assert cases and all(case.find("failure") is not None for case in cases)
+    result.stdout.fnmatch_lines(["*expected: more than 3650 days before notAfter*"])
+    saved = json.loads(evidence_out.read_text("utf-8"))
+    assert saved["inputs"]["tls_profile"] == {"source": PACKAGED_SOURCE, "text": PACKAGED}
+
+
+@pytest.mark.parametrize("value", ["two weeks", "3651", "-1"])
+def test_cert_expiry_days_option_is_checked(pytester: pytest.Pytester, value: str) -> None:
+    result = pytester.runpytest("--govmail-demo", f"--govmail-cert-expiry-days={value}", *BASE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--govmail-cert-expiry-days: * is not 0 to 3650 days*"])
+
+
+def test_cert_expiry_days_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ngovmail_cert_expiry_days = 3650\n")
+    evidence = json.loads(RELEASE_EVIDENCE.read_text("utf-8"))
+    pytester.path.joinpath("evidence.json").write_text(json.dumps(evidence), "utf-8")
+    result = pytester.runpytest(
+        "--govmail-replay=evidence.json", "-k", "not_expiring_soon and exemplary", *BASE
+    )
+    result.stdout.fnmatch_lines(["*expected: more than 3650 days before notAfter*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -20,6 +20,12 @@ from typing import TYPE_CHECKING
 
 from pytest_govmail.inputs.attestations import Attestation, parse_attestations
 from pytest_govmail.inputs.catalogue import Requirement
+from pytest_govmail.inputs.tls_profile import (
+    TlsProfile,
+    load_profile,
+    profile_from_input,
+    profile_input,
+)
 from pytest_govmail.inputs.waivers import Waiver, WaiverMatch, parse_waivers
 from pytest_govmail.judge.roles import RoleFacts, infer_roles
 from pytest_govmail.model import evidence as evidence_file
@@ -136,6 +142,8 @@ class GovmailRun:
         self.attestations: tuple[Attestation, ...] = ()
         #: A replay judges with the inputs of the run it replays, unless the user gives others.
         self.inputs: dict[str, tuple[str, str]] = dict(replay.inputs) if replay else {}
+        if settings.tls_profile is not None or replay is None:
+            self.inputs["tls_profile"] = profile_input(settings.tls_profile)
         self.waivers_applied: set[Waiver] = set()
         self.waivers_expired: set[Waiver] = set()
         self._snapshot = replay.dns if replay is not None else DnsSnapshot()
@@ -385,7 +393,6 @@ class GovmailRun:
 
     def _tls_scanner(self) -> AddressScanner:
         from pytest_govmail.collect.tls import AddressScanner, TlsScanSettings, default_ehlo_name
-        from pytest_govmail.inputs.tls_profile import load_profile
 
         return AddressScanner(
             TlsScanSettings(
@@ -394,7 +401,7 @@ class GovmailRun:
                 ca_file=self.settings.ca_file,
                 connections_per_address=self.settings.connections_per_address,
                 allow_private=self.settings.allow_private,
-                profile_name=load_profile(self.settings.tls_profile).id,
+                profile_name=self.tls_profile.id,
             )
         )
 
@@ -501,27 +508,32 @@ class GovmailRun:
             )
             if scans:
                 tls[mx_host] = scans
-        settings = {}
-        if self.settings.tls_profile is not None:
-            settings["tls_profile"] = str(self.settings.tls_profile)
-        if self.settings.cert_expiry_days is not None:
-            settings["cert_expiry_days"] = str(self.settings.cert_expiry_days)
         policy = self.policies.get(target.domain)
         return Subject(
             target=target,
             dns=self._snapshot,
             host=host,
             now=self.collected_at,
-            settings=settings,
+            tls_profile=self.tls_profile,
+            cert_expiry_days=self.settings.cert_expiry_days,
             tls=tls,
             policies={target.domain: policy} if policy is not None else {},
             messages=self.messages_by_domain.get(target.domain, ()),
             attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
         )
 
+    @property
+    def tls_profile(self) -> TlsProfile:
+        """The TLS profile held in ``inputs`` (the user's, or the replayed run's), else the
+        packaged one (evidence written before profiles were stored). Raises ``ProfileError``."""
+        stored = self.inputs.get("tls_profile")
+        return profile_from_input(*stored) if stored is not None else load_profile()
+
     def parse_inputs(self, requirement_ids: Collection[str]) -> None:
-        """Read the waivers and attestations held in ``inputs`` (the user's files, or a replayed
-        run's). Raises ``WaiverError`` or ``AttestationError`` naming what is wrong."""
+        """Read the waivers, attestations and TLS profile held in ``inputs`` (the user's files,
+        or a replayed run's). Raises ``WaiverError``, ``AttestationError`` or ``ProfileError``
+        naming what is wrong."""
+        self.tls_profile  # noqa: B018 - parsed here, so that a bad profile stops the run early
         if "waivers" in self.inputs:
             source, text = self.inputs["waivers"]
             self.waivers = parse_waivers(text, source, requirement_ids)

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 __all__ = [
     "OPENSSL_NAMES",
+    "PACKAGED_SOURCE",
     "ProfileError",
     "SuiteClass",
     "TlsProfile",
@@ -38,6 +39,8 @@ __all__ = [
     "iana_name",
     "load_profile",
     "parse_profile",
+    "profile_from_input",
+    "profile_input",
 ]
 
 SuiteClass = Literal["recommended", "acceptable", "weak", "insecure"]
@@ -343,19 +346,52 @@ def parse_profile(text: str, source: str = "TLS profile") -> TlsProfile:
     return profile
 
 
+#: How the packaged profile is named as a source (in error messages and in evidence inputs).
+PACKAGED_SOURCE = "packaged tls_profile.toml"
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged_text() -> str:
+    resource = importlib.resources.files("pytest_govmail.inputs").joinpath("tls_profile.toml")
+    return resource.read_text(encoding="utf-8")
+
+
 @functools.lru_cache(maxsize=1)
 def _packaged() -> TlsProfile:
-    resource = importlib.resources.files("pytest_govmail.inputs").joinpath("tls_profile.toml")
-    return parse_profile(resource.read_text(encoding="utf-8"), "packaged tls_profile.toml")
+    return parse_profile(_packaged_text(), PACKAGED_SOURCE)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: cannot read the TLS profile: {exc}") from None
 
 
 @functools.lru_cache(maxsize=16)
 def _from_file(path: Path) -> TlsProfile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: cannot read the TLS profile: {exc}") from None
-    return parse_profile(text, str(path))
+    return parse_profile(_read(path), str(path))
+
+
+def profile_input(path: Path | None = None) -> tuple[str, str]:
+    """``(source, text)`` of the packaged profile or the user's file, for the evidence's inputs.
+
+    A run stores the text of the profile it judged with (as it stores waivers and
+    attestations), so that a replay judges with the same rules even after the packaged profile
+    changes. Raises :class:`ProfileError` when the file cannot be read.
+    """
+    if path is None:
+        return (PACKAGED_SOURCE, _packaged_text())
+    return (str(path), _read(Path(path).expanduser().resolve()))
+
+
+@functools.lru_cache(maxsize=16)
+def profile_from_input(source: str, text: str) -> TlsProfile:
+    """The profile held in an evidence input ``(source, text)``; cached, since a sweep's shards
+    and every subject of a run share one. Raises :class:`ProfileError` for an invalid text."""
+    if source == PACKAGED_SOURCE and text == _packaged_text():
+        return _packaged()
+    return parse_profile(text, source)
 
 
 def load_profile(path: Path | None = None) -> TlsProfile:

@@ -31,6 +31,7 @@ from pytest_govmail.inputs.targets import (
     parse_selectors,
     parse_shard,
 )
+from pytest_govmail.inputs.tls_profile import ProfileError
 from pytest_govmail.inputs.waivers import WaiverError
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
@@ -221,7 +222,7 @@ def _load_inputs(config: pytest.Config, run: GovmailRun, catalogue: Catalogue) -
             if given:  # else a replay keeps the inputs of the run it replays
                 run.inputs[kind] = (given, read_input(Path(given), kind))
         run.parse_inputs(catalogue.ids())
-    except (WaiverError, AttestationError) as exc:
+    except (WaiverError, AttestationError, ProfileError) as exc:
         raise pytest.UsageError(str(exc)) from None
 
 
