@@ -11,19 +11,23 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
+from sslyze.server_connectivity import TlsVersionEnum
 
+from pytest_govmail.collect.tls import iana_name as collector_iana_name
 from pytest_govmail.inputs.tls_profile import (
-    OPENSSL_NAMES,
     PACKAGED_SOURCE,
     ProfileError,
     canonical_group,
     classify,
     iana_name,
     load_profile,
+    openssl_to_iana,
     parse_profile,
     profile_from_input,
     profile_input,
 )
+from pytest_govmail.model.tls import TlsVersion
 
 PACKAGED = (
     importlib.resources.files("pytest_govmail.inputs")
@@ -70,11 +74,41 @@ def test_packaged_sets_are_exactly_the_requirements() -> None:
     assert profile.expiry_warning_days == 14
 
 
-def test_openssl_aliases_name_listed_suites() -> None:
+def test_openssl_names_of_listed_suites_classify_as_their_iana_names() -> None:
     listed = REQUIRED_RECOMMENDED | REQUIRED_ACCEPTABLE
-    assert set(OPENSSL_NAMES.values()) <= listed
-    for openssl, iana in OPENSSL_NAMES.items():
+    found = {}
+    for version in TlsVersionEnum:
+        for suite in CipherSuitesRepository.get_all_cipher_suites(version):
+            if suite.name in listed and suite.openssl_name != suite.name:
+                found[suite.openssl_name] = suite.name
+    assert set(found.values()) == {s for s in listed if "_WITH_" in s}  # TLS 1.2 suites
+    for openssl, iana in found.items():
+        assert openssl_to_iana(openssl) == iana
         assert classify(openssl) == classify(iana) != "weak"
+        assert classify(openssl.lower()) == classify(iana)
+
+
+def test_one_openssl_to_iana_map_serves_collector_and_profile() -> None:
+    assert collector_iana_name("ECDHE-RSA-AES128-GCM-SHA256") == (
+        openssl_to_iana("ECDHE-RSA-AES128-GCM-SHA256")
+    )
+    assert openssl_to_iana("ADH-AES128-SHA") == "TLS_DH_anon_WITH_AES_128_CBC_SHA"
+    assert iana_name("ADH-AES128-SHA") == "TLS_DH_ANON_WITH_AES_128_CBC_SHA"
+    # SSL 2.0 suites have names of their own.
+    assert openssl_to_iana("RC4-MD5", ssl2=True) == "SSL_CK_RC4_128_WITH_MD5"
+    assert openssl_to_iana("RC4-MD5") == "TLS_RSA_WITH_RC4_128_MD5"
+    assert collector_iana_name("RC4-MD5", TlsVersion.SSL_2_0) == "SSL_CK_RC4_128_WITH_MD5"
+    assert openssl_to_iana("NOT-A-SUITE") is None
+    assert collector_iana_name("NOT-A-SUITE") == "NOT-A-SUITE"
+
+
+def test_a_user_profile_lists_suites_that_openssl_names_reach() -> None:
+    text = _variant(
+        "acceptable = [\n", 'acceptable = [\n    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",\n'
+    )
+    profile = parse_profile(text, "user.toml")
+    assert profile.classify("ECDHE-RSA-AES128-SHA") == "acceptable"
+    assert load_profile().classify("ECDHE-RSA-AES128-SHA") == "weak"
 
 
 @pytest.mark.parametrize(

@@ -85,10 +85,9 @@ from nassl.ssl_client import (
 from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import (
     TrustStoresRepository,
 )
-from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
-from sslyze.server_connectivity import TlsVersionEnum
 
 from pytest_govmail.collect.quiet import certificate_warnings_ignored
+from pytest_govmail.inputs.tls_profile import openssl_to_iana
 from pytest_govmail.model.dns import ErrorKind, ProbeError
 from pytest_govmail.model.tls import (
     KeyExchange,
@@ -213,16 +212,10 @@ class TlsScanSettings:
 
 
 class _Catalogue:
-    """The suites each nassl client can offer per version, and their IANA names."""
+    """The suites each nassl client can offer per version; their IANA names come from the one
+    OpenSSL-to-IANA map, :func:`pytest_govmail.inputs.tls_profile.openssl_to_iana`."""
 
     def __init__(self) -> None:
-        # SSL 2.0 suites have names of their own (RC4-MD5 is SSL_CK_RC4_128_WITH_MD5 there).
-        self.iana: dict[str, str] = {}
-        self.iana_ssl2: dict[str, str] = {}
-        for sslyze_version in TlsVersionEnum:
-            names = self.iana_ssl2 if sslyze_version is TlsVersionEnum.SSL_2_0 else self.iana
-            for suite in CipherSuitesRepository.get_all_cipher_suites(sslyze_version):
-                names.setdefault(suite.openssl_name, suite.name)
         self.legacy: dict[TlsVersion, tuple[str, ...]] = {}
         for version in (
             TlsVersion.SSL_2_0,
@@ -245,9 +238,9 @@ class _Catalogue:
         self.modern12_only = tuple(n for n in self.modern12 if self.name(n) not in legacy12)
 
     def name(self, openssl_name: str, version: TlsVersion | None = None) -> str:
-        if version is TlsVersion.SSL_2_0 and openssl_name in self.iana_ssl2:
-            return self.iana_ssl2[openssl_name]
-        return self.iana.get(openssl_name, openssl_name)
+        # SSL 2.0 suites have names of their own (RC4-MD5 is SSL_CK_RC4_128_WITH_MD5 there).
+        ssl2 = version is TlsVersion.SSL_2_0
+        return openssl_to_iana(openssl_name, ssl2=ssl2) or openssl_name
 
 
 _catalogue: _Catalogue | None = None
