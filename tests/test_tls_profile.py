@@ -35,7 +35,7 @@ PACKAGED = (
     .read_text(encoding="utf-8")
 )
 
-# REQUIREMENTS.md, "Cipher sets", word for word.
+# The cipher sets of the catalogue (NCSC guidance and Mail Check), word for word.
 REQUIRED_RECOMMENDED = {
     "TLS_AES_256_GCM_SHA384",
     "TLS_AES_128_GCM_SHA256",

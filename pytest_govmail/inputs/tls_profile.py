@@ -7,7 +7,8 @@ report always says which rules judged it. A user may supply their own file with 
 :func:`load_profile` validates it strictly and raises :class:`ProfileError` naming the key at
 fault.
 
-Suite classes (REQUIREMENTS.md, "cipher sets"): ``recommended`` and ``acceptable`` are listed by
+Suite classes (NCSC "Using TLS to protect data"; NCSC Mail Check's published TLS rules):
+``recommended`` and ``acceptable`` are listed by
 IANA name; ``insecure`` (TLS-06: NULL, anonymous, EXPORT, DES, RC4, MD5) is found by rules on the
 tokens of the name; everything else is ``weak``. :func:`classify` takes IANA names (what the
 collector records: sslyze's ``CipherSuite.name``), the ``SSL_`` spellings some tools use for the
