@@ -291,41 +291,27 @@ def test_cert03_naive_collection_time_is_utc() -> None:
 
 
 @pytest.mark.parametrize(
-    ("not_after", "settings_", "status", "code", "text"),
+    ("not_after", "days", "status", "code", "text"),
     [
-        pytest.param(NOW + 90 * DAY, {}, P, None, "in 90 days", id="90-days"),
-        pytest.param(NOW + 10 * DAY, {}, F, "cert.expiry.soon", "(10 day(s) left)", id="10-days"),
-        pytest.param(NOW + 14 * DAY, {}, F, "cert.expiry.soon", None, id="exactly-14-days"),
-        pytest.param(NOW + 14 * DAY + timedelta(minutes=1), {}, P, None, None, id="just-over"),
-        pytest.param(NOW - DAY, {}, F, "cert.expiry.soon", "already expired", id="expired"),
-        pytest.param(
-            NOW + 20 * DAY,
-            {tls.EXPIRY_SETTING: "30"},
-            F,
-            "cert.expiry.soon",
-            None,
-            id="configured-30",
-        ),
-        pytest.param(NOW + 5 * DAY, {tls.EXPIRY_SETTING: "0"}, P, None, None, id="configured-0"),
-        pytest.param(
-            NOW + 90 * DAY,
-            {tls.EXPIRY_SETTING: "two weeks"},
-            U,
-            None,
-            "is not a number of days",
-            id="bad-setting",
-        ),
+        pytest.param(NOW + 90 * DAY, None, P, None, "in 90 days", id="90-days"),
+        pytest.param(NOW + 10 * DAY, None, F, "cert.expiry.soon", "(10 day(s) left)", id="10-days"),
+        pytest.param(NOW + 14 * DAY, None, F, "cert.expiry.soon", None, id="exactly-14-days"),
+        pytest.param(NOW + 14 * DAY + timedelta(minutes=1), None, P, None, None, id="just-over"),
+        pytest.param(NOW - DAY, None, F, "cert.expiry.soon", "already expired", id="expired"),
+        pytest.param(NOW + 20 * DAY, 30, F, "cert.expiry.soon", None, id="configured-30"),
+        pytest.param(NOW + 5 * DAY, 0, P, None, None, id="configured-0"),
+        pytest.param(NOW + 90 * DAY, 100, F, "cert.expiry.soon", "(90 day(s) left)", id="100"),
     ],
 )
 def test_cert04(
     not_after: datetime,
-    settings_: dict[str, str],
+    days: int | None,
     status: Status,
     code: str | None,
     text: str | None,
 ) -> None:
     certificate = leaf(not_before=NOW - 300 * DAY, not_after=not_after)
-    s = subject(scan(chain_pem=pem(certificate, INTER)), settings=settings_)
+    s = subject(scan(chain_pem=pem(certificate, INTER)), expiry_days=days)
     check(cert.not_expiring_soon(s), status, code, text or "")
 
 

@@ -23,7 +23,9 @@ from factories import answer, failed, nxdomain
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pytest_govmail.inputs.tls_profile import TlsProfile, load_profile, parse_profile
 from pytest_govmail.judge import tls
+from pytest_govmail.judge.suites import describe_tls12_suites
 from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
@@ -37,6 +39,7 @@ from pytest_govmail.model.tls import (
 )
 from pytest_govmail.model.verdict import Status, Verdict
 from pytest_govmail.plan.dane import dane_queries
+from pytest_govmail.records.tlsa import Tlsa, parse_tlsa
 
 D = "example-dept.gov.uk"
 H = "mx1.example-dept.gov.uk"
@@ -195,7 +198,8 @@ def error(kind: ErrorKind, detail: str = "lab") -> ProbeError:
 def subject(
     *scans: TlsScan,
     dns: Sequence[DnsResult] = (),
-    settings: dict[str, str] | None = None,
+    profile: TlsProfile | None = None,
+    expiry_days: int | None = None,
     now: datetime | None = NOW,
     host: str = H,
     probed: bool = True,
@@ -205,7 +209,8 @@ def subject(
         DnsSnapshot(dns),
         host=host,
         now=now,
-        settings=settings or {},
+        tls_profile=profile or load_profile(),
+        cert_expiry_days=expiry_days,
         tls={host: scans} if probed else {},
     )
 
@@ -735,7 +740,7 @@ def test_long_suite_lists_are_bounded() -> None:
     assert len(verdict.summary) < 1500
 
 
-def test_user_profile_changes_the_classes(tmp_path: Path) -> None:
+def test_user_profile_changes_the_classes() -> None:
     source = Path(tls.__file__).parent.parent / "inputs" / "tls_profile.toml"
     custom = source.read_text(encoding="utf-8")
     custom = custom.replace('name = "ncsc"', 'name = "mobile-first"')
@@ -744,11 +749,9 @@ def test_user_profile_changes_the_classes(tmp_path: Path) -> None:
         '    "TLS_AES_128_GCM_SHA256",\n',
         '    "TLS_AES_128_GCM_SHA256",\n    "' + CHACHA13 + '",\n',
     )
-    path = tmp_path / "profile.toml"
-    path.write_text(custom, encoding="utf-8")
     chacha = scan(versions=versions(vp(T13, True, [CHACHA13], CHACHA13)))
     verdict = tls.preferred_suite_recommended(
-        subject(chacha, settings={tls.PROFILE_SETTING: str(path)})
+        subject(chacha, profile=parse_profile(custom, "profile.toml"))
     )
     check(verdict, P, None, "(recommended)")
     details = dict(verdict.details)
@@ -756,13 +759,58 @@ def test_user_profile_changes_the_classes(tmp_path: Path) -> None:
     assert '"ncsc@2026.1"' in details["TLS profile"]
 
 
-def test_unusable_profile_is_inconclusive(tmp_path: Path) -> None:
-    path = tmp_path / "broken.toml"
-    path.write_text("schema = 1\n", encoding="utf-8")
-    for judge in (tls.no_insecure_suites, tls.key_exchange_strong):
-        verdict = judge(subject(scan(), settings={tls.PROFILE_SETTING: str(path)}))
-        check(verdict, U, None, "the TLS profile cannot be used")
-        assert "broken.toml" in verdict.summary
+def test_tls07_expected_text_comes_from_the_packaged_profile() -> None:
+    weak = scan(versions=versions(vp(T12, True, ["TLS_RSA_WITH_AES_128_CBC_SHA"])))
+    verdict = tls.tls12_suites_acceptable(subject(weak))
+    check(verdict, F, "tls.suite.weak")
+    expected = verdict.findings[0].expected
+    # The packaged profile accepts ChaCha20-Poly1305 with ECDHE only: DHE with it is weak.
+    assert expected == (
+        "every TLS 1.2 suite recommended or acceptable (ECDHE with AES-GCM, AES-CBC with SHA-2 "
+        "or ChaCha20-Poly1305; DHE with AES-GCM)"
+    )
+    dhe_chacha = "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
+    assert load_profile().classify(dhe_chacha) == "weak"
+
+
+def test_tls07_expected_text_follows_a_user_profile() -> None:
+    source = Path(tls.__file__).parent.parent / "inputs" / "tls_profile.toml"
+    custom = source.read_text(encoding="utf-8").replace(
+        '    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",\n',
+        '    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",\n'
+        '    "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",\n'
+        '    "TLS_RSA_WITH_AES_256_CBC_SHA",\n',
+    )
+    profile = parse_profile(custom, "custom.toml")
+    assert describe_tls12_suites(profile) == (
+        "ECDHE with AES-GCM, AES-CBC with SHA-2 or ChaCha20-Poly1305; "
+        "DHE with AES-GCM or ChaCha20-Poly1305; RSA with AES-CBC with SHA-1"
+    )
+    weak = scan(versions=versions(vp(T12, True, ["TLS_RSA_WITH_AES_128_CBC_SHA"])))
+    verdict = tls.tls12_suites_acceptable(subject(weak, profile=profile))
+    assert "DHE with AES-GCM or ChaCha20-Poly1305" in verdict.findings[0].expected
+
+
+@pytest.mark.parametrize(
+    ("suites", "words"),
+    [
+        pytest.param(["TLS_AES_128_GCM_SHA256"], "the profile lists no TLS 1.2 suite", id="tls13"),
+        pytest.param(["TLS_ECDHE_RSA_WITH_AES_128_CCM"], "ECDHE with AES-CCM", id="ccm"),
+        pytest.param(
+            ["TLS_ECDHE_RSA_WITH_CAMELLIA_128_GCM_SHA256"], "ECDHE with Camellia-GCM", id="camellia"
+        ),
+        pytest.param(["TLS_DH_RSA_WITH_AES_128_GCM_SHA256"], "static DH with AES-GCM", id="dh"),
+        pytest.param(
+            ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"],
+            "ECDHE with AES-CBC with SHA-2",
+            id="deduplicated",
+        ),
+    ],
+)
+def test_tls12_suite_words(suites: list[str], words: str) -> None:
+    base = load_profile()
+    profile = replace(base, recommended=tuple(suites), acceptable=())
+    assert describe_tls12_suites(profile) == words
 
 
 # ------------------------------------------------------------------------------------------
@@ -1094,11 +1142,37 @@ def test_dane_no_starttls_defers() -> None:
     ],
 )
 def test_parse_tlsa(text: str, parsed: tls.Tlsa | str) -> None:
-    got = tls.parse_tlsa(text)
+    got = parse_tlsa(text)
     if isinstance(parsed, str):
         assert isinstance(got, str) and parsed in got
     else:
         assert got == parsed
+    assert tls.parse_tlsa is parse_tlsa and tls.Tlsa is Tlsa  # still importable from the judge
+
+
+@given(
+    st.integers(0, 255),
+    st.integers(0, 255),
+    st.integers(0, 255),
+    st.binary(min_size=1, max_size=80),
+    st.integers(1, 16),
+)
+def test_parse_tlsa_reads_what_presentation_form_writes(
+    usage: int, selector: int, matching: int, data: bytes, chunk: int
+) -> None:
+    hexed = data.hex()
+    chunks = " ".join(hexed[i : i + 2 * chunk] for i in range(0, len(hexed), 2 * chunk))
+    assert parse_tlsa(f"{usage} {selector} {matching} {chunks}") == Tlsa(
+        usage, selector, matching, data
+    )
+
+
+@given(st.text(max_size=120))
+def test_parse_tlsa_never_raises(text: str) -> None:
+    got = parse_tlsa(text)
+    assert isinstance(got, Tlsa | str)
+    if isinstance(got, str):
+        assert len(got) < 300 and "\x1b" not in got  # bounded, control codes escaped
 
 
 def test_dane_planner_asks_tlsa_for_every_mail_host() -> None:

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import importlib.resources
+import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
+from sslyze.server_connectivity import TlsVersionEnum
 
+from pytest_govmail.collect.tls import iana_name as collector_iana_name
 from pytest_govmail.inputs.tls_profile import (
-    OPENSSL_NAMES,
+    PACKAGED_SOURCE,
     ProfileError,
     canonical_group,
     classify,
     iana_name,
     load_profile,
+    openssl_to_iana,
     parse_profile,
+    profile_from_input,
+    profile_input,
 )
+from pytest_govmail.model.tls import TlsVersion
 
 PACKAGED = (
     importlib.resources.files("pytest_govmail.inputs")
@@ -26,7 +35,7 @@ PACKAGED = (
     .read_text(encoding="utf-8")
 )
 
-# REQUIREMENTS.md, "Cipher sets", word for word.
+# The cipher sets of the catalogue (NCSC guidance and Mail Check), word for word.
 REQUIRED_RECOMMENDED = {
     "TLS_AES_256_GCM_SHA384",
     "TLS_AES_128_GCM_SHA256",
@@ -65,11 +74,41 @@ def test_packaged_sets_are_exactly_the_requirements() -> None:
     assert profile.expiry_warning_days == 14
 
 
-def test_openssl_aliases_name_listed_suites() -> None:
+def test_openssl_names_of_listed_suites_classify_as_their_iana_names() -> None:
     listed = REQUIRED_RECOMMENDED | REQUIRED_ACCEPTABLE
-    assert set(OPENSSL_NAMES.values()) <= listed
-    for openssl, iana in OPENSSL_NAMES.items():
+    found = {}
+    for version in TlsVersionEnum:
+        for suite in CipherSuitesRepository.get_all_cipher_suites(version):
+            if suite.name in listed and suite.openssl_name != suite.name:
+                found[suite.openssl_name] = suite.name
+    assert set(found.values()) == {s for s in listed if "_WITH_" in s}  # TLS 1.2 suites
+    for openssl, iana in found.items():
+        assert openssl_to_iana(openssl) == iana
         assert classify(openssl) == classify(iana) != "weak"
+        assert classify(openssl.lower()) == classify(iana)
+
+
+def test_one_openssl_to_iana_map_serves_collector_and_profile() -> None:
+    assert collector_iana_name("ECDHE-RSA-AES128-GCM-SHA256") == (
+        openssl_to_iana("ECDHE-RSA-AES128-GCM-SHA256")
+    )
+    assert openssl_to_iana("ADH-AES128-SHA") == "TLS_DH_anon_WITH_AES_128_CBC_SHA"
+    assert iana_name("ADH-AES128-SHA") == "TLS_DH_ANON_WITH_AES_128_CBC_SHA"
+    # SSL 2.0 suites have names of their own.
+    assert openssl_to_iana("RC4-MD5", ssl2=True) == "SSL_CK_RC4_128_WITH_MD5"
+    assert openssl_to_iana("RC4-MD5") == "TLS_RSA_WITH_RC4_128_MD5"
+    assert collector_iana_name("RC4-MD5", TlsVersion.SSL_2_0) == "SSL_CK_RC4_128_WITH_MD5"
+    assert openssl_to_iana("NOT-A-SUITE") is None
+    assert collector_iana_name("NOT-A-SUITE") == "NOT-A-SUITE"
+
+
+def test_a_user_profile_lists_suites_that_openssl_names_reach() -> None:
+    text = _variant(
+        "acceptable = [\n", 'acceptable = [\n    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",\n'
+    )
+    profile = parse_profile(text, "user.toml")
+    assert profile.classify("ECDHE-RSA-AES128-SHA") == "acceptable"
+    assert load_profile().classify("ECDHE-RSA-AES128-SHA") == "weak"
 
 
 @pytest.mark.parametrize(
@@ -280,3 +319,119 @@ def test_profile_error_is_a_value_error_naming_the_file(tmp_path: Path) -> None:
         load_profile(path)
     with pytest.raises(ProfileError, match="cannot read the TLS profile"):
         load_profile(tmp_path / "absent.toml")
+
+
+# ------------------------------------------------------------------------------------------
+# The profile as a run input: stored in the evidence, judged with on replay
+# ------------------------------------------------------------------------------------------
+
+RELEASE_EVIDENCE = Path(__file__).parent / "data" / "release-0.1.0-demo-evidence.json"
+BASE = ["-p", "no:cacheprovider", "-p", "no:randomly", "--govmail-no-reports"]
+#: The two weak suites mx.legacy-tls-dept.gov.uk accepts at TLS 1.2 in the release evidence.
+LEGACY_SHA1_SUITES = (
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+)
+
+
+def test_profile_input_is_the_text_a_replay_reads(tmp_path: Path) -> None:
+    source, text = profile_input()
+    assert (source, text) == (PACKAGED_SOURCE, PACKAGED)
+    assert profile_from_input(source, text) is load_profile()
+    custom = _variant('name = "ncsc"', 'name = "stored"')
+    path = tmp_path / "stored.toml"
+    path.write_text(custom, encoding="utf-8")
+    stored = profile_input(path)
+    assert stored == (str(path.resolve()), custom)
+    assert profile_from_input(*stored).id == "stored@2026.1"
+    with pytest.raises(ProfileError, match=r"absent\.toml: cannot read the TLS profile"):
+        profile_input(tmp_path / "absent.toml")
+    with pytest.raises(ProfileError, match=r"^broken\.toml: .*missing"):
+        profile_from_input("broken.toml", "schema = 1\n")
+
+
+def _tls07(junit: Path) -> dict[str, str]:
+    """TLS-07 outcome per MX host in a JUnit file."""
+    found = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        named = {p.get("name"): p.get("value") for p in case.iter("property")}
+        if named.get("govmail.requirement") == "TLS-07":
+            failed = any(child.tag in ("failure", "error") for child in case)
+            found[str(named["govmail.host"])] = "failed" if failed else "passed"
+    return found
+
+
+def _lenient_profile() -> str:
+    """The packaged profile with the SHA-1 CBC suites of the legacy lab host made acceptable."""
+    extra = "".join(f'    "{name}",\n' for name in LEGACY_SHA1_SUITES)
+    text = _variant('name = "ncsc"', 'name = "lenient"')
+    return text.replace("acceptable = [\n", "acceptable = [\n" + extra, 1)
+
+
+def test_replay_judges_with_the_stored_profile_unless_one_is_given(
+    pytester: pytest.Pytester,
+) -> None:
+    evidence = json.loads(RELEASE_EVIDENCE.read_text("utf-8"))
+    evidence["inputs"]["tls_profile"] = {"source": "lenient.toml", "text": _lenient_profile()}
+    pytester.path.joinpath("evidence.json").write_text(json.dumps(evidence), "utf-8")
+    pytester.path.joinpath("ncsc.toml").write_text(PACKAGED, "utf-8")
+    legacy = "mx.legacy-tls-dept.gov.uk"
+    selection = ["-k", "legacy", "--govmail-replay=evidence.json", *BASE]
+
+    stored = pytester.runpytest(*selection, "--junitxml=stored.xml")
+    assert _tls07(pytester.path / "stored.xml") == {legacy: "passed"}
+    stored.stdout.no_fnmatch_line("*TLS-07 FAIL*")
+
+    pytester.runpytest(*selection, "--junitxml=given.xml", "--govmail-tls-profile=ncsc.toml")
+    assert _tls07(pytester.path / "given.xml") == {legacy: "failed"}
+
+    del evidence["inputs"]["tls_profile"]  # evidence from before profiles were stored
+    pytester.path.joinpath("old.json").write_text(json.dumps(evidence), "utf-8")
+    old = ["-k", "legacy", "--govmail-replay=old.json", *BASE, "--junitxml=old.xml"]
+    pytester.runpytest(*old)
+    assert _tls07(pytester.path / "old.xml") == {legacy: "failed"}
+
+
+def test_replay_of_a_broken_stored_profile_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    evidence = json.loads(RELEASE_EVIDENCE.read_text("utf-8"))
+    evidence["inputs"]["tls_profile"] = {"source": "broken.toml", "text": "schema = 1\n"}
+    pytester.path.joinpath("evidence.json").write_text(json.dumps(evidence), "utf-8")
+    result = pytester.runpytest("--govmail-replay=evidence.json", *BASE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*broken.toml: *missing*"])
+
+
+def test_cert_expiry_days_option_and_stored_profile(pytester: pytest.Pytester) -> None:
+    evidence_out = pytester.path / "evidence.json"
+    result = pytester.runpytest_subprocess(  # the demo lab in a process of its own
+        "--govmail-demo",
+        "-k",
+        "not_expiring_soon and exemplary",
+        "--govmail-cert-expiry-days=3650",
+        f"--govmail-evidence-out={evidence_out}",
+        "--junitxml=junit.xml",
+        *BASE,
+    )
+    cases = list(ET.parse(pytester.path / "junit.xml").getroot().iter("testcase"))
+    assert cases and all(case.find("failure") is not None for case in cases)
+    result.stdout.fnmatch_lines(["*expected: more than 3650 days before notAfter*"])
+    saved = json.loads(evidence_out.read_text("utf-8"))
+    assert saved["inputs"]["tls_profile"] == {"source": PACKAGED_SOURCE, "text": PACKAGED}
+
+
+@pytest.mark.parametrize("value", ["two weeks", "3651", "-1"])
+def test_cert_expiry_days_option_is_checked(pytester: pytest.Pytester, value: str) -> None:
+    result = pytester.runpytest("--govmail-demo", f"--govmail-cert-expiry-days={value}", *BASE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--govmail-cert-expiry-days: * is not 0 to 3650 days*"])
+
+
+def test_cert_expiry_days_ini(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ngovmail_cert_expiry_days = 3650\n")
+    evidence = json.loads(RELEASE_EVIDENCE.read_text("utf-8"))
+    pytester.path.joinpath("evidence.json").write_text(json.dumps(evidence), "utf-8")
+    result = pytester.runpytest(
+        "--govmail-replay=evidence.json", "-k", "not_expiring_soon and exemplary", *BASE
+    )
+    result.stdout.fnmatch_lines(["*expected: more than 3650 days before notAfter*"])
+    assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -1,9 +1,9 @@
 """What a run was given besides its targets, and what became of it.
 
 The inputs are the user's own statements, kept as text with where they came from (a waiver file,
-an attestation file), so that the evidence file carries them and a replay judges with the same
-inputs unless the user gives others. The ledger also records which waivers matched a test, for
-the summary and the report's waiver list.
+an attestation file, the TLS profile), so that the evidence file carries them and a replay judges
+with the same inputs unless the user gives others. The ledger also records which waivers matched
+a test, for the summary and the report's waiver list.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from pytest_govmail.inputs.attestations import Attestation, parse_attestations
+from pytest_govmail.inputs.tls_profile import TlsProfile, load_profile, profile_from_input
 from pytest_govmail.inputs.waivers import Waiver, WaiverMatch, parse_waivers
 
 
@@ -24,9 +25,18 @@ class RunLedger:
         self.waivers_applied: set[Waiver] = set()
         self.waivers_expired: set[Waiver] = set()
 
+    @property
+    def tls_profile(self) -> TlsProfile:
+        """The TLS profile held in ``inputs`` (the user's, or the replayed run's), else the
+        packaged one (evidence written before profiles were stored). Raises ``ProfileError``."""
+        stored = self.inputs.get("tls_profile")
+        return profile_from_input(*stored) if stored is not None else load_profile()
+
     def parse_inputs(self, requirement_ids: Collection[str]) -> None:
-        """Read the waivers and attestations held in ``inputs`` (the user's files, or a replayed
-        run's). Raises ``WaiverError`` or ``AttestationError`` naming what is wrong."""
+        """Read the waivers, attestations and TLS profile held in ``inputs`` (the user's files,
+        or a replayed run's). Raises ``WaiverError``, ``AttestationError`` or ``ProfileError``
+        naming what is wrong."""
+        self.tls_profile  # noqa: B018 - parsed here, so that a bad profile stops the run early
         if "waivers" in self.inputs:
             source, text = self.inputs["waivers"]
             self.waivers = parse_waivers(text, source, requirement_ids)

@@ -22,6 +22,7 @@ from pytest_govmail.engine.ledger import RunLedger
 from pytest_govmail.engine.settings import Settings, parse_nameserver
 from pytest_govmail.engine.sharing import WorkerShare
 from pytest_govmail.inputs.catalogue import Requirement
+from pytest_govmail.inputs.tls_profile import profile_input
 from pytest_govmail.judge.roles import RoleFacts, infer_roles
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
@@ -85,6 +86,10 @@ class GovmailRun(RunLedger):
     ) -> None:
         # A replay judges with the inputs of the run it replays, unless the user gives others.
         super().__init__({**(replay.inputs if replay else {}), **(inputs or {})})
+        # The TLS profile judging uses is an input too, stored in the evidence: the user's, or
+        # the packaged one on a live run; a replay keeps the one it carries unless given another.
+        if settings.tls_profile is not None or replay is None:
+            self.inputs["tls_profile"] = profile_input(settings.tls_profile)
         if requirement_ids is not None:
             self.parse_inputs(requirement_ids)
         self.targets = tuple(targets)
@@ -300,7 +305,6 @@ class GovmailRun(RunLedger):
 
     def _tls_scanner(self) -> AddressScanner:
         from pytest_govmail.collect.tls import AddressScanner, TlsScanSettings, default_ehlo_name
-        from pytest_govmail.inputs.tls_profile import load_profile
 
         return AddressScanner(
             TlsScanSettings(
@@ -309,7 +313,7 @@ class GovmailRun(RunLedger):
                 ca_file=self.settings.ca_file,
                 connections_per_address=self.settings.connections_per_address,
                 allow_private=self.settings.allow_private,
-                profile_name=load_profile(self.settings.tls_profile).id,
+                profile_name=self.tls_profile.id,
             )
         )
 
@@ -416,18 +420,14 @@ class GovmailRun(RunLedger):
             )
             if scans:
                 tls[mx_host] = scans
-        settings = {}
-        if self.settings.tls_profile is not None:
-            settings["tls_profile"] = str(self.settings.tls_profile)
-        if self.settings.cert_expiry_days is not None:
-            settings["cert_expiry_days"] = str(self.settings.cert_expiry_days)
         policy = self.policies.get(target.domain)
         return Subject(
             target=target,
             dns=self._snapshot,
             host=host,
             now=self.collected_at,
-            settings=settings,
+            tls_profile=self.tls_profile,
+            cert_expiry_days=self.settings.cert_expiry_days,
             tls=tls,
             policies={target.domain: policy} if policy is not None else {},
             messages=self.messages_by_domain.get(target.domain, ()),

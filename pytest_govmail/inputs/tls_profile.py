@@ -7,14 +7,22 @@ report always says which rules judged it. A user may supply their own file with 
 :func:`load_profile` validates it strictly and raises :class:`ProfileError` naming the key at
 fault.
 
-Suite classes (REQUIREMENTS.md, "cipher sets"): ``recommended`` and ``acceptable`` are listed by
+Suite classes (NCSC "Using TLS to protect data"; NCSC Mail Check's published TLS rules):
+``recommended`` and ``acceptable`` are listed by
 IANA name; ``insecure`` (TLS-06: NULL, anonymous, EXPORT, DES, RC4, MD5) is found by rules on the
 tokens of the name; everything else is ``weak``. :func:`classify` takes IANA names (what the
 collector records: sslyze's ``CipherSuite.name``), the ``SSL_`` spellings some tools use for the
-same suites, and OpenSSL names (``ECDHE-RSA-AES128-GCM-SHA256``): an OpenSSL name is translated
-to its IANA name when it is one of the packaged profile's recommended or acceptable suites
-(:data:`OPENSSL_NAMES`); any other OpenSSL name is judged by the insecure rules alone, so a user
-profile that adds suites to its lists should be used with IANA names, which the collector gives.
+same suites, and OpenSSL names (``ECDHE-RSA-AES128-GCM-SHA256``), translated by
+:func:`openssl_to_iana`.
+
+One OpenSSL-to-IANA map: :func:`openssl_to_iana` is the project's only translation, and the
+collector (:mod:`pytest_govmail.collect.tls`) names every suite it records through it. It is
+built from sslyze's cipher suite tables (``CipherSuitesRepository``, which follow the OpenSSL
+and IANA registries, https://www.iana.org/assignments/tls-parameters), because those tables
+cover every suite nassl's OpenSSL builds can offer, which is what the collector needs; a list
+kept here by hand covered only the packaged profile's dozen suites, so a user profile that
+listed others could not be matched against OpenSSL names. sslyze is imported only when an
+OpenSSL name is first translated: judging the IANA names in evidence never loads it.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
-    "OPENSSL_NAMES",
+    "PACKAGED_SOURCE",
     "ProfileError",
     "SuiteClass",
     "TlsProfile",
@@ -37,7 +45,10 @@ __all__ = [
     "classify",
     "iana_name",
     "load_profile",
+    "openssl_to_iana",
     "parse_profile",
+    "profile_from_input",
+    "profile_input",
 ]
 
 SuiteClass = Literal["recommended", "acceptable", "weak", "insecure"]
@@ -45,23 +56,34 @@ SuiteClass = Literal["recommended", "acceptable", "weak", "insecure"]
 #: The profile layout version this module reads.
 SCHEMA = 1
 
-#: OpenSSL names of the suites in the packaged profile's recommended and acceptable sets.
-#: (TLS 1.3 suites have the same name in OpenSSL as at IANA.)
-OPENSSL_NAMES: Mapping[str, str] = {
-    "ECDHE-ECDSA-AES128-GCM-SHA256": "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384": "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384": "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "DHE-RSA-AES128-GCM-SHA256": "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-    "DHE-RSA-AES256-GCM-SHA384": "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-    "ECDHE-ECDSA-AES128-SHA256": "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "ECDHE-RSA-AES128-SHA256": "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-    "ECDHE-ECDSA-AES256-SHA384": "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-    "ECDHE-RSA-AES256-SHA384": "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305": "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    "ECDHE-RSA-CHACHA20-POLY1305": "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-}
-_OPENSSL_UPPER = {k.upper(): v for k, v in OPENSSL_NAMES.items()}
+
+@functools.lru_cache(maxsize=1)
+def _openssl_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(TLS map, SSL 2.0 map, upper-cased TLS map), from sslyze's tables; built once."""
+    from sslyze.plugins.openssl_cipher_suites.cipher_suites import CipherSuitesRepository
+    from sslyze.server_connectivity import TlsVersionEnum
+
+    names: dict[str, str] = {}
+    ssl2: dict[str, str] = {}
+    for version in TlsVersionEnum:
+        table = ssl2 if version is TlsVersionEnum.SSL_2_0 else names
+        for suite in CipherSuitesRepository.get_all_cipher_suites(version):
+            table.setdefault(suite.openssl_name, suite.name)
+    upper = {k.upper(): v for k, v in names.items()}
+    return names, ssl2, upper
+
+
+def openssl_to_iana(openssl_name: str, *, ssl2: bool = False) -> str | None:
+    """The IANA name of an OpenSSL suite name, exactly as IANA spells it, or None if unknown.
+
+    ``ssl2``: the name is an SSL 2.0 suite's, which has names of its own (``RC4-MD5`` is
+    ``SSL_CK_RC4_128_WITH_MD5`` there, ``TLS_RSA_WITH_RC4_128_MD5`` elsewhere).
+    """
+    names, ssl2_names, _ = _openssl_tables()
+    if ssl2 and openssl_name in ssl2_names:
+        return ssl2_names[openssl_name]
+    return names.get(openssl_name)
+
 
 #: Canonical key exchange group names and the other spellings tools use for them.
 _GROUP_ALIASES: Mapping[str, tuple[str, ...]] = {
@@ -90,17 +112,23 @@ def canonical_group(name: str) -> str:
 
 
 def iana_name(suite: str) -> str:
-    """The IANA spelling of a suite name, upper-cased, as far as this module knows it.
+    """The IANA spelling of a suite name, upper-cased, as far as :func:`openssl_to_iana` knows.
 
-    ``SSL_RSA_WITH_...`` becomes ``TLS_RSA_WITH_...`` (the same suite); an OpenSSL name in
-    :data:`OPENSSL_NAMES` becomes its IANA name; anything else is returned upper-cased.
+    ``SSL_RSA_WITH_...`` becomes ``TLS_RSA_WITH_...`` (the same suite); an OpenSSL name becomes
+    its IANA name; anything else is returned upper-cased.
     """
     text = suite.strip().upper()
-    if text in _OPENSSL_UPPER:
-        return _OPENSSL_UPPER[text].upper()
     if text.startswith("SSL_") and not text.startswith("SSL_CK_"):
         return "TLS_" + text[4:]
-    return text
+    if text.startswith(("TLS_", "SSL_CK_")) or not _OPENSSL_LIKE.fullmatch(text):
+        return text
+    found = _openssl_tables()[2].get(text)
+    return found.upper() if found is not None else text
+
+
+#: What an OpenSSL suite name looks like (``ECDHE-RSA-AES128-GCM-SHA256``, ``RC4-MD5``): only
+#: such text is looked up, so arbitrary text never loads sslyze.
+_OPENSSL_LIKE = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+")
 
 
 def _tokens(suite: str) -> list[str]:
@@ -151,9 +179,10 @@ class TlsProfile:
 
     def is_insecure(self, suite: str) -> bool:
         """True when the suite belongs to a TLS-06 family (rules on the name's tokens)."""
-        if iana_name(suite) in self.insecure_names:
+        name = iana_name(suite)
+        if name in self.insecure_names:
             return True
-        for token in _tokens(suite):
+        for token in (*_tokens(suite), *_tokens(name)):
             if token in self.insecure_tokens:
                 return True
             if any(token.startswith(prefix) for prefix in self.insecure_prefixes):
@@ -343,19 +372,52 @@ def parse_profile(text: str, source: str = "TLS profile") -> TlsProfile:
     return profile
 
 
+#: How the packaged profile is named as a source (in error messages and in evidence inputs).
+PACKAGED_SOURCE = "packaged tls_profile.toml"
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged_text() -> str:
+    resource = importlib.resources.files("pytest_govmail.inputs").joinpath("tls_profile.toml")
+    return resource.read_text(encoding="utf-8")
+
+
 @functools.lru_cache(maxsize=1)
 def _packaged() -> TlsProfile:
-    resource = importlib.resources.files("pytest_govmail.inputs").joinpath("tls_profile.toml")
-    return parse_profile(resource.read_text(encoding="utf-8"), "packaged tls_profile.toml")
+    return parse_profile(_packaged_text(), PACKAGED_SOURCE)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: cannot read the TLS profile: {exc}") from None
 
 
 @functools.lru_cache(maxsize=16)
 def _from_file(path: Path) -> TlsProfile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: cannot read the TLS profile: {exc}") from None
-    return parse_profile(text, str(path))
+    return parse_profile(_read(path), str(path))
+
+
+def profile_input(path: Path | None = None) -> tuple[str, str]:
+    """``(source, text)`` of the packaged profile or the user's file, for the evidence's inputs.
+
+    A run stores the text of the profile it judged with (as it stores waivers and
+    attestations), so that a replay judges with the same rules even after the packaged profile
+    changes. Raises :class:`ProfileError` when the file cannot be read.
+    """
+    if path is None:
+        return (PACKAGED_SOURCE, _packaged_text())
+    return (str(path), _read(Path(path).expanduser().resolve()))
+
+
+@functools.lru_cache(maxsize=16)
+def profile_from_input(source: str, text: str) -> TlsProfile:
+    """The profile held in an evidence input ``(source, text)``; cached, since a sweep's shards
+    and every subject of a run share one. Raises :class:`ProfileError` for an invalid text."""
+    if source == PACKAGED_SOURCE and text == _packaged_text():
+        return _packaged()
+    return parse_profile(text, source)
 
 
 def load_profile(path: Path | None = None) -> TlsProfile:

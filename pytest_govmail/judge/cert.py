@@ -34,7 +34,8 @@ Decisions:
 - CERT-03 and CERT-04 judge the leaf (an expired intermediate already fails CERT-01's path
   validation) at ``subject.now`` (the collection time, so that replay judges the same way), else
   the current time. CERT-04 passes when notAfter is more than N days away: N is
-  ``settings["cert_expiry_days"]`` when given, else the profile's ``expiry_warning_days`` (14).
+  ``subject.cert_expiry_days`` (``--govmail-cert-expiry-days``) when given, else the profile's
+  ``expiry_warning_days`` (14).
 - CERT-05 and CERT-06 check the leaf and every served certificate that is not self-issued (a
   served root is the trust anchor: its key and self-signature are not relied on). Ed25519 and
   Ed448 keys pass CERT-05; DSA keys fail. CERT-06 fails MD2, MD4, MD5 and SHA-1 signatures
@@ -59,22 +60,19 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from pytest_govmail.inputs.tls_profile import TlsProfile
+from pytest_govmail.judge.chain import describe_name, issued_by, load_chain, self_issued
 from pytest_govmail.judge.common import show_value
-from pytest_govmail.judge.tls import (
+from pytest_govmail.judge.host import (
     AddressVerdict,
     Check,
     _bad,
     _ok,
     _unknown,
-    describe_name,
     expiry_days,
     host_verdict,
-    issued_by,
     judging_profile,
     judging_time,
-    load_chain,
     profiled_session_verdict,
-    self_issued,
     tls_session,
 )
 from pytest_govmail.model.subject import Subject
@@ -346,12 +344,7 @@ def _expiry(now: datetime, days: int) -> Check:
 
 def not_expiring_soon(subject: Subject) -> Verdict:
     """CERT-04: more than 14 days (configurable) before the leaf's notAfter (MC)."""
-    profile = judging_profile(subject)
-    if isinstance(profile, Verdict):
-        return profile
-    days = expiry_days(subject, profile)
-    if isinstance(days, Verdict):
-        return days
+    days = expiry_days(subject, judging_profile(subject))
     now = judging_time(subject)
     return host_verdict(
         subject,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from pytest_govmail.inputs.tls_profile import TlsProfile, load_profile
 from pytest_govmail.model.dns import DnsView
 from pytest_govmail.model.target import Target
 
@@ -26,13 +27,19 @@ class Subject:
     ``messages`` holds the sample messages given for this domain (``pytest_govmail.model.dkim``).
     A host or domain missing from these mappings was not probed in this run.
     ``now`` is when the evidence was collected, so that replay judges dates the same way.
+
+    ``tls_profile`` is the TLS profile the TLS-* and CERT-* judges apply, loaded once by the run
+    (the packaged one by default; a replay uses the one stored in its evidence), so judging
+    reads no file. ``cert_expiry_days`` is CERT-04's warning window in days; None means the
+    profile's ``expiry_warning_days``.
     """
 
     target: Target
     dns: DnsView
     host: str | None = None
     now: datetime | None = None
-    settings: Mapping[str, str] = field(default_factory=dict)
+    tls_profile: TlsProfile = field(default_factory=load_profile)
+    cert_expiry_days: int | None = None
     tls: Mapping[str, tuple[TlsScan, ...]] = field(default_factory=dict)
     policies: Mapping[str, PolicyFetch] = field(default_factory=dict)
     messages: tuple[SampleMessage, ...] = ()

@@ -34,6 +34,7 @@ from pytest_govmail.inputs.targets import (
     parse_selectors,
     parse_shard,
 )
+from pytest_govmail.inputs.tls_profile import ProfileError
 from pytest_govmail.inputs.waivers import WaiverError
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
@@ -93,7 +94,7 @@ def _build_run(config: pytest.Config, catalogue: Catalogue) -> GovmailRun | None
             # (-m dmarc) scans nothing it does not need.
             scan_during_dns=bool(evidence_only) or full,
         )
-    except (WaiverError, AttestationError) as exc:
+    except (WaiverError, AttestationError, ProfileError) as exc:
         raise pytest.UsageError(str(exc)) from None
 
 

@@ -153,6 +153,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     option(
         group,
+        "--govmail-cert-expiry-days",
+        collects=False,
+        dest="govmail_cert_expiry_days",
+        metavar="N",
+        help="CERT-04 warns when a certificate expires within N days (default: the profile's).",
+    )
+    option(
+        group,
         "--govmail-evidence-out",
         collects=False,
         dest="govmail_evidence_out",
@@ -251,6 +259,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("govmail_ehlo_name", "EHLO name", default="")
     parser.addini("govmail_connections", "connections per MX address", default="2")
     parser.addini("govmail_tls_profile", "cipher profile TOML", default="")
+    parser.addini("govmail_cert_expiry_days", "CERT-04 warning window in days", default="")
     parser.addini("govmail_report_dir", "default report folder", default="reports")
     parser.addini("govmail_waivers", "waiver file (see --govmail-waivers)", default="")
     parser.addini("govmail_attestations", "attestation file", default="")
@@ -303,6 +312,9 @@ def settings_from(config: pytest.Config) -> Settings:
             load_profile(Path(profile))
         except ProfileError as exc:
             raise pytest.UsageError(f"--govmail-tls-profile: {exc}") from None
+    expiry = option_or_ini(config, "govmail_cert_expiry_days").strip()
+    if expiry and not (expiry.isdigit() and int(expiry) <= 3650):
+        raise pytest.UsageError(f"--govmail-cert-expiry-days: {expiry!r} is not 0 to 3650 days")
     allow = config.getoption("govmail_allow_private")
     return Settings(
         nameservers=tuple(nameservers),
@@ -314,6 +326,7 @@ def settings_from(config: pytest.Config) -> Settings:
         ehlo_name=option_or_ini(config, "govmail_ehlo_name") or None,
         connections_per_address=connections,
         tls_profile=Path(profile) if profile else None,
+        cert_expiry_days=int(expiry) if expiry else None,
         eml=tuple(Path(p) for p in config.getoption("govmail_eml")),
     )
 
