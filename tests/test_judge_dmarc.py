@@ -13,7 +13,9 @@ from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
 from pytest_govmail.model.verdict import Status, Verdict
 from pytest_govmail.plan import Planner
-from pytest_govmail.plan.dmarc import dmarc_queries, mtasts_queries, tlsrpt_queries
+from pytest_govmail.plan.dmarc import dmarc_queries
+from pytest_govmail.plan.mtasts import mtasts_queries
+from pytest_govmail.plan.tlsrpt import tlsrpt_queries
 from pytest_govmail.records.dmarc import parse_dmarc
 
 D = "example-dept.gov.uk"

@@ -23,9 +23,10 @@ from pytest_govmail.plan.base import (
     role_queries,
 )
 from pytest_govmail.plan.dane import dane_queries
-from pytest_govmail.plan.dmarc import dmarc_queries, mtasts_queries, tlsrpt_queries
-from pytest_govmail.plan.mtasts import mtasts_policy_queries
+from pytest_govmail.plan.dmarc import dmarc_queries
+from pytest_govmail.plan.mtasts import mtasts_policy_queries, mtasts_queries
 from pytest_govmail.plan.spf import spf_queries
+from pytest_govmail.plan.tlsrpt import tlsrpt_queries
 
 Judge = Callable[[Subject], Verdict]
 

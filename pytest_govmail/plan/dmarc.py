@@ -1,9 +1,9 @@
-"""What DMARC, TLS-RPT and the MTA-STS TXT record need asked.
+"""What DMARC needs asked.
 
-DMARC discovery follows RFC 7489 section 6.6.3 (which REQUIREMENTS.md DMARC-01 restates):
-``_dmarc.<domain>``, and only when that holds no DMARC record, ``_dmarc.<organisational
-domain>``. RFC 9989's DNS tree walk would also ask the names in between; REQUIREMENTS.md asks for
-the organisational domain only. Then, for the record that applies, every ``mailto:`` report
+DMARC discovery follows RFC 7489 section 6.6.3 (DMARC-01 in the catalogue): ``_dmarc.<domain>``,
+and only when that holds no DMARC record, ``_dmarc.<organisational domain>``. RFC 9989's DNS
+tree walk would also ask the names in between; the catalogue's DMARC-01 asks for the
+organisational domain only. Then, for the record that applies, every ``mailto:`` report
 destination outside the organisational domain needs its authorisation record (RFC 7489 section
 7.1): ``<domain that published the record>._report._dmarc.<destination host>``.
 
@@ -66,13 +66,3 @@ def _dmarc_queries(domain: str, dns: DnsView) -> Iterator[Query]:
         host = uri.host
         if uri.is_mailto and host and needs_authorisation(published_at, host):
             yield Query.of(authorisation_name(published_at, host), "TXT")
-
-
-def tlsrpt_queries(target: Target, dns: DnsView) -> Iterable[Query]:
-    """TLSRPT-01 and TLSRPT-02: the ``_smtp._tls`` TXT record (RFC 8460 section 3)."""
-    return [Query.of(f"_smtp._tls.{target.domain}", "TXT")]
-
-
-def mtasts_queries(target: Target, dns: DnsView) -> Iterable[Query]:
-    """MTASTS-01: the ``_mta-sts`` TXT record (RFC 8461 section 3.1)."""
-    return [Query.of(f"_mta-sts.{target.domain}", "TXT")]

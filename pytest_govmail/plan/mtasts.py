@@ -17,9 +17,13 @@ from pytest_govmail.model.dns import DnsView, Query
 from pytest_govmail.model.https import policy_host
 from pytest_govmail.model.target import Target
 from pytest_govmail.plan.base import mx_queries
-from pytest_govmail.plan.dmarc import mtasts_queries
 from pytest_govmail.records.mtasts import mtasts_records
 from pytest_govmail.records.mx import ADDRESS_TYPES
+
+
+def mtasts_queries(target: Target, dns: DnsView) -> Iterable[Query]:
+    """MTASTS-01: the ``_mta-sts`` TXT record (RFC 8461 section 3.1)."""
+    return [Query.of(f"_mta-sts.{target.domain}", "TXT")]
 
 
 def policy_announced(domain: str, dns: DnsView) -> bool | None:
