@@ -123,9 +123,32 @@ class Case:
 
     @property
     def id(self) -> str:
+        """The parameter's test ID: the domain (validated when the targets were read), and for
+        a host test the MX host as DNS gave it, made safe by :func:`id_part`."""
         if not self.host_scoped:
             return self.target.domain
-        return f"{self.target.domain}/{self.host or 'no-mx-host'}"
+        return f"{self.target.domain}/{id_part(self.host) if self.host else 'no-mx-host'}"
+
+
+#: What a name from DNS may keep in a test ID: host names, address literals (``:`` in IPv6).
+_ID_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:")
+
+
+def id_part(name: str) -> str:
+    """``name`` as it may stand in a test ID: unchanged when it is made of host-name and
+    address characters, else every other character percent-encoded (its UTF-8 bytes).
+
+    An MX target is whatever the domain's owner published (``<svg/onload=alert(1)>.x.gov.uk``,
+    control bytes, bidirectional overrides), and a test ID reaches the terminal, JUnit, ``--lf``
+    and pytest-html, which writes it into its page unescaped: encoded, it is inert everywhere
+    and still names the host. The host itself, and its evidence, keep the name as given.
+    """
+    if all(c in _ID_SAFE for c in name):
+        return name
+    return "".join(
+        c if c in _ID_SAFE else "".join(f"%{b:02X}" for b in c.encode("utf-8", "replace"))
+        for c in name
+    )
 
 
 def judge_case(
