@@ -9,14 +9,15 @@ way pip builds it (PEP 517, https://peps.python.org/pep-0517/, through setuptool
 network: ``--no-build-isolation``), its file list is checked against the checkout, and it is
 installed into a new venv (https://docs.python.org/3/library/venv.html) whose own
 ``pytest_govmail`` then runs the demo from a folder outside the checkout, as the README tells a
-user to. The venv sees the environment's other packages (``--system-site-packages``): those are
-the dependencies, not what is under test.
+user to. The venv sees the running environment's packages after its own: those are the
+dependencies (pytest at whichever end of its range this run has), not what is under test.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -92,10 +93,17 @@ def test_wheel_holds_the_suites_and_data_files(wheel: Path) -> None:
 
 def test_demo_runs_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, env=_env()
-    )
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=_env())
     python = str(venv / "bin" / "python")
+    # The dependencies are this run's own (its pytest, whichever end of the range it is), after
+    # the venv's own packages: a .pth file adds its site-packages folders, and their .pth files.
+    site_packages = subprocess.run(
+        [python, "-c", "import site; print(site.getsitepackages()[0])"],
+        capture_output=True, text=True, env=_env(), check=True,
+    ).stdout.strip()  # fmt: skip
+    Path(site_packages, "outer-environment.pth").write_text(
+        "".join(f"import site; site.addsitedir({d!r})\n" for d in site.getsitepackages())
+    )
     installed = subprocess.run(
         [python, "-m", "pip", "install", "--no-deps", "--no-index", "--force-reinstall",
          "--disable-pip-version-check", str(wheel)],
@@ -110,8 +118,7 @@ def test_demo_runs_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> None
         cwd=elsewhere, capture_output=True, text=True, env=_env(), check=True,
     ).stdout.split()  # fmt: skip
     # The venv's own copy, from the wheel: not the checkout, not an editable install.
-    site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    assert [Path(p).relative_to(site / "site-packages") for p in where] == [
+    assert [Path(p).relative_to(site_packages) for p in where] == [
         Path("pytest_govmail/plugin/__init__.py"),
         Path("pytest_govmail/suites/__init__.py"),
     ]
@@ -122,6 +129,7 @@ def test_demo_runs_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> None
     output = demo.stdout + demo.stderr
     assert demo.returncode == pytest.ExitCode.TESTS_FAILED, output[-3000:]
     assert f"rootdir: {elsewhere}" in output
+    assert f"pytest-{pytest.__version__}" in output  # the dependencies of this run
     junit = elsewhere / "reports" / "junit.xml"
     assert (elsewhere / "reports" / "govmail.html").stat().st_size > 0
     # Every demo test reported as the checkout's demo reports it (tests/test_plugin.py).
