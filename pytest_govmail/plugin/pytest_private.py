@@ -2,7 +2,7 @@
 
 pytest's public API (https://docs.pytest.org/en/stable/reference/reference.html) covers nearly
 everything the plugin does. What it does not cover is listed here, one use per function, each
-with what the name is, why the plugin needs it and what public alternative was tried and fails.
+with what the name is, why the plugin needs it and where the public alternative falls short.
 Most are measured speed (a 1,000-domain sweep runs 59,000 tests; see bench/lean_protocol.py);
 the rest are behaviours pytest offers no public way to ask for. tests/test_testreport.py holds
 every other module of the package to pytest's public names, and these builders to the reports
