@@ -57,7 +57,12 @@ from pytest_govmail.plugin.options import (
 from pytest_govmail.plugin.options import (
     pytest_addoption as pytest_addoption,
 )
-from pytest_govmail.plugin.pytest_private import govmail_report
+from pytest_govmail.plugin.pytest_private import (
+    default_junit_path,
+    govmail_report,
+    set_location,
+    shorten_tracebacks,
+)
 
 
 def suites_dir() -> Path:
@@ -273,8 +278,7 @@ def _default_reports(config: pytest.Config) -> None:
     if config.getoption("govmail_no_reports") or hasattr(config, "workerinput"):
         return
     folder = Path(option_or_ini(config, "govmail_report_dir") or "reports")
-    if not config.option.xmlpath:
-        config.option.xmlpath = str(folder / "junit.xml")
+    default_junit_path(config, str(folder / "junit.xml"))
     from pytest_govmail.reports.page import report_path_key
 
     config.stash[report_path_key] = folder / "govmail.html"  # ours; pytest-html only on --html
@@ -501,8 +505,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Stamp the requirement and case on every govmail test, and its JUnit properties."""
     if run_key not in config.stash:
         return
-    if len(items) > LINE_SUMMARY_ABOVE and getattr(config.option, "tbstyle", None) == "auto":
-        config.option.tbstyle = "line"
+    if len(items) > LINE_SUMMARY_ABOVE:
+        shorten_tracebacks(config)
     # Where each test function is, found once per function, not once per domain: pytest
     # works an item's location out from its function's source file and line on first use,
     # a tenth of a millisecond each, and the tests of one function share both.
@@ -517,8 +521,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if place is None:
             path, line, _ = item.location
             places[function] = (path, line)
-        elif "location" not in item.__dict__:
-            item.__dict__["location"] = (*place, item.getmodpath())  # type: ignore[attr-defined]
+        else:
+            set_location(item, (*place, item.getmodpath()))  # type: ignore[attr-defined]
         requirement, case = assessment.requirement, assessment.case
         item.stash[assessment_key] = assessment
         item.stash[requirement_key] = requirement

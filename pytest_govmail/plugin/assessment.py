@@ -20,6 +20,7 @@ from pytest_govmail.judge.roles import RoleFacts, applicability
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
 from pytest_govmail.model.verdict import Status, Verdict
+from pytest_govmail.plugin.pytest_private import skip_at_item
 
 if TYPE_CHECKING:
     from pytest_govmail.engine.run import GovmailRun
@@ -193,7 +194,5 @@ def decide(assessment: Assessment, run: GovmailRun) -> Verdict:
     if verdict.status is Status.INCONCLUSIVE:
         raise pytest.fail.Exception(assessment.message(), pytrace=False)
     if verdict.status is Status.NOT_APPLICABLE:
-        raise pytest.skip.Exception(
-            f"{requirement.id} not applicable: {_clip(verdict.summary)}", _use_item_location=True
-        )
+        skip_at_item(f"{requirement.id} not applicable: {_clip(verdict.summary)}")
     return verdict

@@ -21,24 +21,26 @@ test ended in a way the plugin does not build itself (then the whole makereport 
 The lean protocol steps aside, and pytest runs the test as usual, whenever it could change what
 happens: for a test with any other fixture or a skip/xfail/usefixtures marker; under ``--pdb``,
 ``--trace``, ``--runxfail``, ``--setup-only``/``--setup-plan``/``--setup-show`` or pytest-html's
-``--html``; when any plugin or conftest.py not listed in :data:`NEEDLESS` implements a per-phase
-hook; and when the ini option ``govmail_lean_protocol = false``.
+``--html``; when any plugin or conftest.py not listed in :data:`NEEDLESS` (pytest's own: in
+``pytest_private``) implements a per-phase hook; and when the ini option
+``govmail_lean_protocol = false``.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
-from _pytest._code.code import ExceptionInfo
-from _pytest.outcomes import Exit, Skipped
 
 from pytest_govmail.plugin.assessment import Assessment, decide
-from pytest_govmail.plugin.pytest_private import build_report
+from pytest_govmail.plugin.pytest_private import (
+    PYTEST_NEEDLESS,
+    govmail_report,
+    teardown_towards,
+)
 
 if TYPE_CHECKING:
     from pytest_govmail.engine.run import GovmailRun
@@ -57,21 +59,10 @@ PHASE_HOOKS = (
     "pytest_fixture_post_finalizer",
 )
 
-#: Modules whose per-phase hook implementations have nothing to do for a suite test, and why.
-#: Any other implementation (a plugin or conftest.py) hands the suite tests back to pytest.
+#: Other plugins' modules whose per-phase hook implementations have nothing to do for a suite
+#: test, and why; pytest's own are listed in :data:`PYTEST_NEEDLESS`. Any other implementation
+#: (a plugin or conftest.py) hands the suite tests back to pytest.
 NEEDLESS: dict[str, str] = {
-    "_pytest.runner": "sets up fixtures and collectors (a suite test has none of its own)",
-    "_pytest.python": "calls the test function (called directly)",
-    "_pytest.fixtures": "sets up fixtures (a suite test has none)",
-    "_pytest.skipping": "skip and xfail markers (a test with any is left to pytest)",
-    "_pytest.capture": "captures output per phase (the judges write none)",
-    "_pytest.logging": "captures log records per phase (the judges log none)",
-    "_pytest.threadexception": "catches exceptions of threads the test starts (none)",
-    "_pytest.unraisableexception": "catches unraisable exceptions per phase",
-    "_pytest.tmpdir": "tmp_path retention bookkeeping (no tmp_path)",
-    "_pytest.unittest": "unittest.TestCase items only",
-    "_pytest.setuponly": "--setup-only and --setup-show (which turn the lean protocol off)",
-    "_pytest.setupplan": "--setup-plan (which turns the lean protocol off)",
     "pytest_govmail.plugin": "this plugin: done by the lean protocol itself",
     "pytest_govmail.reports.terminal": "this plugin: done by the lean protocol itself",
     "pytest_benchmark.plugin": "tests using the benchmark fixture or marker only",
@@ -106,7 +97,7 @@ def refusal(config: pytest.Config) -> str | None:
         for impl in getattr(config.pluginmanager.hook, hook).get_hookimpls():
             plugin = impl.plugin
             module = plugin.__name__ if isinstance(plugin, ModuleType) else plugin.__module__
-            if module not in NEEDLESS:
+            if module not in NEEDLESS and module not in PYTEST_NEEDLESS:
                 return f"{impl.plugin_name} implements {hook}"
     return None
 
@@ -167,13 +158,7 @@ class LeanProtocol:
         session = item.session
         if session.shouldfail or session.shouldstop:
             nextitem = None
-        setup_state = session._setupstate
-        self._phase(
-            item,
-            ihook,
-            "teardown",
-            (lambda: setup_state.teardown_exact(nextitem)) if setup_state.stack else None,
-        )
+        self._phase(item, ihook, "teardown", teardown_towards(item, nextitem))
         ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True
 
@@ -185,30 +170,31 @@ class LeanProtocol:
         action: Callable[[], object] | None,
     ) -> bool:
         """One phase: run it, report it as pytest would; True when it passed."""
-        start = time.time()
-        began = time.perf_counter()
-        error: BaseException | None = None
-        if action is not None:
-            try:
-                action()
-            except (Exit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:  # reported, as pytest's CallInfo.from_call does
-                error = exc
-                if when == "call" and isinstance(exc, Exception):
-                    sys.last_type, sys.last_value = type(exc), exc  # for post-mortem tools
-                    sys.last_traceback = exc.__traceback__
-        duration = time.perf_counter() - began
-        report = build_report(item, when, error, start, start + duration, duration)
-        excinfo = ExceptionInfo.from_exception(error) if error is not None else None
-        call: pytest.CallInfo[None] = pytest.CallInfo(
-            None, excinfo, start, start + duration, duration, when, _ispytest=True
+        call: pytest.CallInfo[object] = pytest.CallInfo.from_call(
+            action or _nothing, when, reraise=(pytest.exit.Exception, KeyboardInterrupt)
         )
+        error = call.excinfo.value if call.excinfo is not None else None
+        if when == "call" and isinstance(error, Exception):
+            # For post-mortem tools, as pytest's own ``pytest_runtest_call`` sets them.
+            sys.last_type, sys.last_value, sys.last_traceback = (
+                type(error),
+                error,
+                error.__traceback__,
+            )
+        report = govmail_report(item, call)
         if report is None:  # only for an error it does not build itself
             report = ihook.pytest_runtest_makereport(item=item, call=call)
         else:
             self.reporter.annotate(item, report)
         ihook.pytest_runtest_logreport(report=report)
-        if error is not None and not isinstance(error, Skipped) and not hasattr(report, "wasxfail"):
+        if (
+            error is not None
+            and not isinstance(error, pytest.skip.Exception)
+            and not hasattr(report, "wasxfail")
+        ):
             ihook.pytest_exception_interact(node=item, call=call, report=report)
         return report.passed
+
+
+def _nothing() -> None:
+    """A phase with nothing to do (a teardown with no node to tear down)."""

@@ -1,61 +1,159 @@
-"""Test reports for govmail tests, built without pytest's traceback machinery.
+"""The one module that uses pytest's private names; every other module uses what this exports.
 
-A govmail test fails, errors and skips through exceptions it raises on purpose with a message
-written for the reader (``pytest.fail(..., pytrace=False)``, a skip at the test's location).
-pytest would still walk, filter and stat every traceback frame to format them, only to print the
-message: in a 1,000-domain sweep (59,000 tests, a third of them failing or skipped) that was a
-tenth of the run. This builds the same report pytest would, with the same ``longrepr`` shape
-(the "value" style of a ``pytrace=False`` failure; a ``(path, line, reason)`` skip), straight
-from the message. Anything else (a judge that crashed, a custom suite's own assertion, a
-waiver's xfail, which is rare and whose traceback pytest keeps) returns ``None`` and pytest
-builds the report as usual. tests/test_testreport.py holds the two builders to the same report.
+pytest's public API (https://docs.pytest.org/en/stable/reference/reference.html) covers nearly
+everything the plugin does. What it does not cover is listed here, one use per function, each
+with what the name is, why the plugin needs it and where the public alternative falls short.
+Most are measured speed (a 1,000-domain sweep runs 59,000 tests; see bench/lean_protocol.py);
+the rest are behaviours pytest offers no public way to ask for. tests/test_testreport.py holds
+every other module of the package to pytest's public names, and these builders to the reports
+pytest itself builds; the whole test suite runs on the lowest and the highest pytest the
+dependency range allows (.ci/run), so a change to any of these names in a new pytest shows up
+there.
+
+Test reports for govmail tests are built here without pytest's traceback machinery. A govmail
+test fails, errors and skips through exceptions it raises on purpose with a message written for
+the reader (``pytest.fail(..., pytrace=False)``, a skip at the test's location: see
+:func:`skip_at_item`). pytest would still walk, filter and stat every traceback frame to format
+them, only to print the message: in a 1,000-domain sweep (59,000 tests, a third of them failing
+or skipped) that was a tenth of the run. This builds the same report pytest would, with the same
+``longrepr`` shape (the "value" style of a ``pytrace=False`` failure; a ``(path, line, reason)``
+skip), straight from the message. Anything else (a judge that crashed, a custom suite's own
+assertion, a waiver's xfail, which is rare and whose traceback pytest keeps) returns ``None``
+and pytest builds the report as usual.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import pytest
+
+# PRIVATE: the classes of a failure's ``longrepr``. Why: :func:`_value_repr` builds the repr
+# pytest would build for a ``pytrace=False`` failure without walking the traceback. Public
+# alternative: ``ExceptionInfo.getrepr(style="value")`` builds the same object, but first
+# filters the whole traceback and looks for ``__tracebackhide__`` in every frame's locals
+# (``_getreprcrash``), the cost this avoids.
 from _pytest._code.code import (
     ExceptionChainRepr,
     ReprEntry,
     ReprFileLocation,
     ReprTraceback,
 )
-from _pytest.outcomes import Failed, Skipped
 
 keywords_key = pytest.StashKey[dict[str, int]]()
 
+#: PRIVATE: the modules of pytest's own plugins that implement per-phase hooks
+#: (``pytest_runtest_setup`` and the rest, see ``PHASE_HOOKS`` in
+#: :mod:`pytest_govmail.plugin.lean`) with nothing to do for a suite test, and why. Why: the lean
+#: protocol skips those hooks (measured: bench/lean_protocol.py), and must step aside when any
+#: implementation it does not know of would act; a new pytest whose plugins implement another
+#: per-phase hook makes it step aside until the hook is looked at and listed here. Public
+#: alternatives: pytest documents no list of its plugins or what their hooks do, and the names
+#: it registers them under are as internal as the modules (``capturemanager`` is the capture
+#: plugin's ``CaptureManager``, ``logging-plugin`` logging's).
+PYTEST_NEEDLESS: dict[str, str] = {
+    "_pytest.runner": "sets up fixtures and collectors (a suite test has none of its own)",
+    "_pytest.python": "calls the test function (called directly)",
+    "_pytest.fixtures": "sets up fixtures (a suite test has none)",
+    "_pytest.skipping": "skip and xfail markers (a test with any is left to pytest)",
+    "_pytest.capture": "captures output per phase (the judges write none)",
+    "_pytest.logging": "captures log records per phase (the judges log none)",
+    "_pytest.threadexception": "catches exceptions of threads the test starts (none)",
+    "_pytest.unraisableexception": "catches unraisable exceptions per phase",
+    "_pytest.tmpdir": "tmp_path retention bookkeeping (no tmp_path)",
+    "_pytest.unittest": "unittest.TestCase items only",
+    "_pytest.setuponly": "--setup-only and --setup-show (which turn the lean protocol off)",
+    "_pytest.setupplan": "--setup-plan (which turns the lean protocol off)",
+}
 
-def govmail_report(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport | None:
+
+def skip_at_item(reason: str) -> NoReturn:
+    """Skip the running test, reported at the test function's own line (not this plugin's).
+
+    PRIVATE: ``_use_item_location``, the flag pytest's own skip markers raise their skip with,
+    so that ``-rs`` and the short summary point at the test ("suites/test_dmarc.py:17: DMARC-07
+    not applicable") rather than at the plugin line that raised it. Public alternatives:
+    ``pytest.skip()`` reports the raising line (the plugin's, the same for every skip); a
+    ``skip`` marker added when the verdict is known is too late (the skipping plugin reads the
+    markers before the plugin's ``pytest_runtest_setup`` judges the test).
+    """
+    __tracebackhide__ = True
+    raise pytest.skip.Exception(reason, _use_item_location=True)
+
+
+def set_location(item: pytest.Item, location: tuple[str, int | None, str]) -> None:
+    """Give ``item`` its ``location`` (path, zero-based line, name) unless pytest worked it out.
+
+    PRIVATE: ``Item.location`` is a ``functools.cached_property``; this fills its cache in
+    ``item.__dict__``. Why: pytest works an item's location out from its function's source file
+    and line on first use, a tenth of a millisecond each, and a 1,000-domain sweep has 59,000
+    items over 60 test functions; the caller works it out once per function. Public
+    alternative: none sets a location; a custom ``Item`` subclass overriding ``reportinfo``
+    would mean replacing pytest's ``Function`` collection of the suites.
+    """
+    item.__dict__.setdefault("location", location)
+
+
+def shorten_tracebacks(config: pytest.Config) -> None:
+    """Summarise failures one line each (``--tb=line``) unless the user chose a ``--tb`` style.
+
+    PRIVATE: ``config.option.tbstyle``, the destination of ``--tb`` (its default is "auto").
+    Why: pytest's failure summary costs time quadratic in the number of reports, minutes for a
+    1,000-domain sweep (see ``LINE_SUMMARY_ABOVE`` in the plugin). Public alternative:
+    ``pytest_load_initial_conftests`` may add ``--tb=line`` to the arguments, but runs before
+    the items (and so their number) are known, and ``Config.getoption`` only reads.
+    """
+    if getattr(config.option, "tbstyle", None) == "auto":
+        config.option.tbstyle = "line"
+
+
+def default_junit_path(config: pytest.Config, path: str) -> None:
+    """Write JUnit XML to ``path`` unless ``--junitxml`` was given.
+
+    PRIVATE: ``config.option.xmlpath``, the destination of ``--junitxml``, which pytest's
+    junitxml plugin reads in its own ``pytest_configure`` (after the plugin's, which is
+    ``tryfirst``). Why: a govmail run writes reports/junit.xml by default, and the report
+    folder comes from the plugin's own options. Public alternatives: ``--junitxml`` added in
+    ``pytest_load_initial_conftests`` would have to decide before the plugin's options are
+    parsed; writing the XML ourselves would repeat pytest's junitxml plugin (``LogXML`` is
+    private too).
+    """
+    if not config.option.xmlpath:
+        config.option.xmlpath = path
+
+
+def teardown_towards(item: pytest.Item, nextitem: pytest.Item | None) -> Callable[[], None] | None:
+    """What tears down the nodes pytest set up that ``nextitem`` does not need, or None.
+
+    PRIVATE: ``Session._setupstate``, the stack of nodes pytest's protocol has set up (the
+    session, a module with its module-scoped fixtures) and its ``teardown_exact``. Why: a test
+    the lean protocol (:mod:`pytest_govmail.plugin.lean`) runs after one pytest ran must tear
+    those down exactly when pytest would, as the ``pytest_runtest_teardown`` hook does. Public
+    alternatives: calling that hook runs every plugin's teardown wrapper, and logging's expects
+    its setup wrapper to have run (a ``KeyError``); handing every later test of the session to
+    pytest once it ran one would lose the lean protocol for the rest of a mixed session.
+    """
+    setup_state = item.session._setupstate
+    if not setup_state.stack:
+        return None
+    return lambda: setup_state.teardown_exact(nextitem)
+
+
+def govmail_report(item: pytest.Item, call: pytest.CallInfo[Any]) -> pytest.TestReport | None:
     """The report of one phase of a govmail test, or None to let pytest build it."""
     excinfo = call.excinfo
-    return build_report(
-        item,
-        call.when,
-        excinfo.value if excinfo is not None else None,
-        call.start,
-        call.stop,
-        call.duration,
-    )
-
-
-def build_report(
-    item: pytest.Item,
-    when: str,
-    error: BaseException | None,
-    start: float,
-    stop: float,
-    duration: float,
-) -> pytest.TestReport | None:
-    """The report of a phase that raised ``error`` (or nothing), or None for pytest to build."""
+    error = excinfo.value if excinfo is not None else None
     longrepr: object = None
     if error is None:
         outcome = "passed"
-    elif isinstance(error, Skipped) and error._use_item_location:
+    # PRIVATE: ``_use_item_location``, read as ``TestReport.from_item_and_call`` reads it, to
+    # tell a skip at the item (see :func:`skip_at_item`) from one at its own line.
+    elif isinstance(error, pytest.skip.Exception) and error._use_item_location:
         outcome = "skipped"
         longrepr = (os.fspath(item.path), _line(item), _exconly(error, "Skipped"))
-    elif isinstance(error, Failed) and not error.pytrace and type(error) is Failed:
+    elif type(error) is pytest.fail.Exception and not error.pytrace:  # not an xfail
         outcome = "failed"
         longrepr = _value_repr(item, error)
     else:
@@ -64,6 +162,9 @@ def build_report(
     if keywords is None:
         # The same for all three phases: computed once (pytest walks every parent per report).
         keywords = item.stash[keywords_key] = {name: 1 for name in item.keywords}
+    # PRIVATE: ``Item._report_sections``, what ``Item.add_report_section`` collected (output a
+    # capturing plugin saw in this phase), read as ``TestReport.from_item_and_call`` reads it.
+    # Public alternative: that classmethod, which formats the traceback this module skips.
     sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
     return pytest.TestReport(
         item.nodeid,
@@ -71,11 +172,11 @@ def build_report(
         keywords,
         outcome,  # type: ignore[arg-type]
         longrepr,  # type: ignore[arg-type]
-        when,  # type: ignore[arg-type]
+        call.when,  # type: ignore[arg-type]
         sections,
-        duration,
-        start,
-        stop,
+        call.duration,
+        call.start,
+        call.stop,
         user_properties=item.user_properties,
     )
 
@@ -91,7 +192,7 @@ def _exconly(error: BaseException, kind: str) -> str:
     return f"{kind}: {error}"
 
 
-def _value_repr(item: pytest.Item, error: Failed) -> ExceptionChainRepr:
+def _value_repr(item: pytest.Item, error: BaseException) -> ExceptionChainRepr:
     """pytest's repr of a ``pytrace=False`` failure: the message, and the test as crash site."""
     lines = str(error).split("\n")
     entry = ReprEntry(lines, None, None, None, "value")
