@@ -193,24 +193,11 @@ def test_every_module_is_imported_alone(closures: dict[str, Any]) -> None:
     )
 
 
-def _pending_tls_split(loaded: dict[str, list[str]]) -> bool:
-    """The one known leak: ``socket`` through ``cryptography.x509``, whose ``general_name``
-    imports ``email.utils``, which imports ``socket`` at its top level. judge/tls.py and
-    judge/cert.py import ``cryptography.x509`` at module level; they are being split by another
-    change, which is to import it where a certificate is read."""
-    if set(loaded) != {"socket"}:
-        return False
-    chain = loaded["socket"]
-    return "cryptography.x509" in chain and chain[-1] == "email.utils"
-
-
 @pytest.mark.parametrize("module", MODULES)
 def test_importing_loads_no_network_library_or_upper_layer(
     closures: dict[str, Any], module: str
 ) -> None:
     loaded: dict[str, list[str]] = closures["reports"][module]["loaded"]
-    if _pending_tls_split(loaded):
-        pytest.xfail(f"socket via cryptography.x509: {' -> '.join(loaded['socket'])}")
     shown = [f"{name} via {' -> '.join(chain) or '?'} -> {name}" for name, chain in loaded.items()]
     if loaded:
         pytest.fail(f"importing {module} loads:\n  " + "\n  ".join(shown), pytrace=False)
@@ -247,13 +234,6 @@ def _source(module: str) -> Path:
     return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
-#: judge/tls.py still takes these two from plan.base (which re-exports them from records.mx); the
-#: change that splits judge/tls.py is to import them from records.mx.
-_PENDING_TLS_SPLIT = {
-    f"pytest_govmail.plan.base{suffix}" for suffix in ("", ".address_queries", ".host_addresses")
-}
-
-
 @pytest.mark.parametrize("module", MODULES)
 def test_no_import_of_an_upper_layer_in_the_source(module: str) -> None:
     package = module.split(".")[1]
@@ -266,8 +246,6 @@ def test_no_import_of_an_upper_layer_in_the_source(module: str) -> None:
         for line, imported in _imported_names(tree, name)
         if any(imported == b or imported.startswith(b + ".") for b in NOT_IMPORTED[package])
     ]
-    if found and package == "judge" and {n for _line, n in found} <= _PENDING_TLS_SPLIT:
-        pytest.xfail(f"{path.relative_to(ROOT)} imports {found[0][1]} (pending the TLS split)")
     shown = [f"{path.relative_to(ROOT)}:{line} imports {imported}" for line, imported in found]
     if found:
         pytest.fail("\n".join(shown), pytrace=False)

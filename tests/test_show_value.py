@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_govmail.judge.common import _LIMIT, _visible, show_value
+from pytest_govmail.model.text import _LIMIT, _visible, show_value
 
 
 def _by_hand(text: str, limit: int) -> str:

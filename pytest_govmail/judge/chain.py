@@ -1,7 +1,9 @@
 """The served certificate chain, parsed once and shared by CERT-01..07 and DANE-01.
 
 Parsing uses cryptography; nothing here raises for bad evidence (a chain that cannot be read is
-a :class:`Chain` with a ``problem``). Signature checks follow RFC 5280 section 6.1.3: a
+a :class:`Chain` with a ``problem``). ``cryptography.x509`` is imported where a PEM entry is
+parsed, not at module level: it loads ``socket`` (through ``email.utils``), and importing a judge
+loads no network module. Signature checks follow RFC 5280 section 6.1.3: a
 certificate is issued by the certificate whose subject is its issuer and whose key verifies it.
 """
 
@@ -9,13 +11,18 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 
 from pytest_govmail.judge.common import show_value
 from pytest_govmail.model.tls import TlsScan
+
+if TYPE_CHECKING:
+    # Only for annotations: cryptography.x509 loads ``socket`` (its general_name module imports
+    # email.utils), and a judge must import no network module. _load_pem imports it to parse.
+    from cryptography import x509
 
 __all__ = [
     "MAX_PEM_CHARS",
@@ -48,6 +55,8 @@ class Chain:
 def _load_pem(pem: str) -> x509.Certificate | str:
     if len(pem) > MAX_PEM_CHARS:
         return f"{len(pem)} characters, over the {MAX_PEM_CHARS} read"
+    from cryptography import x509  # here, where a certificate is read: see the module's imports
+
     try:
         certs = x509.load_pem_x509_certificates(pem.encode("utf-8", "replace"))
     except Exception as exc:  # cryptography raises ValueError, but bad data may find others

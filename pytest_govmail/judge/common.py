@@ -1,15 +1,16 @@
-"""Helpers shared by the judges: an answer from the evidence, or why there is none."""
+"""Helpers shared by the judges: an answer from the evidence, or why there is none.
+
+:func:`show_value` lives in :mod:`pytest_govmail.model.text` (record parsers use it too, and may
+not import a judge); it is re-exported here for the judges that import it from this module.
+"""
 
 from __future__ import annotations
 
-import unicodedata
-
 from pytest_govmail.model.dns import DnsResult, Query
 from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.text import show_value as show_value
 from pytest_govmail.model.verdict import Verdict
 from pytest_govmail.records.txt import txt_values
-
-_LIMIT = 300
 
 
 def lookup(subject: Subject, name: str, rdtype: str) -> DnsResult | Verdict:
@@ -33,31 +34,6 @@ def lookup(subject: Subject, name: str, rdtype: str) -> DnsResult | Verdict:
             [query.key],
         )
     return result
-
-
-def show_value(text: str, limit: int = _LIMIT) -> str:
-    """A value from the network made fit for a message: quoted, bounded, with no control codes.
-
-    DNS data is hostile. It stays plain text (the reporting layer escapes it for HTML), but
-    control and formatting characters (terminal escapes, bidi overrides) are shown as ``\\x1b``
-    or ``\\u202e``, and text over ``limit`` characters is cut with a note of its full length.
-    """
-    head = text[:limit]
-    # Printable ASCII (most records) has nothing to show differently: skip the walk.
-    shown = head if head.isascii() and head.isprintable() else "".join(map(_visible, head))
-    more = f"... ({len(text)} characters in all)" if len(text) > limit else ""
-    return f'"{shown}"{more}'
-
-
-def _visible(ch: str) -> str:
-    if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-        return ch
-    code = ord(ch)
-    return (
-        f"\\x{code:02x}"
-        if code < 0x100
-        else (f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
-    )
 
 
 def describe_answer(result: DnsResult, kind: str) -> str:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from pytest_govmail.judge.chain import issued_by, load_chain, signed_by_key
@@ -35,6 +35,11 @@ from pytest_govmail.model.tls import TlsScan
 from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.records.mx import is_ip_literal
 from pytest_govmail.records.tlsa import Tlsa, parse_tlsa
+
+if TYPE_CHECKING:
+    # Only for annotations: cryptography.x509 loads ``socket`` (through email.utils); the
+    # certificates arrive parsed, from pytest_govmail.judge.chain.
+    from cryptography import x509
 
 __all__ = ["dane_tlsa_matches", "tlsa_matches", "usable_for_smtp"]
 

@@ -16,8 +16,9 @@ the same in every judge:
   (:func:`~pytest_govmail.records.dkim.looks_like_key_record`: ``v=DKIM1`` first, or a ``p=`` or
   ``k=`` tag). Anything else there (NXDOMAIN, NODATA, a wildcard's site-verification string) is
   "no key": guessing that finds nothing is never a fault of the domain.
-- A lookup that timed out, failed or was not collected is INCONCLUSIVE, never "no key"
-  (REQUIREMENTS.md: timeout is not missing). A requirement whose keys found already fail it still
+- A lookup that timed out, failed or was not collected is INCONCLUSIVE, never "no key": a key
+  query that fails to respond is a temporary failure, "key unavailable", not a missing key
+  (RFC 6376 section 6.1.2, TEMPFAIL). A requirement whose keys found already fail it still
   FAILS, with the failed lookups in the details.
 - DKIM-01 passes with one valid, non-revoked key at any selector. Without one it FAILS only when a
   selector was *known* (given with ``--govmail-dkim-selector``, the domains file, or read from a

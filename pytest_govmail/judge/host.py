@@ -25,7 +25,7 @@ from pytest_govmail.model.dns import ErrorKind
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.tls import TlsScan, TlsVersion, VersionProbe
 from pytest_govmail.model.verdict import Finding, Status, Verdict
-from pytest_govmail.plan.base import address_queries, host_addresses
+from pytest_govmail.records.mx import address_queries, host_addresses
 
 __all__ = [
     "NEWEST_FIRST",

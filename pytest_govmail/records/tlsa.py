@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_govmail.judge.common import show_value
+from pytest_govmail.model.text import show_value
 
 __all__ = ["Tlsa", "parse_tlsa"]
 
