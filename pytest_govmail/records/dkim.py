@@ -15,7 +15,7 @@ RFC 6376 section 3.6.1 hold:
   ``K=rsa`` is an unknown tag and ``k=RSA`` an unknown key type.
 - ``v`` is optional; when present it is the first tag and exactly ``DKIM1``.
 - ``k`` is ``rsa`` (the default) or ``ed25519`` (RFC 8463 section 4.2); any other type is an
-  error, since no verifier could use the key (REQUIREMENTS.md DKIM-02: "k rsa/ed25519").
+  error, since no verifier could use the key (the catalogue's DKIM-02: "k rsa/ed25519").
 - ``p`` is required. Empty means the key is revoked (valid, and :attr:`DkimKey.revoked`).
   Otherwise it is base64 (white space inside is allowed, as ``base64string`` has ``FWS``) that
   decodes, for ``rsa``, to a DER ``SubjectPublicKeyInfo`` or ``RSAPublicKey``, and for

@@ -1,6 +1,6 @@
 """DMARC policy records (RFC 7489 section 6, RFC 9989 section 4) and organisational domains.
 
-REQUIREMENTS.md asks us to parse both the original specification (RFC 7489) and its successor
+The catalogue (DMARC-01, -02) cites both the original specification (RFC 7489) and its successor
 (RFC 9989, "DMARCbis"). Section numbers for RFC 9989 are those of draft-ietf-dmarc-dmarcbis-41,
 the text that was published as RFC 9989. The parser is *strict*: where a receiver would quietly
 ignore a bad part of a record (RFC 9989 section 4.8: "syntax errors in the remainder of the record
@@ -26,7 +26,7 @@ Decisions, with their sources:
 - A tag name that appears twice (in any case) makes the record invalid: DMARC records "follow the
   extensible tag-value syntax for DNS-based key records defined in DKIM" (RFC 7489 section 6.3,
   RFC 9989 section 4.7), and RFC 6376 section 3.2 says "if a tag name does occur more than once,
-  the entire tag-list is invalid". REQUIREMENTS.md DMARC-02 fails on duplicates too.
+  the entire tag-list is invalid". The catalogue's DMARC-02 fails on duplicates too.
 - Unknown tags are ignored as both RFCs require (RFC 9989 section 4.7 "unknown tags MUST be
   ignored"), but they are kept in :attr:`DmarcRecord.unknown` so the report can show them. Their
   names must still be tag names (RFC 6376 ``ALPHA *(ALPHA / DIGIT / "_")``) and their values must
