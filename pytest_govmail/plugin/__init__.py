@@ -1,49 +1,37 @@
-"""The pytest plugin: options, targets, parametrisation, markers, and the packaged suites.
+"""The pytest plugin's hooks (the ``pytest11`` entry point ``govmail``).
 
-Only this layer (with :mod:`pytest_govmail.plugin.assessment` and
-:mod:`pytest_govmail.reports.terminal`) knows
-pytest. It turns options into a :class:`~pytest_govmail.engine.run.GovmailRun`, parametrises every
-suite test by domain (and MX host), stamps each test with its requirement's ID, level and area,
-collects the evidence the selected tests need once, before the first test runs, and writes the
-evidence file at the end.
+This package is the layer that knows pytest: :mod:`.options` declares the options,
+:mod:`.configure` turns them into a :class:`~pytest_govmail.engine.run.GovmailRun`,
+:mod:`.assessment` is what a suite test receives, :mod:`.lean` runs suite tests cheaply, and
+:mod:`.pytest_private` is the one place that touches pytest's internals. The hooks here
+parametrise every suite test by requirement and domain (and MX host), stamp each test with its
+requirement's ID, level and area, collect the evidence the selected tests need once, before the
+first test runs, and write the evidence file at the end.
 """
 
 from __future__ import annotations
 
-import contextlib
 import gc
-import json
-import tempfile
-from collections.abc import Callable, Generator
-from dataclasses import replace
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_govmail.engine.needs import all_dns_groups, judge_of
-from pytest_govmail.engine.run import GovmailRun
-from pytest_govmail.engine.settings import Settings
-from pytest_govmail.engine.sharing import WorkerShare
-from pytest_govmail.inputs.attestations import AttestationError
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement, load_catalogue
-from pytest_govmail.inputs.targets import (
-    TargetError,
-    in_shard,
-    merge_targets,
-    parse_selectors,
-    parse_shard,
-)
-from pytest_govmail.inputs.tls_profile import ProfileError
-from pytest_govmail.inputs.waivers import WaiverError
 from pytest_govmail.model import evidence as evidence_file
-from pytest_govmail.model.dkim import SampleMessage
-from pytest_govmail.model.target import Target
 from pytest_govmail.plugin.assessment import Assessment, Case, decide
+from pytest_govmail.plugin.configure import (
+    EvidenceOnly,
+    build_run,
+    check_evidence_only,
+    default_reports,
+)
+from pytest_govmail.plugin.configure import suites_dir as suites_dir
 from pytest_govmail.plugin.keys import (
     assessment_key,
     case_key,
-    demo_key,
     lab_key,
     requirement_key,
     run_key,
@@ -51,253 +39,15 @@ from pytest_govmail.plugin.keys import (
 )
 from pytest_govmail.plugin.options import (
     option_or_ini,
-    settings_from,
-    targets_from,
 )
 from pytest_govmail.plugin.options import (
     pytest_addoption as pytest_addoption,
 )
 from pytest_govmail.plugin.pytest_private import (
-    default_junit_path,
     govmail_report,
     set_location,
     shorten_tracebacks,
 )
-
-
-def suites_dir() -> Path:
-    """Where the packaged suites are: ``suites/`` in the repository, ``pytest_govmail/suites``
-    in an installed wheel (setuptools maps the one to the other)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("pytest_govmail.suites")
-    assert spec is not None and spec.origin is not None, "pytest_govmail.suites is not installed"
-    return Path(spec.origin).parent
-
-
-def _build_run(config: pytest.Config, catalogue: Catalogue) -> GovmailRun | None:
-    """The run the options describe, whole, or None when govmail is not asked to do anything."""
-    found = _run_targets(config)
-    if found is None:
-        return None
-    targets, settings, replay, messages = found
-    evidence_only = config.getoption("govmail_evidence_only")
-    full = _use_packaged_suites(config) and not _selects(config) and replay is None
-    try:
-        return GovmailRun(
-            targets,
-            settings,
-            replay=replay,
-            messages=messages,
-            inputs=_read_inputs(config),
-            requirement_ids=catalogue.ids(),
-            progress=_progress_writer(config),
-            share=_share_between_workers(config),
-            # A full assessment runs every packaged test, the TLS ones included: scan each
-            # domain's MX addresses as soon as DNS has found them, so that the scans (and a
-            # mute server's timeout) run while DNS still answers for the rest. A selection
-            # (-m dmarc) scans nothing it does not need.
-            scan_during_dns=bool(evidence_only) or full,
-        )
-    except (WaiverError, AttestationError, ProfileError) as exc:
-        raise pytest.UsageError(str(exc)) from None
-
-
-RunParts = tuple[
-    tuple[Target, ...], Settings, evidence_file.Evidence | None, tuple[SampleMessage, ...]
-]
-
-
-def _run_targets(config: pytest.Config) -> RunParts | None:
-    """Targets, settings, replayed evidence and sample messages, from the options."""
-    try:
-        selectors = parse_selectors(
-            " ".join(
-                list(config.getoption("govmail_dkim_selectors"))
-                or list(config.getini("govmail_dkim_selectors"))
-            ),
-            "--govmail-dkim-selector",
-        )
-        given = targets_from(config)
-        settings = settings_from(config)
-    except TargetError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    replay_files = config.getoption("govmail_replay")
-    if replay_files:
-        if config.getoption("govmail_demo"):
-            raise pytest.UsageError("--govmail-replay and --govmail-demo cannot be combined")
-        try:
-            saved = evidence_file.merge(evidence_file.read(Path(f)) for f in replay_files)
-        except evidence_file.EvidenceError as exc:
-            raise pytest.UsageError(f"--govmail-replay: {exc}") from None
-        targets = saved.targets
-        if given:
-            wanted = {t.domain for t in given}
-            missing = wanted - {t.domain for t in targets}
-            if missing:
-                raise pytest.UsageError(
-                    f"--govmail-replay: no evidence for {', '.join(sorted(missing))}"
-                )
-            targets = tuple(t for t in targets if t.domain in wanted)
-        return merge_targets(targets, selectors), settings, saved, ()
-    if config.getoption("govmail_demo"):
-        info = _demo_info(config)
-        timeout = settings.timeout if config.getoption("govmail_timeout") else info["timeout"]
-        settings = replace(settings, nameservers=(str(info["nameserver"]),), timeout=float(timeout))
-        if "smtp_port" in info:
-            settings = replace(
-                settings,
-                smtp_port=int(info["smtp_port"]),
-                https_port=int(info["https_port"]),
-                ca_file=settings.ca_file or Path(str(info["ca_file"])),
-                allow_private=True,
-                eml=settings.eml or tuple(Path(p) for p in info["eml"]),
-            )
-        from pytest_govmail.lab.demo import demo_targets
-
-        given = list(demo_targets()) + given
-    if not given:
-        return None
-    return _shard(config, merge_targets(given, selectors)), settings, None, _messages(settings)
-
-
-def _messages(settings: Settings) -> tuple[SampleMessage, ...]:
-    """The sample messages of --govmail-eml; one that cannot be read is a usage error."""
-    if not settings.eml:
-        return ()
-    from pytest_govmail.collect.messages import read_messages
-
-    messages = read_messages(settings.eml)
-    bad = [m for m in messages if m.error is not None]
-    if bad:
-        raise pytest.UsageError(f"--govmail-eml: {bad[0].source}: {bad[0].error}")
-    return messages
-
-
-def _shard(config: pytest.Config, targets: tuple[Target, ...]) -> tuple[Target, ...]:
-    text = config.getoption("govmail_shard")
-    if not text:
-        return targets
-    try:
-        shard = parse_shard(text)
-    except TargetError as exc:
-        raise pytest.UsageError(str(exc)) from None
-    return tuple(t for t in targets if in_shard(t.domain, shard))
-
-
-class XdistController:
-    """Registered on the pytest-xdist controller: hands each worker the shared evidence folder
-    (so evidence is collected once, by whichever worker asks first) and the demo lab's
-    settings (so the lab runs once, here)."""
-
-    def __init__(self, config: pytest.Config, shared: Path) -> None:
-        self.config = config
-        self.shared = shared
-
-    def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["govmail_shared"] = str(self.shared)
-        demo = self.config.stash.get(demo_key, None)
-        if demo is not None:
-            node.workerinput["govmail_demo"] = json.dumps(demo)
-
-
-def _progress_writer(config: pytest.Config) -> Callable[[str], None] | None:
-    """Lines of news while collecting, on pytest's own terminal; none under -q or on workers."""
-    if getattr(config.option, "verbose", 0) < 0 or hasattr(config, "workerinput"):
-        return None
-
-    def write(line: str) -> None:
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is None:
-            return
-        # Collection runs with output captured; step out of the capture, as live logging does.
-        capture = config.pluginmanager.get_plugin("capturemanager")
-        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-            reporter.ensure_newline()
-            reporter.write_line(f"govmail: {line}")
-
-    return write
-
-
-def _share_between_workers(config: pytest.Config) -> WorkerShare | None:
-    """Under pytest-xdist, the folder through which the workers collect once."""
-    worker_input = getattr(config, "workerinput", None)
-    if worker_input is not None:
-        if "govmail_shared" in worker_input:
-            return WorkerShare(Path(worker_input["govmail_shared"]))
-        return None
-    if config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") != "no":
-        shared = Path(tempfile.mkdtemp(prefix="govmail-xdist-"))
-        config.stash[shared_key] = shared
-        config.pluginmanager.register(XdistController(config, shared), "govmail-xdist")
-        return WorkerShare(shared)
-    return None
-
-
-def _demo_info(config: pytest.Config) -> dict[str, Any]:
-    """Start the demo lab (once: pytest-xdist workers get the controller's lab by workerinput)."""
-    worker_input = getattr(config, "workerinput", None)
-    if worker_input is not None and "govmail_demo" in worker_input:
-        info: dict[str, Any] = json.loads(worker_input["govmail_demo"])
-    else:
-        # Imported here: the lab (and its servers) is only needed by a demo run.
-        from pytest_govmail.lab.demo import start_demo_lab
-
-        lab = start_demo_lab()
-        config.stash[lab_key] = lab
-        info = lab.info()
-    config.stash[demo_key] = info
-    return info
-
-
-def _read_inputs(config: pytest.Config) -> dict[str, tuple[str, str]]:
-    """Waivers and attestations: the user's own statements, read on live runs and replays
-    alike (a replay keeps those of the run it replays unless others are given)."""
-    waivers = option_or_ini(config, "govmail_waivers")
-    attestations = option_or_ini(config, "govmail_attestations")
-    demo = config.stash.get(demo_key, None)
-    if demo is not None:
-        waivers = waivers or str(demo["waivers"])
-        attestations = attestations or str(demo["attestations"])
-    return {
-        kind: (given, read_input(Path(given), kind))
-        for kind, given in (("waivers", waivers), ("attestations", attestations))
-        if given
-    }
-
-
-def read_input(path: Path, kind: str) -> str:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise pytest.UsageError(f"cannot read {kind} file {str(path)!r}: {exc}") from None
-
-
-def _default_reports(config: pytest.Config) -> None:
-    """A govmail run writes reports/govmail.html and reports/junit.xml unless told otherwise."""
-    if config.getoption("govmail_no_reports") or hasattr(config, "workerinput"):
-        return
-    folder = Path(option_or_ini(config, "govmail_report_dir") or "reports")
-    default_junit_path(config, str(folder / "junit.xml"))
-    from pytest_govmail.reports.page import report_path_key
-
-    config.stash[report_path_key] = folder / "govmail.html"  # ours; pytest-html only on --html
-
-
-def _use_packaged_suites(config: pytest.Config) -> bool:
-    """With no paths on the command line, run the suites that ship inside the package."""
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
-        config.args[:] = [str(suites_dir())]
-        return True
-    return False
-
-
-#: Options that select some tests of the suites (``dest`` names).
-SELECTING = ("markexpr", "keyword", "deselect", "lf", "stepwise", "collectonly")
-
-
-def _selects(config: pytest.Config) -> bool:
-    return any(getattr(config.option, dest, None) for dest in SELECTING)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -318,17 +68,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{level}: govmail requirements of level {level}")
     for area in catalogue.areas():
         config.addinivalue_line("markers", f"{area}: govmail requirements of area {area}")
-    run = _build_run(config, catalogue)
+    run = build_run(config, catalogue)
     evidence_only = config.getoption("govmail_evidence_only")
     if evidence_only:
-        _check_evidence_only(config, run)
+        check_evidence_only(config, run)
     if run is None:
         return
     config.stash[run_key] = run
     if evidence_only:
         config.pluginmanager.register(EvidenceOnly(run, catalogue), "govmail-evidence-only")
         return
-    _default_reports(config)
+    default_reports(config)
     from pytest_govmail.reports.terminal import GovmailReporter
 
     reporter = GovmailReporter(config, run, catalogue)
@@ -345,55 +95,6 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_govmail.reports.pytest_html import GovmailHtml
 
         config.pluginmanager.register(GovmailHtml(reporter), "govmail-html")
-
-
-def _check_evidence_only(config: pytest.Config, run: GovmailRun | None) -> None:
-    if run is None:
-        raise pytest.UsageError("--govmail-evidence-only: no domains to assess")
-    if run.replay is not None:
-        raise pytest.UsageError("--govmail-evidence-only collects; it cannot replay evidence")
-    if not option_or_ini(config, "govmail_evidence_out"):
-        raise pytest.UsageError("--govmail-evidence-only needs --govmail-evidence-out FILE")
-    if config.getoption("dist", "no") != "no" or hasattr(config, "workerinput"):
-        raise pytest.UsageError(
-            "--govmail-evidence-only collects in one process (its questions are concurrent "
-            "already): drop -n"
-        )
-
-
-class EvidenceOnly:
-    """``--govmail-evidence-only``: collect every requirement's evidence instead of collecting
-    tests, so that a run of any size holds evidence only, never its tens of thousands of tests.
-
-    ``pytest_sessionfinish`` (below) writes the file as in any run; a run that wrote its
-    evidence succeeded, though it ran no test.
-    """
-
-    def __init__(self, run: GovmailRun, catalogue: Catalogue) -> None:
-        self.run = run
-        self.catalogue = catalogue
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection(self, session: pytest.Session) -> bool:
-        self.run.ensure(list(self.catalogue))
-        session.items = []
-        session.testscollected = 0
-        return True
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
-            session.exitstatus = pytest.ExitCode.OK
-
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        stats = self.run.stats
-        terminalreporter.write_line(
-            f"govmail: evidence of {len(self.run.targets)} domain(s) written to "
-            f"{option_or_ini(terminalreporter.config, 'govmail_evidence_out')}: "
-            f"{stats.dns_queries} DNS answers ({stats.dns_failures} failed), "
-            f"{stats.tls_addresses} MX address(es) scanned, {stats.policies} MTA-STS "
-            f"policy fetch(es), collected in {stats.seconds:.2f} s"
-        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
