@@ -60,7 +60,7 @@ def test_readme_catalogue_is_generated_from_the_data() -> None:
     table = markdown_table(catalogue, {r.id for r in catalogue if r.implemented})
     assert render_readme(readme, table) == readme, (
         "README.md's catalogue is stale: run "
-        "python -m pytest_govmail.inputs.catalogue --readme README.md"
+        "python -m pytest_govmail.inputs.catalogue_markdown --readme README.md"
     )
     for requirement in catalogue:
         assert f"| {requirement.id} |" in readme

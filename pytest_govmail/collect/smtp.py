@@ -21,7 +21,7 @@ from pytest_govmail.model.dns import ErrorKind, ProbeError
 from pytest_govmail.model.tls import SmtpDialogue
 
 if TYPE_CHECKING:
-    from pytest_govmail.collect.tls import TlsScanSettings
+    from pytest_govmail.collect.scan_settings import TlsScanSettings
 
 #: Bounds on what a server may send before TLS.
 _MAX_REPLY_LINES = 64

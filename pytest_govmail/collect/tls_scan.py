@@ -46,7 +46,7 @@ from pytest_govmail.model.dns import ErrorKind, ProbeError
 from pytest_govmail.model.tls import KeyExchange, SmtpDialogue, TlsVersion, VersionProbe
 
 if TYPE_CHECKING:
-    from pytest_govmail.collect.tls import ScanRequest, TlsScanSettings
+    from pytest_govmail.collect.scan_settings import ScanRequest, TlsScanSettings
 
 _GROUPS = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 

@@ -10,16 +10,23 @@ The file is an ordinary evidence file whose ``collected`` setting lists what has
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pytest_govmail.model import evidence as evidence_file
 
-if TYPE_CHECKING:
-    from pytest_govmail.engine.run import GovmailRun
+
+class Collecting(Protocol):
+    """What a run offers the share (:class:`~pytest_govmail.engine.run.GovmailRun` does)."""
+
+    def resume(self, saved: evidence_file.Evidence, marks: Collection[str]) -> None: ...
+
+    def settled_marks(self) -> list[str]: ...
+
+    def to_evidence(self) -> evidence_file.Evidence: ...
 
 
 class WorkerShare:
@@ -38,7 +45,7 @@ class WorkerShare:
         return evidence_file.read(path) if path.exists() else None
 
     @contextmanager
-    def collecting(self, run: GovmailRun) -> Iterator[None]:
+    def collecting(self, run: Collecting) -> Iterator[None]:
         """Hold the lock while ``run`` collects, starting from what others already wrote."""
         self.folder.mkdir(parents=True, exist_ok=True)
         with open(self.folder / "lock", "w") as lock:

@@ -4,8 +4,7 @@ The catalogue ships as package data (``catalogue.toml``) and is read with :func:
 which validates it strictly: a malformed file raises :class:`CatalogueError` naming the entry and
 the field at fault. Every requirement becomes one test per target; its ``id`` is public interface.
 
-``python -m pytest_govmail.inputs.catalogue [ID ...]`` prints the catalogue as Markdown
-(:mod:`pytest_govmail.inputs.catalogue_markdown`).
+``python -m pytest_govmail.inputs.catalogue_markdown [ID ...]`` prints it as Markdown.
 """
 
 from __future__ import annotations
@@ -446,9 +445,3 @@ def _text_list(table: Mapping[str, object], name: str, where: str) -> tuple[str,
 # --------------------------------------------------------------------------------------------
 # Markdown
 # --------------------------------------------------------------------------------------------
-
-
-if __name__ == "__main__":  # python -m pytest_govmail.inputs.catalogue --readme README.md
-    from pytest_govmail.inputs.catalogue_markdown import main
-
-    raise SystemExit(main())
