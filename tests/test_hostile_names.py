@@ -80,3 +80,75 @@ def test_hostile_mx_names_reach_no_output_raw(
     shown = "MX-02/evil-dept.gov.uk/%3Csvg%2Fonload%3Dalert%5C%281%5C%29%3E.evil-dept.gov.uk"
     assert shown in outputs["junit"]
     assert shown in outputs["pytest-html"]
+
+
+# --- certificates, banners and EHLO lines on the terminal ------------------------------------
+# A certificate's subject and issuer, a banner, an EHLO line and a trust failure's text are the
+# server's words; RFC 4514 escaping of names leaves ESC alone. Each payload class must come out
+# as visible escapes.
+
+PAYLOADS = {
+    "ESC CSI": "\x1b[2J",
+    "OSC title": "\x1b]0;owned\x07",
+    "OSC 8 link": "\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\",
+    "C1 CSI": "\x9b31m",
+    "bidi override": "\u202eexe.txt",
+    "bidi isolate": "\u2066x\u2069",
+    "NUL and DEL": "\x00\x7f",
+}
+RAW = ("\x1b", "\x9b", "\x07", "\x00", "\x7f", "\u202e", "\u2066", "\u2069")
+
+
+def _certificate(common_name: str, organisation: str) -> str:
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+        ]
+    )
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+@pytest.mark.parametrize("payload", list(PAYLOADS.values()), ids=list(PAYLOADS))
+def test_server_words_reach_the_terminal_inert(payload: str) -> None:
+    from pytest_govmail.model.tls import SmtpDialogue, TlsScan, TrustCheck
+    from pytest_govmail.reports.terminal import chain_lines, tls_evidence_lines
+
+    pem = _certificate(f"mx{payload}.evil.gov.uk", f"Evil {payload} Ltd")
+    scan = TlsScan(
+        host="mx.evil.gov.uk",
+        address="192.0.2.25",
+        port=25,
+        smtp=SmtpDialogue(
+            banner=f"mx.evil.gov.uk ESMTP {payload}",
+            banner_code=220,
+            ehlo=(f"mx.evil.gov.uk {payload}", "STARTTLS"),
+            starttls_offered=True,
+            starttls_reply=f"220 go ahead {payload}",
+        ),
+        chain_pem=(pem,),
+        trust=(TrustCheck("mozilla", False, f"subject CN=mx{payload}: self-signed"),),
+    )
+    lines = chain_lines(scan.chain_pem) + tls_evidence_lines(scan)
+    text = "\n".join(lines)
+    assert not any(ch in text for ch in RAW), repr(text)
+    assert "\\x1b" in text or "\\x9b" in text or "\\u20" in text or "\\x00" in text

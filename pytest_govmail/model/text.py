@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["show_value"]
+__all__ = ["inert", "show_value"]
 
 _LIMIT = 300
 #: The general categories whose characters are shown as escapes rather than as themselves.
@@ -33,6 +33,13 @@ def show_value(text: str, limit: int = _LIMIT) -> str:
     shown = head if head.isascii() and head.isprintable() else "".join(map(_visible, head))
     more = f"... ({len(text)} characters in all)" if len(text) > limit else ""
     return f'"{shown}"{more}'
+
+
+def inert(text: str) -> str:
+    """``text`` with every control and formatting character shown as its escape, unquoted and
+    unbounded: for lines that already say what they quote (a banner, a certificate subject, a
+    waiver's reason) on the way to a terminal, a JUnit file or a report."""
+    return text if text.isascii() and text.isprintable() else "".join(map(_visible, text))
 
 
 def _visible(ch: str) -> str:

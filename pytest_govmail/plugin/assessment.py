@@ -19,6 +19,7 @@ from pytest_govmail.inputs.waivers import Waiver, find_waiver
 from pytest_govmail.judge.roles import RoleFacts, applicability
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
+from pytest_govmail.model.text import inert
 from pytest_govmail.model.verdict import Status, Verdict
 from pytest_govmail.plugin.pytest_private import skip_at_item
 
@@ -29,8 +30,10 @@ MAX_MESSAGE_LINE = 600
 
 
 def _clip(text: str) -> str:
-    """Keep failure messages readable when a record is huge (a 16 KiB TXT, say)."""
-    flat = " ".join(text.split())
+    """Keep failure messages readable when a record is huge (a 16 KiB TXT, say), and inert: a
+    control or formatting character from outside is shown as its escape (see
+    :func:`pytest_govmail.model.text.inert`)."""
+    flat = inert(" ".join(text.split()))
     if len(flat) <= MAX_MESSAGE_LINE:
         return flat
     return flat[: MAX_MESSAGE_LINE - 1] + "…"

@@ -19,6 +19,7 @@ import pytest
 from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement
 from pytest_govmail.model.dns import DnsResult
+from pytest_govmail.model.text import inert
 from pytest_govmail.model.tls import TlsScan
 from pytest_govmail.model.verdict import Status
 from pytest_govmail.reports.status import LOOK, STATUSES, SYMBOL, Cell
@@ -27,6 +28,11 @@ MAX_EVIDENCE_LINE = 400
 
 
 def _clip(text: str, limit: int = MAX_EVIDENCE_LINE) -> str:
+    """A line of evidence or a verdict's text for the terminal and the reports: its control and
+    formatting characters (ESC, C1 controls such as U+009B, bidirectional overrides) shown as
+    escapes, so that a banner or a certificate subject cannot drive a terminal or reorder what
+    is shown, and bounded."""
+    text = inert(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
