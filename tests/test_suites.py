@@ -119,3 +119,32 @@ def test_a_suite_test_for_an_unimplemented_requirement_is_a_usage_error(
     )
     result.stdout.fnmatch_lines(["*DNSSEC-01 is not implemented yet*"])
     assert result.ret != 0
+
+
+def test_a_check_of_ones_own_reads_each_domains_evidence(pytester: pytest.Pytester) -> None:
+    """``govmail_subject`` gives an organisation's own test each domain's DNS evidence."""
+    pytester.makepyfile(
+        test_policy="""
+        def test_dmarc_reports_reach_our_soc(govmail_subject):
+            name = f"_dmarc.{govmail_subject.domain}"
+            answer = govmail_subject.dns.get(name, "TXT")
+            assert answer is not None and answer.error is None, f"no answer for {name}"
+            assert any("rua=mailto:dmarc-rua@dmarc.service.gov.uk" in r for r in answer.records)
+        """
+    )
+    evidence = ROOT / "tests" / "data" / "release-0.1.0-demo-evidence.json"
+    result = pytester.runpytest(
+        "test_policy.py",
+        f"--govmail-replay={evidence}",
+        "--govmail-domain=exemplary-dept.gov.uk",
+        "--govmail-domain=bare-dept.gov.uk",
+        "--govmail-no-reports",
+        "-v",
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*test_dmarc_reports_reach_our_soc?bare-dept.gov.uk? FAILED*",
+            "*test_dmarc_reports_reach_our_soc?exemplary-dept.gov.uk? PASSED*",
+            "*1 failed, 1 passed*",
+        ]
+    )

@@ -162,7 +162,10 @@ def _marks(requirement: Requirement) -> tuple[pytest.MarkDecorator, ...]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrise ``govmail`` with one :class:`Assessment` per requirement and domain (and MX
-    host), in catalogue order: ``test_dmarc[DMARC-03/example.gov.uk]``."""
+    host), in catalogue order: ``test_dmarc[DMARC-03/example.gov.uk]``; and a test of one's own
+    that takes ``govmail_subject`` with each domain's evidence (see :func:`_subjects`)."""
+    if "govmail_subject" in metafunc.fixturenames:
+        _subjects(metafunc)
     if "govmail" not in metafunc.fixturenames:
         return
     run = metafunc.config.stash.get(run_key, None)
@@ -193,6 +196,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             for c in cases
         )
     metafunc.parametrize("govmail", params)
+
+
+def _subjects(metafunc: pytest.Metafunc) -> None:
+    """``govmail_subject``, for an organisation's own checks: one parameter per domain, the
+    :class:`~pytest_govmail.model.subject.Subject` holding every DNS answer the run collected
+    for it (``subject.dns.get("_dmarc.example.gov.uk", "TXT")``), live or replayed. Every DNS
+    planner group is asked; TLS scans and policy fetches are for the catalogue's tests."""
+    run = metafunc.config.stash.get(run_key, None)
+    if run is None:
+        metafunc.parametrize("govmail_subject", [], ids=[])
+        return
+    run.ensure_dns(all_dns_groups())
+    metafunc.parametrize(
+        "govmail_subject",
+        [run.subject(target) for target in run.targets],
+        ids=[target.domain for target in run.targets],
+    )
 
 
 #: Above this many govmail tests, failures are summarised one line each unless --tb is given:
