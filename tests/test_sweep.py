@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from report_reader import report_tests
 
+from pytest_govmail.engine.batches import evidence_of
 from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.engine.settings import Settings
 from pytest_govmail.lab.demo import DEMO_ATTESTATIONS, DEMO_WAIVERS, DemoLab, start_demo_lab
@@ -224,7 +225,7 @@ def test_a_batch_holds_its_domains_answers_and_their_shared_providers() -> None:
     saved = evidence_file.Evidence(targets=targets, dns=dns, inputs={"waivers": ("w", "")})
     run = GovmailRun(targets, Settings(), replay=saved)
     run.inputs = dict(saved.inputs)
-    part = run.evidence_of(targets[:1])
+    part = evidence_of(run, targets[:1])
     names = {(r.name, r.rdtype) for r in part.dns}
     assert {
         ("a.gov.uk", "MX"),

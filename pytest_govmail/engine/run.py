@@ -13,7 +13,7 @@ import gc
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -26,15 +26,15 @@ from pytest_govmail.inputs.tls_profile import profile_input
 from pytest_govmail.judge.roles import RoleFacts, infer_roles
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
-from pytest_govmail.model.dns import DnsSnapshot, DnsView, Query
+from pytest_govmail.model.dns import DnsSnapshot, DnsView
 from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
 from pytest_govmail.model.tls import TlsScan
 from pytest_govmail.plan import Planner
-from pytest_govmail.plan.base import host_addresses, mail_hosts
 from pytest_govmail.plan.dkim import assign_messages, make_dkim_planner
 from pytest_govmail.plan.mtasts import policy_requests
+from pytest_govmail.records.mx import address_pairs, host_addresses, mail_hosts
 
 if TYPE_CHECKING:
     from pytest_govmail.collect.dns import DnsCollector
@@ -293,16 +293,6 @@ class GovmailRun(RunLedger):
                 self._finish_tls(scanner, start)
                 self.stats.seconds += time.perf_counter() - waited
 
-    @staticmethod
-    def _address_pairs(targets: Iterable[Target], dns: DnsView) -> list[tuple[str, str]]:
-        """(host, address) of every MX address of the targets, each once."""
-        wanted: dict[tuple[str, str], None] = {}
-        for target in targets:
-            for host in mail_hosts(target, dns) or ():
-                for _rdtype, address in host_addresses(host, dns):
-                    wanted[(host, address)] = None
-        return list(wanted)
-
     def _tls_scanner(self) -> AddressScanner:
         from pytest_govmail.collect.tls import AddressScanner, TlsScanSettings, default_ehlo_name
 
@@ -322,7 +312,7 @@ class GovmailRun(RunLedger):
 
         return [
             ScanRequest(host, address, self.settings.smtp_port)
-            for host, address in self._address_pairs(targets, dns)
+            for host, address in address_pairs(targets, dns)
             if (host, address) not in self.tls
         ]
 
@@ -455,35 +445,6 @@ class GovmailRun(RunLedger):
             tls=dict(self.tls),
             policies=dict(self.policies),
             messages=self.messages,
-        )
-
-    def evidence_of(self, targets: Sequence[Target]) -> evidence_file.Evidence:
-        """The part of this run's evidence that ``targets`` rest on, for a replay of them alone.
-
-        A DNS answer belongs to it when a planner asks for it for one of ``targets`` given all
-        the answers: the same questions a live run of those domains would have asked, a shared
-        provider's records included. Planners are functions of the answers, and here every
-        answer is already known, so one pass per target finds them all. TLS scans of their MX
-        addresses, their MTA-STS policies and their sample messages go with them. ``govmail-sweep``
-        replays a sweep in batches of these, so that no process holds every domain's tests.
-        """
-        full = self.to_evidence()
-        planners = self.planners_for(needs.all_dns_groups())
-        wanted: set[Query] = set()
-        for target in targets:
-            for planner in planners:
-                wanted.update(planner(target, self._snapshot))
-        dns = DnsSnapshot(r for r in self._snapshot if r.query in wanted)
-        domains = {t.domain for t in targets}
-        by_domain, unassigned = assign_messages(domains, self.messages)
-        kept = {id(m) for m in unassigned} | {id(m) for ms in by_domain.values() for m in ms}
-        return replace(
-            full,
-            targets=tuple(targets),
-            dns=dns,
-            tls={p: self.tls[p] for p in self._address_pairs(targets, dns) if p in self.tls},
-            policies={d: f for d, f in self.policies.items() if d in domains},
-            messages=tuple(m for m in self.messages if id(m) in kept),
         )
 
 

@@ -9,7 +9,7 @@ planner and a judge can never disagree about which hosts receive a domain's mail
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pytest_govmail.model.dns import DnsResult, DnsView, Query, normalise_name
@@ -97,3 +97,13 @@ def host_addresses(host: str, dns: DnsView) -> Iterator[tuple[str, str]]:
         result = dns.get(host, rdtype)
         if result is not None and result.error is None:
             yield from ((rdtype, a) for a in result.records)
+
+
+def address_pairs(targets: Iterable[Target], dns: DnsView) -> list[tuple[str, str]]:
+    """(host, address) of every MX address of the targets, each once."""
+    wanted: dict[tuple[str, str], None] = {}
+    for target in targets:
+        for host in mail_hosts(target, dns) or ():
+            for _rdtype, address in host_addresses(host, dns):
+                wanted[(host, address)] = None
+    return list(wanted)

@@ -1,7 +1,7 @@
 """Cutting the evidence into batches, and the pytest command of each step.
 
 A batch is an ordinary ``pytest --govmail-replay`` of its domains' evidence
-(:meth:`~pytest_govmail.engine.run.GovmailRun.evidence_of`: their answers and those of the
+(:func:`~pytest_govmail.engine.batches.evidence_of`: their answers and those of the
 providers they share), so its verdicts are those of one process over all the domains.
 """
 
@@ -73,6 +73,7 @@ def cut_batches(sources: list[Path], work: Path, size: int) -> tuple[Evidence, l
     """
     from dataclasses import replace
 
+    from pytest_govmail.engine.batches import evidence_of
     from pytest_govmail.engine.run import GovmailRun
     from pytest_govmail.engine.settings import Settings
     from pytest_govmail.model import evidence as evidence_file
@@ -83,7 +84,7 @@ def cut_batches(sources: list[Path], work: Path, size: int) -> tuple[Evidence, l
     sizes = []
     for number, first in enumerate(range(0, len(saved.targets), size), start=1):
         targets = saved.targets[first : first + size]
-        evidence_file.write(run.evidence_of(targets), batch_file(work, number, "json"))
+        evidence_file.write(evidence_of(run, targets), batch_file(work, number, "json"))
         sizes.append(len(targets))
     light = replace(saved, dns=DnsSnapshot(), tls={}, policies={}, messages=())
     return light, sizes

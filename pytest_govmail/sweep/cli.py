@@ -8,7 +8,7 @@ must be shared and splits what need not be:
    scans every MX address and fetches every MTA-STS policy for all the domains, side by side as
    in any run, and writes the evidence. It collects no tests.
 2. **Judge in batches.** The evidence is cut into batches of ``--batch`` domains, each with the
-   answers its domains rest on (:meth:`~pytest_govmail.engine.run.GovmailRun.evidence_of`), and each
+   answers its domains rest on (:func:`~pytest_govmail.engine.batches.evidence_of`), and each
    batch is an ordinary ``pytest --govmail-replay``, ``--jobs`` of them at a time. A batch's
    verdicts are those of a one-process run: every judge reads only its own domain's evidence.
 3. **Merge.** The batches' JUnit files stream into one, and their report data

@@ -1,0 +1,51 @@
+"""Slices of a run's evidence: the evidence some of its targets rest on.
+
+``govmail-sweep`` replays a sweep in batches of domains, each from a file holding only what its
+domains rest on, so that no process holds every domain's tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from pytest_govmail.engine import needs
+from pytest_govmail.model import evidence as evidence_file
+from pytest_govmail.model.dns import DnsSnapshot, Query
+from pytest_govmail.model.target import Target
+from pytest_govmail.plan.dkim import assign_messages
+from pytest_govmail.records.mx import address_pairs
+
+if TYPE_CHECKING:
+    from pytest_govmail.engine.run import GovmailRun
+
+
+def evidence_of(run: GovmailRun, targets: Sequence[Target]) -> evidence_file.Evidence:
+    """The part of this run's evidence that ``targets`` rest on, for a replay of them alone.
+
+    A DNS answer belongs to it when a planner asks for it for one of ``targets`` given all
+    the answers: the same questions a live run of those domains would have asked, a shared
+    provider's records included. Planners are functions of the answers, and here every
+    answer is already known, so one pass per target finds them all. TLS scans of their MX
+    addresses, their MTA-STS policies and their sample messages go with them. ``govmail-sweep``
+    replays a sweep in batches of these, so that no process holds every domain's tests.
+    """
+    full = run.to_evidence()
+    planners = run.planners_for(needs.all_dns_groups())
+    wanted: set[Query] = set()
+    for target in targets:
+        for planner in planners:
+            wanted.update(planner(target, run.snapshot))
+    dns = DnsSnapshot(r for r in run.snapshot if r.query in wanted)
+    domains = {t.domain for t in targets}
+    by_domain, unassigned = assign_messages(domains, run.messages)
+    kept = {id(m) for m in unassigned} | {id(m) for ms in by_domain.values() for m in ms}
+    return replace(
+        full,
+        targets=tuple(targets),
+        dns=dns,
+        tls={p: run.tls[p] for p in address_pairs(targets, dns) if p in run.tls},
+        policies={d: f for d, f in run.policies.items() if d in domains},
+        messages=tuple(m for m in run.messages if id(m) in kept),
+    )
