@@ -8,11 +8,12 @@ a test, for the summary and the report's waiver list.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping
 
 from pytest_govmail.inputs.attestations import Attestation, parse_attestations
 from pytest_govmail.inputs.tls_profile import TlsProfile, load_profile, profile_from_input
-from pytest_govmail.inputs.waivers import Waiver, WaiverMatch, parse_waivers
+from pytest_govmail.inputs.waivers import Horizon, Waiver, WaiverMatch, parse_waivers
 
 
 class RunLedger:
@@ -24,6 +25,8 @@ class RunLedger:
         self.attestations: tuple[Attestation, ...] = ()
         self.waivers_applied: set[Waiver] = set()
         self.waivers_expired: set[Waiver] = set()
+        #: How many tests each applied waiver matched, for the report's waiver list.
+        self.waiver_uses: Counter[Waiver] = Counter()
 
     @property
     def tls_profile(self) -> TlsProfile:
@@ -32,14 +35,16 @@ class RunLedger:
         stored = self.inputs.get("tls_profile")
         return profile_from_input(*stored) if stored is not None else load_profile()
 
-    def parse_inputs(self, requirement_ids: Collection[str]) -> None:
+    def parse_inputs(
+        self, requirement_ids: Collection[str], waiver_horizon: Horizon | None = None
+    ) -> None:
         """Read the waivers, attestations and TLS profile held in ``inputs`` (the user's files,
-        or a replayed run's). Raises ``WaiverError``, ``AttestationError`` or ``ProfileError``
-        naming what is wrong."""
+        or a replayed run's), the waivers held to ``waiver_horizon`` when one is given. Raises
+        ``WaiverError``, ``AttestationError`` or ``ProfileError`` naming what is wrong."""
         self.tls_profile  # noqa: B018 - parsed here, so that a bad profile stops the run early
         if "waivers" in self.inputs:
             source, text = self.inputs["waivers"]
-            self.waivers = parse_waivers(text, source, requirement_ids)
+            self.waivers = parse_waivers(text, source, requirement_ids, waiver_horizon)
         if "attestations" in self.inputs:
             source, text = self.inputs["attestations"]
             self.attestations = parse_attestations(text, source)
@@ -48,6 +53,7 @@ class RunLedger:
         """Remember which waivers matched a test, for the report's waiver summary."""
         if match.applied is not None:
             self.waivers_applied.add(match.applied)
+            self.waiver_uses[match.applied] += 1
         if match.expired is not None:
             self.waivers_expired.add(match.expired)
 

@@ -39,6 +39,7 @@ from pytest_govmail.records.mx import address_pairs, host_addresses, mail_hosts
 if TYPE_CHECKING:
     from pytest_govmail.collect.dns import DnsCollector
     from pytest_govmail.collect.tls import AddressScanner, ScanRequest
+    from pytest_govmail.inputs.waivers import Horizon
 
 
 def planner_name(planner: Planner) -> str:
@@ -68,7 +69,8 @@ class GovmailRun(RunLedger):
     is called with a line of news while collecting; ``share`` is set under pytest-xdist (see
     :mod:`pytest_govmail.engine.sharing`); ``scan_during_dns`` starts the TLS scans of each
     domain's MX addresses while DNS still answers for the rest (a full assessment scans them
-    anyway; a selection such as ``-m dmarc`` must not).
+    anyway; a selection such as ``-m dmarc`` must not); ``waiver_horizon`` holds the user's
+    waivers to a latest expiry (see :func:`pytest_govmail.plugin.options.waiver_horizon`).
     """
 
     def __init__(
@@ -83,6 +85,7 @@ class GovmailRun(RunLedger):
         progress: Callable[[str], None] | None = None,
         share: WorkerShare | None = None,
         scan_during_dns: bool = False,
+        waiver_horizon: Horizon | None = None,
     ) -> None:
         # A replay judges with the inputs of the run it replays, unless the user gives others.
         super().__init__({**(replay.inputs if replay else {}), **(inputs or {})})
@@ -91,7 +94,7 @@ class GovmailRun(RunLedger):
         if settings.tls_profile is not None or replay is None:
             self.inputs["tls_profile"] = profile_input(settings.tls_profile)
         if requirement_ids is not None:
-            self.parse_inputs(requirement_ids)
+            self.parse_inputs(requirement_ids, waiver_horizon)
         self.targets = tuple(targets)
         self.settings = settings
         self.replay = replay

@@ -14,6 +14,12 @@ control::
     expires = 2027-10-01                    # optional
 
 The file is an input, not network evidence: give it again when replaying.
+
+The rules of :mod:`pytest_govmail.inputs.waivers` hold here too: ``date`` and ``expires`` are
+TOML local dates (a date and time or a time of day is refused, by name), the domain pattern may
+hold no control or formatting character, and ``attested_by`` and ``evidence`` are made inert
+(control and formatting characters shown as escapes) before any report, the terminal's
+included, shows them. Any text at all gives attestations or an ``AttestationError``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import fnmatch
 import tomllib
 from dataclasses import dataclass
 from datetime import date
+
+from pytest_govmail.inputs.waivers import date_problem, inert, pattern_problem
 
 #: control -> what the attester vouches for.
 CONTROLS: dict[str, str] = {
@@ -67,25 +75,34 @@ def parse_attestations(text: str, source: str) -> tuple[Attestation, ...]:
     found = []
     for number, entry in enumerate(entries, start=1):
         where = f"{source}, attestation #{number}"
+        if not isinstance(entry, dict):
+            raise AttestationError(f"{where}: each attestation must be a table ([[attestation]])")
         extra = set(entry) - _KEYS
         if extra:
-            raise AttestationError(f"{where}: unknown field(s) {', '.join(sorted(extra))}")
+            names = ", ".join(inert(name) for name in sorted(extra))
+            raise AttestationError(f"{where}: unknown field(s) {names}")
         texts = {}
         for key in ("domain", "control", "attested_by", "evidence"):
             value = entry.get(key)
             if not isinstance(value, str) or not value.strip():
                 raise AttestationError(f"{where}: '{key}' must be a non-empty string")
-            texts[key] = value.strip()
+            texts[key] = inert(value.strip())
+        problem = pattern_problem(str(entry["domain"]).strip())
+        if problem is not None:
+            raise AttestationError(f"{where}: 'domain' {problem}")
         if texts["control"] not in CONTROLS:
             raise AttestationError(
                 f"{where}: unknown control {texts['control']!r} (valid: {', '.join(CONTROLS)})"
             )
         when = entry.get("date")
         expires = entry.get("expires")
-        if not isinstance(when, date):
-            raise AttestationError(f"{where}: 'date' must be a date such as 2026-10-01")
-        if expires is not None and not isinstance(expires, date):
-            raise AttestationError(f"{where}: 'expires' must be a date")
+        problem = date_problem(when, "date")
+        if problem is not None or not isinstance(when, date):
+            raise AttestationError(f"{where}: {problem}")
+        if expires is not None:
+            problem = date_problem(expires, "expires")
+            if problem is not None or not isinstance(expires, date):
+                raise AttestationError(f"{where}: {problem}")
         found.append(
             Attestation(
                 domain=texts["domain"].lower(),

@@ -44,6 +44,7 @@ from pytest_govmail.plugin.options import (
     option_or_ini,
     settings_from,
     targets_from,
+    waiver_horizon,
 )
 from pytest_govmail.plugin.options import (
     pytest_addoption as pytest_addoption,
@@ -86,6 +87,7 @@ def build_run(config: pytest.Config, catalogue: Catalogue) -> GovmailRun | None:
             # mute server's timeout) run while DNS still answers for the rest. A selection
             # (-m dmarc) scans nothing it does not need.
             scan_during_dns=bool(evidence_only) or full,
+            waiver_horizon=waiver_horizon(config),
         )
     except (WaiverError, AttestationError, ProfileError) as exc:
         raise pytest.UsageError(str(exc)) from None

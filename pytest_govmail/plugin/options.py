@@ -9,13 +9,16 @@ and the rest to every batch, so a new option is classified where it is declared.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_govmail.engine.settings import Settings, parse_nameserver
 from pytest_govmail.inputs.targets import targets_from_file, targets_from_values
 from pytest_govmail.model.target import Target
+
+if TYPE_CHECKING:
+    from pytest_govmail.inputs.waivers import Horizon
 
 #: The flags that steer collection (``govmail-sweep`` gives them to its collecting step only).
 COLLECTING: set[str] = set()
@@ -215,6 +218,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     option(
         group,
+        "--govmail-waiver-horizon",
+        collects=False,
+        dest="govmail_waiver_horizon",
+        metavar="DAYS",
+        help="refuse a waiver that expires more than DAYS days from today (default 365).",
+    )
+    option(
+        group,
         "--govmail-attestations",
         collects=False,
         dest="govmail_attestations",
@@ -262,6 +273,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("govmail_cert_expiry_days", "CERT-04 warning window in days", default="")
     parser.addini("govmail_report_dir", "default report folder", default="reports")
     parser.addini("govmail_waivers", "waiver file (see --govmail-waivers)", default="")
+    parser.addini(
+        "govmail_waiver_horizon", "days ahead a waiver may expire (default 365)", default=""
+    )
     parser.addini("govmail_attestations", "attestation file", default="")
     parser.addini(
         "govmail_lean_protocol",
@@ -278,6 +292,30 @@ def option_or_ini(config: pytest.Config, name: str) -> str:
     if value is not None and value != "":
         return str(value)
     return str(config.getini(name) or "")
+
+
+def waiver_horizon(config: pytest.Config) -> Horizon | None:
+    """The horizon the user's waiver file is held to, or None when there is none to hold.
+
+    The horizon applies to the waiver file given for this run (``--govmail-waivers`` or its ini
+    key), judged against today's UTC date, on a replay too: waivers are judged at run time. A
+    replayed run's own stored waivers are judged as they were collected, and the demo lab's
+    packaged file (whose waivers must stay current for years to show what a waiver does) is
+    exempt. A bad number of days is a usage error even without a waiver file.
+    """
+    from datetime import UTC, datetime
+
+    from pytest_govmail.inputs.waivers import DEFAULT_HORIZON_DAYS, Horizon
+    from pytest_govmail.lab.demo import DEMO_WAIVERS
+
+    text = option_or_ini(config, "govmail_waiver_horizon").strip()
+    if text and not (text.isdigit() and int(text) <= 36500):
+        raise pytest.UsageError(f"--govmail-waiver-horizon: {text!r} is not 0 to 36500 days")
+    given = option_or_ini(config, "govmail_waivers")
+    if not given or Path(given).resolve() == DEMO_WAIVERS.resolve():
+        return None
+    days = int(text) if text else DEFAULT_HORIZON_DAYS
+    return Horizon(days, datetime.now(UTC).date())
 
 
 def settings_from(config: pytest.Config) -> Settings:

@@ -21,7 +21,7 @@ from pytest_govmail.inputs.waivers import Waiver
 from pytest_govmail.reports.table import ReportTable
 
 #: Rises when the file's meaning changes; a sweep only merges files of its own version.
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass
@@ -36,6 +36,8 @@ class ReportData:
     waivers_expired: set[int] = field(default_factory=set)
     #: Reports per key of pytest's terminal summary ("passed", "error", "deselected"...).
     outcomes: dict[str, int] = field(default_factory=dict)
+    #: Position in the run's waiver list -> how many tests that waiver matched.
+    waiver_uses: dict[int, int] = field(default_factory=dict)
 
     def extend(self, other: ReportData, max_others: int) -> None:
         self.table.extend(other.table)
@@ -45,11 +47,18 @@ class ReportData:
         self.waivers_expired |= other.waivers_expired
         for key, count in other.outcomes.items():
             self.outcomes[key] = self.outcomes.get(key, 0) + count
+        for index, uses in other.waiver_uses.items():
+            self.waiver_uses[index] = self.waiver_uses.get(index, 0) + uses
 
 
 def waiver_positions(waivers: Sequence[Waiver], chosen: Iterable[Waiver]) -> set[int]:
     wanted = set(chosen)
     return {i for i, w in enumerate(waivers) if w in wanted}
+
+
+def waiver_uses(waivers: Sequence[Waiver], uses: Mapping[Waiver, int]) -> dict[int, int]:
+    """How many tests each waiver matched, by its position in the run's waiver list."""
+    return {i: uses[w] for i, w in enumerate(waivers) if uses.get(w)}
 
 
 def summary_counts(terminal: object) -> dict[str, int]:
@@ -78,6 +87,7 @@ def write(data: ReportData, path: Path) -> None:
         "waivers_applied": sorted(data.waivers_applied),
         "waivers_expired": sorted(data.waivers_expired),
         "outcomes": data.outcomes,
+        "waiver_uses": {str(i): n for i, n in data.waiver_uses.items()},
     }
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, separators=(",", ":")), "utf-8")
@@ -100,6 +110,7 @@ def read(path: Path) -> ReportData:
             waivers_applied={int(i) for i in payload["waivers_applied"]},
             waivers_expired={int(i) for i in payload["waivers_expired"]},
             outcomes={str(k): int(n) for k, n in payload["outcomes"].items()},
+            waiver_uses={int(i): int(n) for i, n in payload["waiver_uses"].items()},
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: malformed report data ({type(exc).__name__}: {exc})") from None

@@ -133,6 +133,7 @@ class GovmailReport:
                     report_data.summary_counts(
                         session.config.pluginmanager.get_plugin("terminalreporter")
                     ),
+                    report_data.waiver_uses(run.waivers, run.waiver_uses),
                 ),
                 self.data,
             )

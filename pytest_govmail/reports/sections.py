@@ -14,7 +14,7 @@ from html import escape
 
 from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue
-from pytest_govmail.reports.terminal import waiver_lines
+from pytest_govmail.reports.terminal import applied_waivers, waiver_lines
 
 
 def esc(value: object) -> str:
@@ -54,10 +54,11 @@ def inputs(run: GovmailRun, table_class: str = "govmail-matrix", folded: bool = 
     behind a ``<details>`` so that it does not push the matrix down.
     """
     parts = []
-    lines = waiver_lines(run)
-    if lines:
+    waivers = waiver_table(run, table_class)
+    lines = [line for line in waiver_lines(run) if not line.startswith("waiver applied to ")]
+    if waivers or lines:
         items = "".join(f"<li>{esc(line)}</li>" for line in lines)
-        parts.append(f"<h3>Waivers</h3><ul>{items}</ul>")
+        parts.append(f"<h3>Waivers</h3>{waivers}" + (f"<ul>{items}</ul>" if items else ""))
     if run.attestations:
         rows = "".join(
             f"<tr><td>{esc(a.domain)}</td><td>{esc(a.control)}</td><td>{esc(a.attested_by)}</td>"
@@ -74,3 +75,27 @@ def inputs(run: GovmailRun, table_class: str = "govmail-matrix", folded: bool = 
             f"<th>evidence</th></tr>{rows}</table>" + ("</details>" if folded else "")
         )
     return "".join(parts)
+
+
+def waiver_table(run: GovmailRun, table_class: str = "govmail-matrix") -> str:
+    """The waivers that applied, one row each: requirement, domain pattern (a glob flagged as
+    covering more than one domain), host pattern, tests matched, expiry, reason and entry, so
+    that an assessor sees how far each exception reaches, not just how many there are."""
+    rows = []
+    for waiver in applied_waivers(run):
+        uses = run.waiver_uses.get(waiver, 0)
+        glob = " <strong>(glob: covers more than one domain)</strong>" if waiver.broad else ""
+        rows.append(
+            f"<tr><td>{esc(waiver.requirement)}</td><td>{esc(waiver.domain)}{glob}</td>"
+            f"<td>{esc(waiver.host or '')}</td><td>{uses if uses else 'not recorded'}</td>"
+            f"<td>{esc(waiver.expires.isoformat())}</td><td>{esc(waiver.reason)}</td>"
+            f"<td>{esc(waiver.source)}</td></tr>"
+        )
+    if not rows:
+        return ""
+    return (
+        f"<table class='{esc(table_class)}'><tr><th>requirement</th><th>domain</th>"
+        "<th>MX host</th><th>tests</th><th>expires</th><th>reason</th><th>entry</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )

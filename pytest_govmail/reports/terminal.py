@@ -18,6 +18,7 @@ import pytest
 
 from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement
+from pytest_govmail.inputs.waivers import Waiver
 from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.model.text import inert
 from pytest_govmail.model.tls import TlsScan
@@ -205,15 +206,32 @@ def tallied_areas(catalogue: Catalogue, tally: dict[str, dict[str, Cell]]) -> li
 
 
 def waiver_lines(run: GovmailRun) -> list[str]:
-    """What happened to the waivers: applied, expired (no longer applied), matching nothing."""
+    """What happened to the waivers: each applied one, expired (no longer applied), unused.
+
+    Each applied waiver is listed with its requirement, its domain (and host) pattern, how many
+    tests it matched and its expiry, a glob flagged as covering more than one domain: a count
+    alone ("7 waiver(s) applied") once let ``domain = "*"`` waive ten real failures unseen.
+    The values were made inert when the file was read (:func:`pytest_govmail.inputs.waivers.inert`),
+    so a reason cannot move the cursor or reverse the line it is printed on.
+    """
     lines = []
     if run.waivers_applied:
         lines.append(f"{len(run.waivers_applied)} waiver(s) applied")
+    for waiver in applied_waivers(run):
+        uses = run.waiver_uses.get(waiver, 0)
+        # A sweep's merged report knows which waivers applied but not to how many tests.
+        tests = f"{uses} test(s)" if uses else "tests (count not recorded)"
+        lines.append(f"waiver applied to {tests}: {waiver.listing()}")
     for waiver in sorted(run.waivers_expired, key=lambda w: w.source):
         lines.append(f"waiver EXPIRED, no longer applied: {waiver.describe()} ({waiver.source})")
     for waiver in run.unused_waivers():
         lines.append(f"waiver matches no test in this run: {waiver.describe()} ({waiver.source})")
     return lines
+
+
+def applied_waivers(run: GovmailRun) -> list[Waiver]:
+    """The waivers that applied to a test of this run, in the order of the file."""
+    return [waiver for waiver in run.waivers if waiver in run.waivers_applied]
 
 
 def tls_evidence_lines(scan: TlsScan) -> list[str]:

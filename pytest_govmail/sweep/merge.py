@@ -140,6 +140,9 @@ def write_reports(
     run.parse_inputs(catalogue.ids())  # as each batch parsed them
     run.waivers_applied = {run.waivers[i] for i in merged.waivers_applied if i < len(run.waivers)}
     run.waivers_expired = {run.waivers[i] for i in merged.waivers_expired if i < len(run.waivers)}
+    run.waiver_uses.update(
+        {run.waivers[i]: n for i, n in merged.waiver_uses.items() if i < len(run.waivers)}
+    )
     began = time.perf_counter()
     size = write_chunks(
         html, render_page(merged.table, run, catalogue, merged.collected, merged.others)
