@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-import pytest_govmail.collect.tls as tls_module
 from pytest_govmail.collect.tls import (
     CA_FILE,
     HANDSHAKE_OVERHEAD,
