@@ -1,19 +1,30 @@
-"""The HTML report in a real browser: hostile records render as text, and no script runs.
+"""The HTML reports in a real browser: hostile records render as text, and no script runs.
 
 The demo's hostile department publishes records full of ``<script>``, event handlers and
-``javascript:`` URLs. This test writes the report of a real demo run and opens it in headless
+``javascript:`` URLs. These tests write the report of a real demo run and open it in headless
 Chromium (Debian's package, driven by Playwright) with every domain's details expanded and every
-test opened, and checks that no dialog opened, no script error, no injected element or event
+test opened, and check that no dialog opened, no script error, no injected element or event
 handler exists, and the payloads are visible as plain text.
+
+The payload lab of ``test_hostile_payloads.py`` (every payload class in every field that reaches
+output, waivers and attestations included) is then assessed with ``--html``, and both our report
+and pytest-html's are opened the same way: the payloads must be in the page's text (markup as
+characters, control and bidi characters as their escapes) and nowhere in its DOM.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from test_hostile_payloads import Outputs, run_assessment
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Dialog
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -26,6 +37,16 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def _dismiss_into(dialogs: list[str]) -> Callable[[Dialog], None]:
+    """A dialog handler that records the dialog's message and dismisses it."""
+
+    def handle(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    return handle
 
 
 def _need_browser() -> None:
@@ -85,7 +106,7 @@ def test_hostile_records_do_not_execute_in_the_report(hostile_report: Path) -> N
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.on("dialog", _dismiss_into(dialogs))
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.goto(hostile_report.as_uri())
             page.wait_for_selector("html.gm-ready #gm-matrix", timeout=15_000)
@@ -162,3 +183,96 @@ def test_report_filters_views_and_details_on_demand(hostile_report: Path) -> Non
     assert failing == ["hostile-dept.gov.uk"]  # the exemplary department has nothing failing
     assert len(areas) == 1 and areas[0] in {"mtasts", "tlsrpt", "spf", "dmarc", "dkim"}
     assert ids[0] == 1 and "DMARC-03" in ids[1] and matrix_hidden
+
+
+# --- the payload lab: our report and pytest-html's ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def payload_reports(tmp_path_factory: pytest.TempPathFactory) -> Outputs:
+    return run_assessment(tmp_path_factory.mktemp("payload-browser"), hostile_inputs=True)
+
+
+#: What the payloads would have become had a page parsed them: elements that load or run
+#: things, attribute values that call ``alert`` or are ``javascript:`` URLs, event handlers.
+#: pytest-html's own page has one handler (its reload button) and media ``<img src="">``.
+INJECTED = """() => [...document.querySelectorAll('*')].filter(e =>
+    ['svg', 'iframe', 'object', 'embed', 'form', 'math', 'base', 'meta']
+        .includes(e.tagName.toLowerCase()) && e.closest('head') === null
+    || (e.tagName === 'IMG' && e.getAttribute('src'))
+    || [...e.attributes].some(a => a.name !== 'data-jsonblob' && (
+        /alert\\(|^\\s*javascript:/i.test(a.value)
+        || (a.name.startsWith('on') && !(a.name === 'onclick' && a.value === 'location.reload()'))
+    ))
+).map(e => e.outerHTML.slice(0, 300))"""
+
+#: Payloads as the assessor must read them in either page: markup as characters, control and
+#: bidi characters as escapes, over-long text cut with its length.
+SHOWN_IN_PAGE = (
+    "<script>alert(1)</script>",
+    "<svg onload=alert(2)>",
+    '"><img src=x onerror=alert(3)>',
+    "javascript:alert(4)",
+    "\\x1b[2J",  # ESC (CSI), as its escape
+    "\\x1b]0;owned\\x07",  # OSC title
+    "\\u202e",  # bidi override
+    "\\u2066",  # bidi isolate
+    "\\x9b31m",  # C1 CSI
+    "\\x00",  # NUL
+    "characters in all",  # over-long text, cut
+    "bücher-ß-деп",  # non-ASCII
+    "xn--bcher-kva.example",  # A-label MX name
+)
+
+
+def _look(path: Path, ready: str, expand: str) -> dict[str, object]:
+    """Open ``path``, wait for ``ready``, click ``expand``; what ran and what the page holds."""
+    from playwright.sync_api import sync_playwright
+
+    dialogs: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("dialog", _dismiss_into(dialogs))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(path.as_uri())
+            page.wait_for_selector(ready, timeout=15_000)
+            page.click(expand)
+            page.wait_for_timeout(800)
+            seen: dict[str, object] = {
+                "text": page.inner_text("body"),
+                "injected": page.evaluate(INJECTED),
+                "scripts": page.evaluate("() => document.scripts.length"),
+                "title": page.title(),
+            }
+        finally:
+            browser.close()
+    seen["dialogs"], seen["errors"] = dialogs, errors
+    return seen
+
+
+def _assert_inert(seen: dict[str, object], scripts: int) -> None:
+    assert seen["dialogs"] == [], f"a script ran in the page: {seen['dialogs']}"
+    assert seen["errors"] == []
+    assert seen["injected"] == [], "elements or attributes injected from the payloads"
+    assert seen["scripts"] == scripts  # the page's own, no more
+    text = seen["text"]
+    assert isinstance(text, str)
+    missing = [needle for needle in SHOWN_IN_PAGE if needle not in text]
+    assert missing == [], "payloads not shown as text"
+    assert "<script>alert('waiver')</script>" in text and "javascript:alert(7)" in text
+
+
+def test_payloads_are_text_in_our_report(payload_reports: Outputs) -> None:
+    _need_browser()
+    seen = _look(payload_reports.govmail_html, "html.gm-ready #gm-matrix", "#gm-expand")
+    _assert_inert(seen, scripts=2)
+
+
+def test_payloads_are_text_in_pytest_html(payload_reports: Outputs) -> None:
+    _need_browser()
+    seen = _look(payload_reports.pytest_html, "#results-table", "#show_all_details")
+    _assert_inert(seen, scripts=1)
+    assert seen["title"] == "pytest-html.html" or "govmail" in str(seen["title"])
