@@ -161,6 +161,17 @@ def _address_outcome(
     return outcome
 
 
+def _unreached(scan: TlsScan, blocked: str | None) -> AddressVerdict | None:
+    """The one cause, when port 25 looks blocked from this machine and this connect timed out:
+    the same words on every test, so that the summary names the cause once, not each timeout."""
+    error = scan.error
+    if blocked is None or error is None or scan.smtp is not None:
+        return None
+    if error.kind is ErrorKind.TIMEOUT and error.detail.startswith("TCP connect"):
+        return _unknown(blocked)
+    return None
+
+
 def host_verdict(
     subject: Subject,
     check: Check,
@@ -185,17 +196,35 @@ def host_verdict(
         return Verdict.inconclusive(
             f"{host} was not probed in this run (no TLS scan of it in the evidence)", keys
         )
-    results = [(address_label(s.address, s.port), _address_outcome(s, check, gate)) for s in scans]
+    vantage = subject.vantage
+    blocked = vantage.blocked if vantage is not None else None
+    results = [
+        (
+            address_label(s.address, s.port),
+            _unreached(s, blocked) or _address_outcome(s, check, gate),
+        )
+        for s in scans
+    ]
     probed = {_address_key(s.address) for s in scans}
+    # Addresses this machine could not probe (no route, --govmail-ip-version) are named, not
+    # judged: the host is judged on the addresses it could probe.
+    skipped: list[tuple[str, AddressVerdict]] = []
     for _, address in host_addresses(host, subject.dns):
         if _address_key(address) not in probed:
             probed.add(_address_key(address))
-            results.append((address_label(address), _unknown("not probed in this run")))
+            why = vantage.not_probed(address) if vantage is not None else None
+            if why is not None:
+                skipped.append((address_label(address), _unknown(why)))
+            else:
+                results.append((address_label(address), _unknown("not probed in this run")))
+    if not results and skipped:
+        return Verdict.inconclusive(f"no address of {host} was probed: {_grouped(skipped)}", keys)
     if not results:
         return Verdict.inconclusive(f"no address of {host} was probed (see MX-01)", keys)
     extra = list(details)
-    table = "\n".join(f"{label}: {r.status.value}: {r.reason}" for label, r in results)
+    table = "\n".join(f"{label}: {r.status.value}: {r.reason}" for label, r in results + skipped)
     extra.insert(0, ("addresses", table))
+    named = f"; {_grouped(skipped)}" if skipped else ""
     failed = [(label, r) for label, r in results if r.status is Status.FAIL]
     unknown = [(label, r) for label, r in results if r.status is Status.INCONCLUSIVE]
     if failed:
@@ -206,8 +235,8 @@ def host_verdict(
     if unknown:
         passed = [(label, r) for label, r in results if r.status is Status.PASS]
         tail = f" (passed: {_grouped(passed)})" if passed else ""
-        return Verdict.inconclusive(_grouped(unknown) + tail, keys, extra)
-    return Verdict.passed(_grouped(results), keys, extra)
+        return Verdict.inconclusive(_grouped(unknown) + tail + named, keys, extra)
+    return Verdict.passed(_grouped(results) + named, keys, extra)
 
 
 # ------------------------------------------------------------------------------------------
