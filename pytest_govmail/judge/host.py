@@ -192,11 +192,18 @@ def host_verdict(
     known = [q for q in address_queries(host) if subject.dns.get(q.name, q.rdtype) is not None]
     keys = [q.key for q in known] + keys
     scans = subject.tls.get(host)
+    vantage = subject.vantage
+    if scans is None and vantage is not None:
+        addresses = [address for _, address in host_addresses(host, subject.dns)]
+        reasons = [(address_label(a), vantage.not_probed(a)) for a in addresses]
+        if reasons and all(why is not None for _, why in reasons):
+            unprobed = [(label, _unknown(why or "")) for label, why in reasons]
+            why_not = _grouped(unprobed)
+            return Verdict.inconclusive(f"no address of {host} was probed: {why_not}", keys)
     if scans is None:
         return Verdict.inconclusive(
             f"{host} was not probed in this run (no TLS scan of it in the evidence)", keys
         )
-    vantage = subject.vantage
     blocked = vantage.blocked if vantage is not None else None
     results = [
         (
