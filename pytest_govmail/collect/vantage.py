@@ -137,7 +137,7 @@ def resolver_canary(result: DnsResult | None) -> tuple[str, bool]:
     if result.rcode == "NXDOMAIN":
         return "it answers NXDOMAIN for the root zone, which always exists", True
     if result.error is not None:
-        why = result.error.describe()
+        why = result.error.kind.value  # the detail names the resolver, shown beside it already
         return f"the canary question (the root zone's NS set) got {why}: not judged", False
     if not result.records:
         return "it gives no NS records for the root zone, which always has them", True
