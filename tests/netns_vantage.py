@@ -9,7 +9,8 @@ Scenarios (the vantage points of issue 18):
 
 * ``no-ipv6``: loopback only, so the kernel has no IPv6 route beyond ``::1`` (a UDP connect to
   a global IPv6 address gets ENETUNREACH). A dual-stack MX: a compliant lab server on IPv4
-  loopback, and a global IPv6 address.
+  loopback, and a global IPv6 address. ``no-ipv6-both`` is the same with
+  ``--govmail-ip-version both``.
 * ``blocked``: loopback plus a tun device that nobody reads, routing 10.99.0.0/16: SYNs to its
   addresses are swallowed, as a firewall blocking outbound port 25 does. Three departments'
   MX hosts live there.
@@ -91,17 +92,19 @@ class NxdomainResolver:
 def main(scenario: str, out: Path) -> int:
     ip("link", "set", "lo", "up")
     common = ["-p", "no:cacheprovider", "-p", "no:xdist", "-p", "no:benchmark", "-q"]
-    common += ["--govmail-no-reports", "--govmail-evidence-out", str(out / "evidence.json")]
+    common += [f"--govmail-report-dir={out / 'reports'}"]
+    common += ["--govmail-evidence-out", str(out / "evidence.json")]
     common += [f"--junitxml={out / 'junit.xml'}", "--govmail-allow-private"]
     pki = LabPki()
     ca_file = pki.write_ca_file(out / "ca.pem")
     recorder = Recorder()
-    if scenario == "no-ipv6":
+    if scenario in ("no-ipv6", "no-ipv6-both"):
         domain = "dual-dept.gov.uk"
         zones = {domain: zone(domain, f"mx IN A {DUAL_V4}\nmx IN AAAA {DUAL_V6}\n")}
         fleet = LabSmtpFleet([LabMx(f"mx.{domain}", DUAL_V4, COMPLIANT)], pki=pki).start()
         with LabDnsServer(zones) as dns_server:
             args = [*common, "--govmail-domain", domain, "-m", "tls or cert"]
+            args += ["--govmail-ip-version=both"] if scenario.endswith("both") else []
             args += [f"--govmail-nameserver=127.0.0.1:{dns_server.address[1]}"]
             args += [f"--govmail-smtp-port={fleet.port}", f"--govmail-ca-file={ca_file}"]
             started = time.monotonic()

@@ -70,6 +70,14 @@ def test_no_ipv6_route_passes_on_ipv4_and_names_the_ipv6_address(tmp_path: Path)
     assert [s["address"] for s in evidence["tls"]] == ["127.0.25.10"]
 
 
+def test_both_keeps_an_unreachable_address_inconclusive(tmp_path: Path) -> None:
+    outcome, _ = run_scenario("no-ipv6-both", tmp_path)
+    assert outcome["tests"]
+    for test in outcome["tests"]:
+        assert test["status"] == "inconclusive", test
+        assert "2001:db8:25::25" in test["summary"] and "unreachable" in test["summary"], test
+
+
 def test_blocked_port_25_is_named_once_within_one_timeout(tmp_path: Path) -> None:
     outcome, output = run_scenario("blocked", tmp_path)
     host_tests = [t for t in outcome["tests"] if t["host"] is not None]
@@ -87,6 +95,8 @@ def test_blocked_port_25_is_named_once_within_one_timeout(tmp_path: Path) -> Non
     assert "test(s) inconclusive for that one cause" in summary[0]
     junit = (tmp_path / "junit.xml").read_text()
     assert junit.count('name="govmail.vantage.cause"') == 1
+    report = (tmp_path / "reports" / "govmail.html").read_text()
+    assert report.count("govmail-banner") == 1
     evidence = json.loads((tmp_path / "evidence.json").read_text())
     assert evidence["settings"]["vantage.port25"] == "looks blocked"
 

@@ -124,6 +124,7 @@ class GovmailRun(RunLedger):
         #: What this machine could see (routes, port 25, the resolver's canary); a replay has
         #: the one its evidence carries, or none. Learnt when collecting starts.
         self._vantage_lock = threading.Lock()  # DNS's thread adds unrouted addresses
+        self._routes: dict[str, bool] = {}  # MX address -> the kernel has a route to it
         self.vantage: Vantage | None = (
             Vantage.from_settings(replay.settings) if replay is not None else None
         )
@@ -259,7 +260,11 @@ class GovmailRun(RunLedger):
             return True
         from pytest_govmail.collect.vantage import routable
 
-        if routable(address):
+        known = self._routes.get(address)
+        if known is None:
+            # A sweep's shared provider addresses serve thousands of domains: ask once each.
+            known = self._routes[address] = routable(address)
+        if known:
             return True
         with self._vantage_lock:
             self.vantage = replace(
