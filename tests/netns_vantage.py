@@ -14,6 +14,8 @@ Scenarios (the vantage points of issue 18):
 * ``blocked``: loopback plus a tun device that nobody reads, routing 10.99.0.0/16: SYNs to its
   addresses are swallowed, as a firewall blocking outbound port 25 does. Three departments'
   MX hosts live there.
+* ``give-up``: the scanner alone, 40 swallowed addresses scanned 4 at a time: it stops
+  connecting once port 25 looks blocked.
 * ``nxdomain``: a resolver that answers NXDOMAIN to every question.
 """
 
@@ -55,6 +57,13 @@ def zone(domain: str, records: str) -> str:
 
 def ip(*args: str) -> None:
     subprocess.run(["ip", *args], check=True)
+
+
+def swallow() -> None:
+    """Route 10.99.0.0/16 to a tun device nobody reads: what is sent there is dropped."""
+    ip("tuntap", "add", "dev", "swallow0", "mode", "tun")
+    ip("link", "set", "swallow0", "up")
+    ip("addr", "add", "10.99.0.1/16", "dev", "swallow0")
 
 
 class Recorder:
@@ -111,9 +120,7 @@ def main(scenario: str, out: Path) -> int:
             code = pytest.main(args, plugins=[recorder])
         fleet.stop()
     elif scenario == "blocked":
-        ip("tuntap", "add", "dev", "swallow0", "mode", "tun")
-        ip("link", "set", "swallow0", "up")
-        ip("addr", "add", "10.99.0.1/16", "dev", "swallow0")
+        swallow()
         zones = {d: zone(d, f"mx IN A {a}\n") for d, a in BLOCKED.items()}
         with LabDnsServer(zones) as dns_server:
             args = [*common, "-m", "mx or tls or cert", "--govmail-timeout=2"]
@@ -121,6 +128,26 @@ def main(scenario: str, out: Path) -> int:
             args += [f"--govmail-nameserver=127.0.0.1:{dns_server.address[1]}"]
             started = time.monotonic()
             code = pytest.main(args, plugins=[recorder])
+    elif scenario == "give-up":
+        # The scanner alone: 40 swallowed addresses of 5 providers, 4 at a time (10 s of
+        # timeouts, one round after another, if it never gave up).
+        from pytest_govmail.collect.tls import AddressScanner, ScanRequest, TlsScanSettings
+        from pytest_govmail.collect.vantage import Port25Watch
+
+        swallow()
+        settings = TlsScanSettings(timeout=1.0, allow_private=True, max_parallel_addresses=4)
+        scanner = AddressScanner(settings, watch=Port25Watch())
+        requests = [
+            ScanRequest(f"mx{n}.provider{n % 5}.example", f"10.99.{n}.25") for n in range(40)
+        ]
+        started = time.monotonic()
+        scanner.submit(requests)
+        scans = scanner.results()
+        seconds = time.monotonic() - started
+        kinds = [s.error.kind.value if s.error else "" for s in scans.values()]
+        result = {"seconds": seconds, "kinds": kinds}
+        (out / "outcomes.json").write_text(json.dumps(result, indent=1))
+        return 0
     elif scenario == "nxdomain":
         resolver = NxdomainResolver()
         args = [*common, "--govmail-domain", "real-dept.gov.uk", "--govmail-timeout=2"]

@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_govmail.collect.vantage import (
+    Port25Watch,
     port25_state,
     resolver_canary,
     routable,
@@ -146,6 +147,29 @@ def test_port25_from_the_scans(scans: list[TlsScan], state: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("hosts", "answered", "gives_up"),
+    [
+        pytest.param([f"mx{n}.p{n % 3}.example" for n in range(8)], False, True, id="8-of-3"),
+        pytest.param([f"mx{n}.p{n % 3}.example" for n in range(7)], False, False, id="only-7"),
+        pytest.param([f"mx{n}.p{n % 2}.example" for n in range(9)], False, False, id="2-providers"),
+        pytest.param([f"mx{n}.p{n % 3}.example" for n in range(9)], True, False, id="one-answer"),
+    ],
+)
+def test_the_scanner_gives_up_only_when_port_25_looks_blocked(
+    hosts: list[str], answered: bool, gives_up: bool
+) -> None:
+    watch = Port25Watch()
+    if answered:
+        watch.note(GREETED)
+    for n, host in enumerate(hosts):
+        watch.note(_timed_out(host, f"203.0.113.{n}"))
+    why = watch.give_up()
+    assert (why is not None) is gives_up
+    if why is not None:
+        assert "outbound port 25 looks blocked from this machine" in why
+
+
+@pytest.mark.parametrize(
     ("result", "blind"),
     [
         pytest.param(answer("", "NS", "a.root-servers.net."), False, id="root-ns"),
@@ -232,6 +256,23 @@ COMPLIANT = TlsScan(
             Status.INCONCLUSIVE,
             f"{V4}: outbound port 25 looks blocked from this machine (3 timed out)",
             id="blocked",
+        ),
+        pytest.param(
+            (
+                TlsScan(
+                    HOST,
+                    V4,
+                    25,
+                    error=ProbeError(
+                        ErrorKind.NOT_COLLECTED,
+                        "not tried: outbound port 25 looks blocked from this machine (8 ...)",
+                    ),
+                ),
+            ),
+            Vantage(port25=PORT25_BLOCKED, port25_detail="8 timed out", unrouted=frozenset({V6})),
+            Status.INCONCLUSIVE,
+            f"{V4}: outbound port 25 looks blocked from this machine (8 timed out)",
+            id="not-tried-once-blocked",
         ),
         pytest.param(
             (_timed_out(HOST, V4),),

@@ -101,6 +101,17 @@ def test_blocked_port_25_is_named_once_within_one_timeout(tmp_path: Path) -> Non
     assert evidence["settings"]["vantage.port25"] == "looks blocked"
 
 
+def test_scanner_stops_connecting_once_port_25_looks_blocked(tmp_path: Path) -> None:
+    outcome, _ = run_scenario("give-up", tmp_path)
+    kinds = outcome["kinds"]
+    # Two rounds of four 1 s timeouts reach the threshold (8 over 3+ providers); the workers
+    # that finished first may have started one more round (3 connects) by then. The rest are
+    # not tried, rather than ten rounds of timeouts one after another.
+    assert len(kinds) == 40 and set(kinds) == {"timeout", "not_collected"}
+    assert 8 <= kinds.count("timeout") <= 8 + 3
+    assert outcome["seconds"] < 3 + 1.5
+
+
 def test_resolver_answering_nxdomain_passes_nothing_and_says_why_once(tmp_path: Path) -> None:
     outcome, output = run_scenario("nxdomain", tmp_path)
     tests = outcome["tests"]

@@ -5,9 +5,11 @@
   ``ENETUNREACH`` when it has no route. :func:`routable` asks that for one address; the run
   asks it for every MX address before scanning, and :func:`family_routes` for one global
   address of each family (a root server's, only looked up) to describe the machine.
-* **Port 25.** :func:`port25_state` reads the SMTP scans as they come back: when connects to
-  MX addresses of several providers all time out and none answered (a greeting, or even a
-  refusal, which proves packets got through), outbound port 25 looks blocked from this machine.
+* **Port 25.** :func:`port25_state` reads the SMTP scans: when connects to MX addresses of
+  several providers all time out and none answered (a greeting, or even a refusal, which
+  proves packets got through), outbound port 25 looks blocked from this machine.
+  :class:`Port25Watch` reads them as they come back, and tells the scanner to stop connecting
+  once enough have timed out with none answered.
 * **The resolver.** :func:`resolver_canary` asks one question whose answer is certain: the root
   zone's NS set (RFC 1034 section 4.3.1: the root always exists, and always has NS records).
   NXDOMAIN for the root (RFC 8020: "nothing exists below") or no NS set at all means the
@@ -23,15 +25,23 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
+import threading
 from collections.abc import Callable, Iterable
 
 from pytest_govmail.model.dns import DnsResult, DnsView, ErrorKind, Query
 from pytest_govmail.model.target import Target
 from pytest_govmail.model.tls import TlsScan
-from pytest_govmail.model.vantage import CANARY, PORT25_ANSWERED, PORT25_BLOCKED, PORT25_UNKNOWN
+from pytest_govmail.model.vantage import (
+    BLOCKED_CAUSE,
+    CANARY,
+    PORT25_ANSWERED,
+    PORT25_BLOCKED,
+    PORT25_UNKNOWN,
+)
 
 __all__ = [
     "CANARY",
+    "Port25Watch",
     "RouteCheck",
     "canary_planner",
     "family_routes",
@@ -93,6 +103,58 @@ def _provider(host: str) -> str:
     return ".".join(labels[1:]) or host
 
 
+#: Before the rest of a run's SMTP connects are given up: this many connects, to this many
+#: providers, timed out and none answered. An answer (even a refusal) comes back in
+#: milliseconds, long before a connect times out, so on a network where port 25 works the
+#: first answer arrives before this many timeouts can.
+EARLY_TIMEOUTS = 8
+EARLY_PROVIDERS = 3
+
+
+class Port25Watch:
+    """Watches SMTP scans as they come back, so that a run stops connecting once outbound port
+    25 looks blocked (a sweep would otherwise wait out one timeout per batch of addresses)."""
+
+    def __init__(self, port: int = 25) -> None:
+        self.port = port
+        self._lock = threading.Lock()
+        self._answered = False
+        self._timeouts = 0
+        self._providers: set[str] = set()
+
+    def note(self, scan: TlsScan) -> None:
+        state, _ = port25_state([scan], self.port)
+        with self._lock:
+            if state == PORT25_ANSWERED:
+                self._answered = True
+            elif _connect_timed_out(scan, self.port):
+                self._timeouts += 1
+                self._providers.add(_provider(scan.host))
+
+    def give_up(self) -> str | None:
+        """Why no more connects should be made (None: carry on)."""
+        with self._lock:
+            if self._answered or self._timeouts < EARLY_TIMEOUTS:
+                return None
+            if len(self._providers) < EARLY_PROVIDERS:
+                return None
+            return (
+                f"not tried: {BLOCKED_CAUSE} ({self._timeouts} connects to "
+                f"{len(self._providers)} providers timed out and none answered)"
+            )
+
+
+def _connect_timed_out(scan: TlsScan, port: int) -> bool:
+    error = scan.error
+    return (
+        scan.port == port
+        and scan.smtp is None
+        and error is not None
+        and error.kind is ErrorKind.TIMEOUT
+        and error.detail.startswith("TCP connect")
+    )
+
+
 def port25_state(scans: Iterable[TlsScan], port: int = 25) -> tuple[str, str]:
     """``(state, detail)`` of outbound SMTP from the scans so far (``PORT25_*``).
 
@@ -111,7 +173,7 @@ def port25_state(scans: Iterable[TlsScan], port: int = 25) -> tuple[str, str]:
             continue
         if error.kind is ErrorKind.CONNECTION_REFUSED:
             return PORT25_ANSWERED, ""
-        if error.kind is ErrorKind.TIMEOUT and error.detail.startswith("TCP connect"):
+        if _connect_timed_out(scan, port):
             timed_out.append(scan)
     providers = {_provider(s.host) for s in timed_out}
     if len(timed_out) >= 2 and len(providers) >= 2:

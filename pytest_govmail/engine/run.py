@@ -354,6 +354,7 @@ class GovmailRun(RunLedger):
 
     def _tls_scanner(self) -> AddressScanner:
         from pytest_govmail.collect.tls import AddressScanner, TlsScanSettings, default_ehlo_name
+        from pytest_govmail.collect.vantage import Port25Watch
 
         return AddressScanner(
             TlsScanSettings(
@@ -363,7 +364,8 @@ class GovmailRun(RunLedger):
                 connections_per_address=self.settings.connections_per_address,
                 allow_private=self.settings.allow_private,
                 profile_name=self.tls_profile.id,
-            )
+            ),
+            watch=Port25Watch(self.settings.smtp_port),
         )
 
     def _scan_requests(self, targets: Iterable[Target], dns: DnsView) -> list[ScanRequest]:

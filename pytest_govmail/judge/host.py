@@ -24,6 +24,7 @@ from pytest_govmail.judge.common import show_value
 from pytest_govmail.model.dns import ErrorKind
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.tls import TlsScan, TlsVersion, VersionProbe
+from pytest_govmail.model.vantage import BLOCKED_CAUSE
 from pytest_govmail.model.verdict import Finding, Status, Verdict
 from pytest_govmail.records.mx import address_queries, host_addresses
 
@@ -169,6 +170,8 @@ def _unreached(scan: TlsScan, blocked: str | None) -> AddressVerdict | None:
         return None
     if error.kind is ErrorKind.TIMEOUT and error.detail.startswith("TCP connect"):
         return _unknown(blocked)
+    if error.kind is ErrorKind.NOT_COLLECTED and BLOCKED_CAUSE in error.detail:
+        return _unknown(blocked)  # the scanner stopped connecting once it looked blocked
     return None
 
 
