@@ -71,7 +71,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.x509 import DNSName, IPAddress
@@ -97,6 +97,9 @@ from pytest_govmail.model.tls import (
     TlsVersion,
     TrustCheck,
 )
+
+if TYPE_CHECKING:
+    from pytest_govmail.collect.vantage import Port25Watch
 
 __all__ = [
     "CA_FILE",
@@ -359,8 +362,12 @@ class AddressScanner:
     the rest of DNS is still answering. :meth:`results` waits for every scan submitted.
     """
 
-    def __init__(self, settings: TlsScanSettings) -> None:
+    def __init__(self, settings: TlsScanSettings, watch: Port25Watch | None = None) -> None:
         self.settings = settings
+        #: Sees each scan as it comes back; once outbound port 25 looks blocked from this
+        #: machine, the scans not yet started are recorded as not tried instead of each waiting
+        #: out its own timeout (see :mod:`pytest_govmail.collect.vantage`).
+        self._watch = watch
         self._sources = [_mozilla_anchors()]
         if settings.ca_file is not None:
             self._sources.append(_file_anchors(settings.ca_file))
@@ -396,6 +403,22 @@ class AddressScanner:
         return {key: future.result() for key, future in futures.items()}
 
     def _one(self, request: ScanRequest) -> TlsScan:
+        watch = self._watch
+        why = watch.give_up() if watch is not None else None
+        if why is not None:
+            return TlsScan(
+                host=request.host,
+                address=request.address,
+                port=request.port,
+                error=ProbeError(ErrorKind.NOT_COLLECTED, why),
+                profile=self.settings.profile_name,
+            )
+        scan = self._scan(request)
+        if watch is not None:
+            watch.note(scan)
+        return scan
+
+    def _scan(self, request: ScanRequest) -> TlsScan:
         try:
             return _AddressScan(request, self.settings, self._sources).run()
         except Exception as exc:  # a bug must cost one address, not the run

@@ -10,10 +10,11 @@ collectors (or hands back a replayed file), and builds the
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
 from pytest_govmail.model.tls import TlsScan
+from pytest_govmail.model.vantage import CANARY, Vantage
 from pytest_govmail.plan import Planner
 from pytest_govmail.plan.dkim import assign_messages, make_dkim_planner
 from pytest_govmail.plan.mtasts import policy_requests
@@ -122,6 +124,13 @@ class GovmailRun(RunLedger):
         #: Scans started during DNS and still running (with their start time): they finish while
         #: pytest makes the tests, whose parametrisation needs only DNS; ``ensure`` waits.
         self._running_scans: tuple[AddressScanner, float] | None = None
+        #: What this machine could see (routes, port 25, the resolver's canary); a replay has
+        #: the one its evidence carries, or none. Learnt when collecting starts.
+        self._vantage_lock = threading.Lock()  # DNS's thread adds unrouted addresses
+        self._routes: dict[str, bool] = {}  # MX address -> the kernel has a route to it
+        self.vantage: Vantage | None = (
+            Vantage.from_settings(replay.settings) if replay is not None else None
+        )
 
     @property
     def snapshot(self) -> DnsSnapshot:
@@ -174,6 +183,7 @@ class GovmailRun(RunLedger):
         policies = needs.needs_policy(requirements)
         if self._pending(areas, tls, policies):
             with self._collecting(), without_gc_pauses():
+                self.look_around()
                 self._ensure_dns(areas, scan_tls=tls)
                 self._contact_servers(
                     tls and not self._tls_done, policies and not self._policies_done
@@ -213,7 +223,57 @@ class GovmailRun(RunLedger):
         """DNS for these planner groups only (the MX host list that parametrises host tests)."""
         if self.replay is None and self._pending(set(areas), False, False):
             with self._collecting(), without_gc_pauses():
+                self.look_around()
                 self._ensure_dns(set(areas), scan_tls=True)
+
+    def look_around(self) -> Vantage:
+        """Learn the vantage point once, before the first question: the routes this machine
+        has and whether its resolver sees the public DNS (one canary question). Port 25 is
+        learnt from the scans themselves (:meth:`_finish_tls`). See
+        :mod:`pytest_govmail.collect.vantage`."""
+        if self.vantage is not None:
+            return self.vantage
+        from pytest_govmail.collect.vantage import (
+            canary_planner,
+            family_routes,
+            resolver_canary,
+        )
+
+        answered = None
+        if self.targets:
+            found = self._dns_collector().settle_sync(self.targets[:1], [canary_planner])
+            answered = found.get(CANARY.name, CANARY.rdtype)
+        canary, blind = resolver_canary(answered)
+        self.vantage = Vantage(
+            ip_version=self.settings.ip_version,
+            routes=family_routes(),
+            resolver=self.resolver_label,
+            canary=canary,
+            canary_failed=blind,
+        )
+        return self.vantage
+
+    def _probed(self, address: str) -> bool:
+        """Whether this machine probes ``address`` (``--govmail-ip-version``); in ``auto``, an
+        address the kernel has no route to is noted in the vantage point and left out."""
+        vantage = self.look_around()
+        if vantage.not_probed(address) is not None:
+            return False
+        if vantage.ip_version != "auto":
+            return True
+        from pytest_govmail.collect.vantage import routable
+
+        known = self._routes.get(address)
+        if known is None:
+            # A sweep's shared provider addresses serve thousands of domains: ask once each.
+            known = self._routes[address] = routable(address)
+        if known:
+            return True
+        with self._vantage_lock:
+            self.vantage = replace(
+                self.vantage or vantage, unrouted=(self.vantage or vantage).unrouted | {address}
+            )
+        return False
 
     def _pending(self, areas: set[str], tls: bool, policies: bool) -> bool:
         names = {planner_name(p) for p in self.planners_for(areas)}
@@ -245,11 +305,11 @@ class GovmailRun(RunLedger):
     def adopt(self, saved: evidence_file.Evidence) -> None:
         """Take over evidence another process collected for this run (pytest-xdist)."""
         self._snapshot = saved.dns
+        self.vantage = Vantage.from_settings(saved.settings) or self.vantage
         self.tls.update(saved.tls)
         self.policies.update(saved.policies)
         self._forget()
-        self.stats.dns_queries = len(saved.dns)
-        self.stats.dns_failures = sum(1 for r in saved.dns if r.error is not None)
+        self.stats.dns_queries, self.stats.dns_failures = _counts(saved.dns)
         self.stats.tls_addresses = len(self.tls)
         self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
         self.stats.policies = len(self.policies)
@@ -277,8 +337,7 @@ class GovmailRun(RunLedger):
         )
         self._forget()
         self.stats.seconds += time.perf_counter() - start
-        self.stats.dns_queries = len(self._snapshot)
-        self.stats.dns_failures = sum(1 for r in self._snapshot if r.error is not None)
+        self.stats.dns_queries, self.stats.dns_failures = _counts(self._snapshot)
         self.stats.phases.append("dns:" + ",".join(sorted(areas)))
         self._say(
             f"DNS: {self.stats.dns_queries} answers ({self.stats.dns_failures} failed) "
@@ -298,6 +357,7 @@ class GovmailRun(RunLedger):
 
     def _tls_scanner(self) -> AddressScanner:
         from pytest_govmail.collect.tls import AddressScanner, TlsScanSettings, default_ehlo_name
+        from pytest_govmail.collect.vantage import Port25Watch
 
         return AddressScanner(
             TlsScanSettings(
@@ -307,7 +367,8 @@ class GovmailRun(RunLedger):
                 connections_per_address=self.settings.connections_per_address,
                 allow_private=self.settings.allow_private,
                 profile_name=self.tls_profile.id,
-            )
+            ),
+            watch=Port25Watch(self.settings.smtp_port),
         )
 
     def _scan_requests(self, targets: Iterable[Target], dns: DnsView) -> list[ScanRequest]:
@@ -316,7 +377,7 @@ class GovmailRun(RunLedger):
         return [
             ScanRequest(host, address, self.settings.smtp_port)
             for host, address in address_pairs(targets, dns)
-            if (host, address) not in self.tls
+            if (host, address) not in self.tls and self._probed(address)
         ]
 
     def _finish_running_scans(self) -> bool:
@@ -341,6 +402,7 @@ class GovmailRun(RunLedger):
     def _finish_tls(self, scanner: AddressScanner, start: float) -> None:
         """Wait for the scans, and keep them."""
         self.tls.update(scanner.results())
+        self._note_port25()
         self._forget()
         self._tls_done = True
         self.stats.tls_addresses = len(self.tls)
@@ -350,6 +412,17 @@ class GovmailRun(RunLedger):
             f"TLS: {self.stats.tls_addresses} address(es), {self.stats.tls_handshakes} "
             f"handshakes in {time.perf_counter() - start:.1f} s"
         )
+
+    def _note_port25(self) -> None:
+        """Whether outbound port 25 answered, looks blocked, or cannot be told, from the scans."""
+        if self.vantage is None or self.replay is not None:
+            return
+        from pytest_govmail.collect.vantage import port25_state
+
+        state, detail = port25_state(self.tls.values(), self.settings.smtp_port)
+        self.vantage = replace(self.vantage, port25=state, port25_detail=detail)
+        if self.vantage.port25_blocked:
+            self._say(f"{self.vantage.blocked}: the TLS tests cannot be judged from here")
 
     def _fetch_policies(self) -> None:
         from pytest_govmail.collect.https import fetch_policies
@@ -425,6 +498,7 @@ class GovmailRun(RunLedger):
             policies={target.domain: policy} if policy is not None else {},
             messages=self.messages_by_domain.get(target.domain, ()),
             attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
+            vantage=self.vantage,
         )
 
     def to_evidence(self) -> evidence_file.Evidence:
@@ -435,6 +509,8 @@ class GovmailRun(RunLedger):
             "smtp_port": str(self.settings.smtp_port),
             "https_port": str(self.settings.https_port),
         }
+        if self.vantage is not None:
+            settings.update(self.vantage.settings())
         if self.replay is not None:
             settings = dict(self.replay.settings)
         return evidence_file.Evidence(
@@ -449,6 +525,13 @@ class GovmailRun(RunLedger):
             policies=dict(self.policies),
             messages=self.messages,
         )
+
+
+def _counts(snapshot: DnsSnapshot) -> tuple[int, int]:
+    """Answers and failed answers, the resolver's canary question left out (the lab, an
+    authoritative-only server, refuses it: that is not one of the domains' failures)."""
+    answers = [r for r in snapshot if (r.name, r.rdtype) != CANARY]
+    return len(answers), sum(1 for r in answers if r.error is not None)
 
 
 @contextmanager

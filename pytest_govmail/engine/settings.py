@@ -23,6 +23,7 @@ class Settings:
     tls_profile: Path | None = None
     cert_expiry_days: int | None = None
     eml: tuple[Path, ...] = ()
+    ip_version: str = "auto"  # --govmail-ip-version: auto, 4, 6 or both
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:

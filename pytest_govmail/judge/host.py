@@ -24,6 +24,7 @@ from pytest_govmail.judge.common import show_value
 from pytest_govmail.model.dns import ErrorKind
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.tls import TlsScan, TlsVersion, VersionProbe
+from pytest_govmail.model.vantage import BLOCKED_CAUSE
 from pytest_govmail.model.verdict import Finding, Status, Verdict
 from pytest_govmail.records.mx import address_queries, host_addresses
 
@@ -161,6 +162,19 @@ def _address_outcome(
     return outcome
 
 
+def _unreached(scan: TlsScan, blocked: str | None) -> AddressVerdict | None:
+    """The one cause, when port 25 looks blocked from this machine and this connect timed out:
+    the same words on every test, so that the summary names the cause once, not each timeout."""
+    error = scan.error
+    if blocked is None or error is None or scan.smtp is not None:
+        return None
+    if error.kind is ErrorKind.TIMEOUT and error.detail.startswith("TCP connect"):
+        return _unknown(blocked)
+    if error.kind is ErrorKind.NOT_COLLECTED and BLOCKED_CAUSE in error.detail:
+        return _unknown(blocked)  # the scanner stopped connecting once it looked blocked
+    return None
+
+
 def host_verdict(
     subject: Subject,
     check: Check,
@@ -181,21 +195,46 @@ def host_verdict(
     known = [q for q in address_queries(host) if subject.dns.get(q.name, q.rdtype) is not None]
     keys = [q.key for q in known] + keys
     scans = subject.tls.get(host)
+    vantage = subject.vantage
+    if scans is None and vantage is not None:
+        addresses = [address for _, address in host_addresses(host, subject.dns)]
+        reasons = [(address_label(a), vantage.not_probed(a)) for a in addresses]
+        if reasons and all(why is not None for _, why in reasons):
+            unprobed = [(label, _unknown(why or "")) for label, why in reasons]
+            why_not = _grouped(unprobed)
+            return Verdict.inconclusive(f"no address of {host} was probed: {why_not}", keys)
     if scans is None:
         return Verdict.inconclusive(
             f"{host} was not probed in this run (no TLS scan of it in the evidence)", keys
         )
-    results = [(address_label(s.address, s.port), _address_outcome(s, check, gate)) for s in scans]
+    blocked = vantage.blocked if vantage is not None else None
+    results = [
+        (
+            address_label(s.address, s.port),
+            _unreached(s, blocked) or _address_outcome(s, check, gate),
+        )
+        for s in scans
+    ]
     probed = {_address_key(s.address) for s in scans}
+    # Addresses this machine could not probe (no route, --govmail-ip-version) are named, not
+    # judged: the host is judged on the addresses it could probe.
+    skipped: list[tuple[str, AddressVerdict]] = []
     for _, address in host_addresses(host, subject.dns):
         if _address_key(address) not in probed:
             probed.add(_address_key(address))
-            results.append((address_label(address), _unknown("not probed in this run")))
+            why = vantage.not_probed(address) if vantage is not None else None
+            if why is not None:
+                skipped.append((address_label(address), _unknown(why)))
+            else:
+                results.append((address_label(address), _unknown("not probed in this run")))
+    if not results and skipped:
+        return Verdict.inconclusive(f"no address of {host} was probed: {_grouped(skipped)}", keys)
     if not results:
         return Verdict.inconclusive(f"no address of {host} was probed (see MX-01)", keys)
     extra = list(details)
-    table = "\n".join(f"{label}: {r.status.value}: {r.reason}" for label, r in results)
+    table = "\n".join(f"{label}: {r.status.value}: {r.reason}" for label, r in results + skipped)
     extra.insert(0, ("addresses", table))
+    named = f"; {_grouped(skipped)}" if skipped else ""
     failed = [(label, r) for label, r in results if r.status is Status.FAIL]
     unknown = [(label, r) for label, r in results if r.status is Status.INCONCLUSIVE]
     if failed:
@@ -206,8 +245,8 @@ def host_verdict(
     if unknown:
         passed = [(label, r) for label, r in results if r.status is Status.PASS]
         tail = f" (passed: {_grouped(passed)})" if passed else ""
-        return Verdict.inconclusive(_grouped(unknown) + tail, keys, extra)
-    return Verdict.passed(_grouped(results), keys, extra)
+        return Verdict.inconclusive(_grouped(unknown) + tail + named, keys, extra)
+    return Verdict.passed(_grouped(results) + named, keys, extra)
 
 
 # ------------------------------------------------------------------------------------------

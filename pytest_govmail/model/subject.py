@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from pytest_govmail.model.dkim import SampleMessage
     from pytest_govmail.model.https import PolicyFetch
     from pytest_govmail.model.tls import TlsScan
+    from pytest_govmail.model.vantage import Vantage
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class Subject:
     policies: Mapping[str, PolicyFetch] = field(default_factory=dict)
     messages: tuple[SampleMessage, ...] = ()
     attestations: tuple[Attestation, ...] = ()
+    vantage: Vantage | None = None  # what the collecting machine could see (model/vantage.py)
 
     @property
     def domain(self) -> str:

@@ -17,6 +17,7 @@ import pytest
 from pytest_govmail.inputs.catalogue import Requirement
 from pytest_govmail.inputs.waivers import Waiver, find_waiver
 from pytest_govmail.judge.roles import RoleFacts, applicability
+from pytest_govmail.judge.vantage import overrule
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
 from pytest_govmail.model.text import inert
@@ -184,8 +185,9 @@ def decide(assessment: Assessment, run: GovmailRun) -> Verdict:
     requirement, case = assessment.requirement, assessment.case
     run.ensure((requirement,))
     subject = run.subject(case.target, case.host)
-    verdict = judge_case(
-        requirement, subject, assessment.judge, case.host_scoped, run.roles(subject)
+    verdict = overrule(
+        subject,
+        judge_case(requirement, subject, assessment.judge, case.host_scoped, run.roles(subject)),
     )
     match = find_waiver(
         run.waivers, requirement.id, case.target.domain, case.host, datetime.now(UTC).date()

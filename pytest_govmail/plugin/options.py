@@ -113,6 +113,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     option(
         group,
+        "--govmail-ip-version",
+        collects=True,
+        choices=("auto", "4", "6", "both"),
+        default="auto",
+        dest="govmail_ip_version",
+        help="which MX addresses to probe: auto (default: the families this machine has a "
+        "route to; the others are named as not probed), 4, 6, or both (every address: "
+        "unreachable is inconclusive).",
+    )
+    option(
+        group,
         "--govmail-smtp-port",
         collects=True,
         dest="govmail_smtp_port",
@@ -366,6 +377,7 @@ def settings_from(config: pytest.Config) -> Settings:
         tls_profile=Path(profile) if profile else None,
         cert_expiry_days=int(expiry) if expiry else None,
         eml=tuple(Path(p) for p in config.getoption("govmail_eml")),
+        ip_version=str(config.getoption("govmail_ip_version") or "auto"),
     )
 
 

@@ -14,7 +14,7 @@ from html import escape
 
 from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue
-from pytest_govmail.reports.terminal import applied_waivers, waiver_lines
+from pytest_govmail.reports.terminal import applied_waivers, vantage_lines, waiver_lines
 
 
 def esc(value: object) -> str:
@@ -28,9 +28,18 @@ def provenance(run: GovmailRun, catalogue: Catalogue) -> str:
         source = f"replay of evidence collected {run.replay.started_at or 'at an unknown time'}"
     else:
         source = f"collected {run.started_at} via {run.resolver_label}"
+    vantage = run.vantage
+    seen = "".join(f"<p>Vantage point: {esc(line)}.</p>" for line in vantage_lines(run))
+    cause = (vantage.blind or vantage.blocked) if vantage is not None else None
+    if cause:
+        # One banner for the one cause, rather than one timeout or FAIL on every test.
+        seen += (
+            f"<p class='govmail-banner'><strong>{esc(cause)}</strong>: "
+            "the tests it touches are inconclusive.</p>"
+        )
     return (
         f"<p>{len(run.targets)} domain(s) assessed against catalogue "
-        f"v{esc(catalogue.version)}; {esc(source)}.</p>"
+        f"v{esc(catalogue.version)}; {esc(source)}.</p>{seen}"
     )
 
 

@@ -22,6 +22,7 @@ from pytest_govmail.inputs.waivers import Waiver
 from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.model.text import inert
 from pytest_govmail.model.tls import TlsScan
+from pytest_govmail.model.vantage import BLIND_CAUSE, BLOCKED_CAUSE
 from pytest_govmail.model.verdict import Status
 from pytest_govmail.reports.status import LOOK, STATUSES, SYMBOL, Cell
 
@@ -57,6 +58,8 @@ class GovmailReporter:
         self._tls_lines: dict[tuple[str, str], list[str]] = {}
         self._dns_lines: dict[str, tuple[DnsResult, str]] = {}
         self._source_lists: dict[str, list[str]] = {}
+        #: Tests inconclusive for the run's one vantage cause (port 25 blocked, a blind resolver).
+        self.vantage_count = 0
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         run = self.run
@@ -68,7 +71,7 @@ class GovmailReporter:
         )
         return [
             f"govmail: {len(run.targets)} domain(s); {source}; catalogue v{self.catalogue.version}"
-        ]
+        ] + [f"govmail: vantage point: {line}" for line in vantage_lines(run, look=True)]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_ids |= implemented_ids(session.items)
@@ -163,8 +166,31 @@ class GovmailReporter:
         if isinstance(data, dict):
             cell = self.tally[data["domain"]][data["area"]]
             cell.add(data["status"], waived=bool(data.get("waiver")))
+            cause = vantage_cause(self.run)
+            if cause and data["status"] == Status.INCONCLUSIVE.value and cause in data["summary"]:
+                self.vantage_count += 1
             # Under pytest-xdist the controller collects no items: learn the IDs from reports.
             self.collected_ids.add(data["requirement"])
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """The vantage point as JUnit suite properties, before pytest's junitxml writes them.
+
+        pytest offers suite properties only through a fixture (``record_testsuite_property``),
+        which a hook cannot take; its JUnit writer is found by the method that fixture calls.
+        """
+        vantage = self.run.vantage
+        if vantage is None:
+            return
+        properties = {"govmail.vantage": "; ".join(vantage.lines())}
+        cause = vantage_cause(self.run)
+        if cause:
+            properties["govmail.vantage.cause"] = vantage.blind or vantage.blocked or cause
+        for plugin in session.config.pluginmanager.get_plugins():
+            add = getattr(plugin, "add_global_property", None)
+            if callable(add):
+                for name, value in properties.items():
+                    add(name, value)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.tally:
@@ -189,6 +215,14 @@ class GovmailReporter:
             + (f" ({self.run.stats.dns_failures} failed)" if self.run.stats.dns_failures else "")
             + (f" collected in {self.run.stats.seconds:.2f} s" if self.run.replay is None else "")
         )
+        for line in vantage_lines(self.run):
+            tr.write_line(f"govmail: vantage point: {line}")
+        vantage = self.run.vantage
+        told = vantage.blind or vantage.blocked if vantage is not None else None
+        if told:
+            tr.write_line(
+                f"govmail: {told}: {self.vantage_count} test(s) inconclusive for that one cause"
+            )
         for line in waiver_lines(self.run):
             tr.write_line(f"govmail: {line}")
         missing = [r.id for r in self.catalogue if r.id not in self.collected_ids]
@@ -197,6 +231,23 @@ class GovmailReporter:
                 f"govmail: {len(missing)} catalogue requirement(s) not assessed in this run "
                 f"(not implemented yet or deselected): {', '.join(missing)}"
             )
+
+
+def vantage_lines(run: GovmailRun, look: bool = False) -> list[str]:
+    """The vantage point in a line; with ``look``, a live run learns it now (the header is
+    shown before collection starts)."""
+    # Under pytest-xdist the worker that collects learns it, once for all (engine/sharing.py).
+    live = look and run.replay is None and run.share is None
+    vantage = run.look_around() if live else run.vantage
+    return vantage.lines() if vantage is not None else []
+
+
+def vantage_cause(run: GovmailRun) -> str:
+    """The one cause every affected test names (a blind resolver first), or ``""``."""
+    vantage = run.vantage
+    if vantage is None:
+        return ""
+    return BLIND_CAUSE if vantage.blind else BLOCKED_CAUSE if vantage.port25_blocked else ""
 
 
 def tallied_areas(catalogue: Catalogue, tally: dict[str, dict[str, Cell]]) -> list[str]:
