@@ -91,6 +91,12 @@ class GovmailReporter:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_ids |= implemented_ids(session.items)
+        from pytest_govmail.plugin import LINE_SUMMARY_ABOVE
+
+        # A sweep's verdicts one line each, as pytest's failures were (the README says so):
+        # a TLS scan per host of a thousand domains does not fit a screen either.
+        if self.style == "auto" and len(session.items) > LINE_SUMMARY_ABOVE:
+            self.style = "line"
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
