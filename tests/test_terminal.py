@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_govmail.lab.demo import DEMO_WAIVERS, DemoLab, start_demo_lab
+from pytest_govmail.plugin import LINE_SUMMARY_ABOVE
+from pytest_govmail.reports.listing import LINE_LISTING_ABOVE
 from pytest_govmail.reports.status import STALE, worst
 from pytest_govmail.reports.terminal import reconciled, verdict_kind
 
@@ -229,3 +231,7 @@ def test_reconciled_reads_in_pytests_words_and_order() -> None:
         "1443 tests: 151 failed (150 fail, 1 stale waiver), 933 passed, "
         "185 skipped (not applicable), 1 xfailed (waived), 173 errors (inconclusive)"
     )
+
+
+def test_a_sweep_lists_one_line_per_test_where_pytests_summary_did() -> None:
+    assert LINE_LISTING_ABOVE == LINE_SUMMARY_ABOVE

@@ -32,6 +32,11 @@ from pytest_govmail.reports.status import LOOK, STALE, STATUSES
 MAX_EVIDENCE_LINE = 400
 #: A verdict line of the compact listing is cut here; ``-v`` shows the whole message.
 MAX_VERDICT_LINE = 200
+#: Above this many tests the listing is one line per test, as ``--tb=line``: the number above
+#: which the plugin shortens pytest's own failure summary (``LINE_SUMMARY_ABOVE`` in
+#: :mod:`pytest_govmail.plugin`, which this layer may not import; tests/test_terminal.py
+#: holds the two equal).
+LINE_LISTING_ABOVE = 2000
 #: How many stale waivers and waived tests the totals name before "and N more".
 MAX_NAMED = 10
 #: pytest's outcome categories in the order of its final line ("1 failed, 2 passed, ...").

@@ -28,6 +28,7 @@ from pytest_govmail.model.tls import TlsScan
 from pytest_govmail.model.verdict import Status
 from pytest_govmail.plugin.pytest_private import take_over_failure_summary
 from pytest_govmail.reports.listing import (
+    LINE_LISTING_ABOVE,
     WORD,
     Listed,
     list_others,
@@ -91,11 +92,9 @@ class GovmailReporter:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_ids |= implemented_ids(session.items)
-        from pytest_govmail.plugin import LINE_SUMMARY_ABOVE
-
         # A sweep's verdicts one line each, as pytest's failures were (the README says so):
         # a TLS scan per host of a thousand domains does not fit a screen either.
-        if self.style == "auto" and len(session.items) > LINE_SUMMARY_ABOVE:
+        if self.style == "auto" and len(session.items) > LINE_LISTING_ABOVE:
             self.style = "line"
 
     @pytest.hookimpl(wrapper=True)
