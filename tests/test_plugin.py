@@ -81,8 +81,8 @@ def test_demo_run_writes_reports_and_tells_the_story(pytester: pytest.Pytester) 
 def test_failure_message_names_requirement_observed_expected_fix(
     pytester: pytest.Pytester, lab: DemoLab
 ) -> None:
-    result = pytester.runpytest(
-        *lab_args(lab, "monitoring-dept.gov.uk"), "-k", "dmarc_policy_enforced", *BASE
+    result = pytester.runpytest(  # -v: each test's whole message (compact by default)
+        *lab_args(lab, "monitoring-dept.gov.uk"), "-k", "dmarc_policy_enforced", "-v", *BASE
     )
     assert result.parseoutcomes()["failed"] == 1
     result.stdout.fnmatch_lines(

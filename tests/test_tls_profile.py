@@ -410,6 +410,7 @@ def test_cert_expiry_days_option_and_stored_profile(pytester: pytest.Pytester) -
         "--govmail-cert-expiry-days=3650",
         f"--govmail-evidence-out={evidence_out}",
         "--junitxml=junit.xml",
+        "-v",  # each test's whole message (compact by default)
         *BASE,
     )
     cases = list(ET.parse(pytester.path / "junit.xml").getroot().iter("testcase"))
@@ -431,7 +432,7 @@ def test_cert_expiry_days_ini(pytester: pytest.Pytester) -> None:
     evidence = json.loads(RELEASE_EVIDENCE.read_text("utf-8"))
     pytester.path.joinpath("evidence.json").write_text(json.dumps(evidence), "utf-8")
     result = pytester.runpytest(
-        "--govmail-replay=evidence.json", "-k", "not_expiring_soon and exemplary", *BASE
+        "--govmail-replay=evidence.json", "-k", "not_expiring_soon and exemplary", "-v", *BASE
     )
     result.stdout.fnmatch_lines(["*expected: more than 3650 days before notAfter*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED

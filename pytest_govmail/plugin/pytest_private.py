@@ -109,6 +109,30 @@ def shorten_tracebacks(config: pytest.Config) -> None:
         config.option.tbstyle = "line"
 
 
+def take_over_failure_summary(config: pytest.Config) -> str | None:
+    """Leave govmail's failure listing to the plugin; the ``--tb`` style the user asked for.
+
+    PRIVATE: ``config.option.tbstyle`` and ``config.option.reportchars``, the destinations of
+    ``--tb`` and ``-r``, read by pytest's terminal reporter when it is made (``reportchars``)
+    and at the end (``tbstyle``). Why: pytest prints a failure's whole message and its
+    ``govmail evidence`` section once per test (a host's TLS scan under each of its ~20
+    tests: the demo printed 3,400 lines), and ``--tb=line`` prints the message before the
+    crash line. Unless ``-v`` asks for that whole story, or another ``--tb`` style was chosen,
+    the plugin lists the verdicts itself (:mod:`pytest_govmail.reports.terminal`): ``--tb=no``
+    and no ``f``/``E`` short summary for pytest, the chosen style ("auto" or "line") for the
+    plugin. Public alternative: none; ``pytest_report_teststatus`` sets a test's letter and
+    category, and a category other than "failed" would change pytest's own final counts.
+    """
+    style = getattr(config.option, "tbstyle", "auto")
+    if style not in ("auto", "line") or (style == "auto" and config.get_verbosity() > 0):
+        return None
+    config.option.tbstyle = "no"
+    chars = str(getattr(config.option, "reportchars", ""))
+    chars = chars.replace("A", "PpsxX").replace("a", "sxX")
+    config.option.reportchars = "".join(c for c in chars if c not in "fEF") or "N"
+    return str(style)
+
+
 def default_junit_path(config: pytest.Config, path: str) -> None:
     """Write JUnit XML to ``path`` unless ``--junitxml`` was given.
 

@@ -9,7 +9,8 @@ words, symbols and classes of each status, and their order, are here and nowhere
 :func:`worst` is the one rule that picks a group's status.
 
 The order is worst first: a failure not waived, then an error (the probe could not tell: the
-domain may fail and nobody can say, and a waiver never covers it), then a waived failure (known
+domain may fail and nobody can say, and a waiver never covers it), then a stale waiver (the
+domain passes, but a waiver no longer needed fails the run), then a waived failure (known
 and accepted until the waiver expires), then a pass, then not applicable. A waiver accepts one
 known failure; it must not hide an error in the same group, because an assessor scanning for
 errors reads the cell and not the counts.
@@ -27,6 +28,12 @@ from pytest_govmail.model.verdict import Status
 
 #: The report-only status: a failure a current waiver accepts.
 WAIVED = "waived"
+#: The report-only status of a stale waiver: a test that passes under a waiver. pytest counts
+#: it as a failure (XPASS(strict), so that the waiver is removed once the domain is fixed:
+#: https://docs.pytest.org/en/stable/how-to/skipping.html#strict-parameter). The domain meets
+#: the requirement, but the run fails until its waiver file is brought up to date, so a group
+#: holding one must not read "ok".
+STALE = "stale"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +62,16 @@ LOOKS = (
     Look(Status.PASS.value, "ok", "p", "ok", "pass", "pass"),
     Look(Status.NOT_APPLICABLE.value, "-", "n", "-", "n/a", "not applicable"),
 )
+#: How a stale waiver reads. It ranks between an error and a waived failure (see
+#: :data:`RANKED`). The terminal shows it; it is not in :data:`LOOKS` yet because our page's
+#: script ranks exactly the statuses of :data:`LOOKS` (tests/test_report_html.py holds them
+#: equal): the page adds it to its script, its legend and its styles, then moves it there.
+STALE_LOOK = Look(STALE, "STALE", "s", "S", "stale waiver", "stale waiver")
 LOOK = {look.name: look for look in LOOKS}
 #: Status names, worst first.
 WORST_FIRST = tuple(look.name for look in LOOKS)
+#: Every status :func:`worst` may answer, worst first: :data:`WORST_FIRST` and a stale waiver.
+RANKED = (Status.FAIL.value, Status.INCONCLUSIVE.value, STALE, *WORST_FIRST[2:])
 #: The verdict statuses, worst first. A test's row in the report data stores its status as an
 #: index into this tuple (and sweep batches exchange those rows): the order may never change.
 STATUSES = tuple(name for name in WORST_FIRST if name != WAIVED)
@@ -71,20 +85,30 @@ OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 LABEL = {name: LOOK[name].label for name in (*(s.value for s in Status), WAIVED)}
 CLASS = {name: LOOK[name].css for name in (*STATUSES, WAIVED)}
 SHORT = {name: LOOK[name].short for name in (*STATUSES, WAIVED)}
-SYMBOL = {name: LOOK[name].symbol for name in WORST_FIRST}
+SYMBOL = {name: LOOK[name].symbol for name in WORST_FIRST} | {STALE: STALE_LOOK.symbol}
 
 
-def worst(counts: Mapping[str, int], waived: int = 0) -> str:
+def worst(counts: Mapping[str, int], waived: int = 0, stale: int = 0) -> str:
     """The worst status of a group of tests.
 
-    ``counts`` is the number of tests per verdict status, and ``waived`` how many of its
-    failures a waiver accepts. A group with no tests reads ``not_applicable``.
+    ``counts`` is the number of tests per verdict status, ``waived`` how many of its failures
+    a waiver accepts, and ``stale`` how many of its passes a waiver still covers (stale
+    waivers, which pytest fails). A group with no tests reads ``not_applicable``.
     """
     fails = counts.get(Status.FAIL.value, 0)
+    passes = counts.get(Status.PASS.value, 0)
     if not 0 <= waived <= fails:
         raise ValueError(f"{waived} waived failure(s) among {fails} failure(s)")
-    seen = {**counts, Status.FAIL.value: fails - waived, WAIVED: waived}
-    return next((name for name in WORST_FIRST if seen.get(name, 0)), Status.NOT_APPLICABLE.value)
+    if not 0 <= stale <= passes:
+        raise ValueError(f"{stale} stale waiver(s) among {passes} pass(es)")
+    seen = {
+        **counts,
+        Status.FAIL.value: fails - waived,
+        WAIVED: waived,
+        Status.PASS.value: passes - stale,
+        STALE: stale,
+    }
+    return next((name for name in RANKED if seen.get(name, 0)), Status.NOT_APPLICABLE.value)
 
 
 @dataclass(slots=True)
@@ -94,14 +118,19 @@ class Cell:
     counts: Counter[str] = field(default_factory=Counter)
     #: How many of the failures a waiver accepts.
     waived_failures: int = 0
+    #: How many of the passes are stale waivers (counted where the caller says so: ``stale``).
+    stale_waivers: int = 0
 
-    def add(self, status: str, waived: bool = False) -> None:
-        """Count one test; ``waived`` when a waiver covers it (it counts only for a failure)."""
+    def add(self, status: str, waived: bool = False, stale: bool = False) -> None:
+        """Count one test; ``waived`` when a waiver covers it (it counts only for a failure),
+        ``stale`` for a pass under a waiver that pytest failed (XPASS(strict))."""
         self.counts[status] += 1
         if waived and status == Status.FAIL.value:
             self.waived_failures += 1
+        elif stale and status == Status.PASS.value:
+            self.stale_waivers += 1
 
     @property
     def worst(self) -> str:
         """The group's status by :func:`worst`."""
-        return worst(self.counts, self.waived_failures)
+        return worst(self.counts, self.waived_failures, self.stale_waivers)

@@ -1,4 +1,8 @@
-"""What a run shows: verdict facts on every report, the header, and the domain-by-area summary.
+"""What a run shows: verdict facts on every report, the header, the verdicts, and the summary.
+
+The verdicts are listed compactly by default and whole under ``-v``
+(:mod:`pytest_govmail.reports.listing`); then the domain-by-area matrix, a stale waiver in its
+domain's cell, and totals that add up to pytest's own final line.
 
 Each test report gets a plain-data ``govmail`` attribute (requirement, domain, host, status,
 summary, the DNS answers the verdict rests on, and findings and details when there are any).
@@ -20,22 +24,25 @@ from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement
 from pytest_govmail.inputs.waivers import Waiver
 from pytest_govmail.model.dns import DnsResult
-from pytest_govmail.model.text import inert
 from pytest_govmail.model.tls import TlsScan
 from pytest_govmail.model.vantage import BLIND_CAUSE, BLOCKED_CAUSE
 from pytest_govmail.model.verdict import Status
-from pytest_govmail.reports.status import LOOK, STATUSES, SYMBOL, Cell
-
-MAX_EVIDENCE_LINE = 400
-
-
-def _clip(text: str, limit: int = MAX_EVIDENCE_LINE) -> str:
-    """A line of evidence or a verdict's text for the terminal and the reports: its control and
-    formatting characters (ESC, C1 controls such as U+009B, bidirectional overrides) shown as
-    escapes, so that a banner or a certificate subject cannot drive a terminal or reorder what
-    is shown, and bounded."""
-    text = inert(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+from pytest_govmail.plugin.pytest_private import take_over_failure_summary
+from pytest_govmail.reports.listing import (
+    LINE_LISTING_ABOVE,
+    WORD,
+    Listed,
+    list_others,
+    list_verdicts,
+    listed,
+    named_lines,
+    pytest_outcome,
+    reconciled,
+    tls_part,
+    verdict_kind,
+)
+from pytest_govmail.reports.listing import clip as _clip
+from pytest_govmail.reports.status import STALE, SYMBOL, Cell, worst
 
 
 def implemented_ids(items: list[pytest.Item]) -> set[str]:
@@ -60,6 +67,19 @@ class GovmailReporter:
         self._source_lists: dict[str, list[str]] = {}
         #: Tests inconclusive for the run's one vantage cause (port 25 blocked, a blind resolver).
         self.vantage_count = 0
+        #: The ``--tb`` style the plugin lists verdicts in ("auto", "line"), or None when
+        #: pytest lists failures itself (``-v``, or another ``--tb`` style).
+        self.style = take_over_failure_summary(config)
+        #: Per domain, per area: how many passes are stale waivers (kept apart from
+        #: ``tally``, which the pytest-html matrix reads and which knows no such status yet).
+        self.stale: dict[str, Counter[str]] = defaultdict(Counter)
+        #: Tests per (pytest outcome, govmail kind): what makes the totals add up.
+        self.outcomes: Counter[tuple[str, str]] = Counter()
+        #: Every test that did not pass, in the order it ran: what the listing shows.
+        self.listed: list[Listed] = []
+        self._listed_reports: set[int] = set()
+        #: Each host's TLS scan evidence, once: (domain, host) -> lines.
+        self.host_evidence: dict[tuple[str, str], list[str]] = {}
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         run = self.run
@@ -75,6 +95,10 @@ class GovmailReporter:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.collected_ids |= implemented_ids(session.items)
+        # A sweep's verdicts one line each, as pytest's failures were (the README says so):
+        # a TLS scan per host of a thousand domains does not fit a screen either.
+        if self.style == "auto" and len(session.items) > LINE_LISTING_ABOVE:
+            self.style = "line"
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -164,13 +188,27 @@ class GovmailReporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "govmail", None)
         if isinstance(data, dict):
-            cell = self.tally[data["domain"]][data["area"]]
-            cell.add(data["status"], waived=bool(data.get("waiver")))
+            domain, area, status = data["domain"], data["area"], data["status"]
+            cell = self.tally[domain][area]
+            cell.add(status, waived=bool(data.get("waiver")))
             cause = vantage_cause(self.run)
-            if cause and data["status"] == Status.INCONCLUSIVE.value and cause in data["summary"]:
+            if cause and status == Status.INCONCLUSIVE.value and cause in data["summary"]:
                 self.vantage_count += 1
             # Under pytest-xdist the controller collects no items: learn the IDs from reports.
             self.collected_ids.add(data["requirement"])
+            outcome = pytest_outcome(report)
+            kind = verdict_kind(status, bool(data.get("waiver")), outcome)
+            self.outcomes[outcome, kind] += 1
+            if kind == STALE:
+                self.stale[domain][area] += 1
+            if kind in WORD:
+                self._listed_reports.add(id(report))
+                self.listed.append(listed(data, kind, report))
+                host = data.get("host")
+                if host and (domain, host) not in self.host_evidence:
+                    scan = tls_part(data.get("evidence") or ())
+                    if scan:
+                        self.host_evidence[domain, host] = scan
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -193,24 +231,24 @@ class GovmailReporter:
                     add(name, value)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        tr = terminalreporter
+        if self.style is not None:
+            list_verdicts(tr, self.style, self.listed, self.host_evidence)
+            list_others(tr, self.style, self._listed_reports)
         if not self.tally:
             return
-        tr = terminalreporter
         areas = tallied_areas(self.catalogue, self.tally)
         tr.write_sep("=", "govmail summary (domain x area: worst outcome)")
         width = max(len(d) for d in self.tally)
         tr.write_line(" " * width + "  " + "  ".join(f"{a:>7}" for a in areas))
         for domain in sorted(self.tally):
             cells = self.tally[domain]
-            symbols = [f"{SYMBOL[(cells.get(a) or Cell()).worst]:>7}" for a in areas]
+            stale = self.stale.get(domain, Counter())
+            symbols = [f"{SYMBOL[self._worst(cells.get(a), stale[a])]:>7}" for a in areas]
             tr.write_line(f"{domain:<{width}}  " + "  ".join(symbols))
-        totals: Counter[str] = Counter()
-        for by_area in self.tally.values():
-            for cell in by_area.values():
-                totals.update(cell.counts)
         tr.write_line(
             "govmail: "
-            + ", ".join(f"{totals[s]} {LOOK[s].words}" for s in STATUSES if totals[s])
+            + reconciled(self.outcomes)
             + f"; {self.run.stats.dns_queries} DNS answers"
             + (f" ({self.run.stats.dns_failures} failed)" if self.run.stats.dns_failures else "")
             + (f" collected in {self.run.stats.seconds:.2f} s" if self.run.replay is None else "")
@@ -223,6 +261,8 @@ class GovmailReporter:
             tr.write_line(
                 f"govmail: {told}: {self.vantage_count} test(s) inconclusive for that one cause"
             )
+        for line in named_lines(self.listed):
+            tr.write_line(f"govmail: {line}")
         for line in waiver_lines(self.run):
             tr.write_line(f"govmail: {line}")
         missing = [r.id for r in self.catalogue if r.id not in self.collected_ids]
@@ -231,6 +271,12 @@ class GovmailReporter:
                 f"govmail: {len(missing)} catalogue requirement(s) not assessed in this run "
                 f"(not implemented yet or deselected): {', '.join(missing)}"
             )
+
+    @staticmethod
+    def _worst(cell: Cell | None, stale: int) -> str:
+        if cell is None:
+            return worst({})
+        return worst(cell.counts, cell.waived_failures, stale)
 
 
 def vantage_lines(run: GovmailRun, look: bool = False) -> list[str]:
