@@ -26,7 +26,6 @@ import ast
 import json
 import os
 import pkgutil
-import site
 import subprocess
 import sys
 from pathlib import Path
@@ -151,7 +150,10 @@ MODULES = discover()
 @pytest.fixture(scope="module")
 def closures() -> dict[str, Any]:
     """What importing each pure module alone loads, from one fresh ``python -S`` interpreter."""
-    paths = [str(ROOT), *site.getsitepackages()]
+    # The parent's own path (less the working folder), not site.getsitepackages(): in a venv
+    # that sees another environment through a .pth file (CI's lowest-pytest run), -S would
+    # skip that file and lose the packages it adds.
+    paths = [str(ROOT), *(p for p in sys.path if p and Path(p).is_dir())]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     env.pop("PYTHONSTARTUP", None)
     done = subprocess.run(
