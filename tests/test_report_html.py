@@ -361,3 +361,14 @@ def test_a_citation_without_a_catalogue_source_or_https_address_stays_text() -> 
     assert cite_text("X1 §2", cited) == "A title, §2"
     assert cite_text("G1", cited) == "GOV.UK (https://gov.uk)"
     assert cite_text("unknown", cited) == "unknown"
+
+
+def test_pytest_html_evidence_names_sources_by_title() -> None:
+    from pytest_govmail.reports.pytest_html import render_evidence
+
+    catalogue = load_catalogue()
+    info = govmail_data("a.gov.uk", "MTASTS-01", "fail")
+    with_titles = render_evidence(info, catalogue)
+    for ref in catalogue["MTASTS-01"].sources:
+        assert esc(catalogue.sources[ref.split()[0]].title) in with_titles
+    assert esc("; ".join(info["sources"])) in render_evidence(info)  # no catalogue: the keys

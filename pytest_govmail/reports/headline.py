@@ -105,20 +105,24 @@ def fail_levels(table: ReportTable, rows: Iterable[int]) -> dict[str, str]:
 
 
 def citations(table: ReportTable, catalogue: Catalogue) -> dict[str, list[str]]:
-    """Each citation the report's requirements make, as [title, URL] of its catalogue source.
+    """Each citation the report's requirements make, as [title, URL] of its catalogue source."""
+    return citations_of((ref for info in table.requirements for ref in info.sources), catalogue)
 
-    A URL is kept only when it is https (a user's catalogue could name any scheme); the page
-    shows it as text, never as a link target it follows by itself.
+
+def citations_of(refs: Iterable[str], catalogue: Catalogue) -> dict[str, list[str]]:
+    """Citations as [title, URL] of their catalogue source (["", ""] when it names none).
+
+    A URL is kept only when it is https (a user's catalogue could name any scheme); the reports
+    show it as text, never as a link target.
     """
     cited: dict[str, list[str]] = {}
-    for info in table.requirements:
-        for ref in info.sources:
-            source = catalogue.sources.get(source_key(ref))
-            if source is None:
-                cited[ref] = ["", ""]
-            else:
-                url = source.url if source.url.startswith("https://") else ""
-                cited[ref] = [source.title, url]
+    for ref in refs:
+        source = catalogue.sources.get(source_key(ref))
+        if source is None:
+            cited[ref] = ["", ""]
+        else:
+            url = source.url if source.url.startswith("https://") else ""
+            cited[ref] = [source.title, url]
     return cited
 
 
