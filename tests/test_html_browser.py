@@ -15,16 +15,17 @@ characters, control and bidi characters as their escapes) and nowhere in its DOM
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from test_hostile_payloads import Outputs, run_assessment
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Dialog
+    from playwright.sync_api import Dialog, ViewportSize
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -276,3 +277,181 @@ def test_payloads_are_text_in_pytest_html(payload_reports: Outputs) -> None:
     seen = _look(payload_reports.pytest_html, "#results-table", "#show_all_details")
     _assert_inert(seen, scripts=1)
     assert seen["title"] == "pytest-html.html" or "govmail" in str(seen["title"])
+
+
+@pytest.fixture(scope="module")
+def museum_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's report for a domain that fails MUST and SHOULD requirements on its TLS host
+    (an old certificate, old suites) and for the exemplary one, which fails none."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("museum")
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pytest", "--govmail-demo", "-p", "no:cacheprovider"),
+            *("-q", "-k", "museum or exemplary"),
+        ],
+        cwd=folder,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    report = folder / "reports" / "govmail.html"
+    assert report.exists(), "the demo run wrote no HTML report"
+    return report
+
+
+#: How wide the report must fit without scrolling sideways (the issue's smallest window).
+NARROW: ViewportSize = {"width": 800, "height": 1000}
+#: A Chromium PDF page object ("/Type /Page", not the "/Type /Pages" tree above them).
+PDF_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def _overflow(page: Any) -> int:
+    """How far the page scrolls sideways (0 when it fits its window)."""
+    return int(
+        page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+    )
+
+
+def test_report_fits_800px_with_a_headline_and_each_scan_once(
+    museum_report: Path, tmp_path: Path
+) -> None:
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=NARROW)
+            page.goto(museum_report.as_uri())
+            page.wait_for_selector("html.gm-ready #gm-matrix", timeout=15_000)
+            shot = page.screenshot(path=str(tmp_path / "report-800.png"))
+            top = _overflow(page)
+            must = page.evaluate(
+                "() => [...document.querySelectorAll('#gm-matrix .gm-row[data-d]')]"
+                ".map(r => [r.firstElementChild.textContent, r.lastElementChild.textContent])"
+            )
+            # A domain's panel: its headline, and each host's TLS scan shown once.
+            page.click("#gm-matrix .gm-row[data-d] > b:text('museum-dept.gov.uk')")
+            page.wait_for_selector(".gm-box .gm-headline", timeout=15_000)
+            opened = _overflow(page)
+            headline = page.inner_text(".gm-box .gm-headline")
+            scans = page.evaluate(
+                "() => [...document.querySelectorAll('.gm-box pre.gm-scan')].map(p => p.id)"
+            )
+            pointers = page.evaluate(
+                "() => [...document.querySelectorAll('.gm-box button[data-scan]')]"
+                ".map(b => b.getAttribute('data-scan'))"
+            )
+            text = page.inner_text(".gm-box")
+            every = page.evaluate("() => document.querySelector('.gm-box').textContent")
+            # (a passing test's details are closed: click the pointer as a script would)
+            page.evaluate("() => document.querySelector('.gm-box button[data-scan]').click()")
+            focused = page.evaluate("() => document.activeElement.id")
+            page.click(".gm-box button:text('close')")
+            page.click("#gm-view")
+            by_id = _overflow(page)
+        finally:
+            browser.close()
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n"
+    assert top == opened == by_id == 0, f"sideways scroll at 800 px: {top}, {opened}, {by_id}"
+    assert dict(must) == {"exemplary-dept.gov.uk": "yes", "museum-dept.gov.uk": "no"}
+    assert headline.startswith("Not compliant: a MUST requirement fails. 2 MUST and 6 SHOULD")
+    # One MX host at one address: its scan shown once, pointed at by each failing TLS and
+    # CERT test (passing tests carry no scan).
+    assert len(scans) == 1 and set(pointers) == set(scans) and len(pointers) >= 8
+    assert focused == scans[0]
+    assert every.count("TLS scan of mx.museum-dept.gov.uk") == 1 + len(pointers)
+    # The certificate's failure says why in plain words: a SHA-1 signature, not the library's.
+    assert "is signed with SHA-1 with RSA, which trust stores refuse" in text
+    assert "PhantomData" not in "".join(
+        line for line in text.splitlines() if line.startswith("observed")
+    )
+    # Sources by title and address; the result in words, not pytest's.
+    assert "GOV.UK: Securing government email (https://www.gov.uk/" in every
+    assert "Fails this requirement." in text and "verdict fail" not in text
+
+
+def test_matrix_cells_are_reachable_by_keyboard(hostile_report: Path) -> None:
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    active = (
+        "() => { const e = document.activeElement; const row = e.closest('.gm-row');"
+        " return [e.getAttribute('role'), row ? row.getAttribute('data-d') : null,"
+        " row ? [...row.children].indexOf(e) : -1, e.textContent]; }"
+    )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=NARROW)
+            page.goto(hostile_report.as_uri())
+            page.wait_for_selector("html.gm-ready #gm-matrix", timeout=15_000)
+            reached = None
+            for _ in range(80):  # Tab through the page's controls to the first domain
+                page.keyboard.press("Tab")
+                now = page.evaluate(active)
+                if now[0] == "rowheader":
+                    reached = now
+                    break
+            page.keyboard.press("ArrowRight")
+            page.keyboard.press("ArrowRight")
+            cell = page.evaluate(active)
+            page.keyboard.press("ArrowDown")
+            below = page.evaluate(active)
+            page.keyboard.press("Enter")
+            page.wait_for_selector(".gm-detail", timeout=15_000)
+            area = page.evaluate(
+                "() => [document.querySelector('.gm-detail').getAttribute('data-only'),"
+                " document.querySelectorAll('#gm-matrix .gm-head > *')[2].textContent]"
+            )
+        finally:
+            browser.close()
+    assert reached is not None and reached[1] == "0", "Tab never reached a domain"
+    assert cell[:3] == ["cell", "0", 2]
+    assert below[:3] == ["cell", "1", 2]
+    assert area[0] == area[1]  # Enter on a cell opens that domain's tests of that column's area
+
+
+def test_print_to_pdf_gives_one_domain_per_page_and_cuts_nothing(hostile_report: Path) -> None:
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=NARROW)
+            page.goto(hostile_report.as_uri())
+            page.wait_for_selector("html.gm-ready #gm-matrix", timeout=15_000)
+            matrix_only = page.pdf(format="A4", print_background=True)
+            page.click("#gm-expand")
+            page.wait_for_selector(".gm-detail .gm-box", timeout=15_000)
+            flowing = page.pdf(format="A4", print_background=True)
+            page.check("#gm-pages")
+            paged = page.pdf(format="A4", print_background=True)
+            # Nothing cut: at A4's printable width in print media, nothing scrolls sideways.
+            page.set_viewport_size({"width": 718, "height": 1000})
+            page.emulate_media(media="print")
+            cut = page.evaluate(
+                "() => [...document.querySelectorAll('body *')].filter(e => e.clientWidth > 0"
+                " && e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflow !="
+                " 'hidden').map(e => e.tagName + '.' + e.className)"
+            )
+            printed_width = _overflow(page)
+            hidden = page.evaluate(
+                "() => ['gm-filter', 'gm-expand'].map(id =>"
+                " document.getElementById(id).getClientRects().length)"
+            )
+        finally:
+            browser.close()
+    pages = [len(PDF_PAGE.findall(pdf)) for pdf in (matrix_only, flowing, paged)]
+    assert all(pdf.startswith(b"%PDF-") for pdf in (matrix_only, flowing, paged))
+    assert pages[0] == 1, pages  # two domains' matrix and the run's facts: one page
+    # Each domain starts a page of its own: at least the matrix's page and one per domain.
+    assert pages[2] >= 3 and pages[2] > pages[1] > pages[0], pages
+    assert printed_width == 0 and cut == [], cut
+    assert hidden == [0, 0]  # the controls are not printed

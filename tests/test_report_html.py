@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_reader import DATA, report_tests
+from report_reader import DATA, report_data, report_tests
 
 from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.engine.settings import Settings
@@ -20,7 +20,9 @@ from pytest_govmail.model.target import Target
 from pytest_govmail.model.verdict import Status
 from pytest_govmail.reports import page as report_html
 from pytest_govmail.reports import status as statuses
+from pytest_govmail.reports.headline import cite_text
 from pytest_govmail.reports.page import asset, json_for_script, render_page
+from pytest_govmail.reports.sections import esc
 from pytest_govmail.reports.status import WAIVED, Cell, worst
 from pytest_govmail.reports.table import WIDTH, ReportTable
 
@@ -128,7 +130,8 @@ def test_matrix_worst_outcome_counts_and_waivers() -> None:
     rows = re.findall(r"<div class='gm-row( bad)?' data-d=\d+ role=row>(.*)", html)
     by_domain = {re.sub(r"<[^>]*>", " ", cells).split()[0]: (bad, cells) for bad, cells in rows}
     bad_a, cells_a = by_domain["a.gov.uk"]
-    assert bad_a and "<i role=cell class=f title='1 fail, 1 pass'>F</i>" in cells_a
+    must = "strongest failing level: MUST"
+    assert bad_a and f"<i role=cell class=f title='1 fail, 1 pass; {must}'>F</i>" in cells_a
     bad_b, cells_b = by_domain["b.gov.uk"]
     assert "<i role=cell class=w title='1 fail (1 waived)'>W</i>" in cells_b
     assert "<i role=cell class=e title='1 error'>E</i>" in cells_b and bad_b  # needs attention
@@ -243,11 +246,11 @@ def test_every_report_reads_a_waived_area_alike(pytester: pytest.Pytester) -> No
 
     page_html = (pytester.path / "reports" / "govmail.html").read_text("utf-8")
     rows = dict(
-        re.findall(r"<b role=rowheader tabindex=0 title='([^']+)'>[^<]*</b>(.*)", page_html)
+        re.findall(r"<b role=rowheader tabindex=0 title='([^':]+):[^']*'>[^<]*</b>(.*)", page_html)
     )
     page_cells = {
-        # each area's cell, then the issues count
-        domain: dict(zip(areas, re.findall(r"<i role=cell class=(\w)", row)[:-1], strict=True))
+        # each area's cell, then the issues count and the MUST verdict
+        domain: dict(zip(areas, re.findall(r"<i role=cell class='?(\w)", row)[:-2], strict=True))
         for domain, row in rows.items()
     }
     assert page_cells["monitoring-dept.gov.uk"]["attest"] == "w"
@@ -300,3 +303,72 @@ def test_reports_layers_have_no_cycles_and_nothing_below_imports_them() -> None:
         for path in (package / layer).glob("*.py"):
             below = {m for m in _imports(path) if m.startswith("pytest_govmail.reports")}
             assert not below, f"{layer}/{path.name} imports {below}"
+
+
+#: Per domain: its tests (requirement, status, waived), then the matrix's MUST column, the
+#: dmarc cell's text and the headline's start. DMARC-03 is a MUST, DMARC-04 a SHOULD, DMARC-07 a
+#: SHOULD (catalogue.toml); a waived MUST failure is no finding.
+HEADLINES = [
+    ("must.gov.uk", [("DMARC-03", "fail", False), ("DMARC-04", "fail", False)], "no", "F",
+     "Not compliant: a MUST requirement fails. 1 MUST and 1 SHOULD finding(s)."),
+    ("should.gov.uk", [("DMARC-03", "pass", False), ("DMARC-04", "fail", False)], "yes", "S",
+     "Compliant with every MUST requirement assessed. 0 MUST and 1 SHOULD finding(s)."),
+    ("unknown.gov.uk", [("DMARC-03", "inconclusive", False), ("DMARC-07", "fail", False)], "?",
+     "S", "Compliance not shown: a MUST requirement could not be checked. 0 MUST and 1 SHOULD "
+     "finding(s); 1 requirement(s) could not be checked."),
+    ("waived.gov.uk", [("DMARC-03", "fail", True), ("DMARC-01", "pass", False)], "yes", "W",
+     "Compliant with every MUST requirement assessed. 0 MUST and 0 SHOULD finding(s); 1 waived."),
+]  # fmt: skip
+
+
+def test_each_domain_has_a_headline_and_the_matrix_tells_must_from_should() -> None:
+    table = ReportTable()
+    for domain, tests, _, _, _ in HEADLINES:
+        for requirement, status, waived in tests:
+            outcome = {"fail": "xfailed" if waived else "failed", "inconclusive": "error"}
+            data = govmail_data(domain, requirement, status, waiver="ok" if waived else None)
+            table.add(data, outcome.get(status, "passed"))
+    html = page(table, [h[0] for h in HEADLINES])
+    data = report_data(html)
+    for domain, _, verdict, letter, said in HEADLINES:
+        row = re.search(rf"title='{re.escape(domain)}: ([^']*)'>[^<]*</b>(.*)", html)
+        assert row is not None, domain
+        assert row.group(1) == said == data["headlines"][data["domains"].index(domain)]
+        cells = re.findall(r"<i role=cell class='?([\w ]+)'? title='([^']*)'>([^<]*)</i>", row[2])
+        assert cells[0][2] == letter  # the dmarc cell (the only area)
+        assert cells[-1][2] == verdict and cells[-1][1] == said  # the MUST column
+    # A SHOULD-only failure is a failing cell of its own look, not a MUST failure's.
+    assert "class='f s' title='1 fail, 1 pass; strongest failing level: SHOULD'>S<" in html
+
+
+def test_sources_show_as_titles_and_addresses() -> None:
+    catalogue = load_catalogue()
+    table = ReportTable()
+    table.add(govmail_data("a.gov.uk", "MTASTS-01", "fail"), "failed")
+    html = page(table, ["a.gov.uk"])
+    cited = report_data(html)["cited"]
+    for ref in catalogue["MTASTS-01"].sources:
+        source = catalogue.sources[ref.split()[0]]
+        assert cited[ref] == [source.title, source.url] and source.url.startswith("https://")
+        # The per-requirement table names each source by title and address, not by key.
+        assert esc(f"{source.title}") in html and esc(source.url) in html
+    assert "G1; G2" not in html
+
+
+def test_a_citation_without_a_catalogue_source_or_https_address_stays_text() -> None:
+    cited = {"RFC 8461": ["", ""], "X1 §2": ["A title", ""], "G1": ["GOV.UK", "https://gov.uk"]}
+    assert cite_text("RFC 8461", cited) == "RFC 8461"
+    assert cite_text("X1 §2", cited) == "A title, §2"
+    assert cite_text("G1", cited) == "GOV.UK (https://gov.uk)"
+    assert cite_text("unknown", cited) == "unknown"
+
+
+def test_pytest_html_evidence_names_sources_by_title() -> None:
+    from pytest_govmail.reports.pytest_html import render_evidence
+
+    catalogue = load_catalogue()
+    info = govmail_data("a.gov.uk", "MTASTS-01", "fail")
+    with_titles = render_evidence(info, catalogue)
+    for ref in catalogue["MTASTS-01"].sources:
+        assert esc(catalogue.sources[ref.split()[0]].title) in with_titles
+    assert esc("; ".join(info["sources"])) in render_evidence(info)  # no catalogue: the keys

@@ -60,7 +60,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from pytest_govmail.inputs.tls_profile import TlsProfile
-from pytest_govmail.judge.chain import describe_name, issued_by, load_chain, self_issued
+from pytest_govmail.judge.chain import Chain, describe_name, issued_by, load_chain, self_issued
 from pytest_govmail.judge.common import show_value
 from pytest_govmail.judge.host import (
     AddressVerdict,
@@ -130,11 +130,73 @@ def _relevant_checks(scan: TlsScan) -> list[TrustCheck]:
     return [t for t in scan.trust if t.store.strip().lower() in TRUST_STORES]
 
 
+#: What a path validator's own words mean, in plain English, by a phrase they contain. The
+#: texts come from the libraries (cryptography's Rust verifier quotes its internal types, such
+#: as ``AlgorithmIdentifier { oid: DefinedByMarker(PhantomData<...``): an assessor needs the
+#: cause, so the known causes are named and the rest is cut short.
+_VALIDATION_CAUSES = (
+    (
+        "forbidden signature algorithm",
+        "a certificate is signed with an algorithm trust stores refuse (such as SHA-1)",
+    ),
+    ("expired", "a certificate is outside its validity period"),
+    ("not yet valid", "a certificate is outside its validity period"),
+    ("no interior errors", "no chain from it leads to a trusted root"),
+    ("unable to get local issuer", "no chain from it leads to a trusted root"),
+    ("self signed", "no chain from it leads to a trusted root"),
+    ("self-signed", "no chain from it leads to a trusted root"),
+)
+
+#: How each store reads in a message.
+_STORE_NAMES = {"mozilla": "the Mozilla store", "ca-file": "the CA file"}
+
+
+def _plain_cause(detail: str) -> str:
+    """A validator's detail as a plain-English cause (the known ones), else a short quote."""
+    lowered = detail.lower()
+    for phrase, cause in _VALIDATION_CAUSES:
+        if phrase in lowered:
+            return cause
+    if not detail:
+        return "validation failed"
+    # The text after the last "validation failed:" is the validator's reason, without the
+    # store's label or file path in front of it.
+    reason = detail.rpartition("validation failed:")[2].strip() or detail
+    return f"validation failed: {show_value(reason, 80)}"
+
+
 def _validation_notes(checks: Sequence[TrustCheck]) -> str:
-    return "; ".join(
-        f"{t.store.strip().lower()}: {show_value(t.detail, 160) if t.detail else 'failed'}"
-        for t in checks
+    """Why each store refused the chain, in plain English; one clause when they agree."""
+    causes: dict[str, list[str]] = {}
+    for check in checks:
+        store = check.store.strip().lower()
+        causes.setdefault(_plain_cause(check.detail), []).append(_STORE_NAMES.get(store, store))
+    return "; ".join(f"{' and '.join(stores)}: {cause}" for cause, stores in causes.items())
+
+
+def _stores(checks: Sequence[TrustCheck]) -> str:
+    """The stores that refused the chain, as words ("the Mozilla store and the CA file")."""
+    names = dict.fromkeys(
+        _STORE_NAMES.get(t.store.strip().lower(), t.store.strip().lower()) for t in checks
     )
+    return " and ".join(names)
+
+
+def _weak_signer(chain: Chain) -> str:
+    """The first served certificate but a root whose signature uses a weak hash, as
+    "the leaf (...) is signed with SHA-1 with RSA", or "" (CERT-06 judges the same)."""
+    for index, cert in enumerate(chain.certs):
+        if index and self_issued(cert):
+            continue
+        weak = _WEAK_SIGNATURE_OIDS.get(cert.signature_algorithm_oid.dotted_string)
+        if weak:
+            return f"{_label(index, cert)} is signed with {weak}"
+    return ""
+
+
+def _refused_algorithm(checks: Sequence[TrustCheck]) -> bool:
+    """A store refused the chain for its signature algorithm (not for its root)."""
+    return any("forbidden signature algorithm" in t.detail.lower() for t in checks)
 
 
 # ------------------------------------------------------------------------------------------
@@ -175,6 +237,20 @@ def _trusted(scan: TlsScan) -> AddressVerdict:
                 f"self-signed certificate {describe_name(leaf.subject)} ({why})",
                 _TRUSTED,
                 remediation,
+            )
+        )
+    weak = _weak_signer(chain) if _refused_algorithm(checks) else ""
+    if weak:
+        # The headline cause: trust stores refuse a SHA-1 (or MD5) signature before they look
+        # for a root, so "not a trusted root" would send the assessor after the wrong fix.
+        return _bad(
+            Finding(
+                "cert.chain.untrusted",
+                f"the chain does not validate because {weak}, which trust stores refuse "
+                f"(see CERT-06; refused by {_stores(checks)})",
+                _TRUSTED,
+                "Reissue the certificate signed with SHA-256 or stronger, from a publicly "
+                "trusted CA, and serve its current SHA-2 intermediates with it.",
             )
         )
     if self_issued(top) and len(chain.certs) > 1:
@@ -504,12 +580,25 @@ def _complete(scan: TlsScan) -> AddressVerdict:
             "the chain is in order but does not end at a root, and no path validation was "
             "recorded to show it is complete"
         )
+    weak = _weak_signer(chain) if _refused_algorithm(checks) else ""
+    if weak:
+        # Validation stopped at the weak signature, so it cannot show that the served chain
+        # reaches a root; say that, rather than blame a missing certificate.
+        observed = (
+            f"the served chain ends at {_label(len(certs) - 1, last)}, issued by "
+            f"{describe_name(last.issuer)} (not served), and path validation cannot show that "
+            f"this is complete because {weak} (see CERT-06; refused by {_stores(checks)})"
+        )
+    else:
+        observed = (
+            f"the served chain ends at {_label(len(certs) - 1, last)}, whose issuer "
+            f"{describe_name(last.issuer)} was not served and is not a trust anchor "
+            f"({_validation_notes(checks)})"
+        )
     return _bad(
         Finding(
             "cert.chain.incomplete",
-            f"the served chain ends at {_label(len(certs) - 1, last)}, whose issuer "
-            f"{describe_name(last.issuer)} was not served and is not a trust anchor "
-            f"({_validation_notes(checks)})",
+            observed,
             "a complete chain: every intermediate up to a trusted root served, in order",
             remediation,
         )

@@ -25,7 +25,7 @@ import hashlib
 import json
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -36,6 +36,14 @@ import pytest
 
 from pytest_govmail.inputs.catalogue import Catalogue
 from pytest_govmail.reports import data as report_data
+from pytest_govmail.reports.headline import (
+    FAIL_LETTER,
+    MUST_WORD,
+    citations,
+    cite_text,
+    fail_levels,
+    headline,
+)
 from pytest_govmail.reports.sections import esc, inputs, not_assessed, provenance
 from pytest_govmail.reports.status import (
     CLASS,
@@ -46,7 +54,13 @@ from pytest_govmail.reports.status import (
     WORST_FIRST,
     Cell,
 )
-from pytest_govmail.reports.table import FIELDS, HOST, REQUIREMENT, WIDTH, ReportTable
+from pytest_govmail.reports.table import (
+    FIELDS,
+    HOST,
+    REQUIREMENT,
+    WIDTH,
+    ReportTable,
+)
 
 if TYPE_CHECKING:
     from pytest_govmail.engine.run import GovmailRun
@@ -218,6 +232,7 @@ def render_page(
     )
     renumber = {old: new for new, old in enumerate(order)}
     host_text = table.strings.__getitem__
+    cited = citations(table, catalogue)
 
     # The matrix is a grid of rows with fixed column widths, so that each row lays out alone and
     # rows off screen are not laid out at all (``content-visibility: auto``): a <table> of
@@ -226,8 +241,8 @@ def render_page(
     width = min(max((len(table.strings[d]) for d in domains), default=10), MAX_DOMAIN_WIDTH) + 2
     style = (
         asset("report.css")
-        + f"#gm-matrix{{--cols:{width}ch repeat({len(areas)},4.6em) 4.4em}}"
-        + f"#gm-ids{{--cols:{width}ch repeat({len(order)},2.6em)}}\n"
+        + f"#gm-matrix{{--cols:minmax(min(14ch,{width}ch),{width}ch) repeat({len(areas)},3em) "
+        "3.2em 3em}" + f"#gm-ids{{--cols:{width}ch repeat({len(order)},2.6em)}}\n"
     )
     script = asset("report.js")
     csp = (
@@ -248,7 +263,7 @@ def render_page(
         + not_assessed(catalogue, collected)
         + inputs(run, "gm", folded=True)
         + _others(others)
-        + _by_requirement(table, order)
+        + _by_requirement(table, order, cited)
         + "\n"
     )
 
@@ -256,27 +271,39 @@ def render_page(
     yield (
         "<h2 id='gm-title'>Domains by requirement area</h2>"
         "<p class='gm-legend'>Worst outcome per cell (hover for counts); click a domain or a "
-        "cell for its tests. "
+        "cell for its tests, or Tab to a domain, move with the arrow keys and press Enter. "
+        "A failing cell reads <strong>F</strong> when a MUST requirement fails in it, "
+        "<strong>S</strong> when only a SHOULD does (<strong>A</strong>: advisory). "
         + "".join(f"<span class='{CLASS[s]}'>{esc(LABEL[s])}</span>" for s in WORST_FIRST)
-        + "</p><div class='gm-bar'>"
+        + "<br>The <strong>MUST</strong> column answers whether the domain meets every MUST "
+        "requirement assessed: <strong>yes</strong>, <strong>no</strong>, or "
+        "<strong>?</strong> when one could not be checked.</p>"
+        "<div class='gm-bar'>"
         "<input id='gm-filter' type='search' placeholder='filter domains' aria-label='filter "
         "domains'><label><input id='gm-bad' type='checkbox'> only domains failing or in error"
         "</label><button id='gm-view' type='button'>view by requirement ID</button>"
         "<button id='gm-expand' type='button'>expand all shown</button>"
+        "<label><input id='gm-pages' type='checkbox'> print one domain per page</label>"
         f"<span id='gm-count' class='gm-muted'>{len(domains)} domain(s)</span></div>"
         "<div id='gm-matrix' class='gm-grid' role='table' aria-label='domains by requirement "
         "area'><div class='gm-row gm-head' role='row'><b role='columnheader'>domain</b>"
         + "".join(f"<i role='columnheader' data-a='{esc(a)}'>{esc(a)}</i>" for a in areas)
-        + "<i role='columnheader' title='failures not waived, and errors'>issues</i></div>\n"
+        + "<i role='columnheader' title='failures not waived, and errors'>issues</i>"
+        "<i role='columnheader' title='meets every MUST requirement assessed'>MUST</i></div>\n"
     )
+    headlines: list[str] = []
     batch: list[str] = []
     for index, domain in enumerate(domains):
         cells = table.cells(by_domain[domain])
         issues = _issues(cells.values())
+        levels = fail_levels(table, by_domain[domain])
+        head = headline(table, by_domain[domain])
+        said = head.text()
+        headlines.append(said)
         name = esc(table.strings[domain])
         parts = [
             f"<div class='gm-row{' bad' if issues else ''}' data-d={index} role=row>"
-            f"<b role=rowheader tabindex=0 title='{name}'>{name}</b>"
+            f"<b role=rowheader tabindex=0 title='{name}: {esc(said)}'>{name}</b>"
         ]
         for area in areas:
             cell = cells.get(area)
@@ -284,11 +311,21 @@ def render_page(
                 parts.append("<i role=cell class=x></i>")
             else:
                 worst = cell.worst
-                parts.append(
-                    f"<i role=cell class={CLASS[worst]} title='{esc(_counts(cell))}'>"
-                    f"{SHORT[worst]}</i>"
-                )
-        parts.append(f"<i role=cell class=c>{issues}</i></div>\n")
+                text, css = SHORT[worst], CLASS[worst]
+                if worst == "fail":
+                    level = levels.get(area, "must")
+                    text = FAIL_LETTER.get(level, SHORT[worst])
+                    css += "" if level == "must" else " s"
+                    counts = f"{_counts(cell)}; strongest failing level: {level.upper()}"
+                else:
+                    counts = _counts(cell)
+                quoted = f"'{css}'" if " " in css else css
+                parts.append(f"<i role=cell class={quoted} title='{esc(counts)}'>{text}</i>")
+        verdict = head.verdict
+        parts.append(
+            f"<i role=cell class=c>{issues}</i><i role=cell class={CLASS[verdict]} "
+            f"title='{esc(said)}'>{MUST_WORD[verdict]}</i></div>\n"
+        )
         batch.append("".join(parts))
         if len(batch) >= 500:
             yield "".join(batch)
@@ -314,6 +351,10 @@ def render_page(
         )
         + ',"domains":'
         + json_for_script([table.strings[d] for d in domains])
+        + ',"headlines":'
+        + json_for_script(headlines)
+        + ',"cited":'
+        + json_for_script(cited)
         + ',"tests":['
     )
     rows = table.rows
@@ -360,7 +401,7 @@ def _totals(table: ReportTable, domains: int) -> str:
     )
 
 
-def _by_requirement(table: ReportTable, order: list[int]) -> str:
+def _by_requirement(table: ReportTable, order: list[int], cited: Mapping[str, list[str]]) -> str:
     """Per requirement: how many tests pass, fail, error; the central team's first question."""
     if not len(table):
         return "<p>No govmail tests ran.</p>"
@@ -374,14 +415,15 @@ def _by_requirement(table: ReportTable, order: list[int]) -> str:
         rows.append(
             f"<tr><td>{esc(info.id)}</td><td>{esc(info.level)}</td>"
             f"<td class='{CLASS[cell.worst]}'>{esc(info.title)}</td>{numbers}"
-            f"<td>{cell.waived_failures or ''}</td></tr>"
+            f"<td>{cell.waived_failures or ''}</td>"
+            f"<td class=gm-src>{esc('; '.join(cite_text(r, cited) for r in info.sources))}"
+            "</td></tr>"
         )
     return (
         "<details><summary>Tests by requirement (failing, error, pass, n/a, waived)</summary>"
         "<table class='gm'><thead><tr><th>ID</th><th>level</th><th>title</th><th>fail</th>"
-        "<th>error</th><th>pass</th><th>n/a</th><th>waived</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></details>"
+        "<th>error</th><th>pass</th><th>n/a</th><th>waived</th><th>sources</th></tr></thead>"
+        "<tbody>" + "".join(rows) + "</tbody></table></details>"
     )
 
 

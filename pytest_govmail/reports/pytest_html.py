@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from pytest_govmail.inputs.catalogue import Catalogue
+from pytest_govmail.reports.headline import citations_of, cite_text
 from pytest_govmail.reports.sections import esc as _e
 from pytest_govmail.reports.sections import inputs, not_assessed, provenance
 from pytest_govmail.reports.status import LABEL, STATUSES, Cell
@@ -56,7 +58,7 @@ class GovmailHtml:
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
         info = getattr(report, "govmail", None)
         if isinstance(info, dict):
-            data.insert(0, render_evidence(info))
+            data.insert(0, render_evidence(info, self.catalogue))
 
     def _matrix(self) -> str:
         if not self.tally:
@@ -82,8 +84,9 @@ class GovmailHtml:
         return "<h2>Domains by requirement area</h2>" + "".join(rows)
 
 
-def render_evidence(info: dict[str, Any]) -> str:
-    """One test's verdict and evidence as escaped HTML."""
+def render_evidence(info: dict[str, Any], catalogue: Catalogue | None = None) -> str:
+    """One test's verdict and evidence as escaped HTML; sources by title and address when the
+    ``catalogue`` is given (as our own page shows them), else by their keys."""
     parts = [
         "<div class='govmail-evidence'>",
         f"<p><b>{_e(info['requirement'])}</b> ({_e(info['level'])}, {_e(info['area'])}): "
@@ -107,6 +110,10 @@ def render_evidence(info: dict[str, Any]) -> str:
     for title, text in info.get("details", []):
         parts.append(f"<p>{_e(title)}:</p><pre>{_e(text)}</pre>")
     if info.get("sources"):
-        parts.append(f"<p>Sources: {_e(', '.join(info['sources']))}</p>")
+        refs = [str(ref) for ref in info["sources"]]
+        if catalogue is not None:
+            cited = citations_of(refs, catalogue)
+            refs = [cite_text(ref, cited) for ref in refs]
+        parts.append(f"<p>Sources: {_e('; '.join(refs))}</p>")
     parts.append("</div>")
     return "".join(parts)

@@ -59,16 +59,66 @@
     return status === "fail" && flat[o + F.waiver] ? "waived" : status;
   }
 
-  /* One test, as a <details>: a one-line summary, the rest on opening. */
-  function renderTest(flat, o) {
+  /* What a test's outcome means, for people: the verdict, and what pytest counted it as. */
+  function resultText(status, outcome) {
+    if (outcome === "xpassed") {
+      return "Passes now, yet a waiver still covers it: remove the waiver (pytest counts this " +
+        "as a failure).";
+    }
+    return {
+      fail: "Fails this requirement.",
+      waived: "Fails this requirement; a waiver accepts it until the waiver expires.",
+      inconclusive: "Could not be checked: the evidence needed was not complete, so the " +
+        "domain may or may not meet it.",
+      pass: "Meets this requirement.",
+      not_applicable: "Does not apply to this domain."
+    }[status] || status;
+  }
+
+  /* A citation: the source's title and address, as text (never a link the page follows). */
+  function citeText(ref) {
+    var c = data.cited ? data.cited[ref] : null;
+    if (!c || !c[0]) return ref;
+    var parts = ref.split(/\s+/);
+    var section = parts.length > 1 ? ", " + parts.slice(1).join(" ") : "";
+    return c[0] + section + (c[1] ? " (" + c[1] + ")" : "");
+  }
+
+  /* The collector writes a host's TLS scan as a "TLS scan of ..." line and indented lines under
+     it; every TLS and CERT test of that host carries the same block. The domain's panel shows
+     each block once (see `scans`) and a test points at it. */
+  var SCAN = "TLS scan of ";
+  function splitEvidence(lines) {
+    var own = [];
+    var scans = [];
+    for (var i = 0; i < lines.length; i++) {
+      var text = data.strings[lines[i]];
+      if (text.indexOf(SCAN) === 0) {
+        var block = [lines[i]];
+        while (i + 1 < lines.length && data.strings[lines[i + 1]].indexOf("  ") === 0) {
+          block.push(lines[++i]);
+        }
+        scans.push(block);
+      } else {
+        own.push(text);
+      }
+    }
+    return {own: own, scans: scans};
+  }
+
+  /* One test, as a <details>: a one-line summary, the rest on opening. `scans` collects the
+     host scans the test refers to, keyed by their first line's string index. */
+  function renderTest(flat, o, d, scans) {
     var req = data.requirements[flat[o + F.requirement]];
     var status = statusOf(flat, o);
+    var outcome = data.outcomes[flat[o + F.outcome]];
     var t = el("details", "gm-test gm-" + status);
     t.open = status === "fail" || status === "inconclusive";
     var summary = el("summary");
     summary.appendChild(el("span", "gm-badge", data.labels[status]));
     summary.appendChild(el("b", null, req[0]));
-    summary.appendChild(document.createTextNode(" (" + req[2] + ") " + req[1]));
+    summary.appendChild(document.createTextNode(
+      " (" + (req[2] === "advisory" ? req[2] : req[2].toUpperCase()) + ") " + req[1]));
     var host = data.strings[flat[o + F.host]];
     if (host) summary.appendChild(el("span", "gm-muted", " \u2014 MX " + host));
     summary.appendChild(el("div", "gm-sum", data.strings[flat[o + F.summary]]));
@@ -79,9 +129,9 @@
       var dd = el("dd");
       if (pre) dd.appendChild(el("pre", null, value)); else dd.textContent = value;
       dl.appendChild(dd);
+      return dd;
     }
-    item("outcome", "pytest " + data.outcomes[flat[o + F.outcome]] + "; verdict " +
-      data.labels[data.statuses[flat[o + F.status]]]);
+    item("result", resultText(status, outcome));
     var waiver = flat[o + F.waiver];
     if (waiver) item("waiver", data.strings[waiver]);
     var findings = data.lists[flat[o + F.findings]];
@@ -98,17 +148,25 @@
       }
       dl.appendChild(dd);
     }
-    var evidence = data.lists[flat[o + F.evidence]];
-    if (evidence.length) {
-      item("evidence", evidence.map(function (i) { return data.strings[i]; }).join("\n"), true);
-    }
+    var evidence = splitEvidence(data.lists[flat[o + F.evidence]]);
+    if (evidence.own.length) item("evidence", evidence.own.join("\n"), true);
+    evidence.scans.forEach(function (block) {
+      var key = block[0];
+      if (!(key in scans)) scans[key] = block;
+      var dd = item("TLS scan", null, false);
+      var go = el("button", "gm-link", data.strings[key]);
+      go.type = "button";
+      go.setAttribute("data-scan", "gm-scan-" + d + "-" + key);
+      go.title = "shown once for this host, under \u201chost scans\u201d below";
+      dd.appendChild(go);
+    });
     var details = data.lists[flat[o + F.details]];
     for (var j = 0; j + 1 < details.length; j += 2) {
       item(data.strings[details[j]], data.strings[details[j + 1]], true);
     }
     var sources = data.lists[req[4]];
     if (sources.length) {
-      item("sources", sources.map(function (i) { return data.strings[i]; }).join("; "));
+      item("sources", sources.map(function (i) { return citeText(data.strings[i]); }).join("\n"));
     }
     t.appendChild(dl);
     return t;
@@ -124,6 +182,7 @@
     var shown = 0;
     var lastArea = null;
     var body = el("div");
+    var scans = {};
     for (var o = 0; o < flat.length; o += W) {
       var req = data.requirements[flat[o + F.requirement]];
       if (only && req[3] !== only && req[0] !== only) continue;
@@ -131,8 +190,20 @@
         lastArea = req[3];
         body.appendChild(el("h4", null, lastArea));
       }
-      body.appendChild(renderTest(flat, o));
+      body.appendChild(renderTest(flat, o, d, scans));
       shown++;
+    }
+    var keys = Object.keys(scans);
+    if (keys.length) {
+      body.appendChild(el("h4", null, "host scans"));
+      keys.forEach(function (key) {
+        var pre = el("pre", "gm-scan", scans[key].map(function (i) {
+          return data.strings[i];
+        }).join("\n"));
+        pre.id = "gm-scan-" + d + "-" + key;
+        pre.tabIndex = -1;
+        body.appendChild(pre);
+      });
     }
     head.appendChild(document.createTextNode(
       " \u2014 " + shown + " test(s)" + (only ? " of " + only + " " : " ")));
@@ -153,7 +224,17 @@
     label.appendChild(document.createTextNode(" only failing or in error"));
     head.appendChild(label);
     box.appendChild(head);
+    if (data.headlines) box.appendChild(el("div", "gm-headline", data.headlines[d]));
     box.appendChild(body);
+    box.addEventListener("click", function (e) {
+      var go = e.target.closest("button[data-scan]");
+      if (!go) return;
+      var target = document.getElementById(go.getAttribute("data-scan"));
+      if (target) {
+        target.scrollIntoView({block: "start"});
+        target.focus();
+      }
+    });
     return box;
   }
 
@@ -190,12 +271,36 @@
     toggle(row, column > 0 && head ? head.getAttribute("data-a") : null, false);
   }
 
+  /* Arrow keys move between a grid's cells (one Tab stop per row, the domain name, so that a
+     sweep's 130,000 cells are not 130,000 Tab presses); a cell gets focus when reached. */
+  var MOVES = {ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0]};
+  function move(cell, key) {
+    var step = MOVES[key];
+    var row = cell.parentElement;
+    var column = Array.prototype.indexOf.call(row.children, cell) + step[1];
+    var next = row;
+    if (step[0]) {
+      do {
+        next = step[0] > 0 ? next.nextElementSibling : next.previousElementSibling;
+      } while (next && (next.hidden || !next.hasAttribute("data-d")));
+    }
+    if (!next || column < 0 || column >= next.children.length) return;
+    var target = next.children[column];
+    if (!target.hasAttribute("tabindex")) target.tabIndex = -1;
+    target.focus();
+  }
+
   function wire(grid) {
     grid.addEventListener("click", function (e) { onActivate(grid, e); });
     grid.addEventListener("keydown", function (e) {
+      var cell = e.target.closest(".gm-row[data-d] > *");
+      if (!cell || !grid.contains(cell)) return;
       if (e.key === "Enter" || e.key === " ") {
         e.preventDefault();
         onActivate(grid, e);
+      } else if (MOVES[e.key]) {
+        e.preventDefault();
+        move(cell, e.key);
       }
     });
   }
@@ -244,7 +349,13 @@
       row.appendChild(name);
       data.order.forEach(function (r) {
         var s = worst[r];
-        var cell = el("i", s ? data.classes[s] : "x", s ? data.short[s] : "");
+        var text = s ? data.short[s] : "";
+        var css = s ? data.classes[s] : "x";
+        if (s === "fail" && data.requirements[r][2] !== "must") {
+          text = data.requirements[r][2] === "should" ? "S" : "A";
+          css += " s";
+        }
+        var cell = el("i", css, text);
         cell.setAttribute("role", "cell");
         if (s) cell.title = data.requirements[r][0] + ": " + tally[r];
         row.appendChild(cell);
@@ -311,6 +422,14 @@
       toggle(row, null, true).querySelectorAll("details").forEach(function (x) { x.open = true; });
     });
   });
+
+  /* Printing: one domain per page when asked (a class the print stylesheet reads). */
+  var pages = document.getElementById("gm-pages");
+  if (pages) {
+    pages.addEventListener("change", function () {
+      document.body.classList.toggle("gm-page-per-domain", pages.checked);
+    });
+  }
 
   wire(matrix);
   document.documentElement.classList.add("gm-ready");
