@@ -283,12 +283,22 @@ def test_last_failed_reruns_only_failures(pytester: pytest.Pytester, lab: DemoLa
             id="nameserver",
         ),
         pytest.param(
-            ["--govmail-domain=a.gov.uk", "--govmail-timeout=0"], "*outside*", id="timeout"
+            ["--govmail-domain=a.gov.uk", "--govmail-timeout=0"],
+            "--govmail-timeout: 0 s; it must be more than 0 and at most 300 seconds",
+            id="timeout",
+        ),
+        pytest.param(["--govmail-domain="], "--govmail-domain: '' names no domain*", id="empty"),
+        pytest.param(
+            ["--govmail-domain=a.gov.uk", "--govmail-domains-file=d.txt"],
+            "d.txt, line 2 looks like CSV but the file has no header row "
+            "(domain,role,dkim_selectors)",
+            id="csv-without-header",
         ),
         pytest.param(["--govmail-replay=absent.json"], "*cannot read evidence file*", id="replay"),
     ],
 )
 def test_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
+    pytester.makefile(".txt", d="# departments\nb.gov.uk,receiving,s1\n")
     result = pytester.runpytest(*args, *BASE)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
