@@ -263,6 +263,36 @@ def test_ptr_confirms_forward(extra: list, expected: Status) -> None:
             id="mx-timeout",
         ),
         pytest.param(
+            [answer(D, "MX", "10 mx.example."), txt(D)],
+            frozenset(),
+            (True, True, False),
+            id="receiving-without-spf-still-sends",
+        ),
+        pytest.param(
+            [answer(D, "MX", "10 mx.example."), txt(D, "v=spf1 -all")],
+            frozenset(),
+            (True, True, False),
+            id="receiving-with-deny-all-spf-still-sends",
+        ),
+        pytest.param(
+            [answer(D, "MX", "10 mx.example."), failed(D, "TXT")],
+            frozenset(),
+            (True, True, None),
+            id="receiving-with-txt-timeout-still-sends",
+        ),
+        pytest.param(
+            [answer(D, "MX", "10 mx.example."), txt(D)],
+            frozenset({Role.RECEIVING}),
+            (True, False, False),
+            id="declared-receive-only",
+        ),
+        pytest.param(
+            [answer(D, "MX"), answer(D, "A", "192.0.2.1"), answer(D, "AAAA"), txt(D)],
+            frozenset(),
+            (True, False, False),
+            id="implicit-mx-alone-is-not-sending",
+        ),
+        pytest.param(
             [failed(D, "MX"), failed(D, "TXT")],
             frozenset({Role.PARKED, Role.RECEIVING}),
             (True, None, True),

@@ -3,7 +3,11 @@
 
 R (receiving): a non-null MX, or no MX and an A/AAAA record (the implicit MX of RFC 5321 5.1).
 S (sending): an SPF record with anything but ``-all``, a live DKIM key at a known or common
-selector, sample messages given for it, or declared.
+selector, sample messages given for it, or declared; and a domain with a non-null MX unless it is
+declared parked or receive-only (roles given without ``sending``). A mailbox domain replies, and
+its replies need SPF, DKIM and DMARC like any other mail (NCSC, "Email security and
+anti-spoofing"; GOV.UK, "Email security standards: set up DKIM"): inferring S from SPF alone
+would let a missing SPF record mark the domain "not sending" and hide its DKIM requirements.
 P (parked): declared, or a null MX together with ``v=spf1 -all``.
 A role the DNS could not decide (a timeout on the MX query, say) is unknown, and a requirement
 that depends on it is INCONCLUSIVE rather than skipped or failed.
@@ -47,6 +51,7 @@ def infer_roles(subject: Subject) -> RoleFacts:
     declared = subject.target.roles
     reasons: list[str] = []
     receiving: bool | None = None
+    mailbox = False  # a non-null MX: the domain holds mailboxes, which reply
     null_mx = False
     mx = subject.dns.get(subject.domain, "MX")
     if mx is None or mx.error is not None:
@@ -59,6 +64,7 @@ def infer_roles(subject: Subject) -> RoleFacts:
         null_mx = any(r.is_null for r in records)
         if any(not r.is_null for r in records):
             receiving = True
+            mailbox = True
         elif records:
             receiving = False
         else:
@@ -86,6 +92,10 @@ def infer_roles(subject: Subject) -> RoleFacts:
     if not sending and (subject.messages or _has_live_dkim_key(subject)):
         # DKIM keys or sample messages show a sending domain even without SPF (S in the
         # catalogue); absent DKIM evidence proves nothing, so it never makes the role unknown.
+        sending = True
+    if mailbox and not declared and not parked:
+        # A domain that receives mail also sends it (replies), whatever its SPF says; a user
+        # who knows otherwise declares it receive-only or parked in the domains file.
         sending = True
     if Role.RECEIVING in declared:
         receiving = True
