@@ -441,3 +441,54 @@ def test_tls_evidence_is_readable_in_the_report(pytester: pytest.Pytester, lab: 
     )
     html = (pytester.path / "reports" / "govmail.html").read_text()
     assert "TLSv1.0  accepted" in html
+
+
+def test_an_empty_selection_leaves_the_last_reports_in_place(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    args = [*lab_args(lab, "monitoring-dept.gov.uk"), *BASE]
+    first = pytester.runpytest(*args, "-k", "DMARC-03")
+    assert first.parseoutcomes()["failed"] == 1 and "passed" not in first.parseoutcomes()
+    page, junit = (pytester.path / "reports" / n for n in ("govmail.html", "junit.xml"))
+    before = page.read_bytes(), junit.read_bytes()
+    assert b"DMARC-03" in before[1]
+    empty = pytester.runpytest(*args, "-k", "DMARC-03-typo")
+    assert empty.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    empty.stdout.fnmatch_lines(
+        ["govmail: no test selected, so the last reports are left as they were (*govmail.html*)"]
+    )
+    assert (page.read_bytes(), junit.read_bytes()) == before
+    assert not list((pytester.path / "reports").glob(".*"))  # nothing left aside
+
+
+def test_an_empty_selection_with_no_earlier_report_writes_none(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    result = pytester.runpytest(*lab_args(lab, "monitoring-dept.gov.uk"), "-k", "NOPE-99", *BASE)
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(["govmail: no test selected, * (none written)"])
+    assert not list((pytester.path / "reports").glob("*"))
+
+
+@pytest.mark.parametrize(
+    ("keyword", "expected"),
+    [
+        ("DMARC-03", {"DMARC-03"}),
+        ("SPF and not SPF-06", {f"SPF-0{n}" for n in range(1, 10)} - {"SPF-06"}),
+    ],
+)
+def test_k_selects_by_requirement_id(
+    pytester: pytest.Pytester, lab: DemoLab, keyword: str, expected: set[str]
+) -> None:
+    junit = pytester.path / "k.xml"
+    result = pytester.runpytest(
+        *lab_args(lab, "monitoring-dept.gov.uk"), "-k", keyword, f"--junitxml={junit}", *BASE
+    )
+    assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+    got = {requirement for requirement, _domain, _host in outcomes(junit)}
+    implemented = {r.id for r in load_catalogue() if r.implemented}
+    wanted = expected & implemented
+    # -k matches names, judges' names too: "SPF" also picks PARK-01's park_spf_... judge.
+    assert wanted and wanted <= got and not {r for r in got if r.startswith("SPF")} - wanted
+    if keyword == "DMARC-03":
+        assert got == {"DMARC-03"}

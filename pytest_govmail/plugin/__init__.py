@@ -27,6 +27,7 @@ from pytest_govmail.plugin.configure import (
     build_run,
     check_evidence_only,
     default_reports,
+    keep_last_reports,
 )
 from pytest_govmail.plugin.configure import suites_dir as suites_dir
 from pytest_govmail.plugin.keys import (
@@ -79,6 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(EvidenceOnly(run, catalogue), "govmail-evidence-only")
         return
     default_reports(config)
+    keep_last_reports(config)
     from pytest_govmail.reports.terminal import GovmailReporter
 
     reporter = GovmailReporter(config, run, catalogue)
