@@ -371,9 +371,9 @@ class KeepLastReports:
             return (yield)
         finally:
             for path in self.paths:
-                hidden = aside.get(path)
-                if hidden is not None:
-                    hidden.replace(path)
+                kept_at = aside.get(path)
+                if kept_at is not None:
+                    kept_at.replace(path)
                 else:
                     path.unlink(missing_ok=True)  # no report of nothing where there was none
 
