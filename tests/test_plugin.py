@@ -492,3 +492,29 @@ def test_k_selects_by_requirement_id(
     assert wanted and wanted <= got and not {r for r in got if r.startswith("SPF")} - wanted
     if keyword == "DMARC-03":
         assert got == {"DMARC-03"}
+
+
+def test_a_domain_that_does_not_exist_is_said_once_loudly_and_nothing_passes(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    # A name under a lab zone that the zone does not hold: its server answers NXDOMAIN.
+    typo = "typo.exemplary-dept.gov.uk"
+    result = pytester.runpytest(*lab_args(lab, typo, "exemplary-dept.gov.uk"), *BASE)
+    junit = pytester.path / "reports" / "junit.xml"
+    got = {k: v for k, v in outcomes(junit).items() if k[1] == typo}
+    assert got and set(got.values()) == {"error"}  # none passes, none fails with a fix
+    assert any(v == "passed" for k, v in outcomes(junit).items() if k[1] != typo)
+    result.stdout.fnmatch_lines(
+        [
+            f"*DMARC-01 INCONCLUSIVE {typo}: domain does not exist: NXDOMAIN for {typo} from "
+            "resolver 127.0.0.1:* (a typo, a lapsed name or a filtering resolver)*",
+            f"govmail: 1 domain(s) DO NOT EXIST (NXDOMAIN from 127.0.0.1:*): {typo}; every test*",
+        ]
+    )
+    assert result.stdout.str().count("DO NOT EXIST") == 1
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    properties = {p.get("name"): p.get("value") for p in suite.findall("properties/property")}
+    assert properties["govmail.nxdomain"] == typo
+    page = (pytester.path / "reports" / "govmail.html").read_text("utf-8")
+    assert f"<strong>1 domain(s) do not exist</strong> (NXDOMAIN): {typo}." in page

@@ -23,10 +23,10 @@ from pytest_govmail.engine.settings import Settings, parse_nameserver
 from pytest_govmail.engine.sharing import WorkerShare
 from pytest_govmail.inputs.catalogue import Requirement
 from pytest_govmail.inputs.tls_profile import profile_input
-from pytest_govmail.judge.roles import RoleFacts, infer_roles
+from pytest_govmail.judge.roles import RoleFacts, infer_roles, nonexistence
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
-from pytest_govmail.model.dns import DnsSnapshot, DnsView
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, DnsView
 from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
@@ -112,6 +112,7 @@ class GovmailRun(RunLedger):
         self._collector: DnsCollector | None = None
         self._settled: set[str] = set()  # planner names, so workers can share them
         self._roles: dict[str, RoleFacts] = {}
+        self._nxdomain: dict[str, DnsResult | None] = {}
         self._ready: set[str] = set()  # requirement IDs whose evidence is complete
         self.progress = progress
         self._subjects: dict[tuple[str, str | None], Subject] = {}
@@ -386,7 +387,20 @@ class GovmailRun(RunLedger):
     def _forget(self) -> None:
         """Subjects and roles are built from the evidence: drop them when it grows."""
         self._roles.clear()
+        self._nxdomain.clear()
         self._subjects.clear()
+
+    def nxdomain(self, domain: str) -> DnsResult | None:
+        """The NXDOMAIN answer showing that ``domain`` does not exist, or None (see
+        :func:`~pytest_govmail.judge.roles.nonexistence`); worked out once per domain."""
+        if domain not in self._nxdomain:
+            self._nxdomain[domain] = nonexistence(self._snapshot, domain)
+        return self._nxdomain[domain]
+
+    @property
+    def nonexistent(self) -> list[str]:
+        """The targets whose own name does not exist, for the terminal, JUnit and the page."""
+        return [t.domain for t in self.targets if self.nxdomain(t.domain) is not None]
 
     def roles(self, subject: Subject) -> RoleFacts:
         """A domain's roles, inferred once per run (they depend only on its evidence)."""

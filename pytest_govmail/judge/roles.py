@@ -18,11 +18,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from pytest_govmail.model.dns import DnsResult, DnsView
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Role
 from pytest_govmail.model.verdict import Verdict
 from pytest_govmail.records.mx import mx_records
 from pytest_govmail.records.spf import spf_records
+
+#: The questions a run may ask at a domain's own name (MX and TXT always; others by planner).
+OWN_NAME_TYPES = ("SOA", "NS", "MX", "TXT", "A", "AAAA", "CAA", "TLSA")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +146,29 @@ def _has_live_dkim_key(subject: Subject) -> bool:
     from pytest_govmail.judge.dkim import survey  # DKIM judges import this module's helpers
 
     return bool(survey(subject).live)
+
+
+def nonexistence(dns: DnsView, domain: str) -> DnsResult | None:
+    """The NXDOMAIN answer that shows ``domain`` does not exist, or None.
+
+    A domain does not exist when every question the run asked at its own name was answered
+    NXDOMAIN: the name and everything below it are absent (RFC 8020 section 2; RFC 1035
+    section 4.1.1, RCODE 3). Its "missing" SPF and DMARC records are then not findings about a
+    department's mail but about the name itself: a typo, a lapsed registration, or a filtering
+    resolver that answers NXDOMAIN for names it blocks. One NOERROR answer, or one failed
+    question (which cannot tell), and the domain is judged as usual.
+    """
+    answers = [r for t in OWN_NAME_TYPES if (r := dns.get(domain, t)) is not None]
+    if answers and all(r.nxdomain for r in answers):
+        return answers[0]
+    return None
+
+
+def nonexistent_verdict(domain: str, answer: DnsResult, resolver: str) -> Verdict:
+    """The one verdict every test of a domain that does not exist gets: INCONCLUSIVE, so that
+    none passes and none fails with a fix ("publish a DMARC record") that misleads."""
+    where = answer.resolver or resolver
+    return Verdict.inconclusive(
+        f"domain does not exist: NXDOMAIN for {domain} from resolver {where} (a typo, a lapsed "
+        "name or a filtering resolver)"
+    )

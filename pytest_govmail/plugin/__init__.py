@@ -21,7 +21,7 @@ import pytest
 from pytest_govmail.engine.needs import all_dns_groups, judge_of
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.model import evidence as evidence_file
-from pytest_govmail.plugin.assessment import Assessment, Case, decide
+from pytest_govmail.plugin.assessment import Assessment, Case, decide, nonexistent_summary
 from pytest_govmail.plugin.configure import (
     EvidenceOnly,
     build_run,
@@ -45,6 +45,7 @@ from pytest_govmail.plugin.options import (
     pytest_addoption as pytest_addoption,
 )
 from pytest_govmail.plugin.pytest_private import (
+    add_testsuite_property,
     govmail_report,
     set_location,
     shorten_tracebacks,
@@ -341,6 +342,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     return (yield)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's junitxml writes its file
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     run = config.stash.get(run_key, None)
@@ -355,6 +357,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if saved is not None:
         # Under pytest-xdist the workers collected: their shared file is the run's evidence.
         run.adopt(saved)
+    if run.nonexistent:
+        add_testsuite_property(config, "govmail.nxdomain", " ".join(run.nonexistent))
     out = option_or_ini(config, "govmail_evidence_out")
     if out:
         evidence_file.write(run.to_evidence(), Path(out))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say once, loudly, which domains do not exist (each of their tests says it too)."""
+    run = terminalreporter.config.stash.get(run_key, None)
+    line = nonexistent_summary(run) if run is not None else ""
+    if line:
+        terminalreporter.write_line(line, red=True, bold=True)

@@ -28,7 +28,15 @@ def provenance(run: GovmailRun, catalogue: Catalogue) -> str:
         source = f"replay of evidence collected {run.replay.started_at or 'at an unknown time'}"
     else:
         source = f"collected {run.started_at} via {run.resolver_label}"
-    return (
+    missing = run.nonexistent
+    banner = (
+        f'<p class="govmail-nxdomain" role="alert"><strong>{len(missing)} domain(s) do not '
+        f"exist</strong> (NXDOMAIN): {esc(', '.join(missing))}. Every test of them is "
+        "inconclusive: check the spelling, the registration and the resolver.</p>"
+        if missing
+        else ""
+    )
+    return banner + (
         f"<p>{len(run.targets)} domain(s) assessed against catalogue "
         f"v{esc(catalogue.version)}; {esc(source)}.</p>"
     )
