@@ -518,3 +518,34 @@ def test_a_domain_that_does_not_exist_is_said_once_loudly_and_nothing_passes(
     assert properties["govmail.nxdomain"] == typo
     page = (pytester.path / "reports" / "govmail.html").read_text("utf-8")
     assert f"<strong>1 domain(s) do not exist</strong> (NXDOMAIN): {typo}." in page
+
+
+def test_xdist_reports_the_waivers_its_workers_matched(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    from pytest_govmail.lab.demo import DEMO_WAIVERS
+
+    domains = "sprawling-spf-dept.gov.uk,dormant-dept.gov.uk,monitoring-dept.gov.uk"
+    args = [
+        *lab_args(lab, domains), f"--govmail-waivers={DEMO_WAIVERS}", "-m", "spf or mx or dmarc",
+        "-p", "no:benchmark", "-q", *BASE,
+    ]  # fmt: skip
+
+    def waiver_lines(result: pytest.RunResult) -> list[str]:
+        return [line for line in result.outlines if "waiver" in line and "govmail:" in line]
+
+    single = pytester.runpytest_subprocess(*args)
+    spread = pytester.runpytest_subprocess(*args, "-n", "2")
+    assert waiver_lines(spread) == waiver_lines(single)
+    assert not [line for line in waiver_lines(spread) if "matches no test" in line]
+    spread.stdout.fnmatch_lines(
+        [
+            "govmail: 2 waiver(s) applied",
+            "govmail: waiver applied to 1 test(s): SPF-06, *",
+            "govmail: waiver applied to 1 test(s): MX-03, *",
+            "govmail: waiver EXPIRED, no longer applied: DMARC-04 *",
+        ]
+    )
+    # The workers collected; the controller says how long that took, not 0.00 s.
+    collected = re.search(r"collected in ([0-9.]+) s", spread.stdout.str())
+    assert collected is not None and float(collected.group(1)) > 0

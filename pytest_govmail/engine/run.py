@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 def planner_name(planner: Planner) -> str:
     """A planner's stable name (workers compare what has been collected by name)."""
     return f"{planner.__module__}.{planner.__qualname__}"
+
+
+#: The settled mark (see :meth:`GovmailRun.settled_marks`) holding the seconds spent collecting.
+SECONDS_MARK = ":seconds="
 
 
 @dataclass
@@ -233,6 +237,9 @@ class GovmailRun(RunLedger):
         done = sorted(self._settled)
         done += [":tls"] if self._tls_done else []
         done += [":policies"] if self._policies_done else []
+        # The time spent collecting so far, by every worker: the controller, which collects
+        # nothing itself, reports it (it said "collected in 0.00 s" before).
+        done += [f"{SECONDS_MARK}{self.stats.seconds:.3f}"]
         return done
 
     def resume(self, saved: evidence_file.Evidence, marks: Collection[str]) -> None:
@@ -254,6 +261,12 @@ class GovmailRun(RunLedger):
         self.stats.tls_addresses = len(self.tls)
         self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
         self.stats.policies = len(self.policies)
+        marks = saved.settings.get("collected", "").split()
+        for mark in marks:
+            if mark.startswith(SECONDS_MARK):
+                with suppress(ValueError):
+                    seconds = float(mark.removeprefix(SECONDS_MARK))
+                    self.stats.seconds = max(self.stats.seconds, seconds)
 
     def _ensure_dns(self, areas: set[str], scan_tls: bool) -> None:
         """Ask the planners of ``areas`` to a fixed point; with ``scan_tls`` (and

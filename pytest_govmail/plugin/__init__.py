@@ -24,6 +24,7 @@ from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.plugin.assessment import Assessment, Case, decide, nonexistent_summary
 from pytest_govmail.plugin.configure import (
     EvidenceOnly,
+    XdistWorkerWaivers,
     build_run,
     check_evidence_only,
     default_reports,
@@ -80,6 +81,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if evidence_only:
         config.pluginmanager.register(EvidenceOnly(run, catalogue), "govmail-evidence-only")
         return
+    if hasattr(config, "workerinput") and run.waivers:
+        config.pluginmanager.register(XdistWorkerWaivers(run), "govmail-worker-waivers")
     default_reports(config)
     keep_last_reports(config)
     from pytest_govmail.reports.terminal import GovmailReporter

@@ -38,6 +38,7 @@ from pytest_govmail.model.target import Target
 from pytest_govmail.plugin.keys import (
     demo_key,
     lab_key,
+    run_key,
     shared_key,
 )
 from pytest_govmail.plugin.options import (
@@ -183,6 +184,14 @@ class XdistController:
     def __init__(self, config: pytest.Config, shared: Path) -> None:
         self.config = config
         self.shared = shared
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Note the waivers a worker matched (its setup report carries their indices)."""
+        note = getattr(report, "govmail_waiver", None)
+        run = self.config.stash.get(run_key, None)
+        if note is not None and run is not None and report.when == "setup":
+            run.note_waiver_indices(note)
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["govmail_shared"] = str(self.shared)
@@ -392,3 +401,19 @@ def keep_last_reports(config: pytest.Config) -> None:
     if config.option.xmlpath and Path(config.option.xmlpath) == junit:
         paths.append(junit)
     config.pluginmanager.register(KeepLastReports(paths), "govmail-keep-last-reports")
+
+
+class XdistWorkerWaivers:
+    """Registered on a pytest-xdist worker: sends the controller which waivers each test
+    matched, as indices on the setup report (plain data, which xdist serialises with it)."""
+
+    def __init__(self, run: GovmailRun) -> None:
+        self.run = run
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "setup":
+            return
+        note, self.run.last_waiver_note = self.run.last_waiver_note, None
+        if note is not None:
+            report.govmail_waiver = list(note)  # type: ignore[attr-defined]
