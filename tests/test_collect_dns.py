@@ -128,3 +128,22 @@ def test_timeouts_run_side_by_side(lab: LabDnsServer) -> None:
     snapshot = c.settle_sync(targets, [mx_queries])
     assert all(r.error is not None for r in snapshot)
     assert time.monotonic() - start < 3  # 40 timeouts of 0.5 s, not 20 s one after another
+
+
+def test_a_refused_resolver_is_named_in_plain_words() -> None:
+    # dnspython's own record of a resolver that refused the connection (its NoNameservers,
+    # as dns.resolver builds it: str(nameserver), tcp, port, exception, response).
+    import dns.message
+    import dns.resolver
+
+    from pytest_govmail.collect.dns import _classify
+
+    refused = dns.resolver.NoNameservers(
+        request=dns.message.make_query("example.gov.uk", "MX"),
+        errors=[("Do53:192.0.2.1@53", True, 53, ConnectionRefusedError(111, "refused"), None)],
+    )
+    error = _classify(refused)
+    assert error.detail == (
+        "the resolver 192.0.2.1:53 refused the connection (is a DNS server running there?)"
+    )
+    assert "Errno" not in error.describe() and "Do53" not in error.describe()

@@ -6,7 +6,12 @@ import pytest
 from factories import aliased, answer, failed, nxdomain, subject, txt
 
 from pytest_govmail.judge import mx, park, ptr
-from pytest_govmail.judge.roles import applicability, infer_roles
+from pytest_govmail.judge.roles import (
+    applicability,
+    infer_roles,
+    nonexistence,
+    nonexistent_verdict,
+)
 from pytest_govmail.model.dns import ErrorKind
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Role
@@ -263,6 +268,36 @@ def test_ptr_confirms_forward(extra: list, expected: Status) -> None:
             id="mx-timeout",
         ),
         pytest.param(
+            [answer(D, "MX", "10 mx.example."), txt(D)],
+            frozenset(),
+            (True, True, False),
+            id="receiving-without-spf-still-sends",
+        ),
+        pytest.param(
+            [answer(D, "MX", "10 mx.example."), txt(D, "v=spf1 -all")],
+            frozenset(),
+            (True, True, False),
+            id="receiving-with-deny-all-spf-still-sends",
+        ),
+        pytest.param(
+            [answer(D, "MX", "10 mx.example."), failed(D, "TXT")],
+            frozenset(),
+            (True, True, None),
+            id="receiving-with-txt-timeout-still-sends",
+        ),
+        pytest.param(
+            [answer(D, "MX", "10 mx.example."), txt(D)],
+            frozenset({Role.RECEIVING}),
+            (True, False, False),
+            id="declared-receive-only",
+        ),
+        pytest.param(
+            [answer(D, "MX"), answer(D, "A", "192.0.2.1"), answer(D, "AAAA"), txt(D)],
+            frozenset(),
+            (True, False, False),
+            id="implicit-mx-alone-is-not-sending",
+        ),
+        pytest.param(
             [failed(D, "MX"), failed(D, "TXT")],
             frozenset({Role.PARKED, Role.RECEIVING}),
             (True, None, True),
@@ -285,3 +320,34 @@ def test_applicability_outcomes() -> None:
     verdict = applicability(unknown, {"receiving"})
     assert verdict is not None and verdict.status is Status.INCONCLUSIVE
     assert "timeout" in verdict.summary
+
+
+@pytest.mark.parametrize(
+    ("results", "gone"),
+    [
+        pytest.param([nxdomain(D, "MX"), nxdomain(D, "TXT")], True, id="nxdomain-everywhere"),
+        pytest.param(
+            [nxdomain(D, "MX"), nxdomain(D, "TXT"), answer(D, "A", "192.0.2.1")],
+            False,
+            id="one-noerror-answer",
+        ),
+        pytest.param([nxdomain(D, "MX"), failed(D, "TXT")], False, id="one-question-failed"),
+        pytest.param([answer(D, "MX"), txt(D)], False, id="nodata-is-not-nxdomain"),
+        pytest.param([nxdomain(f"_dmarc.{D}", "TXT")], False, id="only-names-below-asked"),
+        pytest.param([], False, id="nothing-asked"),
+    ],
+)
+def test_a_domain_does_not_exist_only_when_its_own_name_is_nxdomain(
+    results: list, gone: bool
+) -> None:
+    found = nonexistence(subject(D, *results).dns, D)
+    assert (found is not None) is gone
+
+
+def test_a_domain_that_does_not_exist_is_inconclusive_with_its_cause() -> None:
+    verdict = nonexistent_verdict(D, nxdomain(D, "MX"), "192.0.2.53:53")
+    assert verdict.status is Status.INCONCLUSIVE
+    assert verdict.summary == (
+        f"domain does not exist: NXDOMAIN for {D} from resolver 192.0.2.53:53 (a typo, a lapsed "
+        "name or a filtering resolver)"
+    )

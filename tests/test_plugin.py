@@ -283,12 +283,22 @@ def test_last_failed_reruns_only_failures(pytester: pytest.Pytester, lab: DemoLa
             id="nameserver",
         ),
         pytest.param(
-            ["--govmail-domain=a.gov.uk", "--govmail-timeout=0"], "*outside*", id="timeout"
+            ["--govmail-domain=a.gov.uk", "--govmail-timeout=0"],
+            "--govmail-timeout: 0 s; it must be more than 0 and at most 300 seconds",
+            id="timeout",
+        ),
+        pytest.param(["--govmail-domain="], "--govmail-domain: '' names no domain*", id="empty"),
+        pytest.param(
+            ["--govmail-domain=a.gov.uk", "--govmail-domains-file=d.txt"],
+            "d.txt, line 2 looks like CSV but the file has no header row "
+            "(domain,role,dkim_selectors)",
+            id="csv-without-header",
         ),
         pytest.param(["--govmail-replay=absent.json"], "*cannot read evidence file*", id="replay"),
     ],
 )
 def test_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
+    pytester.makefile(".txt", d="# departments\nb.gov.uk,receiving,s1\n")
     result = pytester.runpytest(*args, *BASE)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
@@ -431,3 +441,111 @@ def test_tls_evidence_is_readable_in_the_report(pytester: pytest.Pytester, lab: 
     )
     html = (pytester.path / "reports" / "govmail.html").read_text()
     assert "TLSv1.0  accepted" in html
+
+
+def test_an_empty_selection_leaves_the_last_reports_in_place(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    args = [*lab_args(lab, "monitoring-dept.gov.uk"), *BASE]
+    first = pytester.runpytest(*args, "-k", "DMARC-03")
+    assert first.parseoutcomes()["failed"] == 1 and "passed" not in first.parseoutcomes()
+    page, junit = (pytester.path / "reports" / n for n in ("govmail.html", "junit.xml"))
+    before = page.read_bytes(), junit.read_bytes()
+    assert b"DMARC-03" in before[1]
+    empty = pytester.runpytest(*args, "-k", "DMARC-03-typo")
+    assert empty.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    empty.stdout.fnmatch_lines(
+        ["govmail: no test selected, so the last reports are left as they were (*govmail.html*)"]
+    )
+    assert (page.read_bytes(), junit.read_bytes()) == before
+    assert not list((pytester.path / "reports").glob(".*"))  # nothing left aside
+
+
+def test_an_empty_selection_with_no_earlier_report_writes_none(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    result = pytester.runpytest(*lab_args(lab, "monitoring-dept.gov.uk"), "-k", "NOPE-99", *BASE)
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(["govmail: no test selected, * (none written)"])
+    assert not list((pytester.path / "reports").glob("*"))
+
+
+@pytest.mark.parametrize(
+    ("keyword", "expected"),
+    [
+        ("DMARC-03", {"DMARC-03"}),
+        ("SPF and not SPF-06", {f"SPF-0{n}" for n in range(1, 10)} - {"SPF-06"}),
+    ],
+)
+def test_k_selects_by_requirement_id(
+    pytester: pytest.Pytester, lab: DemoLab, keyword: str, expected: set[str]
+) -> None:
+    junit = pytester.path / "k.xml"
+    result = pytester.runpytest(
+        *lab_args(lab, "monitoring-dept.gov.uk"), "-k", keyword, f"--junitxml={junit}", *BASE
+    )
+    assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+    got = {requirement for requirement, _domain, _host in outcomes(junit)}
+    implemented = {r.id for r in load_catalogue() if r.implemented}
+    wanted = expected & implemented
+    # -k matches names, judges' names too: "SPF" also picks PARK-01's park_spf_... judge.
+    assert wanted and wanted <= got and not {r for r in got if r.startswith("SPF")} - wanted
+    if keyword == "DMARC-03":
+        assert got == {"DMARC-03"}
+
+
+def test_a_domain_that_does_not_exist_is_said_once_loudly_and_nothing_passes(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    # A name under a lab zone that the zone does not hold: its server answers NXDOMAIN.
+    typo = "typo.exemplary-dept.gov.uk"
+    result = pytester.runpytest(*lab_args(lab, typo, "exemplary-dept.gov.uk"), *BASE)
+    junit = pytester.path / "reports" / "junit.xml"
+    got = {k: v for k, v in outcomes(junit).items() if k[1] == typo}
+    assert got and set(got.values()) == {"error"}  # none passes, none fails with a fix
+    assert any(v == "passed" for k, v in outcomes(junit).items() if k[1] != typo)
+    result.stdout.fnmatch_lines(
+        [
+            f"*DMARC-01 INCONCLUSIVE {typo}: domain does not exist: NXDOMAIN for {typo} from "
+            "resolver 127.0.0.1:* (a typo, a lapsed name or a filtering resolver)*",
+            f"govmail: 1 domain(s) DO NOT EXIST (NXDOMAIN from 127.0.0.1:*): {typo}; every test*",
+        ]
+    )
+    assert result.stdout.str().count("DO NOT EXIST") == 1
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    properties = {p.get("name"): p.get("value") for p in suite.findall("properties/property")}
+    assert properties["govmail.nxdomain"] == typo
+    page = (pytester.path / "reports" / "govmail.html").read_text("utf-8")
+    assert f"<strong>1 domain(s) do not exist</strong> (NXDOMAIN): {typo}." in page
+
+
+def test_xdist_reports_the_waivers_its_workers_matched(
+    pytester: pytest.Pytester, lab: DemoLab
+) -> None:
+    from pytest_govmail.lab.demo import DEMO_WAIVERS
+
+    domains = "sprawling-spf-dept.gov.uk,dormant-dept.gov.uk,monitoring-dept.gov.uk"
+    args = [
+        *lab_args(lab, domains), f"--govmail-waivers={DEMO_WAIVERS}", "-m", "spf or mx or dmarc",
+        "-p", "no:benchmark", "-q", *BASE,
+    ]  # fmt: skip
+
+    def waiver_lines(result: pytest.RunResult) -> list[str]:
+        return [line for line in result.outlines if "waiver" in line and "govmail:" in line]
+
+    single = pytester.runpytest_subprocess(*args)
+    spread = pytester.runpytest_subprocess(*args, "-n", "2")
+    assert waiver_lines(spread) == waiver_lines(single)
+    assert not [line for line in waiver_lines(spread) if "matches no test" in line]
+    spread.stdout.fnmatch_lines(
+        [
+            "govmail: 2 waiver(s) applied",
+            "govmail: waiver applied to 1 test(s): SPF-06, *",
+            "govmail: waiver applied to 1 test(s): MX-03, *",
+            "govmail: waiver EXPIRED, no longer applied: DMARC-04 *",
+        ]
+    )
+    # The workers collected; the controller says how long that took, not 0.00 s.
+    collected = re.search(r"collected in ([0-9.]+) s", spread.stdout.str())
+    assert collected is not None and float(collected.group(1)) > 0

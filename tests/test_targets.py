@@ -70,6 +70,16 @@ def test_plain_file_with_bom_crlf_comments_and_duplicates() -> None:
     assert [t.domain for t in got] == ["a.gov.uk", "b.gov.uk"]
 
 
+def test_csv_rows_without_a_header_say_so() -> None:
+    with pytest.raises(TargetError, match=r"d\.csv, line 2 looks like CSV but .* no header row"):
+        targets_from_text("a.gov.uk\nb.gov.uk,parked\n", "d.csv")
+
+
+def test_an_empty_domain_value_is_refused() -> None:
+    with pytest.raises(TargetError, match="names no domain"):
+        targets_from_values([""])
+
+
 def test_bad_line_is_named() -> None:
     with pytest.raises(TargetError, match=r"d\.txt, line 3: .*URL"):
         targets_from_text("a.gov.uk\n\nhttp://b.gov.uk\n", "d.txt")

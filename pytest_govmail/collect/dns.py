@@ -72,7 +72,13 @@ def _classify(exc: dns.resolver.NoNameservers) -> ProbeError:
             details.append(f"{server}:{port} answered {dns.rcode.to_text(rcode)}")
         else:
             kinds.append(ErrorKind.NO_NAMESERVERS)
-            details.append(f"{server}:{port}: {err}")
+            details.append(
+                f"the resolver {str(server).removeprefix('Do53:').partition('@')[0]}:{port} "
+                "refused the connection (is a DNS server running "
+                "there?)"
+                if isinstance(err, ConnectionRefusedError)
+                else f"{server}:{port}: {err}"
+            )
     kind = kinds[0] if kinds and all(k == kinds[0] for k in kinds) else ErrorKind.NO_NAMESERVERS
     return ProbeError(kind, "; ".join(details) or "all nameservers failed")
 

@@ -27,6 +27,9 @@ class RunLedger:
         self.waivers_expired: set[Waiver] = set()
         #: How many tests each applied waiver matched, for the report's waiver list.
         self.waiver_uses: Counter[Waiver] = Counter()
+        #: The last test's match as waiver indices (applied, expired; -1 for none), which a
+        #: pytest-xdist worker sends its controller with the test's setup report.
+        self.last_waiver_note: tuple[int, int] | None = None
 
     @property
     def tls_profile(self) -> TlsProfile:
@@ -56,6 +59,25 @@ class RunLedger:
             self.waiver_uses[match.applied] += 1
         if match.expired is not None:
             self.waivers_expired.add(match.expired)
+        self.last_waiver_note = (
+            (self._index(match.applied), self._index(match.expired))
+            if match.applied is not None or match.expired is not None
+            else None
+        )
+
+    def _index(self, waiver: Waiver | None) -> int:
+        return -1 if waiver is None else self.waivers.index(waiver)
+
+    def note_waiver_indices(self, note: tuple[int, int] | list[int]) -> None:
+        """Note a match a pytest-xdist worker made (see ``last_waiver_note``): the controller
+        judges no test, so without this it would call every waiver unused."""
+        applied, expired = note
+        self.note_waiver(
+            WaiverMatch(
+                applied=self.waivers[applied] if 0 <= applied < len(self.waivers) else None,
+                expired=self.waivers[expired] if 0 <= expired < len(self.waivers) else None,
+            )
+        )
 
     def unused_waivers(self) -> list[Waiver]:
         """Waivers that matched no test of this run (a typo, or a domain fixed and forgotten)."""

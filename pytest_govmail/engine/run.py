@@ -13,7 +13,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -24,10 +24,10 @@ from pytest_govmail.engine.settings import Settings, parse_nameserver
 from pytest_govmail.engine.sharing import WorkerShare
 from pytest_govmail.inputs.catalogue import Requirement
 from pytest_govmail.inputs.tls_profile import profile_input
-from pytest_govmail.judge.roles import RoleFacts, infer_roles
+from pytest_govmail.judge.roles import RoleFacts, infer_roles, nonexistence
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
-from pytest_govmail.model.dns import DnsSnapshot, DnsView
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, DnsView
 from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 def planner_name(planner: Planner) -> str:
     """A planner's stable name (workers compare what has been collected by name)."""
     return f"{planner.__module__}.{planner.__qualname__}"
+
+
+#: The settled mark (see :meth:`GovmailRun.settled_marks`) holding the seconds spent collecting.
+SECONDS_MARK = ":seconds="
 
 
 @dataclass
@@ -114,6 +118,7 @@ class GovmailRun(RunLedger):
         self._collector: DnsCollector | None = None
         self._settled: set[str] = set()  # planner names, so workers can share them
         self._roles: dict[str, RoleFacts] = {}
+        self._nxdomain: dict[str, DnsResult | None] = {}
         self._ready: set[str] = set()  # requirement IDs whose evidence is complete
         self.progress = progress
         self._subjects: dict[tuple[str, str | None], Subject] = {}
@@ -292,6 +297,9 @@ class GovmailRun(RunLedger):
         done = sorted(self._settled)
         done += [":tls"] if self._tls_done else []
         done += [":policies"] if self._policies_done else []
+        # The time spent collecting so far, by every worker: the controller, which collects
+        # nothing itself, reports it (it said "collected in 0.00 s" before).
+        done += [f"{SECONDS_MARK}{self.stats.seconds:.3f}"]
         return done
 
     def resume(self, saved: evidence_file.Evidence, marks: Collection[str]) -> None:
@@ -313,6 +321,12 @@ class GovmailRun(RunLedger):
         self.stats.tls_addresses = len(self.tls)
         self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
         self.stats.policies = len(self.policies)
+        marks = saved.settings.get("collected", "").split()
+        for mark in marks:
+            if mark.startswith(SECONDS_MARK):
+                with suppress(ValueError):
+                    seconds = float(mark.removeprefix(SECONDS_MARK))
+                    self.stats.seconds = max(self.stats.seconds, seconds)
 
     def _ensure_dns(self, areas: set[str], scan_tls: bool) -> None:
         """Ask the planners of ``areas`` to a fixed point; with ``scan_tls`` (and
@@ -459,7 +473,20 @@ class GovmailRun(RunLedger):
     def _forget(self) -> None:
         """Subjects and roles are built from the evidence: drop them when it grows."""
         self._roles.clear()
+        self._nxdomain.clear()
         self._subjects.clear()
+
+    def nxdomain(self, domain: str) -> DnsResult | None:
+        """The NXDOMAIN answer showing that ``domain`` does not exist, or None (see
+        :func:`~pytest_govmail.judge.roles.nonexistence`); worked out once per domain."""
+        if domain not in self._nxdomain:
+            self._nxdomain[domain] = nonexistence(self._snapshot, domain)
+        return self._nxdomain[domain]
+
+    @property
+    def nonexistent(self) -> list[str]:
+        """The targets whose own name does not exist, for the terminal, JUnit and the page."""
+        return [t.domain for t in self.targets if self.nxdomain(t.domain) is not None]
 
     def roles(self, subject: Subject) -> RoleFacts:
         """A domain's roles, inferred once per run (they depend only on its evidence)."""

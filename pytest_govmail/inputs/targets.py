@@ -118,6 +118,10 @@ def targets_from_values(values: Iterable[str]) -> list[Target]:
     """Targets from ``--govmail-domain`` values; each may be a comma-separated list."""
     found: list[Target] = []
     for value in values:
+        if not value.strip(" ,"):
+            # ``--govmail-domain=''`` (an unset shell variable, say) would otherwise run nothing
+            # and say nothing: a usage error names the mistake.
+            raise TargetError(f"--govmail-domain: {value!r} names no domain; give a domain name")
         for part in value.split(","):
             if not part.strip():
                 continue
@@ -150,6 +154,12 @@ def targets_from_text(text: str, name: str) -> list[Target]:
         return _targets_from_csv(lines, name)
     found = []
     for number, line in lines:
+        if "," in line:
+            # Checked before IDNA, whose complaint ("Codepoint U+002C not allowed") hides this.
+            raise TargetError(
+                f"{name}, line {number} looks like CSV but the file has no header row "
+                "(domain,role,dkim_selectors)"
+            )
         try:
             found.append(Target(normalise_domain(line), source=f"{name}:{number}"))
         except TargetError as exc:

@@ -21,12 +21,14 @@ import pytest
 from pytest_govmail.engine.needs import all_dns_groups, judge_of
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement, load_catalogue
 from pytest_govmail.model import evidence as evidence_file
-from pytest_govmail.plugin.assessment import Assessment, Case, decide
+from pytest_govmail.plugin.assessment import Assessment, Case, decide, nonexistent_summary
 from pytest_govmail.plugin.configure import (
     EvidenceOnly,
+    XdistWorkerWaivers,
     build_run,
     check_evidence_only,
     default_reports,
+    keep_last_reports,
 )
 from pytest_govmail.plugin.configure import suites_dir as suites_dir
 from pytest_govmail.plugin.keys import (
@@ -44,6 +46,7 @@ from pytest_govmail.plugin.options import (
     pytest_addoption as pytest_addoption,
 )
 from pytest_govmail.plugin.pytest_private import (
+    add_testsuite_property,
     govmail_report,
     set_location,
     shorten_tracebacks,
@@ -78,7 +81,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if evidence_only:
         config.pluginmanager.register(EvidenceOnly(run, catalogue), "govmail-evidence-only")
         return
+    if hasattr(config, "workerinput") and run.waivers:
+        config.pluginmanager.register(XdistWorkerWaivers(run), "govmail-worker-waivers")
     default_reports(config)
+    keep_last_reports(config)
     from pytest_govmail.reports.terminal import GovmailReporter
 
     reporter = GovmailReporter(config, run, catalogue)
@@ -339,6 +345,7 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
     return (yield)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's junitxml writes its file
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     run = config.stash.get(run_key, None)
@@ -353,6 +360,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if saved is not None:
         # Under pytest-xdist the workers collected: their shared file is the run's evidence.
         run.adopt(saved)
+    if run.nonexistent:
+        add_testsuite_property(config, "govmail.nxdomain", " ".join(run.nonexistent))
     out = option_or_ini(config, "govmail_evidence_out")
     if out:
         evidence_file.write(run.to_evidence(), Path(out))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say once, loudly, which domains do not exist (each of their tests says it too)."""
+    run = terminalreporter.config.stash.get(run_key, None)
+    line = nonexistent_summary(run) if run is not None else ""
+    if line:
+        terminalreporter.write_line(line, red=True, bold=True)

@@ -16,7 +16,7 @@ import pytest
 
 from pytest_govmail.inputs.catalogue import Requirement
 from pytest_govmail.inputs.waivers import Waiver, find_waiver
-from pytest_govmail.judge.roles import RoleFacts, applicability
+from pytest_govmail.judge.roles import RoleFacts, applicability, nonexistent_verdict
 from pytest_govmail.judge.vantage import overrule
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
@@ -185,10 +185,16 @@ def decide(assessment: Assessment, run: GovmailRun) -> Verdict:
     requirement, case = assessment.requirement, assessment.case
     run.ensure((requirement,))
     subject = run.subject(case.target, case.host)
-    verdict = overrule(
-        subject,
-        judge_case(requirement, subject, assessment.judge, case.host_scoped, run.roles(subject)),
-    )
+    missing = run.nxdomain(case.target.domain)
+    if missing is not None:
+        # The name itself does not exist: one cause for every test of the domain.
+        verdict = nonexistent_verdict(case.target.domain, missing, run.resolver_label)
+    else:
+        verdict = judge_case(
+            requirement, subject, assessment.judge, case.host_scoped, run.roles(subject)
+        )
+    # A blind resolver or a blocked port 25 overrules both: the cause is this machine.
+    verdict = overrule(subject, verdict)
     match = find_waiver(
         run.waivers, requirement.id, case.target.domain, case.host, datetime.now(UTC).date()
     )
@@ -201,3 +207,15 @@ def decide(assessment: Assessment, run: GovmailRun) -> Verdict:
     if verdict.status is Status.NOT_APPLICABLE:
         skip_at_item(f"{requirement.id} not applicable: {_clip(verdict.summary)}")
     return verdict
+
+
+def nonexistent_summary(run: GovmailRun) -> str:
+    """One line, said once, naming the assessed domains that do not exist (or "")."""
+    names = run.nonexistent
+    if not names:
+        return ""
+    return (
+        f"govmail: {len(names)} domain(s) DO NOT EXIST (NXDOMAIN from {run.resolver_label}): "
+        f"{', '.join(names)}; every test of them is inconclusive. Check the spelling, the "
+        "registration, and that the resolver does not filter them."
+    )

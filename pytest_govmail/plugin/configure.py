@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ from pytest_govmail.model.target import Target
 from pytest_govmail.plugin.keys import (
     demo_key,
     lab_key,
+    run_key,
     shared_key,
 )
 from pytest_govmail.plugin.options import (
@@ -183,6 +184,14 @@ class XdistController:
     def __init__(self, config: pytest.Config, shared: Path) -> None:
         self.config = config
         self.shared = shared
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Note the waivers a worker matched (its setup report carries their indices)."""
+        note = getattr(report, "govmail_waiver", None)
+        run = self.config.stash.get(run_key, None)
+        if note is not None and run is not None and report.when == "setup":
+            run.note_waiver_indices(note)
 
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["govmail_shared"] = str(self.shared)
@@ -337,3 +346,74 @@ class EvidenceOnly:
             f"{stats.tls_addresses} MX address(es) scanned, {stats.policies} MTA-STS "
             f"policy fetch(es), collected in {stats.seconds:.2f} s"
         )
+
+
+class KeepLastReports:
+    """An empty selection (``-k DMARC-03-typo``, exit 5) leaves the last reports in place.
+
+    pytest's junitxml plugin and the report page write their files in
+    ``pytest_sessionfinish`` whatever ran; a run of no test would replace yesterday's
+    assessment with an empty one. Around that hook, the default report files (those of
+    ``--govmail-report-dir``; a path the user gave with ``--junitxml`` is theirs) are moved
+    aside and moved back once the writers are done, and the terminal says so.
+    """
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None]:
+        if session.exitstatus != pytest.ExitCode.NO_TESTS_COLLECTED:
+            return (yield)
+        kept = [p for p in self.paths if p.exists()]
+        aside = {p: p.with_name(f".{p.name}.govmail-kept") for p in kept}
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            shown = ", ".join(str(p) for p in kept) or "none written"
+            reporter.ensure_newline()
+            reporter.write_line(
+                f"govmail: no test selected, so the last reports are left as they were ({shown})"
+            )
+        for path, hidden in aside.items():
+            path.replace(hidden)
+        try:
+            return (yield)
+        finally:
+            for path in self.paths:
+                kept_at = aside.get(path)
+                if kept_at is not None:
+                    kept_at.replace(path)
+                else:
+                    path.unlink(missing_ok=True)  # no report of nothing where there was none
+
+
+def keep_last_reports(config: pytest.Config) -> None:
+    """Register :class:`KeepLastReports` for the default report files of this run."""
+    if config.getoption("govmail_no_reports") or hasattr(config, "workerinput"):
+        return
+    from pytest_govmail.reports.page import report_path_key
+
+    page = config.stash.get(report_path_key, None)
+    if page is None:
+        return
+    paths = [page]
+    junit = page.with_name("junit.xml")
+    if config.option.xmlpath and Path(config.option.xmlpath) == junit:
+        paths.append(junit)
+    config.pluginmanager.register(KeepLastReports(paths), "govmail-keep-last-reports")
+
+
+class XdistWorkerWaivers:
+    """Registered on a pytest-xdist worker: sends the controller which waivers each test
+    matched, as indices on the setup report (plain data, which xdist serialises with it)."""
+
+    def __init__(self, run: GovmailRun) -> None:
+        self.run = run
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "setup":
+            return
+        note, self.run.last_waiver_note = self.run.last_waiver_note, None
+        if note is not None:
+            report.govmail_waiver = list(note)  # type: ignore[attr-defined]

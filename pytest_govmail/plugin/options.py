@@ -344,7 +344,9 @@ def settings_from(config: pytest.Config) -> Settings:
     except ValueError:
         raise pytest.UsageError(f"govmail timeout {timeout_text!r} is not a number") from None
     if not 0 < timeout <= 300:
-        raise pytest.UsageError(f"govmail timeout {timeout:g} s is outside 0-300 seconds")
+        raise pytest.UsageError(
+            f"--govmail-timeout: {timeout:g} s; it must be more than 0 and at most 300 seconds"
+        )
     smtp_port = _int_setting(config, "govmail_smtp_port", "--govmail-smtp-port", 65535)
     https_port = _int_setting(config, "govmail_https_port", "--govmail-https-port", 65535)
     connections = _int_setting(

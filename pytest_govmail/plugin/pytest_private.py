@@ -225,3 +225,18 @@ def _value_repr(item: pytest.Item, error: BaseException) -> ExceptionChainRepr:
         os.fspath(item.path), _line(item), _exconly(error, type(error).__name__)
     )
     return ExceptionChainRepr([(traceback, crash, None)])
+
+
+def add_testsuite_property(config: pytest.Config, name: str, value: str) -> None:
+    """A ``<property>`` of the JUnit XML's testsuite, when JUnit XML is written.
+
+    PRIVATE: ``_pytest.junitxml.xml_key`` and ``LogXML.add_global_property``, what the
+    ``record_testsuite_property`` fixture uses. Why: ``govmail.nxdomain`` names the domains
+    that do not exist, a fact of the run, known after collection, not of any one test. Public
+    alternative: the fixture, which only a test can request.
+    """
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is not None:
+        xml.add_global_property(name, value)

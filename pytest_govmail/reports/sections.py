@@ -37,7 +37,15 @@ def provenance(run: GovmailRun, catalogue: Catalogue) -> str:
             f"<p class='govmail-banner'><strong>{esc(cause)}</strong>: "
             "the tests it touches are inconclusive.</p>"
         )
-    return (
+    missing = run.nonexistent
+    banner = (
+        f'<p class="govmail-nxdomain" role="alert"><strong>{len(missing)} domain(s) do not '
+        f"exist</strong> (NXDOMAIN): {esc(', '.join(missing))}. Every test of them is "
+        "inconclusive: check the spelling, the registration and the resolver.</p>"
+        if missing
+        else ""
+    )
+    return banner + (
         f"<p>{len(run.targets)} domain(s) assessed against catalogue "
         f"v{esc(catalogue.version)}; {esc(source)}.</p>{seen}"
     )
