@@ -91,7 +91,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "SPF-01": "fail",
         "SPF-02": "fail",
         "SPF-03": "fail",
-        "SPF-04": "fail",
+        "SPF-04": "skip",
         "SPF-05": "fail",
         "SPF-06": "fail",
         "SPF-07": "fail",
