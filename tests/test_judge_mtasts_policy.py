@@ -497,10 +497,38 @@ def test_no_usable_policy(
     assert text in verdict.summary
 
 
-@pytest.mark.parametrize("judge", POLICY_JUDGES[1:])
-def test_the_content_is_judged_despite_a_bad_certificate_or_type(judge: Judge) -> None:
-    verdict = judged(judge, subject(fetch(certificate=BAD_NAME, content_type="text/html")))
-    assert verdict.status is Status.PASS, verdict
+_DISCARDED = [
+    pytest.param(
+        fetch(certificate=BAD_NAME), "certificate of mta-sts.example-dept.gov.uk", id="cert"
+    ),
+    pytest.param(
+        fetch(content_type="text/html"), 'served as Content-Type "text/html"', id="media-type"
+    ),
+    pytest.param(fetch(content_type=None), "served with no Content-Type", id="no-media-type"),
+    pytest.param(
+        fetch(POLICY + "mode: testing\n", certificate=BAD_NAME, content_type="text/html"),
+        "does not verify",
+        id="both-and-invalid",
+    ),
+]
+
+
+@pytest.mark.parametrize("judge", POLICY_JUDGES[1:5])
+@pytest.mark.parametrize(("policy", "why"), _DISCARDED)
+def test_a_discarded_policy_is_not_judged(judge: Judge, policy: PolicyFetch, why: str) -> None:
+    """RFC 8461 section 3.3: senders discard a policy fetched over a certificate that does not
+    verify, or (section 3.2) not served as text/plain, so MTASTS-03..06 do not apply."""
+    verdict = judged(judge, subject(policy))
+    check(verdict, Status.NOT_APPLICABLE, [])
+    assert why in verdict.summary and "MTASTS-02" in verdict.summary
+
+
+@pytest.mark.parametrize(("policy", "why"), _DISCARDED[:3])
+def test_mtasts_02_fails_a_discarded_policy_and_07_still_judges_it(
+    policy: PolicyFetch, why: str
+) -> None:
+    assert judged(mtasts_policy_served, subject(policy)).status is Status.FAIL
+    assert judged(mtasts_safe_to_enforce, subject(policy)).status is Status.PASS
 
 
 @pytest.mark.parametrize(

@@ -128,8 +128,47 @@ PASS, FAIL, INCONCLUSIVE = Status.PASS, Status.FAIL, Status.INCONCLUSIVE
 # --------------------------------------------------------------------------------------------
 # What every SPF-02..07 judge does when the domain's own record is missing, several or unreadable
 
-_REQUIRE_ONE = [spf_syntax_valid, spf_lookup_limit, spf_lookups_resolve]
+_REQUIRE_ONE = [spf_syntax_valid, spf_lookup_limit]
 _REQUIRE_ONE += [spf_all_strict, spf_no_ptr, spf_record_size]
+
+
+@pytest.mark.parametrize(
+    ("answers", "text"),
+    [
+        pytest.param([nx(D)], ["no SPF record", "SPF-01"], id="nxdomain"),
+        pytest.param([nodata(D)], ["no SPF record", "SPF-01"], id="nodata"),
+        pytest.param(
+            [txt(D, "google-site-verification=abc")], ["no SPF record"], id="other-txt-only"
+        ),
+        pytest.param(
+            [txt(D, "v=spf1 mx -all", "v=spf1 include:x.example -all")],
+            ["2 SPF records", "SPF-01"],
+            id="multiple",
+        ),
+    ],
+)
+def test_spf_04_does_not_apply_without_one_record(
+    answers: list[DnsResult], text: list[str]
+) -> None:
+    """No record, or several: check_host() stops before any lookup (RFC 7208 section 4.5), so
+    there are no void lookups to count; SPF-01 carries the failure."""
+    verdict = spf_lookups_resolve(subject(answers))
+    check(verdict, Status.NOT_APPLICABLE, [], text)
+    assert list(verdict.evidence) == [f"{D}/TXT"]
+
+
+@pytest.mark.parametrize(
+    ("answers", "status"),
+    [
+        pytest.param([timeout(D)], INCONCLUSIVE, id="timeout"),
+        pytest.param([], INCONCLUSIVE, id="not-collected"),
+        pytest.param([spf(D, "v=spf1 ip4:192.0.2.0/33 -all")], FAIL, id="invalid"),
+    ],
+)
+def test_spf_04_still_judges_an_unknown_or_invalid_record(
+    answers: list[DnsResult], status: Status
+) -> None:
+    assert spf_lookups_resolve(subject(answers)).status is status
 
 
 @pytest.mark.parametrize("judge", _REQUIRE_ONE, ids=lambda j: j.__name__)
@@ -173,7 +212,7 @@ def test_evaluation_judges_fail_on_an_invalid_record(judge: Judge) -> None:
 
 def test_malformed_txt_evidence_is_inconclusive() -> None:
     bad = DnsResult(D, "TXT", "NOERROR", ('"v=spf1 -all',))
-    for judge in [spf_single_record, *_REQUIRE_ONE, park_spf_deny_all]:
+    for judge in [spf_single_record, *_REQUIRE_ONE, spf_lookups_resolve, park_spf_deny_all]:
         check(judge(subject(bad)), INCONCLUSIVE, [], ["malformed"])
 
 
@@ -631,11 +670,27 @@ def test_spf_03_details_hold_the_tree_with_branch_counts() -> None:
             id="a-half-unknown",
         ),
         pytest.param(
-            [spf(D, "v=spf1 exists:%{i}._spf.example.net include:%{d}._spf.example.net -all")],
+            [spf(D, "v=spf1 exists:%{i}._spf.example.net include:%{i}._spf.example.net -all")],
             PASS,
             [],
             [],
             id="macro-include",
+        ),
+        # RFC 7208 section 7.3: %{d} is the domain being checked, known without a client, so the
+        # include is expanded and its target must have a record like any other.
+        pytest.param(
+            [spf(D, "v=spf1 include:%{d}._spf.example.net -all")],
+            INCONCLUSIVE,
+            [],
+            [f"{D}._spf.example.net/TXT: not collected"],
+            id="macro-d-include-expanded",
+        ),
+        pytest.param(
+            [spf(D, "v=spf1 include:%{d}._spf.example.net -all"), nx(f"{D}._spf.example.net")],
+            FAIL,
+            ["spf.include.missing"],
+            [f"{D}._spf.example.net has no SPF record"],
+            id="macro-d-include-missing",
         ),
         pytest.param(
             [spf(D, "v=spf1 exists:%{i}._spf.example.net ptr -all")],
@@ -757,11 +812,42 @@ def test_spf_04(
             id="redirect-timeout",
         ),
         pytest.param(
-            [spf(D, "v=spf1 redirect=%{d}.spf.example.net")],
+            [spf(D, "v=spf1 redirect=%{l}.spf.example.net")],
             INCONCLUSIVE,
             [],
-            ["macros"],
+            ["macros", "sending client"],
             id="redirect-macro",
+        ),
+        # %{d} and %{o} do not depend on the client (RFC 7208 sections 7.2, 7.3): expanded.
+        pytest.param(
+            [
+                spf(D, "v=spf1 redirect=%{d}.spf.example.net"),
+                spf(f"{D}.spf.example.net", "v=spf1 ip4:192.0.2.1 -all"),
+            ],
+            PASS,
+            [],
+            ["-all"],
+            id="redirect-macro-d",
+        ),
+        pytest.param(
+            [
+                spf(D, "v=spf1 redirect=_spf.%{d2}"),
+                spf("_spf.gov.uk", "v=spf1 ip4:192.0.2.1 ~all"),
+            ],
+            PASS,
+            [],
+            [],
+            id="redirect-macro-d2",
+        ),
+        pytest.param(
+            [
+                spf(D, "v=spf1 redirect=%{or}.example.net"),
+                spf("uk.gov.example.example.net", "v=spf1 ?all"),
+            ],
+            FAIL,
+            ["spf.all.permissive"],
+            [],
+            id="redirect-macro-o-reversed",
         ),
     ],
 )
@@ -941,10 +1027,24 @@ def test_planner_asks_exactly_what_the_judges_need() -> None:
         assert judge(world).status is not Status.INCONCLUSIVE, judge
 
 
-def test_planner_skips_macros_and_ptr() -> None:
-    dns = FakeDns(spf(D, "v=spf1 ptr ptr:x.example include:%{i}.x.example redirect=%{d}.x.example"))
+def test_planner_skips_client_macros_and_ptr() -> None:
+    dns = FakeDns(spf(D, "v=spf1 ptr ptr:x.example include:%{i}.x.example redirect=%{h}.x.example"))
     asked, _ = collect(dns)
     assert asked == [q(f"{D}/TXT")]
+
+
+def test_planner_expands_the_domain_macro() -> None:
+    """%{d} is the domain being checked (RFC 7208 section 7.3): the planner asks for it."""
+    dns = FakeDns(
+        spf(D, "v=spf1 include:%{i}.x.example a:%{d1r}.y.example redirect=%{d}.x.example")
+    )
+    asked, _ = collect(dns)
+    assert asked[0] == q(f"{D}/TXT")
+    assert set(asked[1:]) == {
+        q("example.y.example/A"),
+        q("example.y.example/AAAA"),
+        q(f"{D}.x.example/TXT"),
+    }
 
 
 def test_planner_starts_with_the_domain_txt_only() -> None:

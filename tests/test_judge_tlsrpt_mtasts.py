@@ -53,6 +53,13 @@ _TLS_COMMON = [
         id="invalid",
     ),
     pytest.param([txt(TLS, "v=TLSRPTv1")], Status.FAIL, ["tlsrpt.record.invalid"], id="no-rua"),
+    # RFC 8460 section 3 discards records that do not begin with "v=TLSRPTv1;".
+    pytest.param(
+        [txt(TLS, "v=TLSRPTv1", "v=TLSRPTv1; rua=" + NCSC)],
+        Status.PASS,
+        [],
+        id="bare-beside-valid",
+    ),
     pytest.param([failed(TLS, "TXT")], Status.INCONCLUSIVE, None, id="timeout"),
     pytest.param(
         [failed(TLS, "TXT", ErrorKind.SERVFAIL)], Status.INCONCLUSIVE, None, id="servfail"
@@ -170,6 +177,23 @@ def test_tlsrpt_01_scheme_fix_does_not_duplicate_the_ncsc_mailbox() -> None:
             id="id-too-long",
         ),
         pytest.param([txt(STS, "v=STSv1")], Status.FAIL, ["mtasts.record.invalid"], id="no-id"),
+        # RFC 8461 section 3.1: records that do not begin with "v=STSv1;" are discarded, so a
+        # bare version beside a valid record leaves one record, and that one is the policy's.
+        pytest.param(
+            [txt(STS, "v=STSv1", "v=STSv1; id=1")], Status.PASS, [], id="bare-beside-valid"
+        ),
+        pytest.param(
+            [txt(STS, "v=STSv1; id=1", "v=STSv1 ")], Status.PASS, [], id="bare-space-after-valid"
+        ),
+        pytest.param(
+            [txt(STS, "v=STSv1 ; id=1", "v=STSv1")], Status.PASS, [], id="wsp-before-delimiter"
+        ),
+        pytest.param(
+            [txt(STS, "v=STSv1", "v=STSv1")],
+            Status.FAIL,
+            ["mtasts.record.multiple"],
+            id="two-bare",
+        ),
         pytest.param([failed(STS, "TXT")], Status.INCONCLUSIVE, None, id="timeout"),
         pytest.param(
             [failed(STS, "TXT", ErrorKind.SERVFAIL)], Status.INCONCLUSIVE, None, id="servfail"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -171,6 +173,63 @@ def test_valid_records(text: str, expected: dict[str, object]) -> None:
             "ruf",
             id="uri-with-angle-brackets",
         ),
+        pytest.param(
+            "v=DMARC1; p=reject; rua=https://[",
+            "dmarc.syntax.uri",
+            "rua",
+            id="https-unclosed-ip-literal",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; rua=https://[::::]/x",
+            "dmarc.syntax.uri",
+            "rua",
+            id="https-bad-ipv6",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; rua=https://r.example/x#one#two",
+            "dmarc.syntax.uri",
+            "rua",
+            id="https-two-fragments",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; rua=https://r.example/[x]",
+            "dmarc.syntax.uri",
+            "rua",
+            id="https-bracket-in-path",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; rua=https://r.example]/x",
+            "dmarc.syntax.uri",
+            "rua",
+            id="https-bracket-in-host",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; rua=https://[::1]x/",
+            "dmarc.syntax.uri",
+            "rua",
+            id="https-text-after-ip-literal",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; rua=https://r.example:8a/x",
+            "dmarc.syntax.uri",
+            "rua",
+            id="https-bad-port",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; rua=https:///x", "dmarc.syntax.uri", "rua", id="https-empty-host"
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; rua=https:r.example/x",
+            "dmarc.syntax.uri",
+            "rua",
+            id="https-without-authority",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; rua=mailto:a@b.example?x=[1]",
+            "dmarc.syntax.uri",
+            "rua",
+            id="mailto-bracket-in-query",
+        ),
         pytest.param("v=DMARC1;; p=reject", "dmarc.syntax.tag", None, id="empty-tag"),
         pytest.param("v=DMARC1; p=reject;;", "dmarc.syntax.tag", None, id="double-trailing-semi"),
         pytest.param("v=DMARC1; reject", "dmarc.syntax.tag", None, id="no-equals"),
@@ -279,6 +338,17 @@ def test_clean_record_has_no_notes() -> None:
             id="https",
         ),
         pytest.param("urn:x-dmarc:1", "urn", "x-dmarc:1", None, None, id="no-authority"),
+        pytest.param(
+            "https://[2001:db8::1]:8443/dmarc#part",
+            "https",
+            "//[2001:db8::1]:8443/dmarc#part",
+            "[2001:db8::1]",
+            None,
+            id="https-ipv6-literal",
+        ),
+        pytest.param(
+            "https://[v1.fe]/x", "https", "//[v1.fe]/x", "[v1.fe]", None, id="https-ipvfuture"
+        ),
     ],
 )
 def test_report_uris(
@@ -433,3 +503,24 @@ def test_parser_raises_only_its_own_error(text: str) -> None:
 @given(st.text())
 def test_salvage_never_raises(text: str) -> None:
     salvage_dmarc(text)
+
+
+_URI_PIECES = st.lists(
+    st.sampled_from(["[", "]", "#", "?", "/", ":", "@", "::1", "v1.x", "a", "8", "%41", "."]),
+    max_size=12,
+)
+
+
+@given(_URI_PIECES)
+def test_accepted_https_uris_split_by_rfc_3986(pieces: list[str]) -> None:
+    """Whatever https URI the parser accepts, the standard library splits it too (no unclosed
+    or misplaced IP literal), with a host and at most one '#' (RFC 3986 section 3)."""
+    text = "https://" + "".join(pieces)
+    try:
+        uri = parse_report_uri(text)
+    except DmarcSyntaxError:
+        return
+    parts = urllib.parse.urlsplit(uri.uri)
+    assert parts.hostname
+    assert "#" not in parts.fragment
+    assert "[" not in parts.path + parts.query + parts.fragment

@@ -13,6 +13,7 @@ from pytest_govmail.records.spf import (
     Modifier,
     SpfSyntaxError,
     check_explanation,
+    expand_domain_spec,
     has_macros,
     parse_spf,
     spf_errors,
@@ -250,6 +251,57 @@ def test_has_macros() -> None:
     assert has_macros("%{i}._spf.example.com")
     assert has_macros("100%%.example.com")
     assert not has_macros("_spf.example.com")
+
+
+# RFC 7208 section 7.4's examples, for the domain email.example.com (the sender's domain too).
+# Letters that name the client or the sender's mailbox expand to None: not knowable here.
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        pytest.param("%{d}", "email.example.com", id="d"),
+        pytest.param("%{d4}", "email.example.com", id="d4"),
+        pytest.param("%{d3}", "email.example.com", id="d3"),
+        pytest.param("%{d2}", "example.com", id="d2"),
+        pytest.param("%{d1}", "com", id="d1"),
+        pytest.param("%{dr}", "com.example.email", id="dr"),
+        pytest.param("%{d2r}", "example.email", id="d2r"),
+        pytest.param("%{o}._spf.%{d2}", "email.example.com._spf.example.com", id="o-and-d2"),
+        pytest.param("%{d-}", "email.example.com", id="delimiter-not-present"),
+        pytest.param("%{D}", "email.example.com", id="upper-case-url-escaped"),
+        pytest.param("a%-b.%{d}", "a%20b.email.example.com", id="escapes"),
+        pytest.param("%{l}.%{d}", None, id="l"),
+        pytest.param("%{s}", None, id="s"),
+        pytest.param("%{ir}.%{v}._spf.%{d}", None, id="i-v"),
+        pytest.param("%{h}.%{d}", None, id="h"),
+        pytest.param("%{p}.%{d}", None, id="p"),
+        pytest.param("_spf.example.com", "_spf.example.com", id="no-macro"),
+    ],
+)
+def test_expand_domain_spec(spec: str, expected: str | None) -> None:
+    assert expand_domain_spec(spec, "email.example.com", "email.example.com") == expected
+
+
+def test_expand_uses_the_current_domain_for_d_and_the_sender_for_o() -> None:
+    assert (
+        expand_domain_spec("%{d}.%{o}", "inc.example", "root.example") == "inc.example.root.example"
+    )
+
+
+def test_expansion_over_253_characters_loses_labels_from_the_left() -> None:
+    """RFC 7208 section 7.3: truncate the left side, whole labels, to 253 characters."""
+    domain = ".".join(["a" * 63] * 3) + ".example"
+    out = expand_domain_spec("%{d}.%{d}", domain, domain)
+    assert out is not None and len(out) <= 253 and out.endswith(domain)
+
+
+@given(st.from_regex(r"[a-z]{1,10}(\.[a-z]{1,10}){0,5}", fullmatch=True), st.integers(1, 9))
+def test_d_digits_keep_the_right_most_labels(domain: str, digits: int) -> None:
+    out = expand_domain_spec(f"%{{d{digits}}}", domain, domain)
+    labels = domain.split(".")
+    assert out == ".".join(labels[-digits:])
+    assert expand_domain_spec(f"%{{d{digits}r}}", domain, domain) == ".".join(
+        labels[::-1][-digits:]
+    )
 
 
 def test_explanation_allows_c_r_t_and_spaces() -> None:

@@ -28,11 +28,14 @@ The policy judges (MTASTS-02..07) read ``subject.policies[domain]``, a
   error FAILS when the server itself caused it (connection refused, TLS handshake failure, a
   broken HTTP response, headers too large) and is INCONCLUSIVE when the network may have
   (timeout, a private address the run was not allowed to contact, anything else).
-- MTASTS-03..07 judge the policy text whenever a 200 body arrived complete, even when MTASTS-02
-  fails on the certificate or the Content-Type (that failure is reported once, by MTASTS-02, and
-  the content is still worth fixing). With no usable body they FAIL or are INCONCLUSIVE as
-  MTASTS-02 is, pointing at it; with a policy that does not parse, MTASTS-04..07 FAIL pointing
-  at MTASTS-03.
+- MTASTS-03..06 are NOT APPLICABLE, naming why, when the body arrived but senders discard it:
+  the certificate of ``mta-sts.<domain>`` does not verify, or the Content-Type is not
+  ``text/plain`` (RFC 8461 sections 3.2, 3.3). Such a policy has no effect, so its syntax, mode,
+  max_age and mx lines cannot pass or fail; MTASTS-02 carries the failure. MTASTS-07 still
+  judges the MX hosts such a policy names (whether enforcing it would be safe). Otherwise the
+  policy judges read the body whenever a 200 arrived complete. With no usable body they FAIL or
+  are INCONCLUSIVE as MTASTS-02 is, pointing at it; with a policy that does not parse,
+  MTASTS-04..07 FAIL pointing at MTASTS-03.
 - MTASTS-03 also FAILS a body that is not valid UTF-8 (the grammar is UTF-8 text).
 - MTASTS-04: testing FAILS as a stage of the rollout (with the next stage as the fix); none FAILS.
 - MTASTS-05, 06 and 07 are NOT APPLICABLE to ``mode: none`` (a policy being withdrawn: no mx
@@ -384,8 +387,30 @@ def mtasts_policy_served(subject: Subject) -> Verdict:
     )
 
 
-def _served_policy(subject: Subject) -> tuple[PolicyFetch, list[str]] | Verdict:
-    """The fetch whose body the policy judges read, or the verdict when there is none."""
+def _discarded(fetch: PolicyFetch) -> str | None:
+    """Why a sender discards a policy that did arrive, or None: RFC 8461 section 3.3.
+
+    Section 3.3: the HTTPS GET "MUST" be validated as in RFC 6125 (a certificate that does not
+    verify for ``mta-sts.<domain>``), and section 3.2: the media type "MUST" be ``text/plain``.
+    A sender that applies these never reads the policy, so its content has no effect.
+    """
+    if fetch.certificate is not None and not fetch.certificate.verified:
+        return f"the certificate of {fetch.host} does not verify"
+    if fetch.status == 200 and fetch.media_type != "text/plain":
+        if fetch.content_type is None:
+            return "it is served with no Content-Type, not as text/plain"
+        return f"it is served as Content-Type {show_value(fetch.content_type, 80)}, not text/plain"
+    return None
+
+
+def _served_policy(
+    subject: Subject, *, judge_discarded: bool = False
+) -> tuple[PolicyFetch, list[str]] | Verdict:
+    """The fetch whose body the policy judges read, or the verdict when there is none.
+
+    A policy that senders discard (:func:`_discarded`) gives NOT APPLICABLE, naming why, unless
+    ``judge_discarded`` (MTASTS-07, whose question is whether enforcing would be safe).
+    """
     see = " (see MTASTS-02)"
     fetch = subject.policies.get(subject.domain)
     if fetch is None:
@@ -405,12 +430,21 @@ def _served_policy(subject: Subject) -> tuple[PolicyFetch, list[str]] | Verdict:
                 evidence=evidence,
                 details=_fetch_details(fetch),
             )
+    why = _discarded(fetch)
+    if why is not None and not judge_discarded:
+        return Verdict.not_applicable(
+            f"senders discard the policy at {fetch.url}: {why} (RFC 8461 section 3.3; "
+            "see MTASTS-02)",
+            evidence,
+        )
     return fetch, evidence
 
 
-def _parsed(subject: Subject) -> tuple[MtaStsPolicy, PolicyFetch, list[str]] | Verdict:
+def _parsed(
+    subject: Subject, *, judge_discarded: bool = False
+) -> tuple[MtaStsPolicy, PolicyFetch, list[str]] | Verdict:
     """The parsed policy, or the verdict (see MTASTS-02 or MTASTS-03) when there is none."""
-    served = _served_policy(subject)
+    served = _served_policy(subject, judge_discarded=judge_discarded)
     if isinstance(served, Verdict):
         return served
     fetch, evidence = served
@@ -618,7 +652,7 @@ HOST_CHECKS: tuple[tuple[str, Callable[[Subject], Verdict]], ...] = (
 def mtasts_safe_to_enforce(subject: Subject) -> Verdict:
     """MTASTS-07: every MX host the policy matches passes TLS-02 and CERT-01..03 (RFC 8461
     section 4.2: what senders check before delivering under enforce)."""
-    parsed = _parsed(subject)
+    parsed = _parsed(subject, judge_discarded=True)
     if isinstance(parsed, Verdict):
         return parsed
     policy, fetch, evidence = parsed

@@ -8,13 +8,16 @@ Rules kept the same in every judge here:
 
 * The domain's own TXT answer is read with :func:`pytest_govmail.judge.common.lookup`: a timeout,
   SERVFAIL or an answer missing from the evidence makes the verdict INCONCLUSIVE, never FAIL.
-* SPF-01 owns "no SPF record" and "several SPF records". SPF-02..SPF-07 need exactly one record:
-  when there is none or several they FAIL with the finding ``spf.record.missing`` or
-  ``spf.record.multiple`` pointing at SPF-01 (a domain without one usable record cannot meet them).
+* SPF-01 owns "no SPF record" and "several SPF records". SPF-02, SPF-03 and SPF-05..SPF-07 need
+  exactly one record: when there is none or several they FAIL with the finding
+  ``spf.record.missing`` or ``spf.record.multiple`` pointing at SPF-01 (a domain without one
+  usable record cannot meet them). SPF-04 is NOT APPLICABLE then: with no record, or several,
+  evaluation stops before any lookup (RFC 7208 section 4.5), so there is nothing to count.
   SPF-03..SPF-06 judge what evaluation does, so a record that does not parse (a permerror: the
   receiver evaluates nothing) makes them FAIL with ``spf.record.invalid`` pointing at SPF-02.
 * An include or redirect target whose TXT lookup failed (or was not collected), or whose name has
-  macros (it depends on the connecting client, so it cannot be looked up in an assessment), leaves
+  macros that name the client (it depends on the connecting client, so it cannot be looked up in
+  an assessment; ``%{d}`` and ``%{o}`` are expanded and looked up like any name), leaves
   part of the tree unknown. SPF-03..SPF-06 are then INCONCLUSIVE, naming the target, unless the
   known part already fails: then FAIL is certain, and the finding says the count is a minimum.
 * Counting (SPF-03, RFC 7208 section 4.6.4): each ``include``, ``a``, ``mx``, ``ptr``, ``exists``
@@ -240,6 +243,8 @@ def _node_problem(node: SpfNode) -> str:
             return f"lookup failed: {node.problem}"
         case NodeState.LOOP:
             return f"loop: {' -> '.join(node.path)}"
+        case NodeState.MACRO if node.problem:
+            return f"has macros that {node.problem}, not a name (a permerror)"
         case NodeState.MACRO:
             return "has macros: depends on the sending client, not looked up"
         case _:
@@ -273,7 +278,11 @@ def _unknown_targets(tree: SpfTree) -> list[str]:
             continue
         if item.child.state is NodeState.UNRESOLVED:
             out.append(f"{item.term} ({item.child.problem})")
-        elif item.child.state is NodeState.MACRO and item.kind != "include":
+        elif (
+            item.child.state is NodeState.MACRO
+            and item.kind != "include"
+            and not item.child.problem
+        ):
             out.append(f"{item.term} (has macros: it depends on the sending client)")
     return out
 
@@ -507,7 +516,21 @@ def spf_lookups_resolve(subject: Subject) -> Verdict:
 
     RFC 7208 section 4.6.4 (void lookups), sections 5.2 and 6.1 (include/redirect targets that
     have no SPF record, several, or an invalid one are a permerror).
+
+    NOT APPLICABLE when the domain has no SPF record or several: check_host() then stops before
+    any term is evaluated (section 4.5: "none", or permerror for several), so there are no
+    lookups to count, and SPF-01 carries the failure.
     """
+    own = _own(subject)
+    if isinstance(own, Verdict):
+        return own
+    result, found = own
+    if len(found) != 1:
+        what = "no SPF record" if not found else f"{len(found)} SPF records"
+        return Verdict.not_applicable(
+            f"{subject.domain} has {what}, so evaluation makes no lookups (see SPF-01)",
+            [result.query.key],
+        )
     tree = _walked(subject)
     if isinstance(tree, Verdict):
         return tree
@@ -557,6 +580,10 @@ def _redirect_problem(item: TermLookup | None, record: SpfRecord) -> tuple[str, 
             return None
         case NodeState.UNRESOLVED:
             return f"{item.term}: {child.problem}", False
+        case NodeState.MACRO if child.problem:
+            # RFC 7208 section 4.3: a malformed <domain> gives "none"; section 6.1: a redirect
+            # to "none" is a permerror.
+            return f"{item.term}: its macros {child.problem} (a permerror)", True
         case NodeState.MACRO:
             return f"{item.term} has macros: its target depends on the sending client", False
         case _:

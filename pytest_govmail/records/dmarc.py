@@ -57,6 +57,7 @@ receivers that use the list do (``publicsuffixlist``'s default too).
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -161,7 +162,9 @@ class ReportUri:
             return None
         authority = re.split(r"[/?#]", self.address[2:], maxsplit=1)[0]
         host = authority.rpartition("@")[2]
-        if not host.startswith("["):
+        if host.startswith("["):
+            host = host.partition("]")[0] + "]"  # an IP literal, without any ":port"
+        else:
             host = host.partition(":")[0]
         return host.lower().rstrip(".") or None
 
@@ -262,10 +265,82 @@ def parse_report_uri(text: str) -> ReportUri:
             "dmarc.syntax.uri",
         )
     scheme = scheme.lower()
+    problem = uri_structure_problem(scheme, rest)
+    if problem is not None:
+        raise DmarcSyntaxError(
+            f"{_short(uri)!r} is not a valid URI (RFC 3986: {problem})", "dmarc.syntax.uri"
+        )
     address = rest
     if scheme == "mailto":
         address = _mailto_address(uri, rest)
     return ReportUri(text, uri, scheme, address, size_text if bang else None, size)
+
+
+_PORT = re.compile(r"[0-9]*\Z")
+_IPV_FUTURE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\Z")
+#: Schemes whose URIs must name a host (RFC 9110 section 4.2: "MUST NOT generate" an empty one).
+_HOST_REQUIRED = frozenset({"http", "https"})
+
+
+def uri_structure_problem(scheme: str, rest: str) -> str | None:
+    """What breaks the RFC 3986 section 3 structure of ``scheme ":" rest``, or None.
+
+    The caller has already checked the character set (every character is unreserved, reserved
+    or a ``%XX`` escape). A character set admits ``https://[``, ``https://[::::]/x`` and
+    ``https://h/#one#two``; the grammar does not::
+
+        URI         = scheme ":" hier-part [ "?" query ] [ "#" fragment ]
+        hier-part   = "//" authority path-abempty / path-absolute / path-rootless / path-empty
+        authority   = [ userinfo "@" ] host [ ":" port ]
+        host        = IP-literal / IPv4address / reg-name
+        IP-literal  = "[" ( IPv6address / IPvFuture ) "]"
+        fragment    = *( pchar / "/" / "?" )      ; so no second "#"
+
+    ``[`` and ``]`` are gen-delims that only an IP-literal host may hold (sections 2.2, 3.2.2):
+    anywhere else they must be percent-encoded. The IPv6 address inside the brackets is checked
+    with :mod:`ipaddress` (RFC 3986 section 3.2.2 has no zone identifier, so none is allowed).
+    ``http``/``https`` URIs must also name a host (RFC 9110 section 4.2.1, 4.2.2).
+    """
+    before_fragment, hash_mark, fragment = rest.partition("#")
+    if hash_mark and "#" in fragment:
+        return "a second '#' (the fragment cannot hold '#': percent-encode it as %23)"
+    hier, _, query = before_fragment.partition("?")
+    if "[" in query or "]" in query or "[" in fragment or "]" in fragment:
+        return "'[' or ']' outside a host (percent-encode them as %5B and %5D)"
+    if not hier.startswith("//"):
+        if "[" in hier or "]" in hier:
+            return "'[' or ']' outside a host (percent-encode them as %5B and %5D)"
+        if scheme in _HOST_REQUIRED:
+            return f"a {scheme}: URI needs '//' and a host"
+        return None
+    authority, _, path = hier[2:].partition("/")
+    if "[" in path or "]" in path:
+        return "'[' or ']' outside a host (percent-encode them as %5B and %5D)"
+    userinfo, at, hostport = authority.rpartition("@")
+    if at and ("@" in userinfo or "[" in userinfo or "]" in userinfo):
+        return "the user information holds '@', '[' or ']'"
+    if hostport.startswith("["):
+        literal, close, port_part = hostport[1:].partition("]")
+        if not close:
+            return "an IP-literal host opened with '[' is not closed with ']'"
+        if port_part and not port_part.startswith(":"):
+            return "text after the ']' of an IP-literal host that is not ':port'"
+        port = port_part[1:]
+        if _IPV_FUTURE.match(literal) is None:
+            try:
+                ipaddress.IPv6Address(literal)
+            except ValueError:
+                return f"[{_short(literal, 40)}] is not an IPv6 address"
+        host = literal
+    else:
+        if "[" in hostport or "]" in hostport:
+            return "'[' or ']' in a host that is not an IP literal"
+        host, _, port = hostport.partition(":")
+    if _PORT.match(port) is None:
+        return f"the port {_short(port, 20)!r} is not digits"
+    if not host and scheme in _HOST_REQUIRED:
+        return f"a {scheme}: URI needs a host"
+    return None
 
 
 def _percent_decode(text: str) -> str:

@@ -125,6 +125,22 @@ def parse_mtasts_record(text: str) -> MtaStsRecord:
     return MtaStsRecord(text, ids[0], extensions)
 
 
+def announced(values: tuple[str, ...] | list[str], version: str) -> tuple[str, ...]:
+    """The TXT values that announce ``version``, after the discard rule of RFC 8461 section 3.1.
+
+    RFC 8461 section 3.1 (and RFC 8460 section 3 for TLS-RPT): "records that do not begin with
+    ``v=STSv1;`` are discarded", so a bare ``v=STSv1`` next to a valid record leaves exactly one
+    record, and the policy is found. ``*WSP`` before the ``;`` is the grammar's delimiter, so
+    ``v=STSv1 ;`` begins a record too. When no value begins with the version and a delimiter,
+    the values that begin with the version alone are kept, so that a lone ``v=STSv1`` is
+    reported as an invalid record rather than as no record at all (a sender ignores it either
+    way; the message names what to fix).
+    """
+    loose = [v for v in values if starts_with_version(v, version)]
+    strict = [v for v in loose if v[len(version) :].lstrip(_WSP).startswith(";")]
+    return tuple(strict or loose)
+
+
 def mtasts_records(result: DnsResult) -> tuple[str, ...]:
-    """The TXT values of an answer that begin with ``v=STSv1`` (RFC 8461 section 3.1)."""
-    return tuple(v for v in txt_values(result) if starts_with_version(v, VERSION))
+    """The TXT values of an answer that begin ``v=STSv1;`` (RFC 8461 section 3.1)."""
+    return announced(txt_values(result), VERSION)

@@ -18,8 +18,11 @@ The walk mirrors RFC 7208 evaluation, worst case (no mechanism matches):
   ``exp`` never counts;
 * ``include`` and ``redirect`` targets are walked recursively; a target already on the path from
   the root is a loop and is not walked again;
-* a target with macros (``%{i}`` ...) cannot be resolved without a client, so it is recorded but
-  not queried; ``ptr`` needs a client address and is never queried;
+* a target whose macros are all client-free (``%{d}``, ``%{o}``, section 7.2; see
+  :func:`expand_domain_spec`) is expanded and walked like any name; a target with a macro that
+  names the client or the sender's mailbox (``%{i}``, ``%{s}``, ``%{l}``, ``%{h}`` ...) cannot be
+  resolved without a client, so it is recorded but not queried; ``ptr`` needs a client address
+  and is never queried;
 * the walk stops after :data:`WALK_TERM_BUDGET` DNS-querying terms or :data:`WALK_MAX_DEPTH`
   levels, so a hostile chain of records cannot make the collector ask forever. Either bound is far
   beyond the limit of 10, so a truncated tree already fails that limit.
@@ -300,10 +303,85 @@ def _macro_string(text: str, *, explanation: bool = False) -> list[tuple[bool, s
 def has_macros(domain_spec: str) -> bool:
     """Whether a domain-spec holds any macro-expand (``%{..}``, ``%%``, ``%_``, ``%-``).
 
-    Such a name is not resolved by this tool: ``%{i}``, ``%{s}`` and most letters need the
-    connecting client and the sender, which an assessment does not have.
+    Only :func:`expand_domain_spec` can name such a target: ``%{d}`` and ``%{o}`` expand, while
+    ``%{i}``, ``%{s}`` and most letters need the connecting client and the sender, which an
+    assessment does not have.
     """
     return "%" in domain_spec
+
+
+#: Macro letters whose value an assessment knows without a client (RFC 7208 section 7.2):
+#: ``d`` is the <domain> being checked (the include or redirect target inside one), ``o`` the
+#: domain of <sender>, which is the assessed domain itself (an assessment asks what mail *from*
+#: that domain may pass; section 4.1 starts check_host() with <domain> equal to it). Every other
+#: letter names the client (``i``, ``p``, ``v``, ``h``), the sender's mailbox (``s``, ``l``) or
+#: the receiver (``c``, ``r``, ``t``, explanations only).
+CLIENT_FREE_LETTERS = frozenset("do")
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+
+def _transform(value: str, digits: str, reverse: str, delimiters: str) -> str:
+    """RFC 7208 section 7.3: split on the delimiters, reverse, keep the right-most N, join '.'."""
+    parts = re.split("[" + re.escape(delimiters or ".") + "]", value)
+    if reverse:
+        parts.reverse()
+    if digits:
+        parts = parts[-int(digits) :]
+    return ".".join(parts)
+
+
+def expand_domain_spec(spec: str, domain: str, sender_domain: str) -> str | None:
+    """The name a domain-spec's macros expand to, or None if a macro depends on the client.
+
+    RFC 7208 section 7.3: ``%{d}`` is the current <domain>, ``%{o}`` the sender's domain;
+    transformers (digits, ``r``, delimiters) apply; an upper-case letter's value is URL-escaped;
+    ``%%``, ``%_`` and ``%-`` are ``%``, a space and ``%20``. Raises :class:`SpfSyntaxError` for
+    a spec that is not a macro-string (never for one that :func:`parse_spf` accepted).
+    """
+    out: list[str] = []
+    for is_macro, text in _macro_string(spec):
+        if not is_macro:
+            out.append(text)
+            continue
+        if text in ("%%", "%_", "%-"):
+            out.append({"%%": "%", "%_": " ", "%-": "%20"}[text])
+            continue
+        match = _MACRO_BODY.fullmatch(text[2:-1])
+        if match is None:  # pragma: no cover - _macro_string has checked every macro
+            raise SpfSyntaxError(f"macro {text!r} does not parse")
+        letter, digits, reverse, delimiters = match.groups()
+        if letter.lower() not in CLIENT_FREE_LETTERS:
+            return None
+        value = domain if letter.lower() == "d" else sender_domain
+        value = _transform(value, digits, reverse, delimiters)
+        if letter.isupper():
+            value = "".join(c if c in _UNRESERVED else f"%{ord(c):02X}" for c in value)
+        out.append(value)
+    return _fit_name("".join(out))
+
+
+def _fit_name(name: str) -> str:
+    """RFC 7208 section 7.3: an expanded name over 253 characters loses labels from the left."""
+    while len(name.rstrip(".")) > 253 and "." in name:
+        name = name.split(".", 1)[1]
+    return name
+
+
+def dns_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be asked of DNS (empty label, over 63 or 253 octets), or None."""
+    bare = name[:-1] if name.endswith(".") else name
+    if not bare:
+        return "an empty name"
+    if len(bare) > 253:
+        return f"{len(bare)} characters long (at most 253)"
+    for label in bare.split("."):
+        if not label:
+            return "an empty label"
+        if len(label) > 63:
+            return f"a label of {len(label)} characters (at most 63)"
+        if not label.isascii() or any(c.isspace() for c in label):
+            return "a label with a space or a character that is not ASCII"
+    return None
 
 
 def check_domain_spec(spec: str) -> None:
@@ -672,8 +750,9 @@ def _mx_exchanges(result: DnsResult) -> list[str]:
 class _Walk:
     """One walk's state: the answers and the budget of DNS-querying terms left."""
 
-    def __init__(self, dns: DnsView) -> None:
+    def __init__(self, dns: DnsView, sender_domain: str = "") -> None:
         self.dns = dns
+        self.sender_domain = sender_domain
         self.terms = 0
         self.truncated = False
 
@@ -730,10 +809,16 @@ class _Walk:
     def term(self, term: Term, domain: str, path: tuple[str, ...], depth: int) -> TermLookup:
         spec = term.value if isinstance(term, Modifier) else term.domain_spec
         if spec is not None and has_macros(spec):
-            child = None
-            if term.name in ("include", "redirect"):
-                child = SpfNode(spec, NodeState.MACRO, depth + 1, path)
-            return TermLookup(term, domain, None, child=child)
+            expanded = expand_domain_spec(spec, domain, self.sender_domain)
+            if expanded is None or dns_name_problem(expanded) is not None:
+                child = None
+                if term.name in ("include", "redirect"):
+                    problem = ""
+                    if expanded is not None:
+                        problem = f"expands to {_clip(expanded)!r}: {dns_name_problem(expanded)}"
+                    child = SpfNode(spec, NodeState.MACRO, depth + 1, path, problem=problem)
+                return TermLookup(term, domain, None, child=child)
+            spec = expanded
         target = normalise_name(spec) if spec is not None else domain
         if term.name in ("include", "redirect"):
             return self.follow(term, domain, target, path, depth)
@@ -791,6 +876,7 @@ def walk_spf(domain: str, dns: DnsView) -> SpfTree:
     Never raises for any answers: missing or failed answers become UNRESOLVED nodes (the planner
     asks for them; the judges report them).
     """
-    walk = _Walk(dns)
-    root = walk.node(normalise_name(domain), (), 0)
+    root_name = normalise_name(domain)
+    walk = _Walk(dns, root_name)
+    root = walk.node(root_name, (), 0)
     return SpfTree(root, walk.truncated)

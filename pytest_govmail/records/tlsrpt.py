@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.records.dmarc import DmarcSyntaxError, ReportUri, parse_report_uri
-from pytest_govmail.records.mtasts import split_fields, starts_with_version
+from pytest_govmail.records.mtasts import announced, split_fields
 from pytest_govmail.records.txt import txt_values
 
 VERSION = "v=TLSRPTv1"
@@ -74,5 +74,6 @@ def parse_tlsrpt(text: str) -> TlsRptRecord:
 
 
 def tlsrpt_records(result: DnsResult) -> tuple[str, ...]:
-    """The TXT values of an answer that begin with ``v=TLSRPTv1`` (RFC 8460 section 3)."""
-    return tuple(v for v in txt_values(result) if starts_with_version(v, VERSION))
+    """The TXT values of an answer that begin ``v=TLSRPTv1;`` (RFC 8460 section 3 discards the
+    rest when there are several)."""
+    return announced(txt_values(result), VERSION)
