@@ -42,7 +42,7 @@ STALE = "stale"
 class Look:
     """How one status reads in each report."""
 
-    #: The status: a :class:`Status` value, or :data:`WAIVED`.
+    #: The status: a :class:`Status` value, :data:`STALE` or :data:`WAIVED`.
     name: str
     #: The terminal summary's matrix cell (at most 7 characters: the column width).
     symbol: str
