@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from test_hostile_payloads import Outputs, run_assessment
 
+from pytest_govmail.inputs.catalogue import load_catalogue
+
 if TYPE_CHECKING:
     from playwright.sync_api import Dialog, ViewportSize
 
@@ -94,7 +96,16 @@ def hostile_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 #: The elements our script builds for a domain's details; anything else there was injected.
 BUILT = {"div", "strong", "span", "button", "label", "input", "h4", "details", "summary", "b"}
-BUILT |= {"dl", "dt", "dd", "pre", "br"}
+BUILT |= {"dl", "dt", "dd", "pre", "br", "a"}  # "a": a source's link (see LINKS_ELSEWHERE)
+#: Elements that load or run things, or links: none may come from a payload. A link is allowed
+#: only to one of the catalogue's own source addresses (project data, https:// checked when the
+#: catalogue loads), which the page shows as links with rel="noopener noreferrer".
+CATALOGUE_URLS = sorted({source.url for source in load_catalogue().sources.values()})
+LINKS_ELSEWHERE = """urls => [
+    ...document.querySelectorAll('img, svg, iframe, object, embed, a, form')
+].filter(e => e.tagName !== 'A' || !urls.includes(e.getAttribute('href'))
+        || e.getAttribute('rel') !== 'noopener noreferrer' || e.attributes.length !== 2
+).map(e => e.outerHTML.slice(0, 300))"""
 
 
 def test_hostile_records_do_not_execute_in_the_report(hostile_report: Path) -> None:
@@ -126,10 +137,8 @@ def test_hostile_records_do_not_execute_in_the_report(hostile_report: Path) -> N
                 ".map(e => e.tagName.toLowerCase()))]"
             )
             scripts = page.evaluate("() => document.scripts.length")
-            injected = page.evaluate(
-                "() => [...document.querySelectorAll('img, svg, iframe, object, embed, a, form')]"
-                ".map(e => e.outerHTML.slice(0, 300))"
-            )
+            injected = page.evaluate(LINKS_ELSEWHERE, CATALOGUE_URLS)
+            links = page.evaluate("() => document.querySelectorAll('a[href]').length")
             handlers = page.evaluate(
                 "() => [...document.querySelectorAll('*')].filter(e => [...e.attributes]"
                 ".some(a => a.name.startsWith('on'))).map(e => e.outerHTML.slice(0, 300))"
@@ -140,6 +149,7 @@ def test_hostile_records_do_not_execute_in_the_report(hostile_report: Path) -> N
     assert errors == []
     assert set(tags) <= BUILT, f"elements injected into the details: {set(tags) - BUILT}"
     assert scripts == 2 and injected == [] and handlers == []
+    assert links > 0  # the sources, as links to the catalogue's addresses
     assert "hostile-dept.gov.uk" in matrix and "exemplary-dept.gov.uk" in matrix
     assert boxes == 2 and closed == 0
     # The payloads are shown, as text, to the assessor.

@@ -23,7 +23,7 @@ from pytest_govmail.reports import status as statuses
 from pytest_govmail.reports.headline import cite_text
 from pytest_govmail.reports.page import asset, json_for_script, render_page
 from pytest_govmail.reports.sections import esc
-from pytest_govmail.reports.status import WAIVED, Cell, worst
+from pytest_govmail.reports.status import STALE, WAIVED, Cell, worst
 from pytest_govmail.reports.table import WIDTH, ReportTable
 
 HOSTILE = [
@@ -185,9 +185,13 @@ def test_worst_refuses_more_waived_failures_than_failures() -> None:
 
 
 def test_one_status_table_covers_every_verdict_status() -> None:
-    assert set(statuses.WORST_FIRST) == {s.value for s in Status} | {WAIVED}
+    assert set(statuses.WORST_FIRST) == {s.value for s in Status} | {WAIVED, STALE}
     assert statuses.STATUSES == ("fail", "inconclusive", "pass", "not_applicable")  # row codes
-    assert statuses.WORST_FIRST == ("fail", "inconclusive", "waived", "pass", "not_applicable")
+    assert statuses.OUTCOMES == ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
+    assert statuses.WORST_FIRST == (
+        *("fail", "inconclusive", "stale", "waived", "pass", "not_applicable"),
+    )
+    assert statuses.RANKED == statuses.WORST_FIRST
     for column in ("symbol", "css", "short", "label", "words"):
         values = [getattr(look, column) for look in statuses.LOOKS]
         assert len(set(values)) == len(values), f"two statuses share a {column}"
@@ -372,3 +376,81 @@ def test_pytest_html_evidence_names_sources_by_title() -> None:
     for ref in catalogue["MTASTS-01"].sources:
         assert esc(catalogue.sources[ref.split()[0]].title) in with_titles
     assert esc("; ".join(info["sources"])) in render_evidence(info)  # no catalogue: the keys
+
+
+def test_a_stale_waiver_reads_stale_in_every_html_view(pytester: pytest.Pytester) -> None:
+    """The release demo's replay: dormant-dept's MX-03 passes under the demo's waiver, which
+    pytest fails (XPASS(strict)). Our page's matrix, headline, totals, per-requirement table
+    and data (which the by-ID view ranks), and the pytest-html matrix, must all show a stale
+    waiver where they used to read "ok" with 0 issues."""
+    result = pytester.runpytest_subprocess(
+        f"--govmail-replay={RELEASE_EVIDENCE}",
+        "--html=ph.html",
+        *("-k", "dormant", "-p", "no:cacheprovider"),
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*1 failed, 20 passed, 39 skipped*"])
+    html = (pytester.path / "reports" / "govmail.html").read_text("utf-8")
+    row = re.search(r"<div class='gm-row( bad)?' data-d=0 role=row>(.*)", html)
+    assert row is not None and row.group(1) == " bad"  # "only domains failing" keeps it
+    assert "1 stale waiver(s) to remove." in row.group(2)
+    cells = re.findall(r"<i role=cell class='?([\w ]+)'? title='([^']*)'>([^<]*)</i>", row[2])
+    assert cells[0] == ("t", "2 pass (1 stale waiver), 3 n/a", "stale")  # the mx cell
+    assert "<i role=cell class=c>1</i>" in row[2]  # issues: the stale waiver
+    assert cells[-1][2] == "yes"  # the domain meets every MUST: a stale waiver is no finding
+    assert "21 pass (1 stale waiver), 39 n/a" in html
+    assert "<span class='t'>stale waiver</span>" in html  # the legend
+    mx03 = re.search(r"<tr><td>MX-03</td><td>must</td><td class='(\w)'>.*?</tr>", html)
+    assert mx03 is not None and mx03.group(1) == "t"
+    data = report_data(html)
+    assert data["labels"][STALE] == "stale waiver" and data["classes"][STALE] == "t"
+    (test,) = (t for t in report_tests(html) if t["requirement"] == "MX-03")
+    assert (test["status"], test["outcome"], bool(test["waiver"])) == ("pass", "failed", True)
+
+    matrix = (pytester.path / "ph.html").read_text("utf-8")
+    matrix = matrix[matrix.index("<table class='govmail-matrix'>") :]
+    first = re.search(r"<td class='domain'>dormant-dept.gov.uk</td><td class='gm-(\w+)'", matrix)
+    assert first is not None and first.group(1) == STALE
+    assert ".gm-stale{" in (pytester.path / "ph.html").read_text("utf-8")
+
+
+def test_a_stale_waiver_is_worked_out_from_existing_rows() -> None:
+    """Nothing new is stored: a pass under a waiver that pytest failed is stale; a pass under
+    a waiver pytest let pass (non-strict XPASS), a failure under one, or a pass without one,
+    is not."""
+    table = ReportTable()
+    for status, outcome, waiver in (
+        ("pass", "failed", "w"),
+        ("pass", "xpassed", "w"),
+        ("fail", "xfailed", "w"),
+        ("pass", "failed", None),
+    ):
+        table.add(govmail_data("a.gov.uk", "MX-03", status, waiver=waiver), outcome)
+    assert table.stale() == 1
+    cell = table.cells(range(len(table)))["mx"]
+    assert (cell.stale_waivers, cell.waived_failures, cell.worst) == (1, 1, STALE)
+    html = page(table, ["a.gov.uk"])
+    assert "1 stale waiver(s) to remove" in html
+
+
+def test_sources_link_only_to_the_catalogues_own_addresses() -> None:
+    """Each source is a link whose target is the catalogue's https address; a citation the
+    catalogue does not know stays text, and no record text becomes a link target."""
+    from pytest_govmail.reports.page import cite_html
+
+    catalogue = load_catalogue()
+    urls = {source.url for source in catalogue.sources.values()}
+    table = ReportTable()
+    data = govmail_data("a.gov.uk", "MTASTS-01", "fail", summary=HOSTILE[3])
+    data["evidence"] = ['<a href="https://evil.example">x</a>', *HOSTILE]
+    table.add(data, "failed")
+    html = page(table, ["a.gov.uk"])
+    targets = re.findall(r"<a\b[^>]*\bhref=\"([^\"]*)\"[^>]*>", html)
+    assert targets and set(targets) <= urls
+    assert all(' rel="noopener noreferrer"' in a for a in re.findall(r"<a\b[^>]*>", html))
+    cited = {"X1 §2": ["A title", "javascript:alert(1)"], "G1": ["GOV.UK", "https://gov.uk"]}
+    assert cite_html("X1 §2", cited) == "A title, §2"
+    assert cite_html("G1 §3", {"G1 §3": cited["G1"]}) == (
+        '<a href="https://gov.uk" rel="noopener noreferrer">GOV.UK, §3</a> (https://gov.uk)'
+    )
+    assert cite_html("unknown <b>", cited) == "unknown &lt;b&gt;"

@@ -3,7 +3,8 @@
 An assessor's first question of a domain is whether it meets every MUST requirement (RFC 2119
 section 1: an absolute requirement), and the second how many SHOULD findings (section 3: to be
 weighed) it has. :mod:`pytest_govmail.reports.page` answers both per domain from the report's
-rows, and shows each source the catalogue cites by its title and address rather than its key.
+rows, and shows each source the catalogue cites by its title (a link to its address) rather than
+its key.
 
 No HTML here: the page escapes what it shows.
 """
@@ -14,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pytest_govmail.inputs.catalogue import Catalogue, source_key
-from pytest_govmail.reports.status import STATUSES
-from pytest_govmail.reports.table import REQUIREMENT, STATUS, WAIVER, WIDTH, ReportTable
+from pytest_govmail.reports.status import OUTCOMES, STATUSES, is_stale
+from pytest_govmail.reports.table import OUTCOME, REQUIREMENT, STATUS, WAIVER, WIDTH, ReportTable
 
 #: How a requirement level reads in a headline and on a failing matrix cell. RFC 2119 words:
 #: a MUST failure makes a domain non-compliant, a SHOULD failure is a finding to weigh.
@@ -33,16 +34,23 @@ class Headline:
 
     Counted in requirements, not tests: a requirement failing on two MX hosts is one finding
     for the domain. A waived failure is not a finding (a waiver accepts it) but is counted, and
-    an inconclusive MUST means compliance cannot be shown either way.
+    an inconclusive MUST means compliance cannot be shown either way. A stale waiver (a pass
+    that a waiver still covers) does not change compliance, but pytest fails the run until the
+    waiver is removed, so the headline names it.
     """
 
     failing: dict[str, set[str]] = field(default_factory=dict)
     unknown: set[str] = field(default_factory=set)
     unknown_must: set[str] = field(default_factory=set)
     waived: set[str] = field(default_factory=set)
+    stale: set[str] = field(default_factory=set)
 
-    def add(self, requirement: str, level: str, status: str, waived: bool) -> None:
-        if status == "fail" and waived:
+    def add(
+        self, requirement: str, level: str, status: str, waived: bool, stale: bool = False
+    ) -> None:
+        if stale:
+            self.stale.add(requirement)
+        elif status == "fail" and waived:
             self.waived.add(requirement)
         elif status == "fail":
             self.failing.setdefault(level, set()).add(requirement)
@@ -73,6 +81,8 @@ class Headline:
             parts.append(f"{len(self.unknown)} requirement(s) could not be checked")
         if self.waived:
             parts.append(f"{len(self.waived)} waived")
+        if self.stale:
+            parts.append(f"{len(self.stale)} stale waiver(s) to remove")
         return "; ".join(parts) + "."
 
 
@@ -83,7 +93,9 @@ def headline(table: ReportTable, rows: Iterable[int]) -> Headline:
     for number in rows:
         base = number * WIDTH
         info = table.requirements[data[base + REQUIREMENT]]
-        found.add(info.id, info.level, STATUSES[data[base + STATUS]], bool(data[base + WAIVER]))
+        status, waived = STATUSES[data[base + STATUS]], bool(data[base + WAIVER])
+        stale = is_stale(status, waived, OUTCOMES[data[base + OUTCOME]])
+        found.add(info.id, info.level, status, waived, stale)
     return found
 
 
@@ -112,8 +124,9 @@ def citations(table: ReportTable, catalogue: Catalogue) -> dict[str, list[str]]:
 def citations_of(refs: Iterable[str], catalogue: Catalogue) -> dict[str, list[str]]:
     """Citations as [title, URL] of their catalogue source (["", ""] when it names none).
 
-    A URL is kept only when it is https (a user's catalogue could name any scheme); the reports
-    show it as text, never as a link target.
+    A URL is kept only when it is https (the catalogue loader refuses any other scheme; this
+    holds even if it did not). These are the only link targets the HTML reports write: they are
+    the project's (or the user's own catalogue's) data, never text from the network.
     """
     cited: dict[str, list[str]] = {}
     for ref in refs:
@@ -126,9 +139,16 @@ def citations_of(refs: Iterable[str], catalogue: Catalogue) -> dict[str, list[st
     return cited
 
 
-def cite_text(ref: str, cited: Mapping[str, list[str]]) -> str:
-    """A citation as its source's title, section and address ("RFC 8461, §4.2 (https://...)")."""
+def cite_parts(ref: str, cited: Mapping[str, list[str]]) -> tuple[str, str]:
+    """A citation as its source's title and section ("RFC 8461, §4.2"), and its https address
+    from the catalogue ("" when it has none): a report's link text and target."""
     title, url = cited.get(ref, ["", ""])
     section = ref.split(maxsplit=1)[1] if len(ref.split(maxsplit=1)) > 1 else ""
     words = f"{title}{', ' + section if section else ''}" if title else ref
+    return words, url if url.startswith("https://") else ""
+
+
+def cite_text(ref: str, cited: Mapping[str, list[str]]) -> str:
+    """A citation as its source's title, section and address ("RFC 8461, §4.2 (https://...)")."""
+    words, url = cite_parts(ref, cited)
     return f"{words} ({url})" if url else words

@@ -40,7 +40,7 @@ from pytest_govmail.reports.headline import (
     FAIL_LETTER,
     MUST_WORD,
     citations,
-    cite_text,
+    cite_parts,
     fail_levels,
     headline,
 )
@@ -50,6 +50,7 @@ from pytest_govmail.reports.status import (
     LABEL,
     OUTCOMES,
     SHORT,
+    STALE,
     STATUSES,
     WORST_FIRST,
     Cell,
@@ -203,12 +204,20 @@ def _counts(cell: Cell) -> str:
     parts = [f"{cell.counts[s]} {LABEL[s]}" for s in STATUSES if cell.counts[s]]
     if cell.waived_failures:
         parts[0] += f" ({cell.waived_failures} waived)"
+    if cell.stale_waivers:
+        at = STATUSES.index("pass")
+        index = sum(1 for s in STATUSES[:at] if cell.counts[s])
+        parts[index] += f" ({cell.stale_waivers} {LABEL[STALE]})"
     return ", ".join(parts)
 
 
 def _issues(cells: Iterable[Cell]) -> int:
-    """Tests that need attention: failures not waived, and errors."""
-    return sum(c.counts["fail"] - c.waived_failures + c.counts["inconclusive"] for c in cells)
+    """Tests that need attention: failures not waived, errors, and stale waivers (pytest fails
+    those until the waiver is removed)."""
+    return sum(
+        c.counts["fail"] - c.waived_failures + c.counts["inconclusive"] + c.stale_waivers
+        for c in cells
+    )
 
 
 def render_page(
@@ -288,7 +297,7 @@ def render_page(
         "<div id='gm-matrix' class='gm-grid' role='table' aria-label='domains by requirement "
         "area'><div class='gm-row gm-head' role='row'><b role='columnheader'>domain</b>"
         + "".join(f"<i role='columnheader' data-a='{esc(a)}'>{esc(a)}</i>" for a in areas)
-        + "<i role='columnheader' title='failures not waived, and errors'>issues</i>"
+        + "<i role='columnheader' title='failures not waived, errors and stale waivers'>issues</i>"
         "<i role='columnheader' title='meets every MUST requirement assessed'>MUST</i></div>\n"
     )
     headlines: list[str] = []
@@ -387,10 +396,11 @@ def render_page(
 
 def _totals(table: ReportTable, domains: int) -> str:
     statuses, outcomes, waived = table.totals()
+    stale = table.stale()
+    apart = {"fail": f" ({waived:,} waived)" if waived else ""}
+    apart["pass"] = f" ({stale:,} {LABEL[STALE]})" if stale else ""
     verdicts = ", ".join(
-        f"{statuses[s]:,} {LABEL[s]}" + (f" ({waived:,} waived)" if s == "fail" and waived else "")
-        for s in STATUSES
-        if statuses[s]
+        f"{statuses[s]:,} {LABEL[s]}{apart.get(s, '')}" for s in STATUSES if statuses[s]
     )
     pytest_says = ", ".join(f"{outcomes[o]:,} {o}" for o in OUTCOMES if outcomes[o])
     return (
@@ -399,6 +409,23 @@ def _totals(table: ReportTable, domains: int) -> str:
         f"<p class='gm-muted'>pytest: {esc(pytest_says or 'no tests')}; report written "
         f"{esc(datetime.now(UTC).isoformat(timespec='seconds'))}</p>"
     )
+
+
+def cite_html(ref: str, cited: Mapping[str, list[str]]) -> str:
+    """A citation as a link to its catalogue source, ``<a href="https://..." rel="noopener
+    noreferrer">title, section</a> (https://...)`` (the address as text too, so that a printed
+    report keeps it), or text when the catalogue gives no https address.
+
+    The target is only ever a catalogue source's URL (:func:`headline.citations_of`), never
+    text from the network. A link is navigation, not a fetch, so the page's
+    Content-Security-Policy (``default-src 'none'``) is unchanged; ``noopener noreferrer``
+    keeps the report's address from the site it opens
+    (https://html.spec.whatwg.org/multipage/links.html#link-type-noreferrer).
+    """
+    words, url = cite_parts(ref, cited)
+    if not url:
+        return esc(words)
+    return f'<a href="{esc(url)}" rel="noopener noreferrer">{esc(words)}</a> ({esc(url)})'
 
 
 def _by_requirement(table: ReportTable, order: list[int], cited: Mapping[str, list[str]]) -> str:
@@ -415,14 +442,16 @@ def _by_requirement(table: ReportTable, order: list[int], cited: Mapping[str, li
         rows.append(
             f"<tr><td>{esc(info.id)}</td><td>{esc(info.level)}</td>"
             f"<td class='{CLASS[cell.worst]}'>{esc(info.title)}</td>{numbers}"
-            f"<td>{cell.waived_failures or ''}</td>"
-            f"<td class=gm-src>{esc('; '.join(cite_text(r, cited) for r in info.sources))}"
+            f"<td>{cell.waived_failures or ''}</td><td>{cell.stale_waivers or ''}</td>"
+            f"<td class=gm-src>{'; '.join(cite_html(r, cited) for r in info.sources)}"
             "</td></tr>"
         )
     return (
-        "<details><summary>Tests by requirement (failing, error, pass, n/a, waived)</summary>"
+        "<details><summary>Tests by requirement (failing, error, pass, n/a, waived, stale waiver)"
+        "</summary>"
         "<table class='gm'><thead><tr><th>ID</th><th>level</th><th>title</th><th>fail</th>"
-        "<th>error</th><th>pass</th><th>n/a</th><th>waived</th><th>sources</th></tr></thead>"
+        "<th>error</th><th>pass</th><th>n/a</th><th>waived</th><th title='passes under a waiver "
+        "that pytest fails: remove the waiver'>stale waiver</th><th>sources</th></tr></thead>"
         "<tbody>" + "".join(rows) + "</tbody></table></details>"
     )
 

@@ -11,15 +11,17 @@ pytest-html inserts these strings as raw HTML, and everything in them that came 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from pytest_govmail.inputs.catalogue import Catalogue
-from pytest_govmail.reports.headline import citations_of, cite_text
+from pytest_govmail.reports.headline import citations_of
+from pytest_govmail.reports.page import cite_html
 from pytest_govmail.reports.sections import esc as _e
 from pytest_govmail.reports.sections import inputs, not_assessed, provenance
-from pytest_govmail.reports.status import LABEL, STATUSES, Cell
+from pytest_govmail.reports.status import LABEL, STALE, STATUSES, Cell, is_stale, worst
 from pytest_govmail.reports.terminal import GovmailReporter, tallied_areas
 
 STYLE = """<style>
@@ -28,7 +30,7 @@ STYLE = """<style>
 .govmail-matrix td.domain{text-align:left;font-family:monospace}
 .gm-fail{background:#f8d0d0}.gm-inconclusive{background:#f6e3b4}
 .gm-pass{background:#d3efd3}.gm-not_applicable{background:#eee;color:#777}
-.gm-waived{background:#dcd6f4}
+.gm-waived{background:#dcd6f4}.gm-stale{background:#f3c6e8;font-weight:700}
 .govmail-evidence{margin:4px 0 8px 0;font-size:13px}
 .govmail-evidence pre{white-space:pre-wrap;word-break:break-all;margin:2px 0}
 </style>"""
@@ -58,7 +60,7 @@ class GovmailHtml:
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
         info = getattr(report, "govmail", None)
         if isinstance(info, dict):
-            data.insert(0, render_evidence(info, self.catalogue))
+            data.insert(0, render_evidence(info, self.catalogue, report.failed))
 
     def _matrix(self) -> str:
         if not self.tally:
@@ -69,13 +71,17 @@ class GovmailHtml:
         rows.append("</tr>")
         for domain in sorted(self.tally):
             cells = self.tally[domain]
+            # Per area, passes under a waiver that pytest failed (stale waivers).
+            stale: Mapping[str, int] = self.reporter.stale.get(domain, {})
             rows.append(f"<tr><td class='domain'>{_e(domain)}</td>")
             for area in areas:
                 cell = cells.get(area) or Cell()
-                status = cell.worst
+                status = worst(cell.counts, cell.waived_failures, stale.get(area, 0))
                 counts = " ".join(
                     f"{cell.counts[s]} {LABEL[s]}" for s in STATUSES if cell.counts[s]
                 )
+                if stale.get(area, 0):
+                    counts += f" ({stale[area]} {LABEL[STALE]})"
                 rows.append(
                     f"<td class='gm-{_e(status)}' title='{_e(counts)}'>{_e(LABEL[status])}</td>"
                 )
@@ -84,13 +90,20 @@ class GovmailHtml:
         return "<h2>Domains by requirement area</h2>" + "".join(rows)
 
 
-def render_evidence(info: dict[str, Any], catalogue: Catalogue | None = None) -> str:
+def render_evidence(
+    info: dict[str, Any], catalogue: Catalogue | None = None, failed: bool = False
+) -> str:
     """One test's verdict and evidence as escaped HTML; sources by title and address when the
-    ``catalogue`` is given (as our own page shows them), else by their keys."""
+    ``catalogue`` is given (links to the catalogue's own addresses, as our own page shows
+    them), else by their keys. ``failed`` is
+    whether pytest failed the test: a pass under a waiver that pytest failed is a stale waiver."""
+    status = info["status"]
+    if is_stale(status, bool(info.get("waiver")), "failed" if failed else "passed"):
+        status = STALE
     parts = [
         "<div class='govmail-evidence'>",
         f"<p><b>{_e(info['requirement'])}</b> ({_e(info['level'])}, {_e(info['area'])}): "
-        f"{_e(info['title'])} &mdash; <b>{_e(LABEL.get(info['status'], info['status']))}</b></p>",
+        f"{_e(info['title'])} &mdash; <b>{_e(LABEL.get(status, status))}</b></p>",
         f"<p>{_e(info.get('summary', ''))}</p>",
     ]
     if info.get("waiver"):
@@ -113,7 +126,9 @@ def render_evidence(info: dict[str, Any], catalogue: Catalogue | None = None) ->
         refs = [str(ref) for ref in info["sources"]]
         if catalogue is not None:
             cited = citations_of(refs, catalogue)
-            refs = [cite_text(ref, cited) for ref in refs]
-        parts.append(f"<p>Sources: {_e('; '.join(refs))}</p>")
+            shown = "; ".join(cite_html(ref, cited) for ref in refs)
+        else:
+            shown = _e("; ".join(refs))
+        parts.append(f"<p>Sources: {shown}</p>")
     parts.append("</div>")
     return "".join(parts)

@@ -1,11 +1,13 @@
 """The statuses a report shows, once: how each reads everywhere, and which is worst.
 
 A judge answers with one of four verdict statuses (:class:`~pytest_govmail.model.verdict.Status`).
-The reports add a fifth, ``waived``: a failure that a current waiver accepts (the test is an
-xfail). Every report sums a group of tests (a domain's area, a requirement, a domain's tests of
-one ID) into its worst status: the terminal summary, the pytest-html matrix, our page's matrix
-and per-requirement table, and the page's script for its by-ID view. They must agree, so the
-words, symbols and classes of each status, and their order, are here and nowhere else, and
+The reports add two: ``waived``, a failure that a current waiver accepts (the test is an
+xfail), and ``stale``, a pass that a waiver still covers (pytest fails it). Neither is stored:
+each is worked out from a row's status, waiver and pytest outcome (:func:`is_stale`). Every
+report sums a group of tests (a domain's area, a requirement, a domain's tests of one ID) into
+its worst status: the terminal summary, the pytest-html matrix, our page's matrix and
+per-requirement table, and the page's script for its by-ID view. They must agree, so the words,
+symbols and classes of each status, and their order, are here and nowhere else, and
 :func:`worst` is the one rule that picks a group's status.
 
 The order is worst first: a failure not waived, then an error (the probe could not tell: the
@@ -40,7 +42,7 @@ STALE = "stale"
 class Look:
     """How one status reads in each report."""
 
-    #: The status: a :class:`Status` value, or :data:`WAIVED`.
+    #: The status: a :class:`Status` value, :data:`STALE` or :data:`WAIVED`.
     name: str
     #: The terminal summary's matrix cell (at most 7 characters: the column width).
     symbol: str
@@ -58,34 +60,40 @@ class Look:
 LOOKS = (
     Look(Status.FAIL.value, "FAIL", "f", "F", "fail", "fail"),
     Look(Status.INCONCLUSIVE.value, "ERR", "e", "E", "error", "inconclusive"),
+    # Not "s"/"S": on our page those mark a failing cell where only a SHOULD fails ("f s").
+    Look(STALE, "STALE", "t", "stale", "stale waiver", "stale waiver"),
     Look(WAIVED, "waived", "w", "W", "waived", "waived"),
     Look(Status.PASS.value, "ok", "p", "ok", "pass", "pass"),
     Look(Status.NOT_APPLICABLE.value, "-", "n", "-", "n/a", "not applicable"),
 )
-#: How a stale waiver reads. It ranks between an error and a waived failure (see
-#: :data:`RANKED`). The terminal shows it; it is not in :data:`LOOKS` yet because our page's
-#: script ranks exactly the statuses of :data:`LOOKS` (tests/test_report_html.py holds them
-#: equal): the page adds it to its script, its legend and its styles, then moves it there.
-STALE_LOOK = Look(STALE, "STALE", "s", "S", "stale waiver", "stale waiver")
 LOOK = {look.name: look for look in LOOKS}
+#: How a stale waiver reads (kept by name for the callers that show it apart).
+STALE_LOOK = LOOK[STALE]
 #: Status names, worst first.
 WORST_FIRST = tuple(look.name for look in LOOKS)
-#: Every status :func:`worst` may answer, worst first: :data:`WORST_FIRST` and a stale waiver.
-RANKED = (Status.FAIL.value, Status.INCONCLUSIVE.value, STALE, *WORST_FIRST[2:])
+#: Every status :func:`worst` may answer, worst first.
+RANKED = WORST_FIRST
 #: The verdict statuses, worst first. A test's row in the report data stores its status as an
 #: index into this tuple (and sweep batches exchange those rows): the order may never change.
-STATUSES = tuple(name for name in WORST_FIRST if name != WAIVED)
+#: The two report-only statuses are worked out from a row (its waiver and pytest's outcome).
+STATUSES = tuple(name for name in WORST_FIRST if name not in (STALE, WAIVED))
 #: What pytest made of a test; "error" is a failure outside the test call (an inconclusive
 #: probe). Rows store an index into this tuple too.
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 
 #: The maps our page's data block carries for its script. ``LABEL`` lists the verdict statuses
-#: in their declaration order (:class:`Status`), the others worst first, each then ``waived``:
-#: the order the page has always written them in (the script looks them up by name).
-LABEL = {name: LOOK[name].label for name in (*(s.value for s in Status), WAIVED)}
-CLASS = {name: LOOK[name].css for name in (*STATUSES, WAIVED)}
-SHORT = {name: LOOK[name].short for name in (*STATUSES, WAIVED)}
-SYMBOL = {name: LOOK[name].symbol for name in WORST_FIRST} | {STALE: STALE_LOOK.symbol}
+#: in their declaration order (:class:`Status`), then the report-only ones worst first (the
+#: script looks them up by name).
+LABEL = {name: LOOK[name].label for name in (*(s.value for s in Status), STALE, WAIVED)}
+CLASS = {name: LOOK[name].css for name in (*STATUSES, STALE, WAIVED)}
+SHORT = {name: LOOK[name].short for name in (*STATUSES, STALE, WAIVED)}
+SYMBOL = {name: LOOK[name].symbol for name in WORST_FIRST}
+
+
+def is_stale(status: str, waived: bool, outcome: str) -> bool:
+    """Whether a test is a stale waiver: it passes, a waiver covers it, and pytest failed it
+    (XPASS(strict)). Worked out from what every report row already holds."""
+    return waived and status == Status.PASS.value and outcome == "failed"
 
 
 def worst(counts: Mapping[str, int], waived: int = 0, stale: int = 0) -> str:

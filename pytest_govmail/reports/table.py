@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_govmail.reports.status import OUTCOMES, STATUSES, Cell
+from pytest_govmail.reports.status import OUTCOMES, STATUSES, Cell, is_stale
 
 #: The columns of a row, in order. Every value is an index: into ``strings`` (host, summary,
 #: waiver), ``lists`` (findings: code, observed, expected, fix per finding; evidence lines;
@@ -140,7 +140,8 @@ class ReportTable:
         return grouped
 
     def cells(self, rows: Iterable[int], by: str = "area") -> dict[str, Cell]:
-        """One domain's rows summed per requirement area (``by="area"``) or per ID (``"id"``)."""
+        """One domain's rows summed per requirement area (``by="area"``) or per ID (``"id"``),
+        waived failures and stale waivers counted apart."""
         cells: dict[str, Cell] = {}
         for number in rows:
             base = number * WIDTH
@@ -149,7 +150,9 @@ class ReportTable:
             cell = cells.get(key)
             if cell is None:
                 cell = cells[key] = Cell()
-            cell.add(STATUSES[self.rows[base + STATUS]], waived=bool(self.rows[base + WAIVER]))
+            status, waived = STATUSES[self.rows[base + STATUS]], bool(self.rows[base + WAIVER])
+            stale = is_stale(status, waived, OUTCOMES[self.rows[base + OUTCOME]])
+            cell.add(status, waived=waived, stale=stale)
         return cells
 
     def totals(self) -> tuple[Counter[str], Counter[str], int]:
@@ -165,6 +168,19 @@ class ReportTable:
             if status == fail and waiver
         )
         return statuses, outcomes, waived
+
+    def stale(self) -> int:
+        """Stale waivers: passes under a waiver that pytest failed (see ``status.is_stale``)."""
+        return sum(
+            1
+            for status, outcome, waiver in zip(
+                self.rows[STATUS::WIDTH],
+                self.rows[OUTCOME::WIDTH],
+                self.rows[WAIVER::WIDTH],
+                strict=True,
+            )
+            if is_stale(STATUSES[status], bool(waiver), OUTCOMES[outcome])
+        )
 
     def iter_rows(self) -> Iterator[Sequence[int]]:
         for number in range(len(self)):

@@ -54,9 +54,14 @@
     return !badOnly.checked || rows[i].classList.contains("bad");
   }
 
+  /* A test's status as the reports show it (status.py): a failure under a waiver is waived,
+     a pass under a waiver that pytest failed (XPASS(strict)) is a stale waiver. */
   function statusOf(flat, o) {
     var status = data.statuses[flat[o + F.status]];
-    return status === "fail" && flat[o + F.waiver] ? "waived" : status;
+    if (!flat[o + F.waiver]) return status;
+    if (status === "fail") return "waived";
+    if (status === "pass" && data.outcomes[flat[o + F.outcome]] === "failed") return "stale";
+    return status;
   }
 
   /* What a test's outcome means, for people: the verdict, and what pytest counted it as. */
@@ -66,6 +71,8 @@
         "as a failure).";
     }
     return {
+      stale: "Meets this requirement, yet a waiver still covers it: remove the waiver (pytest " +
+        "counts this as a failure until then).",
       fail: "Fails this requirement.",
       waived: "Fails this requirement; a waiver accepts it until the waiver expires.",
       inconclusive: "Could not be checked: the evidence needed was not complete, so the " +
@@ -75,13 +82,23 @@
     }[status] || status;
   }
 
-  /* A citation: the source's title and address, as text (never a link the page follows). */
-  function citeText(ref) {
+  /* A citation: its source's title and section as a link to the source's address, then the
+     address as text (so that a printed report keeps it). The address
+     is the catalogue's own (`cited`, built from catalogue.toml, https only), never one from a
+     record; anything else is text. */
+  function citeLink(ref) {
     var c = data.cited ? data.cited[ref] : null;
-    if (!c || !c[0]) return ref;
+    if (!c || !c[0]) return document.createTextNode(ref);
     var parts = ref.split(/\s+/);
-    var section = parts.length > 1 ? ", " + parts.slice(1).join(" ") : "";
-    return c[0] + section + (c[1] ? " (" + c[1] + ")" : "");
+    var words = c[0] + (parts.length > 1 ? ", " + parts.slice(1).join(" ") : "");
+    if (!/^https:\/\//.test(c[1] || "")) return document.createTextNode(words);
+    var cite = document.createDocumentFragment();
+    var a = el("a", null, words);
+    a.href = c[1];
+    a.rel = "noopener noreferrer";
+    cite.appendChild(a);
+    cite.appendChild(document.createTextNode(" (" + c[1] + ")"));  // printed, and copied
+    return cite;
   }
 
   /* The collector writes a host's TLS scan as a "TLS scan of ..." line and indented lines under
@@ -113,7 +130,7 @@
     var status = statusOf(flat, o);
     var outcome = data.outcomes[flat[o + F.outcome]];
     var t = el("details", "gm-test gm-" + status);
-    t.open = status === "fail" || status === "inconclusive";
+    t.open = status === "fail" || status === "inconclusive" || status === "stale";
     var summary = el("summary");
     summary.appendChild(el("span", "gm-badge", data.labels[status]));
     summary.appendChild(el("b", null, req[0]));
@@ -166,7 +183,11 @@
     }
     var sources = data.lists[req[4]];
     if (sources.length) {
-      item("sources", sources.map(function (i) { return citeText(data.strings[i]); }).join("\n"));
+      var cites = item("sources", null, false);
+      sources.forEach(function (i, n) {
+        if (n) cites.appendChild(document.createTextNode("\n"));
+        cites.appendChild(citeLink(data.strings[i]));
+      });
     }
     t.appendChild(dl);
     return t;
@@ -323,7 +344,7 @@
       head.appendChild(th);
     });
     grid.appendChild(head);
-    var rank = {fail: 0, inconclusive: 1, waived: 2, pass: 3, not_applicable: 4};
+    var rank = {fail: 0, inconclusive: 1, stale: 2, waived: 3, pass: 4, not_applicable: 5};
     var built = 0;
     var total = 0;
     for (var d = 0; d < data.domains.length; d++) {
