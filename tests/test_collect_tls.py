@@ -334,7 +334,7 @@ def open_counter(monkeypatch: pytest.MonkeyPatch) -> OpenCounter:
     monkeypatch.setattr(socket, "create_connection", counter.create_connection)
     from pytest_govmail.collect import tls_scan  # where the SMTP connections are opened
 
-    assert tls_scan.socket is socket
+    assert tls_scan.socket is socket  # type: ignore[attr-defined]
     return counter
 
 
@@ -429,8 +429,12 @@ def test_always_421_is_throttled_after_bounded_retries(scans: dict[str, TlsScan]
     assert scan.elapsed_ms >= (BACKOFF + 2 * BACKOFF) * 1000
 
 
-def test_421_every_third_connection_is_retried(scans: dict[str, TlsScan]) -> None:
-    scan = scans["throttling"]
+def test_421_every_third_connection_is_retried(lab: Lab) -> None:
+    # One connection at a time, so that which connection the server throttles is known: with
+    # two, the other worker's connections can fall between one worker's retries so that each
+    # retry is a third connection again, and the scan rightly ends that version's
+    # enumeration as incomplete after its bounded retries (a race, not a fault).
+    scan = scan_address(lab.request("throttling"), lab.settings(connections_per_address=1))
     assert scan.error is None
     assert suites(scan, TlsVersion.TLS_1_2) == COMPLIANT12
     assert suites(scan, TlsVersion.TLS_1_3) == TLS13
