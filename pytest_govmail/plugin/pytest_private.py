@@ -124,7 +124,10 @@ def take_over_failure_summary(config: pytest.Config) -> str | None:
     category, and a category other than "failed" would change pytest's own final counts.
     """
     style = getattr(config.option, "tbstyle", "auto")
-    if style not in ("auto", "line") or (style == "auto" and config.get_verbosity() > 0):
+    # Not config.get_verbosity(): pytest 8.3's reads config.option.verbose, which only the
+    # terminal plugin defines, so it fails under -p no:terminal.
+    verbose = getattr(config.option, "verbose", 0)
+    if style not in ("auto", "line") or (style == "auto" and verbose > 0):
         return None
     config.option.tbstyle = "no"
     chars = str(getattr(config.option, "reportchars", ""))
