@@ -93,6 +93,7 @@ from pytest_govmail.collect.trust import file_anchors as _file_anchors
 from pytest_govmail.collect.trust import mozilla_anchors as _mozilla_anchors
 from pytest_govmail.model.dns import ErrorKind, ProbeError
 from pytest_govmail.model.tls import (
+    NEWEST_FIRST,
     TlsScan,
     TlsVersion,
     TrustCheck,
@@ -278,14 +279,7 @@ class _AddressScan(_Handshaker):
     def _probe_versions(self) -> dict[TlsVersion, _VersionResult]:
         # TLS 1.3 first: it takes over the dialogue's open connection, so even with one worker
         # no more than connections_per_address connections are ever open at once.
-        order = (
-            TlsVersion.TLS_1_3,
-            TlsVersion.TLS_1_2,
-            TlsVersion.TLS_1_1,
-            TlsVersion.TLS_1_0,
-            TlsVersion.SSL_3_0,
-            TlsVersion.SSL_2_0,
-        )
+        order = NEWEST_FIRST
         workers = max(1, self.settings.connections_per_address)
         with ThreadPoolExecutor(workers, thread_name_prefix="govmail-tls-version") as pool:
             futures = {v: pool.submit(self.probe, v) for v in order}

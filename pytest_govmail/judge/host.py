@@ -23,7 +23,7 @@ from pytest_govmail.inputs.tls_profile import TlsProfile
 from pytest_govmail.judge.common import show_value
 from pytest_govmail.model.dns import ErrorKind
 from pytest_govmail.model.subject import Subject
-from pytest_govmail.model.tls import TlsScan, TlsVersion, VersionProbe
+from pytest_govmail.model.tls import NEWEST_FIRST, TlsScan, TlsVersion, VersionProbe
 from pytest_govmail.model.vantage import BLOCKED_CAUSE
 from pytest_govmail.model.verdict import Finding, Status, Verdict
 from pytest_govmail.records.mx import address_queries, host_addresses
@@ -44,15 +44,6 @@ __all__ = [
     "tls_session",
 ]
 
-#: Versions from the newest down.
-NEWEST_FIRST = (
-    TlsVersion.TLS_1_3,
-    TlsVersion.TLS_1_2,
-    TlsVersion.TLS_1_1,
-    TlsVersion.TLS_1_0,
-    TlsVersion.SSL_3_0,
-    TlsVersion.SSL_2_0,
-)
 _SHOWN = {
     TlsVersion.SSL_2_0: "SSL 2.0",
     TlsVersion.SSL_3_0: "SSL 3.0",

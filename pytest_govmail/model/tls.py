@@ -25,6 +25,10 @@ class TlsVersion(enum.StrEnum):
     TLS_1_3 = "TLSv1.3"
 
 
+#: Versions from the newest down: the order scans probe them and judges show them.
+NEWEST_FIRST = tuple(reversed(TlsVersion))
+
+
 @dataclass(frozen=True, slots=True)
 class SmtpDialogue:
     """The plain-text part of the session, bounded (a hostile server can send megabytes).
