@@ -231,7 +231,7 @@ def check(verdict: Verdict, status: Status, code: str | None = None, text: str =
 # MX-04
 # ------------------------------------------------------------------------------------------
 
-P, F, U = Status.PASS, Status.FAIL, Status.INCONCLUSIVE
+P, F, U, N = Status.PASS, Status.FAIL, Status.INCONCLUSIVE, Status.NOT_APPLICABLE
 
 
 @pytest.mark.parametrize(
@@ -502,7 +502,7 @@ NO_STARTTLS = {"smtp": smtp(starttls_offered=False, starttls_reply=None)}
             id="02-tls12-not-probed",
         ),
         pytest.param(
-            tls.modern_tls_negotiated, NO_STARTTLS, U, None, "see TLS-01", id="02-no-starttls"
+            tls.modern_tls_negotiated, NO_STARTTLS, N, None, "TLS-01 fails", id="02-no-starttls"
         ),
         pytest.param(tls.ssl_refused, {}, P, None, "SSL 2.0 and SSL 3.0 refused", id="03-pass"),
         pytest.param(
@@ -529,7 +529,7 @@ NO_STARTTLS = {"smtp": smtp(starttls_offered=False, starttls_reply=None)}
             "SSL 2.0: not probed",
             id="03-sslv2-not-probed",
         ),
-        pytest.param(tls.ssl_refused, NO_STARTTLS, U, None, "see TLS-01", id="03-no-starttls"),
+        pytest.param(tls.ssl_refused, NO_STARTTLS, N, None, "TLS-01 fails", id="03-no-starttls"),
         pytest.param(tls.old_tls_refused, {}, P, None, "TLS 1.0 and TLS 1.1 refused", id="04"),
         pytest.param(
             tls.old_tls_refused,
@@ -572,7 +572,7 @@ NO_STARTTLS = {"smtp": smtp(starttls_offered=False, starttls_reply=None)}
             "not probed",
             id="08-not-probed",
         ),
-        pytest.param(tls.tls13_supported, NO_STARTTLS, U, None, "see TLS-01", id="08-no-tls"),
+        pytest.param(tls.tls13_supported, NO_STARTTLS, N, None, "TLS-01 fails", id="08-no-tls"),
     ],
 )
 def test_versions(
@@ -984,14 +984,25 @@ def test_host_with_no_address(judge: Judge) -> None:
 
 @pytest.mark.parametrize("judge", ALL_TLS_JUDGES[1:])
 def test_no_starttls_defers_to_tls01(judge: Judge) -> None:
+    """Nothing failed to decide: TLS-01 fails, and the rest do not apply (not an error)."""
     verdict = judge(subject(scan(**NO_STARTTLS)))
-    check(verdict, U, None, "no TLS session to judge: see TLS-01 (EHLO does not advertise")
+    check(verdict, N, None, "no TLS session to judge: TLS-01 fails (EHLO does not advertise")
 
 
 @pytest.mark.parametrize("judge", ALL_TLS_JUDGES)
 def test_refused_connection_defers_to_mx04(judge: Judge) -> None:
     refused = scan(smtp=None, error=error(ErrorKind.CONNECTION_REFUSED, "RST"))
-    check(judge(subject(refused)), U, None, "see MX-04 (TCP port 25 refused")
+    verdict = judge(subject(refused))
+    if judge is tls.starttls_completes:  # TLS-01 is not gated: it cannot tell
+        check(verdict, U, None, "see MX-04 (TCP port 25 refused")
+    else:
+        check(verdict, N, None, "MX-04 fails (TCP port 25 refused")
+
+
+def test_a_timed_out_greeting_leaves_the_gated_requirements_inconclusive() -> None:
+    """MX-04 could not tell (no answer in time): neither can the requirements it gates."""
+    silent = scan(smtp=None, error=error(ErrorKind.TIMEOUT, "no answer"))
+    check(tls.modern_tls_negotiated(subject(silent)), U, None, "see MX-04")
 
 
 def test_judges_never_raise_on_nonsense_evidence() -> None:
@@ -1128,7 +1139,7 @@ def test_dane_with_unreadable_chain_is_inconclusive() -> None:
 
 def test_dane_no_starttls_defers() -> None:
     verdict = tls.dane_tlsa_matches(subject(scan(**NO_STARTTLS), dns=[tlsa(rec(3, 1, 1, LEAF))]))
-    check(verdict, U, None, "see TLS-01")
+    check(verdict, N, None, "TLS-01 fails")
 
 
 @pytest.mark.parametrize(

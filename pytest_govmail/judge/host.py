@@ -237,6 +237,9 @@ def host_verdict(
         passed = [(label, r) for label, r in results if r.status is Status.PASS]
         tail = f" (passed: {_grouped(passed)})" if passed else ""
         return Verdict.inconclusive(_grouped(unknown) + tail + named, keys, extra)
+    if all(r.status is Status.NOT_APPLICABLE for _, r in results):
+        # No address has a session to judge, and MX-04 or TLS-01 says why, as a failure.
+        return Verdict.not_applicable(_grouped(results) + named, keys)
     return Verdict.passed(_grouped(results) + named, keys, extra)
 
 
@@ -415,15 +418,19 @@ def starttls_completes(subject: Subject) -> Verdict:
 def tls_session(scan: TlsScan) -> AddressVerdict | None:
     """None when the address has a completed STARTTLS session, else why there is nothing to judge.
 
-    The gate of TLS-02..10, CERT-* and DANE-01: its INCONCLUSIVE outcome points at the
-    requirement that reports the failure (MX-04 or TLS-01).
+    The gate of TLS-02..10, CERT-* and DANE-01. When MX-04 or TLS-01 *fails* there (a 554
+    greeting, no STARTTLS), nothing failed to decide: the requirement does not apply to that
+    address, and the failure is reported once, by the requirement it belongs to. When they could
+    not tell (a timeout, a 421), neither can the gated requirement: INCONCLUSIVE, pointing there.
     """
-    greeting = _greeting(scan)
-    if greeting.status is not Status.PASS:
-        return _unknown(f"no TLS session to judge: see MX-04 ({greeting.reason})")
-    starttls = _starttls(scan)
-    if starttls.status is not Status.PASS:
-        return _unknown(f"no TLS session to judge: see TLS-01 ({starttls.reason})")
+    for requirement, outcome in (("MX-04", _greeting(scan)), ("TLS-01", _starttls(scan))):
+        if outcome.status is Status.FAIL:
+            return AddressVerdict(
+                Status.NOT_APPLICABLE,
+                f"no TLS session to judge: {requirement} fails ({outcome.reason})",
+            )
+        if outcome.status is not Status.PASS:
+            return _unknown(f"no TLS session to judge: see {requirement} ({outcome.reason})")
     return None
 
 
