@@ -29,7 +29,8 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date
 
-from pytest_govmail.inputs.waivers import date_problem, inert, pattern_problem
+from pytest_govmail.inputs.waivers import date_problem, pattern_problem
+from pytest_govmail.model.text import inert
 
 #: control -> what the attester vouches for.
 CONTROLS: dict[str, str] = {

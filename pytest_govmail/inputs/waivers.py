@@ -28,7 +28,7 @@ either:
 - Every text value that reaches output (requirement, patterns, reason) is made inert here, once:
   control and formatting characters (terminal escapes, C1 controls such as U+009B, bidirectional
   overrides, see Unicode TR #36 section 2.3 and "Trojan Source", CVE-2021-42574) are shown as
-  ``\\x1b`` or ``\\u202e`` escapes by :func:`~pytest_govmail.judge.common.show_value`, the same
+  ``\\x1b`` or ``\\u202e`` escapes by :func:`~pytest_govmail.model.text.inert`, the same
   rule the judges apply to DNS data. Patterns may hold none at all: no domain contains one.
 """
 
@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from pytest_govmail.model.text import show_value
+from pytest_govmail.model.text import inert
 
 _ID = re.compile(r"[A-Z]+-\d{2}")
 _KEYS = {"requirement", "domain", "host", "reason", "expires"}
@@ -55,15 +55,6 @@ DEFAULT_HORIZON_DAYS = 365
 
 class WaiverError(ValueError):
     """A waiver file that cannot be used: unreadable, not TOML, or an entry with a bad field."""
-
-
-def inert(text: str) -> str:
-    """``text`` with control and formatting characters shown as escapes, nothing cut.
-
-    Plain text (every waiver and attestation an honest file holds) comes back unchanged, so the
-    messages and JUnit properties of existing runs stay as they were.
-    """
-    return show_value(text, len(text))[1:-1]
 
 
 def date_problem(value: object, key: str) -> str | None:

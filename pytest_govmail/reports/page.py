@@ -44,6 +44,7 @@ from pytest_govmail.reports.headline import (
     fail_levels,
     headline,
 )
+from pytest_govmail.reports.listing import pytest_outcome
 from pytest_govmail.reports.sections import esc, inputs, not_assessed, provenance
 from pytest_govmail.reports.status import (
     CLASS,
@@ -100,15 +101,6 @@ def register(config: pytest.Config, reporter: GovmailReporter) -> None:
     )
 
 
-def outcome_of(report: pytest.TestReport) -> str:
-    """What pytest made of a test, as one of :data:`OUTCOMES`."""
-    if hasattr(report, "wasxfail"):
-        return "xfailed" if report.skipped else "xpassed"
-    if report.failed:
-        return "failed" if report.when == "call" else "error"
-    return "skipped" if report.skipped else "passed"
-
-
 class GovmailReport:
     """Collects each test's row as its report arrives and writes the page when the run ends.
 
@@ -128,7 +120,7 @@ class GovmailReport:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "govmail", None)
         if isinstance(data, dict):
-            self.table.add(data, outcome_of(report))
+            self.table.add(data, pytest_outcome(report))
         elif report.failed and len(self.others) < MAX_OTHERS:
             self.others.append((f"{report.nodeid} ({report.when})", report.longreprtext[:4000]))
 
