@@ -527,7 +527,8 @@ def test_xdist_reports_the_waivers_its_workers_matched(
 
     domains = "sprawling-spf-dept.gov.uk,dormant-dept.gov.uk,monitoring-dept.gov.uk"
     args = [
-        *lab_args(lab, domains), f"--govmail-waivers={DEMO_WAIVERS}", "-m", "spf or mx or dmarc",
+        *lab_args(lab, domains), f"--govmail-waivers={DEMO_WAIVERS}",
+        "--govmail-waiver-horizon=36500", "-m", "spf or mx or dmarc",
         "-p", "no:benchmark", "-q", *BASE,
     ]  # fmt: skip
 

@@ -78,6 +78,7 @@ def evidence(lab: DemoLab, tmp_path_factory: pytest.TempPathFactory) -> Path:
             *lab.cli_args(),
             f"--govmail-domain={DOMAINS}",
             f"--govmail-waivers={DEMO_WAIVERS}",
+            "--govmail-waiver-horizon=36500",
             f"--govmail-attestations={DEMO_ATTESTATIONS}",
             f"--govmail-evidence-out={path}",
             "--govmail-no-reports",

@@ -40,6 +40,7 @@ def run_args(lab: DemoLab, *domains: str) -> list[str]:
     return [
         *lab.cli_args(),
         f"--govmail-waivers={DEMO_WAIVERS}",
+        "--govmail-waiver-horizon=36500",
         *(f"--govmail-domain={d}" for d in domains),
         *BASE,
     ]

@@ -310,20 +310,20 @@ def waiver_horizon(config: pytest.Config) -> Horizon | None:
 
     The horizon applies to the waiver file given for this run (``--govmail-waivers`` or its ini
     key), judged against today's UTC date, on a replay too: waivers are judged at run time. A
-    replayed run's own stored waivers are judged as they were collected, and the demo lab's
-    packaged file (whose waivers must stay current for years to show what a waiver does) is
-    exempt. A bad number of days is a usage error even without a waiver file.
+    replayed run's own stored waivers are judged as they were collected, and so is the demo
+    lab's packaged file under ``--govmail-demo`` (its waivers must stay current for years to
+    show what a waiver does): neither is given for this run. A bad number of days is a usage
+    error even without a waiver file.
     """
     from datetime import UTC, datetime
 
     from pytest_govmail.inputs.waivers import DEFAULT_HORIZON_DAYS, Horizon
-    from pytest_govmail.lab.demo import DEMO_WAIVERS
 
     text = option_or_ini(config, "govmail_waiver_horizon").strip()
     if text and not (text.isdigit() and int(text) <= 36500):
         raise pytest.UsageError(f"--govmail-waiver-horizon: {text!r} is not 0 to 36500 days")
     given = option_or_ini(config, "govmail_waivers")
-    if not given or Path(given).resolve() == DEMO_WAIVERS.resolve():
+    if not given:
         return None
     days = int(text) if text else DEFAULT_HORIZON_DAYS
     return Horizon(days, datetime.now(UTC).date())
