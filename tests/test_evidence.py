@@ -45,7 +45,11 @@ targets = st.builds(
     domain=domains,
     roles=st.frozensets(st.sampled_from(Role)),
     dkim_selectors=st.lists(st.from_regex(r"[a-z0-9]{1,8}", fullmatch=True), max_size=3).map(tuple),
-    source=st.text(max_size=20),
+    # What a run writes there (a domains file's name): text with no control or formatting
+    # character, which a read would show as an escape (test_an_evidence_files_own_words_...).
+    source=st.text(
+        st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")), max_size=20
+    ),
 )
 
 
@@ -266,3 +270,33 @@ def test_replay_of_a_malformed_file_is_a_usage_error(pytester: pytest.Pytester) 
     result = pytester.runpytest(f"--govmail-replay={bad}", "--govmail-no-reports")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--govmail-replay: *bad.json: malformed evidence*not a domain*"])
+
+
+def test_an_evidence_files_own_words_reach_every_output_inert(pytester: pytest.Pytester) -> None:
+    """The resolver, the vantage point, the collection time and the tool versions a replayed
+    file holds are shown in the header, the summary and the report's provenance: a hand-made
+    file's control and formatting characters appear there as escapes, in every output."""
+    release = Path(__file__).parent / "data" / "release-0.1.0-demo-evidence.json"
+    data = json.loads(release.read_text("utf-8"))
+    payload = "evil\x1b[2J\x1b]0;owned\x07\u202egnp.exe\x9b31m"
+    data["settings"].update(
+        {
+            "resolver": payload,
+            "vantage.ip_version": "auto",
+            "vantage.canary": payload,
+            "vantage.port25_detail": payload,
+        }
+    )
+    data["started_at"] = "2026-12-01T00:00:00+00:00" + payload
+    data["generator"]["pytest-govmail"] = payload
+    hostile = pytester.path / "hostile.json"
+    hostile.write_text(json.dumps(data), "utf-8")
+    result = pytester.runpytest(f"--govmail-replay={hostile}", "-k", "MX-01")
+    outputs = {
+        "terminal": result.stdout.str(),
+        "junit": (pytester.path / "reports" / "junit.xml").read_text("utf-8"),
+        "page": (pytester.path / "reports" / "govmail.html").read_text("utf-8"),
+    }
+    for where, text in outputs.items():
+        assert not any(c in text for c in "\x1b\x07\x9b\u202e"), where
+        assert "evil\\x1b[2J" in text, where

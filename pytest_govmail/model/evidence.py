@@ -22,6 +22,7 @@ from pytest_govmail.model.dkim import SampleMessage
 from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError
 from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.target import Role, Target
+from pytest_govmail.model.text import inert
 from pytest_govmail.model.tls import TlsScan
 
 SCHEMA_VERSION = 1
@@ -136,7 +137,7 @@ def _target_from_json(data: Mapping[str, Any]) -> Target:
         domain=domain,
         roles=frozenset(Role(r) for r in data.get("roles", ())),
         dkim_selectors=tuple(str(s) for s in data.get("dkim_selectors", ())),
-        source=str(data.get("source", "")),
+        source=inert(str(data.get("source", ""))),
     )
 
 
@@ -182,12 +183,15 @@ def decode(data: object, source: str = "evidence") -> Evidence:
         return Evidence(
             targets=tuple(_target_from_json(t) for t in data["targets"]),
             dns=DnsSnapshot(_result_from_json(r) for r in data.get("dns", ())),
-            settings={str(k): str(v) for k, v in data.get("settings", {}).items()},
-            generator={str(k): str(v) for k, v in data.get("generator", {}).items()},
-            started_at=str(data.get("started_at", "")),
-            finished_at=str(data.get("finished_at", "")),
+            # Shown in every report's header and provenance (the resolver, the vantage point,
+            # when it was collected, by what): inert as read, so that no output shows a control
+            # or formatting character a hand-made file put there. A run writes printable ASCII.
+            settings={inert(str(k)): inert(str(v)) for k, v in data.get("settings", {}).items()},
+            generator={inert(str(k)): inert(str(v)) for k, v in data.get("generator", {}).items()},
+            started_at=inert(str(data.get("started_at", ""))),
+            finished_at=inert(str(data.get("finished_at", ""))),
             inputs={
-                str(k): (str(v["source"]), str(v["text"]))
+                str(k): (inert(str(v["source"])), str(v["text"]))
                 for k, v in data.get("inputs", {}).items()
             },
             tls={
