@@ -1,7 +1,9 @@
 """The examples the RFCs print, read by the project's parsers: tables, no network.
 
 Each row is an example as the RFC shows it (RFC 7489 appendix B.2 for DMARC; RFC 8461 sections
-3.1, 3.2 and 4.1 for MTA-STS; RFC 8460 section 3 for TLS-RPT) with what the RFC says it means.
+3.1, 3.2 and 4.1 for MTA-STS; RFC 8460 section 3 for TLS-RPT) with what the RFC says it means;
+the texts were checked against other projects' tests that quote the same appendices (one row
+joining two TLS-RPT examples says so).
 An RFC's own example is the least disputable test there is: a parser that rejects one, or reads
 it otherwise, is wrong. All examples here agree; none is a deliberate disagreement.
 """
@@ -23,31 +25,43 @@ from pytest_govmail.records.tlsrpt import parse_tlsrpt
 # DMARC: RFC 7489 appendix B.2 (the Domain Owner examples)
 
 FEEDBACK = "mailto:dmarc-feedback@example.com"
+OWN = "mailto:auth-reports@example.com"
 THIRD = "mailto:auth-reports@thirdparty.example.net"
+TLD = "mailto:tld-test@thirdparty.example.net"
 
 
 @pytest.mark.parametrize(
     ("text", "p", "rua", "ruf", "pct"),
     [
-        # B.2.1: "entire domain", monitoring only, aggregate reports to the owner.
+        # B.2.1: entire domain, monitoring only.
         pytest.param(f"v=DMARC1; p=none; rua={FEEDBACK}", "none", [FEEDBACK], [], None, id="B.2.1"),
-        # B.2.2: per-message failure reports to a third party.
+        # B.2.2: entire domain, monitoring only, per-message reports.
+        pytest.param(
+            f"v=DMARC1; p=none; rua={FEEDBACK}; ruf={OWN}",
+            "none",
+            [FEEDBACK],
+            [OWN],
+            None,
+            id="B.2.2",
+        ),
+        # B.2.3: per-message failure reports directed to a third party.
         pytest.param(
             f"v=DMARC1; p=none; rua={FEEDBACK}; ruf={THIRD}",
             "none",
             [FEEDBACK],
             [THIRD],
             None,
-            id="B.2.2",
-        ),
-        # B.2.3: quarantine a quarter of failing mail.
-        pytest.param(
-            f"v=DMARC1; p=quarantine; rua={FEEDBACK}; ruf={THIRD}; pct=25",
-            "quarantine",
-            [FEEDBACK],
-            [THIRD],
-            25,
             id="B.2.3",
+        ),
+        # B.2.4: subdomain, sampling, and multiple aggregate report URIs, one with a size limit
+        # (the RFC prints the record over three lines; in DNS it is one string).
+        pytest.param(
+            f"v=DMARC1; p=quarantine; rua={FEEDBACK}, {TLD}!10m; pct=25",
+            "quarantine",
+            [FEEDBACK, TLD],
+            [],
+            25,
+            id="B.2.4",
         ),
     ],
 )
@@ -60,8 +74,14 @@ def test_rfc7489_appendix_b2_records(
     assert [u.uri for u in record.ruf] == ruf
 
 
-def test_rfc7489_b2_2_third_party_authorisation() -> None:
-    """B.2.2 / section 7.1: reports for example.com to thirdparty.example.net need the record
+def test_rfc7489_b2_4_size_limit() -> None:
+    """B.2.4's ``!10m``: ten mebibytes (RFC 7489 section 6.2, units are powers of two)."""
+    record = parse_dmarc(f"v=DMARC1; p=quarantine; rua={FEEDBACK}, {TLD}!10m; pct=25")
+    assert [u.size for u in record.rua] == [None, 10 * 1024 * 1024]
+
+
+def test_rfc7489_b2_3_third_party_authorisation() -> None:
+    """B.2.3 / section 7.1: reports for example.com to thirdparty.example.net need the record
     ``example.com._report._dmarc.thirdparty.example.net`` (its text is a bare ``v=DMARC1``)."""
     assert needs_authorisation("example.com", "thirdparty.example.net")
     assert not needs_authorisation("example.com", "example.com")
@@ -140,6 +160,8 @@ def test_rfc8461_section_4_1_mx_matching(host: str, matched: bool) -> None:
             ["https://reporting.example.com/v1/tlsrpt"],
             id="https",
         ),
+        # Not printed in the RFC: its two examples joined, as section 3 allows ("rua" is a
+        # comma-separated list of URIs).
         pytest.param(
             "v=TLSRPTv1; rua=mailto:reports@example.com,https://reporting.example.com/v1/tlsrpt",
             ["mailto:reports@example.com", "https://reporting.example.com/v1/tlsrpt"],
