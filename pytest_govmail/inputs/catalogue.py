@@ -79,7 +79,7 @@ _REQUIREMENT_FIELDS = (
     "needs",
 )
 #: Fields a requirement may leave out: a record without a judge is not implemented yet.
-_OPTIONAL_FIELDS = ("judge",)
+_OPTIONAL_FIELDS = ("judge", "level_source", "level_quote")
 #: What a record's ``needs`` may name: DNS planner groups, and the other kinds of evidence.
 _NEED_RE = re.compile(r"^(dns:[a-z]+|tls|policy|messages)$")
 _JUDGE_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
@@ -133,6 +133,10 @@ class Requirement:
     needs: tuple[str, ...] = ()
     #: ``MODULE.FUNCTION`` in :mod:`pytest_govmail.judge`; None while not implemented.
     judge: str | None = None
+    #: The citation that sets ``level``: a source key, optionally followed by a section.
+    level_source: str | None = None
+    #: The short sentence of that source that sets the level, quoted as it stands.
+    level_quote: str | None = None
 
     @property
     def implemented(self) -> bool:
@@ -402,6 +406,19 @@ def _build_requirement(
     if judge is not None and not (isinstance(judge, str) and _JUDGE_RE.fullmatch(judge)):
         raise CatalogueError(f"{where}: field 'judge': {judge!r} is not MODULE.FUNCTION")
 
+    level_source = raw.get("level_source")
+    level_quote = raw.get("level_quote")
+    if (level_source is None) != (level_quote is None):
+        raise CatalogueError(f"{where}: 'level_source' and 'level_quote' come together")
+    if level_source is not None:
+        level_source = _text(raw, "level_source", where)
+        if source_key(level_source) not in sources:
+            raise CatalogueError(
+                f"{where}: field 'level_source': {level_source!r} does not start with a "
+                f"declared source key (declared: {', '.join(sources)})"
+            )
+        level_quote = _text(raw, "level_quote", where)
+
     return Requirement(
         id=ident,
         title=_text(raw, "title", where),
@@ -414,6 +431,8 @@ def _build_requirement(
         remediation=_text(raw, "remediation", where),
         needs=needs,
         judge=judge,
+        level_source=level_source,
+        level_quote=level_quote,
     )
 
 
