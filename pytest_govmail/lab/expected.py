@@ -57,6 +57,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "fail",
     },
     "ancient-tls-dept.gov.uk": {
         "MTASTS-07": "fail",
@@ -71,6 +72,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "bare-dept.gov.uk": {
         "DMARC-01": "fail",
@@ -110,6 +112,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "broken-dns-dept.gov.uk": {
         "DKIM-01": "fail",
@@ -139,6 +142,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "dormant-dept.gov.uk": {
         "MX-03": "fail",
@@ -181,12 +185,14 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "TLS-10": "skip",
         "TLSRPT-01": "skip",
         "TLSRPT-02": "skip",
+        "PTR-02": "skip",
     },
     "exemplary-dept.gov.uk": {
         "PARK-01": "skip",
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "expired-cert-dept.gov.uk": {
         "CERT-03": "fail",
@@ -199,6 +205,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "half-parked-dept.gov.uk": {
         "MTASTS-01": "fail",
@@ -223,6 +230,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "ATTEST-01": "skip",
         "DANE-01": "skip",
         "DKIM-07": "skip",
+        "PTR-02": "skip",
     },
     "hostile-dept.gov.uk": {
         "DKIM-02": "fail",
@@ -259,6 +267,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "insecure-cipher-dept.gov.uk": {
         "TLS-06": "fail",
@@ -271,6 +280,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "legacy-tls-dept.gov.uk": {
         "TLS-04": "fail",
@@ -282,6 +292,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "monitoring-dept.gov.uk": {
         "ATTEST-01": "fail",
@@ -300,6 +311,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "museum-dept.gov.uk": {
         "CERT-01": "fail",
@@ -319,6 +331,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "no-intermediate-dept.gov.uk": {
         "CERT-01": "fail",
@@ -332,6 +345,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "plaintext-dept.gov.uk": {
         "TLS-01": "fail",
@@ -359,6 +373,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "rejecting-dept.gov.uk": {
         "MX-04": "fail",
@@ -387,6 +402,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "self-signed-dept.gov.uk": {
         "CERT-01": "fail",
@@ -403,6 +419,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "silent-mx-dept.gov.uk": {
         "MX-04": "fail",
@@ -431,6 +448,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "sprawling-spf-dept.gov.uk": {
         "DKIM-03": "fail",
@@ -480,6 +498,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "unreachable-dept.gov.uk": {
         "CERT-01": "error",
@@ -542,6 +561,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "TLSRPT-01": "error",
         "TLSRPT-02": "error",
         "ATTEST-01": "skip",
+        "PTR-02": "error",
     },
     "weak-cipher-dept.gov.uk": {
         "MTASTS-02": "fail",
@@ -558,6 +578,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
     "wrong-name-dept.gov.uk": {
         "CERT-02": "fail",
@@ -574,5 +595,6 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
     },
 }
