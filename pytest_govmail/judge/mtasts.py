@@ -76,6 +76,8 @@ from pytest_govmail.records.mtasts_policy import (
     MAX_AGE_LIMIT,
     MtaStsPolicy,
     MtaStsPolicyError,
+    is_wildcard_pattern,
+    mx_pattern_matches,
     parse_mtasts_policy,
 )
 from pytest_govmail.records.mx import ADDRESS_TYPES, mail_hosts
@@ -496,7 +498,7 @@ def mtasts_policy_valid(subject: Subject) -> Verdict:
     except MtaStsPolicyError as exc:
         return Verdict.failed(
             Finding(
-                "mtasts.policy.syntax",
+                exc.code,
                 f"the policy at {fetch.url} is invalid: {show_value(str(exc), 400)}",
                 "version: STSv1, one mode (enforce, testing or none), one max_age of at most "
                 f"{MAX_AGE_LIMIT}, one mx line per mail host, one 'key: value' per line",
@@ -712,4 +714,48 @@ def mtasts_safe_to_enforce(subject: Subject) -> Verdict:
         f"every MX host the policy matches ({', '.join(matched)}) passes TLS-02 and CERT-01..03",
         evidence,
         details,
+    )
+
+
+def mtasts_no_wildcard_mx(subject: Subject) -> Verdict:
+    """MTASTS-08 (advisory): the policy names each MX host, with no ``*.`` pattern (G5: "Do not
+    use wildcard MX records").
+
+    RFC 8461 section 3.2 allows a ``*.`` leftmost label, matching any one label (section 4.1), so
+    such a policy is valid (MTASTS-03 passes) and every MX it matches is enforced. The guidance
+    still asks for names: a wildcard also vouches for hosts that are not, or are no longer, the
+    domain's mail servers, and for a shared provider's whole fleet. The MX hosts each wildcard
+    matches today are named, so the fix is a list of ``mx:`` lines. A wildcard *inside* a label
+    (``mx*.example.net``) is not a pattern at all: MTASTS-03 fails it, and this judge points
+    there. ``mode: none`` lists no hosts, so this does not apply to it.
+    """
+    parsed = _parsed(subject)
+    if isinstance(parsed, Verdict):
+        return parsed
+    policy, fetch, evidence = parsed
+    details = _fetch_details(fetch)
+    if policy.mode == "none" and not policy.mx:
+        return Verdict.not_applicable("mode: none: the policy lists no MX hosts", evidence)
+    wildcards = [p for p in policy.mx if is_wildcard_pattern(p)]
+    if not wildcards:
+        listed = ", ".join(show_value(p, 100) for p in policy.mx[:10])
+        return Verdict.passed(f"every mx line names one host: {listed}", evidence, details)
+    hosts = mail_hosts(subject.target, subject.dns) or ()
+    matched: list[str] = []
+    for pattern in wildcards:
+        covered = [h for h in hosts if mx_pattern_matches(pattern, h)]
+        shown = ", ".join(covered) if covered else "no current MX host"
+        matched.append(f"{show_value(pattern, 100)} (matches {shown})")
+    named = [h for h in hosts if policy.matching_pattern(h) in wildcards]
+    example = "\\n".join(f"mx: {h}" for h in named) or "one 'mx: <host>' line per MX host"
+    return Verdict.failed(
+        Finding(
+            "mtasts.mx.wildcard",
+            f"the policy at {fetch.url} uses wildcard mx patterns: {'; '.join(matched)}",
+            "an mx line naming each MX host, no '*.' pattern (G5)",
+            f"Replace each wildcard with the MX hosts it stands for ({example}) and change the "
+            "id in the _mta-sts TXT record.",
+        ),
+        evidence=evidence,
+        details=details,
     )

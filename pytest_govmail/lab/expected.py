@@ -58,6 +58,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "fail",
+        "MTASTS-08": "fail",
     },
     "ancient-tls-dept.gov.uk": {
         "MTASTS-07": "fail",
@@ -113,6 +114,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "MTASTS-08": "fail",
     },
     "broken-dns-dept.gov.uk": {
         "DKIM-01": "fail",
@@ -143,6 +145,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "MTASTS-08": "fail",
     },
     "dormant-dept.gov.uk": {
         "MX-03": "fail",
@@ -186,6 +189,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "TLSRPT-01": "skip",
         "TLSRPT-02": "skip",
         "PTR-02": "skip",
+        "MTASTS-08": "skip",
     },
     "exemplary-dept.gov.uk": {
         "PARK-01": "skip",
@@ -231,6 +235,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DANE-01": "skip",
         "DKIM-07": "skip",
         "PTR-02": "skip",
+        "MTASTS-08": "fail",
     },
     "hostile-dept.gov.uk": {
         "DKIM-02": "fail",
@@ -268,6 +273,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "MTASTS-08": "fail",
     },
     "insecure-cipher-dept.gov.uk": {
         "TLS-06": "fail",
@@ -420,6 +426,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "MTASTS-08": "skip",
     },
     "silent-mx-dept.gov.uk": {
         "MX-04": "fail",
@@ -562,6 +569,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "TLSRPT-02": "error",
         "ATTEST-01": "skip",
         "PTR-02": "error",
+        "MTASTS-08": "error",
     },
     "weak-cipher-dept.gov.uk": {
         "MTASTS-02": "fail",
@@ -579,6 +587,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "MTASTS-08": "fail",
     },
     "wrong-name-dept.gov.uk": {
         "CERT-02": "fail",
@@ -596,5 +605,6 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "MTASTS-08": "skip",
     },
 }
