@@ -59,9 +59,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 
 from pytest_govmail.judge import cert, tls
+from pytest_govmail.judge.chain import load_pem_chain
 from pytest_govmail.judge.common import describe_answer, lookup, show_value, where
+from pytest_govmail.judge.host import expiry_days, judging_profile, judging_time
 from pytest_govmail.model.dns import ErrorKind, Query
 from pytest_govmail.model.https import (
     MAX_BODY_BYTES,
@@ -758,4 +761,63 @@ def mtasts_no_wildcard_mx(subject: Subject) -> Verdict:
         ),
         evidence=evidence,
         details=details,
+    )
+
+
+def mtasts_cert_not_expiring(subject: Subject) -> Verdict:
+    """MTASTS-09: the policy host's certificate is more than N days from its notAfter, N being
+    CERT-04's window (``--govmail-cert-expiry-days``, else the cipher profile's).
+
+    RFC 8461 section 3.3: the policy is fetched over HTTPS with a certificate that validates, and
+    when no policy can be fetched and none is cached "senders MUST continue with delivery as
+    though the domain has not implemented MTA-STS". A policy host whose certificate lapses turns
+    the domain's protection off as each sender's cache (``max_age``) runs out, so its expiry is
+    warned of like an MX host's (CERT-04). The leaf is the first certificate the collector
+    recorded (``PolicyFetch.chain_pem``). No fetch: the same answer as MTASTS-02..07; a fetch
+    that got no certificate cannot be judged here (MTASTS-02 says why): inconclusive when the
+    host could not be reached, not applicable when it was reached but the TLS handshake failed.
+    """
+    fetch = subject.policies.get(subject.domain)
+    if fetch is None:
+        return _without_fetch(subject)
+    evidence = _policy_keys(subject.domain)
+    details = _fetch_details(fetch)
+    chain = load_pem_chain(fetch.chain_pem)
+    if not chain.certs:
+        if fetch.error is not None and fetch.error.kind is ErrorKind.TLS_HANDSHAKE:
+            return Verdict.not_applicable(
+                f"{fetch.host} presented no certificate to judge: the TLS handshake failed "
+                f"({show_value(fetch.error.describe(), 200)}; see MTASTS-02)",
+                evidence,
+            )
+        why = fetch.error.describe() if fetch.error is not None else chain.problem
+        return Verdict.inconclusive(
+            f"no certificate of {fetch.host} to judge ({show_value(why, 200)}; see MTASTS-02)",
+            evidence,
+            details,
+        )
+    days = expiry_days(subject, judging_profile(subject))
+    now = judging_time(subject)
+    end = chain.certs[0].not_valid_after_utc
+    left = end - now
+    window = [("judged at", f"{now.isoformat(timespec='seconds')}; warning window {days} days")]
+    if left > timedelta(days=days):
+        return Verdict.passed(
+            f"the certificate of {fetch.host} expires {end:%Y-%m-%d}, in {left.days} days",
+            evidence,
+            [*window, *details],
+        )
+    state = f"{left.days} day(s) left" if left >= timedelta(0) else "already expired"
+    return Verdict.failed(
+        Finding(
+            "mtasts.cert.expiry_soon",
+            f"the certificate of the MTA-STS policy host {fetch.host} expires "
+            f"{end:%Y-%m-%d %H:%M} UTC ({state})",
+            f"more than {days} days before notAfter",
+            f"Renew the certificate of {fetch.host} now and automate its renewal (for example "
+            "with ACME): when it lapses, senders cannot refresh the policy and stop applying "
+            "MTA-STS once their cached copy expires.",
+        ),
+        evidence=evidence,
+        details=[*window, *details],
     )

@@ -115,6 +115,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "MTASTS-08": "fail",
+        "MTASTS-09": "fail",
     },
     "broken-dns-dept.gov.uk": {
         "DKIM-01": "fail",
@@ -190,6 +191,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "TLSRPT-02": "skip",
         "PTR-02": "skip",
         "MTASTS-08": "skip",
+        "MTASTS-09": "skip",
     },
     "exemplary-dept.gov.uk": {
         "PARK-01": "skip",
@@ -236,6 +238,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DKIM-07": "skip",
         "PTR-02": "skip",
         "MTASTS-08": "fail",
+        "MTASTS-09": "fail",
     },
     "hostile-dept.gov.uk": {
         "DKIM-02": "fail",
@@ -570,6 +573,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "ATTEST-01": "skip",
         "PTR-02": "error",
         "MTASTS-08": "error",
+        "MTASTS-09": "error",
     },
     "weak-cipher-dept.gov.uk": {
         "MTASTS-02": "fail",
