@@ -59,6 +59,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "fail",
         "MTASTS-08": "fail",
+        "DKIM-08": "error",
+        "PARK-05": "skip",
     },
     "ancient-tls-dept.gov.uk": {
         "MTASTS-07": "fail",
@@ -74,6 +76,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "bare-dept.gov.uk": {
         "DMARC-01": "fail",
@@ -116,6 +119,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PTR-02": "skip",
         "MTASTS-08": "fail",
         "MTASTS-09": "fail",
+        "DKIM-08": "error",
+        "PARK-05": "skip",
     },
     "broken-dns-dept.gov.uk": {
         "DKIM-01": "fail",
@@ -147,6 +152,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "MTASTS-08": "fail",
+        "DKIM-08": "fail",
+        "PARK-05": "skip",
     },
     "dormant-dept.gov.uk": {
         "MX-03": "fail",
@@ -192,6 +199,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PTR-02": "skip",
         "MTASTS-08": "skip",
         "MTASTS-09": "skip",
+        "DKIM-08": "skip",
     },
     "exemplary-dept.gov.uk": {
         "PARK-01": "skip",
@@ -199,6 +207,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "expired-cert-dept.gov.uk": {
         "CERT-03": "fail",
@@ -212,6 +221,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "half-parked-dept.gov.uk": {
         "MTASTS-01": "fail",
@@ -239,6 +249,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PTR-02": "skip",
         "MTASTS-08": "fail",
         "MTASTS-09": "fail",
+        "DKIM-08": "error",
+        "PARK-05": "fail",
     },
     "hostile-dept.gov.uk": {
         "DKIM-02": "fail",
@@ -277,6 +289,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "MTASTS-08": "fail",
+        "DKIM-08": "error",
+        "PARK-05": "skip",
     },
     "insecure-cipher-dept.gov.uk": {
         "TLS-06": "fail",
@@ -290,6 +304,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "legacy-tls-dept.gov.uk": {
         "TLS-04": "fail",
@@ -302,6 +317,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "monitoring-dept.gov.uk": {
         "ATTEST-01": "fail",
@@ -321,6 +337,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "DKIM-08": "fail",
+        "PARK-05": "skip",
     },
     "museum-dept.gov.uk": {
         "CERT-01": "fail",
@@ -341,6 +359,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "no-intermediate-dept.gov.uk": {
         "CERT-01": "fail",
@@ -355,6 +374,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "plaintext-dept.gov.uk": {
         "TLS-01": "fail",
@@ -383,6 +403,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "rejecting-dept.gov.uk": {
         "MX-04": "fail",
@@ -412,6 +433,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "self-signed-dept.gov.uk": {
         "CERT-01": "fail",
@@ -430,6 +452,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "MTASTS-08": "skip",
+        "PARK-05": "skip",
     },
     "silent-mx-dept.gov.uk": {
         "MX-04": "fail",
@@ -459,6 +482,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "sprawling-spf-dept.gov.uk": {
         "DKIM-03": "fail",
@@ -480,6 +504,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "SPF-06": "xfail",
+        "PARK-05": "skip",
     },
     "throttled-dept.gov.uk": {
         "CERT-01": "error",
@@ -509,6 +534,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "unreachable-dept.gov.uk": {
         "CERT-01": "error",
@@ -574,6 +600,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PTR-02": "error",
         "MTASTS-08": "error",
         "MTASTS-09": "error",
+        "DKIM-08": "error",
+        "PARK-05": "error",
     },
     "weak-cipher-dept.gov.uk": {
         "MTASTS-02": "fail",
@@ -592,6 +620,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "MTASTS-08": "fail",
+        "PARK-05": "skip",
     },
     "wrong-name-dept.gov.uk": {
         "CERT-02": "fail",
@@ -610,5 +639,6 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "MTASTS-08": "skip",
+        "PARK-05": "skip",
     },
 }
