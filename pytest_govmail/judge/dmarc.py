@@ -38,6 +38,7 @@ from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.records.dmarc import (
+    REMOVED_TAGS,
     DmarcRecord,
     DmarcSyntaxError,
     ReportUri,
@@ -48,6 +49,8 @@ from pytest_govmail.records.dmarc import (
     needs_authorisation,
     organisational_domain,
     parse_dmarc,
+    rfc7489_differences,
+    rfc9989_reading,
     salvage_dmarc,
 )
 from pytest_govmail.records.txt import txt_values
@@ -242,6 +245,51 @@ def _fix(subject: Subject, found: Applicable, record: DmarcRecord, action: str) 
     )
 
 
+# --- DMARCbis (RFC 9989): how the record reads, and where RFC 7489 receivers differ -------------
+
+
+def dmarcbis_details(record: DmarcRecord) -> tuple[tuple[str, str], ...]:
+    """Verdict details for a record judged under RFC 9989.
+
+    One "RFC 9989 reading" line (the policies applied to the domain, its existing and its
+    non-existent subdomains, after ``t=y``; or that no DMARC processing applies), a "warning" for
+    each tag RFC 9989 removed (``pct``, ``rf``, ``ri``: kept valid, never failed for), and an
+    "RFC 7489 receivers" line for each difference :func:`rfc7489_differences` finds.
+    """
+    reading = rfc9989_reading(record)
+    if reading.processed:
+        parts = [
+            f"the domain {reading.applied(reading.domain)}",
+            f"existing subdomains {reading.applied(reading.subdomains)}",
+            f"non-existent subdomains {reading.applied(reading.nonexistent)}",
+        ]
+        text = "receivers apply: " + ", ".join(parts)
+        if reading.testing:
+            text += " (t=y: one level below the policy written)"
+    else:
+        text = "no p and no rua: receivers apply no DMARC processing (section 4.10.1)"
+    details: list[tuple[str, str]] = [("RFC 9989 reading", text)]
+    for tag in REMOVED_TAGS:
+        if record.tag(tag) is not None:
+            details.append(
+                (
+                    "warning",
+                    f"{tag}={show_value(record.tag(tag) or '', 40)}: RFC 9989 removed {tag}; "
+                    "its receivers ignore it. Remove the tag when RFC 7489 receivers no longer "
+                    "matter to you.",
+                )
+            )
+    details.extend(("RFC 7489 receivers", line) for line in rfc7489_differences(record))
+    return tuple(details)
+
+
+def _without_weak_np(record: DmarcRecord) -> DmarcRecord:
+    """The record without an ``np`` weaker than reject (for a parked domain's fix)."""
+    if record.np in (None, "reject"):
+        return record
+    return parse_dmarc(record.with_changes(drop=["np"]))
+
+
 # --- the requirements ---------------------------------------------------------------------------
 
 
@@ -308,7 +356,9 @@ def dmarc_syntax_valid(subject: Subject) -> Verdict:
     notes = tuple(("note", note) for note in record.notes)
     extra = f" ({len(notes)} note(s))" if notes else ""
     return Verdict.passed(
-        f"valid DMARC record{extra}: {found.quoted()}", evidence=found.evidence, details=notes
+        f"valid DMARC record{extra}: {found.quoted()}",
+        evidence=found.evidence,
+        details=(*dmarcbis_details(record), *notes),
     )
 
 
@@ -378,9 +428,10 @@ def dmarc_pct_full(subject: Subject) -> Verdict:
     if isinstance(got, Verdict):
         return got
     found, record = got
+    details = dmarcbis_details(record)
     if record.pct is None or record.pct == 100:
         shown = "no pct tag" if record.pct is None else "pct=100"
-        return Verdict.passed(f"{shown}: {found.quoted()}", evidence=found.evidence)
+        return Verdict.passed(f"{shown}: {found.quoted()}", found.evidence, details)
     return Verdict.failed(
         Finding(
             "dmarc.pct.partial",
@@ -390,11 +441,14 @@ def dmarc_pct_full(subject: Subject) -> Verdict:
             _fix(subject, found, record, "Remove pct (RFC 9989 removed the tag)."),
         ),
         evidence=found.evidence,
+        details=details,
     )
 
 
 def dmarc_subdomain_policy(subject: Subject) -> Verdict:
-    """DMARC-05: ``sp`` is not none (MC "sp should be quarantine or reject"; RFC 7489 section 6.3).
+    """DMARC-05: ``sp`` is not none (MC "sp should be quarantine or reject"; RFC 7489 section 6.3),
+    nor is RFC 9989's ``np`` (section 4.7: the policy for non-existent subdomains) when
+    subdomains are otherwise protected.
 
     Only an explicit ``sp=none`` fails, as Mail Check's rule does. Without ``sp`` subdomains take
     ``p`` (RFC 9989 section 4.7), and ``p=none`` is DMARC-03's failure, not reported twice. Mail
@@ -406,18 +460,39 @@ def dmarc_subdomain_policy(subject: Subject) -> Verdict:
     if isinstance(got, Verdict):
         return got
     found, record = got
-    if record.sp != "none":
-        shown = f"sp={record.sp}" if record.sp else f"no sp tag (subdomains take p={record.policy})"
-        return Verdict.passed(f"{shown}: {found.quoted()}", evidence=found.evidence)
-    return Verdict.failed(
-        Finding(
-            "dmarc.sp.none",
-            f"sp=none leaves subdomains unprotected: {found.quoted()}",
-            "no sp tag, or sp=quarantine or sp=reject",
-            _fix(subject, found, record, "Remove sp=none (subdomains then take p)."),
-        ),
-        evidence=found.evidence,
-    )
+    details = dmarcbis_details(record)
+    findings = []
+    if record.sp == "none":
+        findings.append(
+            Finding(
+                "dmarc.sp.none",
+                f"sp=none leaves subdomains unprotected: {found.quoted()}",
+                "no sp tag, or sp=quarantine or sp=reject",
+                _fix(subject, found, record, "Remove sp=none (subdomains then take p)."),
+            )
+        )
+    if record.np == "none" and record.subdomain_policy != "none":
+        findings.append(
+            Finding(
+                "dmarc.np.none",
+                "np=none leaves non-existent subdomains unprotected: RFC 9989 receivers apply "
+                f"none to mail from them (section 4.7): {found.quoted()}",
+                "no np tag (non-existent subdomains then take sp, else p), or np=quarantine or "
+                "np=reject",
+                _publish(
+                    subject,
+                    found,
+                    record.with_changes(drop=["np"]),
+                    "Remove np=none: made-up subdomains are what spoofers use.",
+                ),
+            )
+        )
+    if findings:
+        return Verdict.failed(*findings, evidence=found.evidence, details=details)
+    shown = f"sp={record.sp}" if record.sp else f"no sp tag (subdomains take p={record.policy})"
+    if record.np is not None:
+        shown += f", np={record.np}"
+    return Verdict.passed(f"{shown}: {found.quoted()}", found.evidence, details)
 
 
 def dmarc_aggregate_reporting(subject: Subject) -> Verdict:
@@ -592,11 +667,18 @@ def parked_dmarc_reject(subject: Subject) -> Verdict:
             problems.append(
                 f"sp={record.sp}" if record.sp else f"no sp tag (subdomains take p={record.policy})"
             )
+    if not problems and record.np not in (None, "reject"):
+        problems.append(
+            f"np={record.np} (RFC 9989: mail from non-existent subdomains gets {record.np})"
+        )
     if not problems and record.t == "y":
         problems.append("t=y (RFC 9989 test mode: receivers apply quarantine, not reject)")
+    details = dmarcbis_details(record)
     if not problems:
         return Verdict.passed(
-            f"reject for the domain and its subdomains: {found.quoted()}", evidence=found.evidence
+            f"reject for the domain and its subdomains: {found.quoted()}",
+            found.evidence,
+            details,
         )
     return Verdict.failed(
         Finding(
@@ -606,9 +688,12 @@ def parked_dmarc_reject(subject: Subject) -> Verdict:
             _publish(
                 subject,
                 found,
-                recommended_record(record, parked=True, for_subdomain=found.inherited),
+                recommended_record(
+                    _without_weak_np(record), parked=True, for_subdomain=found.inherited
+                ),
                 "A domain that sends no mail should reject everything in its name.",
             ),
         ),
         evidence=found.evidence,
+        details=details,
     )
