@@ -509,9 +509,9 @@ def dkim_selector_per_service(subject: Subject) -> Verdict:
         return Verdict.failed(*findings, evidence=found.evidence, details=details)
     if found.failed:
         return _inconclusive_lookups(found, f"the {len(live)} key(s) found are all different")
-    selectors = ", ".join(dict.fromkeys(r.selector for r in live))
+    listed = ", ".join(dict.fromkeys(r.selector for r in live))
     what = "one selector" if len(groups) == 1 else f"{len(groups)} selectors, each its own key"
-    return Verdict.passed(f"{what}: {selectors}", found.evidence, details)
+    return Verdict.passed(f"{what}: {listed}", found.evidence, details)
 
 
 # --- DKIM-07: sample messages -------------------------------------------------------------------
