@@ -253,3 +253,16 @@ def test_exactly_the_pass_singles_before_all_are_found(terms: list, with_all: bo
     found = sending_addresses(D, DnsSnapshot([txt(D, record)]))
     wanted = list(dict.fromkeys(a for _, a in terms[:cut] if a is not None))
     assert [a.address for a in found.addresses] == wanted[:32]
+
+
+def test_a_hostile_reverse_zone_is_bounded_and_shown_inert() -> None:
+    # 500 PTR names, markup and control characters among them: ten are followed, and none is
+    # asked or shown raw.
+    names = [f"h{i}.<script>x</script>\x07.example" for i in range(500)]
+    world = [txt(D, "v=spf1 ip4:192.0.2.7 -all"), ptr("192.0.2.7", *names)]
+    dns = _fixed_point({(r.name, r.rdtype): r for r in world})
+    forward = [r for r in dns if r.rdtype == "A"]
+    assert len(forward) == 10
+    verdict = sending_ptr_confirmed(subject(D, *dns))
+    assert verdict.status is Status.FAIL
+    assert "\x07" not in verdict.summary and "\\x07" in verdict.summary
