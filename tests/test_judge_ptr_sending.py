@@ -163,6 +163,43 @@ MX_A = [
             "no address",
             id="a-mx-of-other-domains-not-ours",
         ),
+        pytest.param(
+            [
+                txt(D, f"v=spf1 include:_spf.{D} include:spf.protection.outlook.com -all"),
+                txt(f"_spf.{D}", f"v=spf1 ip4:203.0.113.6 include:_spf2.{D} ~all"),
+                txt(f"_spf2.{D}", "v=spf1 ip6:2001:db8::25 -all"),
+                *confirmed("203.0.113.6", f"relay.{D}"),
+                *confirmed("2001:db8::25", f"relay.{D}"),
+            ],
+            Status.PASS,
+            "2 address",
+            id="own-include-chain-is-the-domains-own-list",
+        ),
+        pytest.param(
+            [
+                txt(D, f"v=spf1 redirect=_spf.{D}"),
+                txt(f"_spf.{D}", "v=spf1 ip4:203.0.113.9 -all"),
+                nxdomain(reverse_name("203.0.113.9"), "PTR"),
+            ],
+            Status.FAIL,
+            f"ip4:203.0.113.9 (in _spf.{D})",
+            id="own-redirect-followed",
+        ),
+        pytest.param(
+            [
+                txt(D, f"v=spf1 -include:_spf.{D} include:{D} -all"),
+                txt(f"_spf.{D}", "v=spf1 ip4:203.0.113.9 -all"),
+            ],
+            Status.NOT_APPLICABLE,
+            "no address",
+            id="fail-include-and-self-loop-authorise-nothing",
+        ),
+        pytest.param(
+            [txt(D, f"v=spf1 include:_spf.{D} -all"), failed(f"_spf.{D}", "TXT")],
+            Status.INCONCLUSIVE,
+            "could not be read",
+            id="own-include-timeout",
+        ),
         pytest.param([nxdomain(D, "TXT")], Status.NOT_APPLICABLE, "SPF-01", id="no-spf"),
         pytest.param(
             [txt(D, "v=spf1 -all", "v=spf1 ip4:192.0.2.1 -all")],

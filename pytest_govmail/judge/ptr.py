@@ -127,11 +127,12 @@ def sending_ptr_confirmed(subject: Subject) -> Verdict:
     sender guidelines, quoted on GDS's technology blog "Missing the Point(er)", 2024) want the PTR
     name's forward record to give the address back. Which addresses send is read from SPF
     (:func:`~pytest_govmail.records.spf.sending_addresses`): single ``ip4``/``ip6`` addresses,
-    and the A/AAAA of ``a``/``mx`` terms naming the domain or a name under it. Ranges and the
-    addresses of ``include``/``redirect`` providers are named in the details, not judged: a range
-    cannot be enumerated, and a provider's reverse DNS is the provider's. No SPF record, or none
-    that parses, does not apply here (SPF-01/02 carry it); neither does a record that authorises
-    no single address of the domain's own.
+    and the A/AAAA of ``a``/``mx`` terms naming the domain or a name under it, in the domain's
+    record and in the ``include``/``redirect`` records of names under it (its own lists). Ranges
+    and the addresses of other parties' ``include``/``redirect`` are named in the details, not
+    judged: a range cannot be enumerated, and a provider's reverse DNS is the provider's. No SPF
+    record, or none that parses, does not apply here (SPF-01/02 carry it); neither does a record
+    that authorises no single address of the domain's own.
     """
     tree = sending_addresses(subject.domain, subject.dns)
     root = lookup(subject, subject.domain, "TXT")

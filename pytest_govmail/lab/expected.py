@@ -505,6 +505,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "SPF-06": "xfail",
         "PARK-05": "skip",
+        "PTR-02": "fail",
     },
     "throttled-dept.gov.uk": {
         "CERT-01": "error",

@@ -959,7 +959,7 @@ def answer_addresses(result: DnsResult | None) -> Iterator[str]:
 
 
 def sending_addresses(domain: str, dns: DnsView) -> SendingAddresses:
-    """The addresses ``domain``'s own SPF record authorises directly (RFC 7208 sections 5.3-5.6).
+    """The addresses ``domain``'s own SPF records authorise directly (RFC 7208 sections 5.2-5.6).
 
     Only ``+`` (pass) mechanisms before the first ``all`` authorise anything (sections 4.6.2,
     5.1). Of those:
@@ -969,8 +969,11 @@ def sending_addresses(domain: str, dns: DnsView) -> SendingAddresses:
     - ``a`` and ``mx`` whose target is the domain itself or a name under it give the addresses of
       that name (for ``mx``, of its first :data:`MAX_MX_NAMES` exchanges); a ``/cidr`` on them
       widens what is authorised around those addresses, but the addresses themselves are judged;
-    - everything else that authorises (``include``, ``redirect``, ``a``/``mx`` of other names,
-      ``exists``, ``ptr``) names another party's addresses, listed in ``elsewhere``.
+    - ``include`` and ``redirect`` of the domain itself or a name under it (the common
+      ``include:_spf.<domain>``) are the domain's own lists: their records are read the same way,
+      as deep as the walk went;
+    - everything else that authorises (``include``/``redirect`` of other names, ``a``/``mx`` of
+      other names, ``exists``, ``ptr``) names another party's addresses, listed in ``elsewhere``.
 
     Pure: reads the answers in ``dns``; a missing answer simply contributes no address (its
     question is in ``queries`` for the planner to ask and the judge to check).
@@ -979,47 +982,70 @@ def sending_addresses(domain: str, dns: DnsView) -> SendingAddresses:
     root = walk_spf(domain, dns).root
     if root.state is not NodeState.OK or root.record is None:
         return SendingAddresses(root)
-    by_term = {id(lookup.term): lookup for lookup in root.lookups}
-    found: dict[str, SendingAddress] = {}
-    ranges: list[str] = []
-    elsewhere: list[str] = []
-    queries: dict[Query, None] = {}
-    for mech in root.record.mechanisms:
-        if mech.name == "all":
-            break
-        if mech.result_qualifier != "+":
-            continue
-        text = str(mech)
-        if mech.name in ("ip4", "ip6"):
-            single = _single(mech)
-            if single is None:
-                ranges.append(text)
-            else:
-                found.setdefault(single, SendingAddress(single, text))
-            continue
-        lookup = by_term.get(id(mech))
-        if (
-            mech.name not in ("a", "mx")
-            or lookup is None
-            or lookup.target is None
-            or not _own_name(lookup.target, domain)
-        ):
-            elsewhere.append(text)
-            continue
-        queries.update(dict.fromkeys(lookup.queries))
-        for query in lookup.queries:
-            if query.rdtype in ("A", "AAAA"):
-                for address in answer_addresses(dns.get(query.name, query.rdtype)):
-                    found.setdefault(address, SendingAddress(address, text, query.name))
-    redirect = root.record.redirect
-    if redirect is not None and root.record.all is None:
-        elsewhere.append(str(redirect))
-    addresses = tuple(found.values())
+    senders = _Senders(domain, dns)
+    senders.visit(root)
+    addresses = tuple(senders.found.values())
     return SendingAddresses(
         root,
         addresses[:MAX_SENDING_ADDRESSES],
-        tuple(ranges),
-        tuple(elsewhere),
-        tuple(queries),
+        tuple(senders.ranges),
+        tuple(senders.elsewhere),
+        tuple(senders.queries),
         max(0, len(addresses) - MAX_SENDING_ADDRESSES),
     )
+
+
+class _Senders:
+    """What :func:`sending_addresses` gathers while it reads the domain's own records."""
+
+    def __init__(self, domain: str, dns: DnsView) -> None:
+        self.domain = domain
+        self.dns = dns
+        self.found: dict[str, SendingAddress] = {}
+        self.ranges: list[str] = []
+        self.elsewhere: list[str] = []
+        self.queries: dict[Query, None] = {}
+
+    def visit(self, node: SpfNode) -> None:
+        record = node.record
+        if record is None:
+            return
+        where = "" if node.domain == self.domain else f" (in {node.domain})"
+        by_term = {id(lookup.term): lookup for lookup in node.lookups}
+        for mech in record.mechanisms:
+            if mech.name == "all":
+                break
+            if mech.result_qualifier != "+":
+                continue
+            text = f"{mech}{where}"
+            if mech.name in ("ip4", "ip6"):
+                single = _single(mech)
+                if single is None:
+                    self.ranges.append(text)
+                else:
+                    self.found.setdefault(single, SendingAddress(single, text))
+                continue
+            self.term(mech.name, by_term.get(id(mech)), text)
+        redirect = record.redirect
+        if redirect is not None and record.all is None:
+            self.term("redirect", by_term.get(id(redirect)), f"{redirect}{where}")
+
+    def term(self, name: str, lookup: TermLookup | None, text: str) -> None:
+        target = lookup.target if lookup is not None else None
+        if lookup is None or target is None or not _own_name(target, self.domain):
+            self.elsewhere.append(text)
+            return
+        if name in ("include", "redirect"):
+            child = lookup.child
+            self.queries.update(dict.fromkeys(lookup.queries))
+            if child is not None and child.state is NodeState.OK:
+                self.visit(child)
+            return
+        if name not in ("a", "mx"):
+            self.elsewhere.append(text)
+            return
+        self.queries.update(dict.fromkeys(lookup.queries))
+        for query in lookup.queries:
+            if query.rdtype in ("A", "AAAA"):
+                for address in answer_addresses(self.dns.get(query.name, query.rdtype)):
+                    self.found.setdefault(address, SendingAddress(address, text, query.name))
