@@ -28,6 +28,7 @@ from pytest_govmail.model.target import Role
 from pytest_govmail.model.verdict import Status
 from pytest_govmail.records.dmarc import (
     POLICIES,
+    invalid_tags,
     parse_dmarc,
     rfc7489_differences,
     rfc9989_reading,
@@ -264,3 +265,65 @@ def test_reading_follows_sections_4_7_and_4_10_1(p, sp, np, t, pct, rua) -> None
     testing = t == "y" and reading.processed and any(x not in (None, "none") for x in (p, sp, np))
     assert ("t=y:" in text) == testing
     assert ("pct=" in text) == (pct is not None and pct < 100)
+
+
+@pytest.mark.parametrize(
+    ("record", "rfc9989", "rfc7489"),
+    [
+        pytest.param(
+            f"v=DMARC1; p=reject; np=rejct; {RUA}",
+            "np not valid: receivers act as if the record held p=none",
+            'RFC 7489 has no tag "np" and ignores it, so its receivers apply the policy as '
+            "written (p=reject)",
+            id="invalid-np-lowers-everything-for-rfc9989-only",
+        ),
+        pytest.param(
+            f"v=DMARC1; p=rejct; {RUA}",
+            "p not valid: receivers act as if the record held p=none",
+            "RFC 7489 receivers read p=none too",
+            id="invalid-p-with-rua",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; sp=rej",
+            "no valid rua: receivers apply no DMARC processing",
+            "RFC 7489 receivers apply no DMARC processing too",
+            id="invalid-sp-without-rua",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; t=maybe",
+            'discard the invalid "t" for the defaults',
+            "apply the policy as written (p=reject)",
+            id="invalid-t-discarded",
+        ),
+        pytest.param(
+            "v=DMARC1; p=reject; adkim=x",
+            "the domain reject",
+            "varies",
+            id="invalid-adkim",
+        ),
+    ],
+)
+def test_an_invalid_record_fails_and_says_how_each_receiver_reads_it(
+    record: str, rfc9989: str, rfc7489: str
+) -> None:
+    # Sections 4.8 ("discarded in favor of default values") and 4.10.1 ("does not contain a
+    # valid 'p' tag, or contains an 'sp' or 'np' tag that is not valid").
+    verdict = judged(dmarc_syntax_valid, record)
+    assert verdict.status is Status.FAIL
+    details = dict(verdict.details)
+    assert rfc9989 in details["RFC 9989 reading"], details
+    assert rfc7489 in details["RFC 7489 receivers"], details
+
+
+_VALID = st.sampled_from(["p=reject", "sp=quarantine", "adkim=s", "aspf=r", "t=n", RUA, "fo=1"])
+_INVALID = st.sampled_from(
+    [("np", "np=rejct"), ("psd", "psd=maybe"), ("pct", "pct=101"), ("ri", "ri=-1"), ("x", "x=")]
+)
+
+
+@given(st.lists(_VALID, unique=True, max_size=5), _INVALID, st.integers(0, 5))
+def test_invalid_tags_names_exactly_the_bad_tag(valid: list[str], bad, at: int) -> None:
+    name, chunk = bad
+    tags = [*valid]
+    tags.insert(at % (len(tags) + 1), chunk)
+    assert invalid_tags("; ".join(["v=DMARC1", *tags])) == (name,)

@@ -44,6 +44,7 @@ from pytest_govmail.records.dmarc import (
     ReportUri,
     authorisation_name,
     dmarc_records,
+    invalid_tags,
     is_dmarc_record,
     looks_like_dmarc,
     needs_authorisation,
@@ -283,6 +284,50 @@ def dmarcbis_details(record: DmarcRecord) -> tuple[tuple[str, str], ...]:
     return tuple(details)
 
 
+def invalid_record_details(text: str) -> tuple[tuple[str, str], ...]:
+    """How receivers read a record that is not valid: RFC 9989 and RFC 7489 part ways here.
+
+    RFC 9989 section 4.8 discards each invalid tag for its default, but section 4.10.1 says a
+    record whose ``p``, ``sp`` or ``np`` is not valid is read "as if a record containing p=none
+    was retrieved" when ``rua`` holds a valid URI, and with no DMARC processing otherwise. RFC
+    7489 section 6.6.3 says the same of an invalid ``p`` or ``sp``, but it has no ``np``, ``t``
+    or ``psd``: it ignores those tags whatever their value, so an invalid ``np`` lowers the whole
+    policy to none for one kind of receiver and changes nothing for the other.
+    """
+    bad = invalid_tags(text)
+    if not bad:
+        return ()
+    kept = salvage_dmarc(text)
+    shown = ", ".join(show_value(t, 40) for t in bad)
+    policy_bad = [t for t in bad if t in ("p", "sp", "np")]
+    if policy_bad or kept.p is None:
+        what = f"{'/'.join(policy_bad)} not valid" if policy_bad else "no valid p"
+        if kept.rua:
+            reading = f"{what}: receivers act as if the record held p=none (section 4.10.1)"
+        else:
+            reading = f"{what} and no valid rua: receivers apply no DMARC processing"
+    else:
+        reading = (
+            f"receivers discard the invalid {shown} for the defaults (section 4.8) and read "
+            "the rest: " + dict(dmarcbis_details(kept))["RFC 9989 reading"]
+        )
+    old_bad = [t for t in bad if t in ("p", "sp")]
+    if old_bad:
+        same = "read p=none" if kept.rua else "apply no DMARC processing"
+        old = f"{'/'.join(old_bad)} not valid: RFC 7489 receivers {same} too (section 6.6.3)"
+    elif set(bad) <= {"np", "t", "psd"}:
+        old = (
+            f"RFC 7489 has no tag {shown} and ignores it, so its receivers apply the policy "
+            f"as written (p={kept.p or 'none'})"
+        )
+    else:
+        old = (
+            f"the invalid {shown} break RFC 7489's grammar: how its receivers read the record "
+            "varies (many discard it)"
+        )
+    return (("RFC 9989 reading", reading), ("RFC 7489 receivers", old))
+
+
 def _without_weak_np(record: DmarcRecord) -> DmarcRecord:
     """The record without an ``np`` weaker than reject (for a parked domain's fix)."""
     if record.np in (None, "reject"):
@@ -352,6 +397,7 @@ def dmarc_syntax_valid(subject: Subject) -> Verdict:
                 _fix(subject, found, salvage_dmarc(found.text), f"Correct the record: {exc}."),
             ),
             evidence=found.evidence,
+            details=invalid_record_details(found.text),
         )
     notes = tuple(("note", note) for note in record.notes)
     extra = f" ({len(notes)} note(s))" if notes else ""

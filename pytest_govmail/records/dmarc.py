@@ -578,6 +578,25 @@ def salvage_dmarc(text: str) -> DmarcRecord:
     return parse_dmarc("; ".join(["v=DMARC1", *(f"{n}={v}" for n, v in kept.items())]))
 
 
+def invalid_tags(text: str) -> tuple[str, ...]:
+    """The lower-case names of the tags whose value is invalid on its own, in order, each once.
+
+    A receiver that follows RFC 9989 section 4.8 discards exactly these ("syntax errors in the
+    remainder of the record MUST be discarded in favor of default values"); the rest is what
+    :func:`salvage_dmarc` keeps. Empty for text that does not start with the version tag.
+    """
+    bad: dict[str, None] = {}
+    for chunk in text.split(";")[1:] if is_dmarc_record(text) else ():
+        chunk = chunk.strip(_WSP)
+        if not chunk:
+            continue
+        try:
+            parse_dmarc(f"v=DMARC1; {chunk}")
+        except DmarcSyntaxError:
+            bad.setdefault(chunk.partition("=")[0].strip(_WSP).lower()[:40])
+    return tuple(bad)
+
+
 def _version_problem(text: str) -> str:
     if text[:1] in (" ", "\t") and is_dmarc_record(text.lstrip(_WSP)):
         return "white space before v=DMARC1: the record must start with the version tag"
