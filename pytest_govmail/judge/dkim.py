@@ -1,4 +1,4 @@
-"""Judges for DKIM (DKIM-01..DKIM-07): the keys a domain publishes, and sample messages' signatures.
+"""Judges for DKIM (DKIM-01..DKIM-08): the keys a domain publishes, and sample messages' signatures.
 
 Sources: RFC 6376 (section 3.6.1 key records, 3.6.2 key lookup, 3.5 and 6 signatures and their
 verification), RFC 8301 (section 3.1 no SHA-1, 3.2 RSA key sizes), RFC 8463 (ed25519-sha256),
@@ -28,6 +28,9 @@ the same in every judge:
   valid, non-revoked key found. With nothing to judge they return DKIM-01's verdict (FAIL with
   ``dkim.key.missing``/``revoked``/``invalid`` when the known selectors have no usable key,
   INCONCLUSIVE otherwise), as DMARC-02..08 do when no DMARC record applies.
+- DKIM-08 compares the live keys found: two selectors with one key FAIL (GOV.UK's DKIM
+  standard: a separate key and DNS entry per sending service); what DNS cannot show (which
+  services sign with which selector) is said in the details.
 - DKIM-07 verifies each sample message given for the domain with dkimpy, answering its key
   lookups from the run's DNS evidence only (so replay re-verifies offline with the same result):
   no sample message is NOT APPLICABLE. See :func:`dkim_signature_valid`.

@@ -14,6 +14,11 @@ Which record applies (DMARC-01) follows RFC 7489 section 6.6.3: the TXT records 
 :func:`~pytest_govmail.records.dmarc.organisational_domain`). Several DMARC records at one name
 means no record applies (step 5; RFC 9989 section 4.10 discards them all too).
 
+Each record is judged as RFC 9989 (DMARCbis) reads it: DMARC-02, -04, -05 and PARK-02 carry
+:func:`dmarcbis_details` (what receivers apply, a warning per tag RFC 9989 removed, and each
+point where an RFC 7489 receiver reads the record otherwise), and DMARC-02's failure says how
+each kind of receiver reads an invalid record (:func:`invalid_record_details`).
+
 Conventions for every judge here:
 
 - Answers are read only through :func:`~pytest_govmail.judge.common.lookup`: a timeout or

@@ -1,4 +1,4 @@
-"""MTA-STS (RFC 8461): MTASTS-01, the ``_mta-sts`` TXT record, and MTASTS-02..07, the policy.
+"""MTA-STS (RFC 8461): MTASTS-01, the ``_mta-sts`` TXT record, and MTASTS-02..09, the policy.
 
 Sources: RFC 8461 section 3.1 (the record, and: records that do not begin with ``v=STSv1`` are
 discarded; if not exactly one remains, or it is invalid, senders assume there is no MTA-STS
@@ -48,6 +48,10 @@ The policy judges (MTASTS-02..07) read ``subject.policies[domain]``, a
   FAIL fails it, naming host and requirement; otherwise any INCONCLUSIVE (including a host not
   probed) makes it INCONCLUSIVE. A policy that matches no MX host FAILS (enforcing it would stop
   all mail; see MTASTS-06).
+- MTASTS-08 (advisory) FAILS a valid ``*.`` mx pattern, naming the MX hosts it matches (G5: "Do
+  not use wildcard MX records"); a ``*`` inside a label is MTASTS-03's syntax failure.
+- MTASTS-09 warns (SHOULD) when the policy host's certificate is within CERT-04's window of its
+  notAfter, read from the chain the fetch recorded.
 
 Verdict ``evidence`` lists DNS questions only (the ``_mta-sts`` TXT, the policy host's A/AAAA,
 the MX set); the fetch itself (URL, address, status, headers, certificate, policy text) is in the
