@@ -57,6 +57,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "fail",
+        "MTASTS-08": "fail",
+        "DKIM-08": "error",
+        "PARK-05": "skip",
     },
     "ancient-tls-dept.gov.uk": {
         "MTASTS-07": "fail",
@@ -71,6 +75,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "bare-dept.gov.uk": {
         "DMARC-01": "fail",
@@ -110,6 +116,11 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "MTASTS-08": "fail",
+        "MTASTS-09": "fail",
+        "DKIM-08": "error",
+        "PARK-05": "skip",
     },
     "broken-dns-dept.gov.uk": {
         "DKIM-01": "fail",
@@ -139,6 +150,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "MTASTS-08": "fail",
+        "DKIM-08": "fail",
+        "PARK-05": "skip",
     },
     "dormant-dept.gov.uk": {
         "MX-03": "fail",
@@ -181,12 +196,18 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "TLS-10": "skip",
         "TLSRPT-01": "skip",
         "TLSRPT-02": "skip",
+        "PTR-02": "skip",
+        "MTASTS-08": "skip",
+        "MTASTS-09": "skip",
+        "DKIM-08": "skip",
     },
     "exemplary-dept.gov.uk": {
         "PARK-01": "skip",
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "expired-cert-dept.gov.uk": {
         "CERT-03": "fail",
@@ -199,6 +220,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "half-parked-dept.gov.uk": {
         "MTASTS-01": "fail",
@@ -223,6 +246,11 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "ATTEST-01": "skip",
         "DANE-01": "skip",
         "DKIM-07": "skip",
+        "PTR-02": "skip",
+        "MTASTS-08": "fail",
+        "MTASTS-09": "fail",
+        "DKIM-08": "error",
+        "PARK-05": "fail",
     },
     "hostile-dept.gov.uk": {
         "DKIM-02": "fail",
@@ -259,6 +287,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "MTASTS-08": "fail",
+        "DKIM-08": "error",
+        "PARK-05": "skip",
     },
     "insecure-cipher-dept.gov.uk": {
         "TLS-06": "fail",
@@ -271,6 +303,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "legacy-tls-dept.gov.uk": {
         "TLS-04": "fail",
@@ -282,6 +316,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "monitoring-dept.gov.uk": {
         "ATTEST-01": "fail",
@@ -300,6 +336,9 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "DKIM-08": "fail",
+        "PARK-05": "skip",
     },
     "museum-dept.gov.uk": {
         "CERT-01": "fail",
@@ -319,6 +358,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "no-intermediate-dept.gov.uk": {
         "CERT-01": "fail",
@@ -332,6 +373,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "plaintext-dept.gov.uk": {
         "TLS-01": "fail",
@@ -359,6 +402,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "rejecting-dept.gov.uk": {
         "MX-04": "fail",
@@ -387,6 +432,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "self-signed-dept.gov.uk": {
         "CERT-01": "fail",
@@ -403,6 +450,9 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "MTASTS-08": "skip",
+        "PARK-05": "skip",
     },
     "silent-mx-dept.gov.uk": {
         "MX-04": "fail",
@@ -431,6 +481,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "sprawling-spf-dept.gov.uk": {
         "DKIM-03": "fail",
@@ -452,6 +504,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-03": "skip",
         "PARK-04": "skip",
         "SPF-06": "xfail",
+        "PARK-05": "skip",
+        "PTR-02": "fail",
     },
     "throttled-dept.gov.uk": {
         "CERT-01": "error",
@@ -480,6 +534,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "PARK-05": "skip",
     },
     "unreachable-dept.gov.uk": {
         "CERT-01": "error",
@@ -542,6 +598,11 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "TLSRPT-01": "error",
         "TLSRPT-02": "error",
         "ATTEST-01": "skip",
+        "PTR-02": "error",
+        "MTASTS-08": "error",
+        "MTASTS-09": "error",
+        "DKIM-08": "error",
+        "PARK-05": "error",
     },
     "weak-cipher-dept.gov.uk": {
         "MTASTS-02": "fail",
@@ -558,6 +619,9 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "MTASTS-08": "fail",
+        "PARK-05": "skip",
     },
     "wrong-name-dept.gov.uk": {
         "CERT-02": "fail",
@@ -574,5 +638,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-02": "skip",
         "PARK-03": "skip",
         "PARK-04": "skip",
+        "PTR-02": "skip",
+        "MTASTS-08": "skip",
+        "PARK-05": "skip",
     },
 }
