@@ -288,3 +288,19 @@ def address_loads(scans: Iterable[TlsScan]) -> list[AddressLoad]:
             (*load.full_scans, *full),
         )
     return sorted(loads.values(), key=lambda x: (-x.handshakes, -x.connections, x.address, x.port))
+
+
+def busiest_address(scans: Iterable[TlsScan]) -> list[str]:
+    """The address a run asked most of (most handshakes, then connections), as one line for
+    the terminal summary; no line when nothing was scanned. It is what a shared provider saw
+    of the run, the figure its throttling answers to."""
+    loads = address_loads(scans)
+    if not loads:
+        return []
+    top = loads[0]
+    where = f"[{top.address}]:{top.port}" if ":" in top.address else f"{top.address}:{top.port}"
+    full = f" ({len(top.full_scans)} full scans)" if len(top.full_scans) > 1 else ""
+    return [
+        f"busiest MX address {where}: {top.handshakes} handshake(s), {top.connections} "
+        f"connection(s), {len(top.names)} MX name(s) served{full}, {top.retries} retried"
+    ]

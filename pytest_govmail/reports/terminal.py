@@ -24,7 +24,7 @@ from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement
 from pytest_govmail.inputs.waivers import Waiver
 from pytest_govmail.model.dns import DnsResult
-from pytest_govmail.model.tls import TlsScan
+from pytest_govmail.model.tls import TlsScan, busiest_address
 from pytest_govmail.model.vantage import BLIND_CAUSE, BLOCKED_CAUSE
 from pytest_govmail.model.verdict import Status
 from pytest_govmail.plugin.pytest_private import take_over_failure_summary
@@ -253,6 +253,8 @@ class GovmailReporter:
             + (f" ({self.run.stats.dns_failures} failed)" if self.run.stats.dns_failures else "")
             + (f" collected in {self.run.stats.seconds:.2f} s" if self.run.replay is None else "")
         )
+        for line in busiest_address(self.run.tls.values()):
+            tr.write_line(f"govmail: {line}")
         for line in vantage_lines(self.run):
             tr.write_line(f"govmail: vantage point: {line}")
         vantage = self.run.vantage
@@ -340,6 +342,7 @@ def tls_evidence_lines(scan: TlsScan) -> list[str]:
         f"TLS scan of {scan.host} at {where}, {scan.at}: {scan.connections} connection(s), "
         f"{scan.handshakes} handshake(s), {scan.elapsed_ms:.0f} ms, profile {scan.profile}"
     ]
+    lines += [f"  {_clip(scan.sharing, 300)}"] if scan.sharing else []
     if scan.error is not None:
         lines.append(f"  probe error: {_clip(scan.error.describe())}")
     if scan.smtp is not None:
