@@ -106,6 +106,7 @@ __all__ = [
     "StartTls",
     "shared_provider",
     "shared_provider_tenants",
+    "shared_provider_zones",
 ]
 
 _log = logging.getLogger(__name__)
@@ -974,6 +975,25 @@ _OLD_GATEWAY = SmtpProfile(
 def shared_provider_tenants(count: int) -> tuple[str, ...]:
     """``count`` tenant MX names under the provider's wildcard."""
     return tuple(f"tenant{n}.mail.sharedprovider.example" for n in range(1, count + 1))
+
+
+def shared_provider_zones(tenants: int, address: str = SHARED_PROVIDER_ADDRESS) -> dict[str, str]:
+    """Zones for the shape: ``tenant<N>-council.gov.uk`` each with MX
+    ``tenant<N>.mail.sharedprovider.example`` (a wildcard A record, as the provider's tenant
+    names all resolve into its pool), and the two councils whose own MX names point there."""
+    soa = (
+        "@ 300 IN SOA ns1.lab-dns.example. hostmaster.lab-dns.example. 1 3600 600 604800 300\n"
+        "@ 300 IN NS ns1.lab-dns.example.\n"
+    )
+    zones = {"sharedprovider.example": f"{soa}mail 300 IN A {address}\n*.mail 300 IN A {address}\n"}
+    for index in range(1, tenants + 1):
+        zones[f"tenant{index}-council.gov.uk"] = (
+            f"{soa}@ 300 IN MX 10 tenant{index}.mail.sharedprovider.example.\n"
+        )
+    for name in (SHARED_PROVIDER_OWN_CERT, SHARED_PROVIDER_OTHER_SERVER):
+        label, domain = name.split(".", 1)
+        zones[domain] = f"{soa}@ 300 IN MX 10 {name}.\n{label} 300 IN A {address}\n"
+    return zones
 
 
 def shared_provider(address: str = SHARED_PROVIDER_ADDRESS) -> LabMx:
