@@ -282,6 +282,25 @@ def test_a_refused_address_is_retried_with_backoff_then_shared(provider: Provide
     assert (load.retries, load.full_scans, len(load.names)) == (2, (names[0],), 3)
 
 
+def test_a_throttling_provider_still_serves_every_name(provider: Provider) -> None:
+    # 421 on every third connection, as a provider limiting a client's rate does: the names
+    # after the throttling go one at a time, each 421 is retried, none is left inconclusive.
+    throttling = dataclasses.replace(shared_provider(), address="127.0.6.30")
+    profile = dataclasses.replace(throttling.profile, throttle_every=3)
+    throttling = dataclasses.replace(throttling, profile=profile)
+    with LabSmtpFleet([throttling], pki=LabPki(), idle_timeout=3.0) as fleet:
+        requests = [ScanRequest(n, throttling.address, fleet.port) for n in TENANTS]
+        results = scan_addresses(requests, provider.settings(connections_per_address=1))
+        assert fleet[SHARED_PROVIDER_HOST].wait_idle()
+        served = fleet[SHARED_PROVIDER_HOST].connections
+    scans = [results[(r.host, r.address)] for r in requests]
+    assert all(s.error is None for s in scans), [s.error for s in scans]
+    (load,) = address_loads(scans)
+    assert load.retries > 0 and load.full_scans == (TENANTS[0],)
+    assert load.connections == served
+    assert all(v.accepted is not None for v in scans[0].versions)
+
+
 # --------------------------------------------------------------------------- evidence
 
 

@@ -11,8 +11,9 @@ How, and why:
   link-local and other non-global addresses are refused (``PRIVATE_ADDRESS``) unless allowed.
 * The SMTP dialogue (greeting, EHLO, STARTTLS) is spoken here on a plain socket with bounded
   reads, so MX-04 gets the greeting code and TLS-01 the EHLO and STARTTLS replies. A 421
-  greeting (or a connection dropped before the greeting) is retried with exponential backoff a
-  bounded number of times, then recorded as ``THROTTLED`` (or ``PROTOCOL``). A greeting other
+  greeting (or a connection dropped before the greeting, reset, or refused) is retried with
+  exponential backoff and jitter a bounded number of times, then recorded as ``THROTTLED`` (or
+  ``PROTOCOL``, ``CONNECTION_REFUSED``) with the attempts. A greeting other
   than 220 ends the scan with ``PROTOCOL`` (the code is in ``smtp.banner_code``). STARTTLS not
   advertised, or refused (454), is an observation, not an error: ``smtp`` says so and no TLS
   version is probed. The first connection's STARTTLS is reused for the first handshake.
@@ -512,6 +513,7 @@ class _Lane:
     full: TlsScan | None = None
     reference: _Reference | None = None
     throttled: threading.Event = field(default_factory=threading.Event)
+    serial: threading.Lock = field(default_factory=threading.Lock)  # once throttled
 
 
 class AddressScanner:
@@ -628,8 +630,13 @@ class AddressScanner:
         if reference is None:
             return _shared_outcome(full, request.host)
         scanner = _AddressScan(request, self.settings, self._sources, lane.throttled)
+        # Once the server has throttled, its names take one connection at a time.
+        gate: contextlib.AbstractContextManager[Any] = (
+            lane.serial if lane.throttled.is_set() else contextlib.nullcontext()
+        )
         try:
-            outcome = scanner.run_name(full, reference)
+            with gate:
+                outcome = scanner.run_name(full, reference)
         except Exception as exc:  # a bug must cost one name, not the run
             return self._failed(request, exc)
         if isinstance(outcome, TlsScan):
