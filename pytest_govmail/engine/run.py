@@ -51,6 +51,8 @@ def planner_name(planner: Planner) -> str:
 
 #: The settled mark (see :meth:`GovmailRun.settled_marks`) holding the seconds spent collecting.
 SECONDS_MARK = ":seconds="
+#: ...and the seconds of each phase: DNS, TLS scans, MTA-STS policy fetches.
+PHASES_MARK = ":phase-seconds="
 
 
 @dataclass
@@ -65,7 +67,12 @@ class CollectStats:
     tls_handshakes: int = 0
     tls_connections: int = 0
     policies: int = 0
+    #: Wall time collecting, all phases together (they overlap: scans run during DNS)...
     seconds: float = 0.0
+    #: ...and per phase, each from its start to its end.
+    dns_seconds: float = 0.0
+    tls_seconds: float = 0.0
+    policy_seconds: float = 0.0
     phases: list[str] = field(default_factory=list)
 
 
@@ -303,6 +310,9 @@ class GovmailRun(RunLedger):
         # The time spent collecting so far, by every worker: the controller, which collects
         # nothing itself, reports it (it said "collected in 0.00 s" before).
         done += [f"{SECONDS_MARK}{self.stats.seconds:.3f}"]
+        stats = self.stats
+        done += [f"{PHASES_MARK}{stats.dns_seconds:.3f},{stats.tls_seconds:.3f},"
+                 f"{stats.policy_seconds:.3f}"]  # fmt: skip
         return done
 
     def resume(self, saved: evidence_file.Evidence, marks: Collection[str]) -> None:
@@ -329,6 +339,12 @@ class GovmailRun(RunLedger):
                 with suppress(ValueError):
                     seconds = float(mark.removeprefix(SECONDS_MARK))
                     self.stats.seconds = max(self.stats.seconds, seconds)
+            if mark.startswith(PHASES_MARK):
+                with suppress(ValueError):
+                    dns, tls, https = map(float, mark.removeprefix(PHASES_MARK).split(","))
+                    self.stats.dns_seconds = max(self.stats.dns_seconds, dns)
+                    self.stats.tls_seconds = max(self.stats.tls_seconds, tls)
+                    self.stats.policy_seconds = max(self.stats.policy_seconds, https)
 
     def _ensure_dns(self, areas: set[str], scan_tls: bool) -> None:
         """Ask the planners of ``areas`` to a fixed point; with ``scan_tls`` (and
@@ -354,6 +370,7 @@ class GovmailRun(RunLedger):
         self._forget()
         self.stats.seconds += time.perf_counter() - start
         self.stats.dns_queries, self.stats.dns_failures = _counts(self._snapshot)
+        self.stats.dns_seconds += time.perf_counter() - start
         self.stats.phases.append("dns:" + ",".join(sorted(areas)))
         self._say(
             f"DNS: {self.stats.dns_queries} answers ({self.stats.dns_failures} failed) "
@@ -422,6 +439,7 @@ class GovmailRun(RunLedger):
         self._forget()
         self._tls_done = True
         self._count_tls()
+        self.stats.tls_seconds += time.perf_counter() - start
         self.stats.phases.append("tls")
         self._say(
             f"TLS: {self.stats.tls_addresses} address(es), {self.stats.tls_handshakes} "
@@ -465,6 +483,7 @@ class GovmailRun(RunLedger):
         self._forget()
         self._policies_done = True
         self.stats.policies = len(self.policies)
+        self.stats.policy_seconds += time.perf_counter() - start
         self.stats.phases.append("https")
         self._say(
             f"MTA-STS: {len(requests)} policy fetch(es) in {time.perf_counter() - start:.1f} s"

@@ -268,6 +268,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="also write the HTML report's data as JSON (govmail-sweep merges its batches').",
     )
+    option(
+        group,
+        "--govmail-ignore-memory-estimate",
+        collects=False,
+        action="store_true",
+        default=False,
+        dest="govmail_ignore_memory_estimate",
+        help="run even when the run's estimated memory is more than this machine has "
+        "available (by default such a run stops at once and names the govmail-sweep command "
+        "that does the same work in bounded memory).",
+    )
     parser.addini("govmail_domains", "domains to assess", type="linelist", default=[])
     parser.addini("govmail_domains_file", "domains file (see --govmail-domains-file)", default="")
     parser.addini("govmail_nameservers", "resolvers IP[:PORT]", type="linelist", default=[])

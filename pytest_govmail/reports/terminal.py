@@ -14,6 +14,7 @@ render it escaped.
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Generator
 from typing import Any
@@ -80,6 +81,17 @@ class GovmailReporter:
         self._listed_reports: set[int] = set()
         #: Each host's TLS scan evidence, once: (domain, host) -> lines.
         self.host_evidence: dict[tuple[str, str], list[str]] = {}
+        #: Seconds the govmail tests took to run (judging), summed over their reports, and
+        #: the wall time of the session's end, where JUnit and the HTML report are written.
+        self.judging_seconds = 0.0
+        self.tests_timed = 0
+        self.reports_seconds: float | None = None
+        #: When the tests started running, and how long running and reporting them took.
+        self.tests_started: float | None = None
+        self.tests_seconds: float | None = None
+        #: Collecting's seconds when the tests started: the scans that were still running then
+        #: are waited for by the first test that needs them, which is not judging time.
+        self.collecting_before_tests = 0.0
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         run = self.run
@@ -94,6 +106,8 @@ class GovmailReporter:
         ] + [f"govmail: vantage point: {line}" for line in vantage_lines(run, look=True)]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.tests_started = time.perf_counter()
+        self.collecting_before_tests = self.run.stats.seconds
         self.collected_ids |= implemented_ids(session.items)
         # A sweep's verdicts one line each, as pytest's failures were (the README says so):
         # a TLS scan per host of a thousand domains does not fit a screen either.
@@ -188,6 +202,11 @@ class GovmailReporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "govmail", None)
         if isinstance(data, dict):
+            self.judging_seconds += report.duration
+            # One report a test shows its outcome: the call's, or the setup's that skipped it.
+            self.tests_timed += report.when == "call" or (
+                report.when == "setup" and not report.passed
+            )
             domain, area, status = data["domain"], data["area"], data["status"]
             cell = self.tally[domain][area]
             cell.add(status, waived=bool(data.get("waiver")))
@@ -210,13 +229,25 @@ class GovmailReporter:
                     if scan:
                         self.host_evidence[domain, host] = scan
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """The vantage point as JUnit suite properties, before pytest's junitxml writes them.
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None]:
+        """The vantage point as JUnit suite properties, before pytest's junitxml writes them;
+        and the time the session's end takes, where JUnit, the HTML report and pytest-html's
+        page are written. The innermost wrapper: what comes before ``yield`` runs before every
+        plain implementation (junitxml's among them), and it ends before pytest's terminal
+        reporter, itself a wrapper of this hook, prints the summary that shows the time."""
+        self.add_vantage_properties(session)
+        start = time.perf_counter()
+        if self.tests_started is not None:
+            self.tests_seconds = start - self.tests_started
+        try:
+            return (yield)
+        finally:
+            self.reports_seconds = time.perf_counter() - start
 
-        pytest offers suite properties only through a fixture (``record_testsuite_property``),
-        which a hook cannot take; its JUnit writer is found by the method that fixture calls.
-        """
+    def add_vantage_properties(self, session: pytest.Session) -> None:
+        """pytest offers suite properties only through a fixture (``record_testsuite_property``),
+        which a hook cannot take; its JUnit writer is found by the method that fixture calls."""
         vantage = self.run.vantage
         if vantage is None:
             return
@@ -253,6 +284,8 @@ class GovmailReporter:
             + (f" ({self.run.stats.dns_failures} failed)" if self.run.stats.dns_failures else "")
             + (f" collected in {self.run.stats.seconds:.2f} s" if self.run.replay is None else "")
         )
+        for line in time_lines(self.run, self):
+            tr.write_line(f"govmail: time: {line}")
         for line in busiest_address(self.run.tls.values()):
             tr.write_line(f"govmail: {line}")
         for line in vantage_lines(self.run):
@@ -279,6 +312,40 @@ class GovmailReporter:
         if cell is None:
             return worst({})
         return worst(cell.counts, cell.waived_failures, stale)
+
+
+def time_lines(run: GovmailRun, reporter: GovmailReporter) -> list[str]:
+    """Where the run's time went, phase by phase, with what each phase asked or made.
+
+    Collecting's phases overlap (the TLS scans start while DNS still answers for other
+    domains, and the policy fetches run beside the scans), so each is its own wall time and
+    their total is given first. Scans still running when the tests start are waited for by the
+    first test that needs them: that wait is told apart from judging, the tests' own time.
+    """
+    stats = run.stats
+    lines: list[str] = []
+    if run.replay is None:
+        failed = f", {stats.dns_failures} failed" if stats.dns_failures else ""
+        lines.append(
+            f"collecting {stats.seconds:.2f} s, its phases overlapping: "
+            f"DNS {stats.dns_seconds:.2f} s ({stats.dns_queries} answers{failed}); "
+            f"TLS scans {stats.tls_seconds:.2f} s ({stats.tls_addresses} address(es), "
+            f"{stats.tls_handshakes} handshakes); "
+            f"MTA-STS {stats.policy_seconds:.2f} s ({stats.policies} policy fetch(es))"
+        )
+    else:
+        lines.append("replayed evidence: nothing asked, scanned or fetched")
+    tests = f"{reporter.tests_timed} tests"
+    judging = f"judging {reporter.judging_seconds:.2f} s"
+    if reporter.tests_seconds is not None:
+        waited = stats.seconds - reporter.collecting_before_tests
+        waiting = f"waiting for scans and fetches {waited:.2f} s, " if waited >= 0.005 else ""
+        running = f"running the tests {reporter.tests_seconds:.2f} s ({tests}: {waiting}{judging})"
+    else:  # pytest-xdist's controller runs no test itself: the workers' time, summed
+        running = f"{judging} ({tests}, summed over the workers)"
+    if reporter.reports_seconds is not None:
+        running += f"; writing reports {reporter.reports_seconds:.2f} s (JUnit, HTML)"
+    return [*lines, running]
 
 
 def vantage_lines(run: GovmailRun, look: bool = False) -> list[str]:
