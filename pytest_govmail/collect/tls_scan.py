@@ -131,10 +131,11 @@ class _Handshaker:
             if attempt:
                 self._throttled.set()
                 self._count(retries=1)
-                # Jitter (up to half the delay again) keeps a run's many connections to one
-                # provider from coming back in step after it pushed them all away at once.
+                # Jitter (a quarter of the delay either way, the same on average) keeps a
+                # run's many connections to one provider from coming back in step after it
+                # pushed them all away at once.
                 delay = settings.retry_backoff * 2 ** (attempt - 1)
-                time.sleep(delay * (1 + random.random() / 2))
+                time.sleep(delay * random.uniform(0.75, 1.25))
             result, retry = self._open_once()
             if not retry:
                 if retried:
