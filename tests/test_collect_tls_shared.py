@@ -33,6 +33,7 @@ from pytest_govmail.lab.smtp_server import (
     SHARED_PROVIDER_OWN_CERT,
     LabSmtpFleet,
     LabSmtpServer,
+    SniRoute,
     _server_name,
     shared_provider,
     shared_provider_tenants,
@@ -200,6 +201,28 @@ def test_a_different_server_behind_the_address_gets_a_full_scan(
     assert tls12 is not None and tls12.preferred == "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"
     assert sans(other) == [SHARED_PROVIDER_OTHER_SERVER]
     assert cert02(other) is Status.PASS
+
+
+def test_a_name_whose_handshake_is_reset_is_inconclusive_not_rescanned(
+    provider: Provider,
+) -> None:
+    # An SNI router with no backend for a name resets its handshake: that says nothing about
+    # which server is behind it, so the name is inconclusive with the reason, not scanned again.
+    dropped = "mx.dropped-council.gov.uk"
+    router = dataclasses.replace(
+        shared_provider(), address="127.0.6.40", sni_routes=(SniRoute(dropped, None),)
+    )
+    with LabSmtpFleet([router], pki=LabPki(), idle_timeout=3.0) as fleet:
+        requests = [ScanRequest(n, router.address, fleet.port) for n in (TENANTS[0], dropped)]
+        results = scan_addresses(requests, provider.settings())
+    scan = results[(dropped, router.address)]
+    assert scan.error is not None and scan.error.kind is ErrorKind.TLS_HANDSHAKE
+    assert "failed: connection reset during the handshake" in scan.error.detail
+    assert (scan.connections, scan.handshakes, scan.chain_pem) == (1, 1, ())
+    assert scan.shared_with == TENANTS[0] and scan.sharing.startswith("server facts from")
+    assert cert02(scan) is Status.INCONCLUSIVE
+    (load,) = address_loads(results.values())
+    assert load.full_scans == (TENANTS[0],)
 
 
 def test_the_server_saw_each_name_as_sni(provider: Provider) -> None:

@@ -422,7 +422,10 @@ class _AddressScan(_Handshaker):
             spare, self._spare = self._spare, None
         if spare is not None and spare.sock is not None:
             spare.sock.close()
-        if shake.status == "unknown":
+        # A reset or a close is no answer to the question (a busy provider sheds connections
+        # so): the name's certificate is unknown, rather than its server taken for another.
+        dropped = shake.status == "refused" and shake.detail.startswith(_DROPPED)
+        if shake.status == "unknown" or dropped:
             why = f"the handshake with SNI {host} failed: {shake.detail}"
             return finish(
                 smtp=opened.dialogue,
@@ -454,6 +457,10 @@ class _AddressScan(_Handshaker):
                 f"exchange, compression and renegotiation from {by}'s scan of this address"
             )[:500],
         )
+
+
+#: How :mod:`.tls_scan` words a handshake the server cut off without a TLS alert.
+_DROPPED = ("connection reset during the handshake", "server closed the connection in the")
 
 
 def _where(request: ScanRequest) -> str:

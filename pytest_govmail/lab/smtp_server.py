@@ -33,7 +33,8 @@ Design, and why:
   Microsoft 365 and Proofpoint give their customers. The server routes each handshake by the
   ClientHello's SNI, read with ``MSG_PEEK`` before OpenSSL sees it (as an SNI-routing front end
   does): a name in ``sni_contexts`` gets that context (its own certificate, or a different TLS
-  server behind the same address, with other versions and suites); any other name the default.
+  server behind the same address, with other versions and suites), or, mapped to None, a TCP
+  reset (a router with no backend for it); any other name the default.
 
 What this machine's OpenSSL (3.0) can serve, and so what the profiles use: TLS 1.0 to 1.3
 (TLS 1.0/1.1 only at ``@SECLEVEL=0``), static-RSA suites, CBC-SHA1 suites, NULL and anonymous
@@ -55,6 +56,7 @@ import logging
 import selectors
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -457,7 +459,7 @@ class LabSmtpServer(LabServerLifecycle[_Channel]):
         idle_timeout: float = 10.0,
         max_connections: int = 64,
         log_size: int = 10_000,
-        sni_contexts: Mapping[str, ssl.SSLContext] | None = None,
+        sni_contexts: Mapping[str, ssl.SSLContext | None] | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port out of range: {port}")
@@ -778,7 +780,14 @@ class LabSmtpServer(LabServerLifecycle[_Channel]):
         context = self._context
         if self._sni_contexts:
             session.sni = _peek_server_name(channel.sock, self._idle)
-            context = self._sni_contexts.get(session.sni or "", context)
+            routed = self._sni_contexts.get(session.sni or "", context)
+            if routed is None:  # no backend for this name: reset the connection
+                channel.sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                session.tls_error = "reset by the SNI router"
+                raise _Closed("reset by the SNI router")
+            context = routed
         tls = context.wrap_socket(channel.sock, server_side=True, do_handshake_on_connect=False)
         channel.sock = tls
         tls.settimeout(self._idle)
@@ -928,10 +937,11 @@ def _context_for(profile: SmtpProfile, hostname: str, pki: LabPki) -> ssl.SSLCon
 @dataclass(frozen=True, slots=True)
 class SniRoute:
     """A name a shared address answers for with another TLS server: ``profile`` gives its
-    versions, suites and certificate (issued for ``name`` unless the profile's leaf names)."""
+    versions, suites and certificate (issued for ``name`` unless the profile's leaf names);
+    None resets every handshake with that name (an SNI router with no backend for it)."""
 
     name: str
-    profile: SmtpProfile
+    profile: SmtpProfile | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -1046,7 +1056,10 @@ class LabSmtpFleet(StartStop):
             if mx.profile.needs_tls
         }
         routes = {
-            mx.hostname: {r.name: _context_for(r.profile, r.name, self._pki) for r in mx.sni_routes}
+            mx.hostname: {
+                r.name: None if r.profile is None else _context_for(r.profile, r.name, self._pki)
+                for r in mx.sni_routes
+            }
             for mx in self.hosts
         }
         last: OSError | None = None
