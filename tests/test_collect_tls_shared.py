@@ -42,7 +42,14 @@ from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dns import DnsSnapshot, ErrorKind
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
-from pytest_govmail.model.tls import TlsScan, TlsVersion, address_loads, from_json, to_json
+from pytest_govmail.model.tls import (
+    TlsScan,
+    TlsVersion,
+    address_loads,
+    busiest_address,
+    from_json,
+    to_json,
+)
 from pytest_govmail.model.verdict import Status
 
 TENANTS = shared_provider_tenants(6)
@@ -375,3 +382,23 @@ def test_the_lab_reads_sni_from_a_client_hello() -> None:
 def test_the_lab_sni_reader_never_raises_on_hostile_bytes(data: bytes) -> None:
     name = _server_name(data)
     assert name is None or isinstance(name, str)
+
+
+@pytest.mark.parametrize(
+    ("address", "shown"),
+    [
+        ("2001:db8::25", "[2001:db8::25]:25"),
+        ("192.0.2.1\x1b[2J\u202e", "192.0.2.1\\x1b[2J\\u202e:25"),  # a hand-made replay file
+    ],
+)
+def test_the_busiest_address_line_is_inert(address: str, shown: str) -> None:
+    scans = [
+        TlsScan("mx.a.example", address, 25, connections=14, handshakes=15),
+        TlsScan("mx.b.example", address, 25, connections=1, handshakes=1, shared_with="x"),
+        TlsScan("mx.c.example", "192.0.2.9", 25, connections=2, handshakes=2, retries=1),
+    ]
+    assert busiest_address(scans) == [
+        f"busiest MX address {shown}: 16 handshake(s), 15 connection(s), 2 MX name(s) served, "
+        "0 retried"
+    ]
+    assert busiest_address([]) == []

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_govmail.model.dns import ErrorKind, ProbeError
+from pytest_govmail.model.text import inert
 
 
 class TlsVersion(enum.StrEnum):
@@ -298,7 +299,9 @@ def busiest_address(scans: Iterable[TlsScan]) -> list[str]:
     if not loads:
         return []
     top = loads[0]
-    where = f"[{top.address}]:{top.port}" if ":" in top.address else f"{top.address}:{top.port}"
+    # Shown inert: a replayed file's address is anybody's text.
+    where = inert(f"[{top.address}]" if ":" in top.address else top.address)[:64]
+    where += f":{top.port}"
     full = f" ({len(top.full_scans)} full scans)" if len(top.full_scans) > 1 else ""
     return [
         f"busiest MX address {where}: {top.handshakes} handshake(s), {top.connections} "
