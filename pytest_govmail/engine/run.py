@@ -61,8 +61,11 @@ class CollectStats:
 
     dns_queries: int = 0
     dns_failures: int = 0
+    #: Distinct (address, port) scanned, the MX names served on them, and what they cost.
     tls_addresses: int = 0
+    tls_names: int = 0
     tls_handshakes: int = 0
+    tls_connections: int = 0
     policies: int = 0
     #: Wall time collecting, all phases together (they overlap: scans run during DNS)...
     seconds: float = 0.0
@@ -328,8 +331,7 @@ class GovmailRun(RunLedger):
         self.policies.update(saved.policies)
         self._forget()
         self.stats.dns_queries, self.stats.dns_failures = _counts(saved.dns)
-        self.stats.tls_addresses = len(self.tls)
-        self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
+        self._count_tls()
         self.stats.policies = len(self.policies)
         marks = saved.settings.get("collected", "").split()
         for mark in marks:
@@ -436,14 +438,20 @@ class GovmailRun(RunLedger):
         self._note_port25()
         self._forget()
         self._tls_done = True
-        self.stats.tls_addresses = len(self.tls)
-        self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
+        self._count_tls()
         self.stats.tls_seconds += time.perf_counter() - start
         self.stats.phases.append("tls")
         self._say(
             f"TLS: {self.stats.tls_addresses} address(es), {self.stats.tls_handshakes} "
             f"handshakes in {time.perf_counter() - start:.1f} s"
         )
+
+    def _count_tls(self) -> None:
+        scans = self.tls.values()
+        self.stats.tls_addresses = len({(s.address, s.port) for s in scans})
+        self.stats.tls_names = len(self.tls)
+        self.stats.tls_handshakes = sum(s.handshakes for s in scans)
+        self.stats.tls_connections = sum(s.connections for s in scans)
 
     def _note_port25(self) -> None:
         """Whether outbound port 25 answered, looks blocked, or cannot be told, from the scans."""

@@ -25,7 +25,7 @@ from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement
 from pytest_govmail.inputs.waivers import Waiver
 from pytest_govmail.model.dns import DnsResult
-from pytest_govmail.model.tls import TlsScan
+from pytest_govmail.model.tls import TlsScan, busiest_address
 from pytest_govmail.model.vantage import BLIND_CAUSE, BLOCKED_CAUSE
 from pytest_govmail.model.verdict import Status
 from pytest_govmail.plugin.pytest_private import take_over_failure_summary
@@ -286,6 +286,8 @@ class GovmailReporter:
         )
         for line in time_lines(self.run, self):
             tr.write_line(f"govmail: time: {line}")
+        for line in busiest_address(self.run.tls.values()):
+            tr.write_line(f"govmail: {line}")
         for line in vantage_lines(self.run):
             tr.write_line(f"govmail: vantage point: {line}")
         vantage = self.run.vantage
@@ -407,6 +409,7 @@ def tls_evidence_lines(scan: TlsScan) -> list[str]:
         f"TLS scan of {scan.host} at {where}, {scan.at}: {scan.connections} connection(s), "
         f"{scan.handshakes} handshake(s), {scan.elapsed_ms:.0f} ms, profile {scan.profile}"
     ]
+    lines += [f"  {_clip(scan.sharing, 300)}"] if scan.sharing else []
     if scan.error is not None:
         lines.append(f"  probe error: {_clip(scan.error.describe())}")
     if scan.smtp is not None:
