@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -43,6 +43,10 @@ from pytest_govmail.reports.listing import (
 )
 from pytest_govmail.reports.listing import clip as _clip
 from pytest_govmail.reports.status import STALE, SYMBOL, Cell, worst
+
+if TYPE_CHECKING:
+    from pytest_govmail.plugin.assessment import Assessment
+    from pytest_govmail.plugin.baseline import Baseline
 
 
 def implemented_ids(items: list[pytest.Item]) -> set[str]:
@@ -80,6 +84,8 @@ class GovmailReporter:
         self._listed_reports: set[int] = set()
         #: Each host's TLS scan evidence, once: (domain, host) -> lines.
         self.host_evidence: dict[tuple[str, str], list[str]] = {}
+        #: The earlier run each test is compared with (``--govmail-baseline``), or None.
+        self.baseline: Baseline | None = None
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         run = self.run
@@ -163,9 +169,20 @@ class GovmailReporter:
             data["details"] = [[k, _clip(v, 20000)] for k, v in verdict.details]
         if assessment.waiver is not None:
             data["waiver"] = assessment.waiver.describe()
+        if self.baseline is not None:
+            self._compare(item, assessment, data)
         report.govmail = data  # type: ignore[attr-defined]
         if verdict.status in (Status.FAIL, Status.INCONCLUSIVE) and evidence:
             report.sections.append(("govmail evidence", "\n".join(evidence)))
+
+    def _compare(self, item: pytest.Item, assessment: Assessment, data: dict[str, Any]) -> None:
+        """The test against the baseline: ``data["change"]``, and the ``govmail.change``
+        JUnit property (pytest's JUnit writer reads the properties of the teardown report,
+        made after this one)."""
+        assert self.baseline is not None and assessment.verdict is not None
+        comparison = self.baseline.compare(assessment, assessment.verdict, self.run.snapshot)
+        data["change"] = comparison.to_json()
+        item.user_properties.append(("govmail.change", comparison.change.value))
 
     def _dns_line(self, key: str) -> str:
         """One DNS answer as a line, described once: the tests that rest on it (a dozen per
