@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -45,8 +45,17 @@ from pytest_govmail.reports.listing import clip as _clip
 from pytest_govmail.reports.status import STALE, SYMBOL, Cell, worst
 
 if TYPE_CHECKING:
+    from pytest_govmail.model.change import Comparison
+    from pytest_govmail.model.dns import DnsView
+    from pytest_govmail.model.verdict import Verdict
     from pytest_govmail.plugin.assessment import Assessment
-    from pytest_govmail.plugin.baseline import Baseline
+
+
+class Comparer(Protocol):
+    """What compares a test with a baseline (:class:`pytest_govmail.plugin.baseline.Baseline`,
+    which this module may not import: it imports the reports)."""
+
+    def compare(self, assessment: Assessment, verdict: Verdict, today: DnsView) -> Comparison: ...
 
 
 def implemented_ids(items: list[pytest.Item]) -> set[str]:
@@ -85,7 +94,7 @@ class GovmailReporter:
         #: Each host's TLS scan evidence, once: (domain, host) -> lines.
         self.host_evidence: dict[tuple[str, str], list[str]] = {}
         #: The earlier run each test is compared with (``--govmail-baseline``), or None.
-        self.baseline: Baseline | None = None
+        self.baseline: Comparer | None = None
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         run = self.run
