@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html as html_lib
 import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import replace
@@ -368,3 +370,35 @@ def test_the_demo_against_last_month_shows_the_regression(pytester: pytest.Pytes
     # Every test carries its change in JUnit.
     junit = pytester.path / "reports" / "junit.xml"
     assert len(properties(junit)) == sum(1 for _ in ET.parse(junit).getroot().iter("testcase"))
+
+
+def test_a_sweep_gates_each_batch_and_keeps_every_change_in_junit(
+    tmp_path: Path, last_month: evidence_file.Evidence
+) -> None:
+    """govmail-sweep hands both options to every batch: the batch holding the regression exits
+    1 (and so does the sweep), and the merged JUnit has a govmail.change on every test."""
+    today = edited(
+        last_month, tmp_path / "today.json", {("_dmarc.exemplary-dept.gov.uk", "TXT"): NO_NCSC}
+    )
+
+    def sweep(replay: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable, "-m", "pytest_govmail.sweep", "--batch=8", "--jobs=1",
+                f"--work={tmp_path / 'work'}", f"--govmail-replay={replay}",
+                f"--govmail-baseline={LAST_MONTH_FILE}", "--govmail-fail-on=new",
+                "-m", "dmarc", "-p", "no:randomly",
+            ],
+            cwd=tmp_path, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    gated = sweep(today)
+    assert gated.returncode == 1, gated.stdout + gated.stderr
+    junit = tmp_path / "reports" / "junit.xml"
+    changes = properties(junit)
+    assert len(changes) == sum(1 for _ in ET.parse(junit).getroot().iter("testcase"))
+    assert [k for k, v in changes.items() if v == "new failure"] == [
+        "test_dmarc[DMARC-07/exemplary-dept.gov.uk]"
+    ]
+    same = sweep(LAST_MONTH_FILE)
+    assert same.returncode == 0, same.stdout + same.stderr  # old failures only
