@@ -402,3 +402,18 @@ def test_a_sweep_gates_each_batch_and_keeps_every_change_in_junit(
     ]
     same = sweep(LAST_MONTH_FILE)
     assert same.returncode == 0, same.stdout + same.stderr  # old failures only
+
+
+def test_a_tests_change_in_pytest_htmls_evidence_cell_is_escaped() -> None:
+    from pytest_govmail.reports.pytest_html import render_evidence
+
+    info = {
+        "requirement": "DMARC-03", "level": "must", "area": "dmarc", "title": "t",
+        "status": "fail", "summary": "s",
+        "change": {"kind": "new failure", "was": "pass",
+                   "records": [["_dmarc.a.gov.uk/TXT", '"p=reject"', '"<script>x</script>"']]},
+    }  # fmt: skip
+    shown = render_evidence(info)
+    assert "<b>Against the baseline</b>: new failure (was pass)" in shown
+    assert "&lt;script&gt;x&lt;/script&gt;" in shown and "<script>" not in shown
+    assert "Against the baseline" not in render_evidence({**info, "change": None})
