@@ -189,7 +189,9 @@ def test_a_requirement_the_baseline_did_not_assess_is_not_comparable(
 ) -> None:
     ids = last_month.settings[CATALOGUE_IDS].split()
     assert "DMARC-07" in ids
-    settings = {**last_month.settings, CATALOGUE_IDS: " ".join(i for i in ids if i != "DMARC-07")}
+    # DMARC-07 added since the baseline; OLD-99 withdrawn since.
+    kept = " ".join(i for i in ids if i != "DMARC-07")
+    settings = {**last_month.settings, CATALOGUE_IDS: kept + " OLD-99"}
     baseline = edited(last_month, pytester.path / "baseline.json", settings=settings)
     today = edited(
         last_month, pytester.path / "today.json", {("_dmarc.exemplary-dept.gov.uk", "TXT"): NO_NCSC}
@@ -202,6 +204,9 @@ def test_a_requirement_the_baseline_did_not_assess_is_not_comparable(
     junit = properties(pytester.path / "reports" / "junit.xml")
     assert junit["test_dmarc[DMARC-07/exemplary-dept.gov.uk]"] == "not comparable"
     assert junit["test_dmarc[DMARC-03/exemplary-dept.gov.uk]"] == "still failing"
+    result.stdout.fnmatch_lines(
+        ["govmail: assessed in the baseline, no longer tested by this catalogue (*): OLD-99"]
+    )
 
 
 def test_a_domain_the_baseline_did_not_assess_is_a_new_test(

@@ -7,8 +7,12 @@ examples of it.
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from factories import answer, failed, nxdomain, txt
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pytest_govmail.model.change import (
     MAX_RECORD_TEXT,
@@ -175,3 +179,33 @@ def test_comparison_as_report_data() -> None:
         "was": None,
         "note": "n",
     }
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=40)
+_ANSWERS = st.one_of(
+    st.none(),
+    st.builds(
+        DnsResult,
+        name=st.just("a.gov.uk"),
+        rdtype=st.just("TXT"),
+        rcode=st.sampled_from(["NOERROR", "NXDOMAIN", None]),
+        records=st.lists(_TEXT, max_size=3).map(tuple),
+        error=st.none(),
+    ),
+    st.sampled_from(list(ErrorKind)).map(lambda k: failed("a.gov.uk", "TXT", k)),
+)
+
+
+@given(_ANSWERS, _ANSWERS)
+def test_record_changes_on_any_answers(was: DnsResult | None, now: DnsResult | None) -> None:
+    """Whatever two answers hold: no change for the same answer, the same change either way
+    round (old and new swapped), and text with no control or formatting character in it."""
+    view = lambda r: DnsSnapshot([r] if r is not None else [])  # noqa: E731
+    found = record_changes(["a.gov.uk/TXT"], view(was), view(now))
+    assert record_changes(["a.gov.uk/TXT"], view(was), view(was)) == ()
+    back = record_changes(["a.gov.uk/TXT"], view(now), view(was))
+    assert [(c.was, c.now) for c in found] == [(c.now, c.was) for c in back]
+    hidden = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # what model/text.py's inert escapes
+    for change in found:
+        for text in (change.key, change.was, change.now):
+            assert not [ch for ch in text if unicodedata.category(ch) in hidden]

@@ -124,7 +124,9 @@ def _compare_with_baseline(
         return
     config.stash[baseline_key] = baseline
     reporter.baseline = baseline
-    config.pluginmanager.register(BaselineReport(config, baseline, run), "govmail-baseline")
+    config.pluginmanager.register(
+        BaselineReport(config, baseline, run, catalogue), "govmail-baseline"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

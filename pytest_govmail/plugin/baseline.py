@@ -113,6 +113,14 @@ class Baseline:
         records = record_changes((*verdict.evidence, *was.evidence), self.run.snapshot, today)
         return Comparison(compare(was.status, verdict.status), was.status, records)
 
+    def withdrawn(self, catalogue: Catalogue) -> list[str]:
+        """Requirements the baseline assessed that this catalogue no longer tests (withdrawn,
+        or renamed): not comparable, and said so rather than left silent."""
+        if self.assessed is None:
+            return []
+        tested = {r.id for r in catalogue if r.implemented}
+        return sorted(inert(i) for i in self.assessed - tested)
+
     def gone(self, today: GovmailRun) -> list[str]:
         """Domains, and MX hosts of domains still assessed, that the baseline had and this run
         does not: their tests vanished rather than changed."""
@@ -164,9 +172,12 @@ class BaselineReport:
     """Registered under ``--govmail-baseline``: tallies each test's change, leads the terminal
     summary with the changes and, under ``--govmail-fail-on new``, sets the exit status."""
 
-    def __init__(self, config: pytest.Config, baseline: Baseline, run: GovmailRun) -> None:
+    def __init__(
+        self, config: pytest.Config, baseline: Baseline, run: GovmailRun, catalogue: Catalogue
+    ) -> None:
         self.baseline = baseline
         self.run = run
+        self.catalogue = catalogue
         self.fail_on_new = config.getoption("govmail_fail_on", "any") == "new"
         self.tally = ChangeTally(baseline.label)
         self.relaxed = False
@@ -190,6 +201,7 @@ class BaselineReport:
         status, which pytest returns as this hook leaves it (pytest's ``wrap_session``)."""
         if not hasattr(session.config, "workerinput"):
             self.tally.gone = self.baseline.gone(self.run)
+            self.tally.withdrawn = self.baseline.withdrawn(self.catalogue)
         if not self.fail_on_new or session.exitstatus != pytest.ExitCode.TESTS_FAILED:
             return
         if self.tally.failed_worse == 0 and self.tally.failed_other == 0:
@@ -199,7 +211,7 @@ class BaselineReport:
     @pytest.hookimpl(tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """First among govmail's summary lines: counts per kind, then what got worse."""
-        if not self.tally.counts and not self.tally.gone:
+        if not (self.tally.counts or self.tally.gone or self.tally.withdrawn):
             return
         terminalreporter.write_sep("=", "govmail changes against the baseline")
         for line in terminal_lines(self.tally):

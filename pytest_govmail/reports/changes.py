@@ -30,6 +30,11 @@ changes_key = pytest.StashKey["ChangeTally"]()
 
 #: Tests listed per kind (new failures, newly inconclusive, fixed) before "and N more".
 MAX_LISTED = 50
+#: How requirements the baseline assessed and this catalogue no longer tests are introduced.
+WITHDRAWN = (
+    "assessed in the baseline, no longer tested by this catalogue (withdrawn or not "
+    "implemented: not comparable)"
+)
 #: The kinds whose tests are listed one by one, in this order.
 LISTED = (Change.NEW_FAILURE, Change.NEWLY_INCONCLUSIVE, Change.FIXED)
 
@@ -65,6 +70,8 @@ class ChangeTally:
     failed_other: int = 0
     #: Domains and MX hosts the baseline assessed and this run did not (set at the end).
     gone: list[str] = field(default_factory=list)
+    #: Requirements the baseline assessed that this run's catalogue no longer tests.
+    withdrawn: list[str] = field(default_factory=list)
 
     def add(self, data: Mapping[str, Any], failed: bool) -> None:
         """One test's ``report.govmail`` (with its ``change``) and whether pytest failed it."""
@@ -134,6 +141,8 @@ def terminal_lines(tally: ChangeTally) -> list[str]:
         lines.append(
             f"in the baseline but not assessed in this run: {clip(', '.join(tally.gone), 600)}"
         )
+    if tally.withdrawn:
+        lines.append(f"{WITHDRAWN}: {clip(', '.join(tally.withdrawn), 600)}")
     return lines
 
 
@@ -211,6 +220,8 @@ def changes_html(tally: ChangeTally) -> str:
         parts.append(
             f"<p>In the baseline but not assessed in this run: {esc(', '.join(tally.gone))}.</p>"
         )
+    if tally.withdrawn:
+        parts.append(f"<p>{esc(WITHDRAWN)}: {esc(', '.join(tally.withdrawn))}.</p>")
     parts.append("</section>")
     return "".join(parts)
 
