@@ -126,6 +126,9 @@ def test_a_new_failure_fails_the_gate_and_shows_the_record(
     assert html_lib.escape('"v=DMARC1; p=none; rua=mailto:dmarc@exemplary-dept.gov.uk"') in (
         section
     )
+    # Every test's details say how it changed (the page's data block, JSON in a script).
+    assert page.count("new failure (baseline: pass)") == 1
+    assert "still failing (baseline: fail)" in page and "unchanged (baseline: pass)" in page
 
 
 def test_newly_inconclusive_fails_the_gate_and_a_fix_does_not(
@@ -405,6 +408,8 @@ def test_a_sweep_gates_each_batch_and_keeps_every_change_in_junit(
     assert [k for k, v in changes.items() if v == "new failure"] == [
         "test_dmarc[DMARC-07/exemplary-dept.gov.uk]"
     ]
+    # The merged page has each test's change in its details (not the leading section).
+    assert "new failure (baseline: pass)" in (tmp_path / "reports" / "govmail.html").read_text()
     same = sweep(LAST_MONTH_FILE)
     assert same.returncode == 0, same.stdout + same.stderr  # old failures only
 

@@ -209,3 +209,16 @@ def test_record_changes_on_any_answers(was: DnsResult | None, now: DnsResult | N
     for change in found:
         for text in (change.key, change.was, change.now):
             assert not [ch for ch in text if unicodedata.category(ch) in hidden]
+
+
+def test_comparison_described_for_a_tests_details() -> None:
+    comparison = Comparison(
+        Change.NEW_FAILURE, Status.PASS, (RecordChange(DMARC, '"p=reject"', '"p=none"'),)
+    )
+    assert comparison.describe() == (
+        'new failure (baseline: pass)\n_dmarc.a.gov.uk/TXT\n  baseline: "p=reject"\n'
+        '  this run: "p=none"'
+    )
+    assert Comparison(Change.NEW_TEST, None, note="no such domain").describe() == (
+        "new test (baseline: no such test)\nno such domain"
+    )

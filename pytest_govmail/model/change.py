@@ -156,6 +156,17 @@ class Comparison:
     records: tuple[RecordChange, ...] = ()
     note: str = ""
 
+    def describe(self) -> str:
+        """The change as a test's details show it: kind, the baseline's status, the records
+        old and new (already inert), and why it could not be compared."""
+        was = self.was.value if self.was is not None else "no such test"
+        lines = [f"{self.change.value} (baseline: {was})"]
+        if self.note:
+            lines.append(self.note)
+        for record in self.records:
+            lines += [record.key, f"  baseline: {record.was}", f"  this run: {record.now}"]
+        return "\n".join(lines)
+
     def to_json(self) -> dict[str, object]:
         """Plain data for ``report.govmail["change"]`` (it crosses pytest-xdist as is)."""
         data: dict[str, object] = {

@@ -58,6 +58,10 @@ class Comparer(Protocol):
     def compare(self, assessment: Assessment, verdict: Verdict, today: DnsView) -> Comparison: ...
 
 
+#: The title of a test's detail that says how it changed against ``--govmail-baseline``.
+BASELINE_DETAIL = "against the baseline"
+
+
 def implemented_ids(items: list[pytest.Item]) -> set[str]:
     from pytest_govmail.plugin.keys import requirement_key
 
@@ -191,6 +195,9 @@ class GovmailReporter:
         assert self.baseline is not None and assessment.verdict is not None
         comparison = self.baseline.compare(assessment, assessment.verdict, self.run.snapshot)
         data["change"] = comparison.to_json()
+        # Also as a detail, which every report shows with the test (our page, a sweep's merged
+        # page, pytest-html) and which a sweep's batch data carries.
+        data["details"] = [*data.get("details", ()), [BASELINE_DETAIL, comparison.describe()]]
         item.user_properties.append(("govmail.change", comparison.change.value))
 
     def _dns_line(self, key: str) -> str:
