@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -44,6 +44,23 @@ from pytest_govmail.reports.listing import (
 )
 from pytest_govmail.reports.listing import clip as _clip
 from pytest_govmail.reports.status import STALE, SYMBOL, Cell, worst
+
+if TYPE_CHECKING:
+    from pytest_govmail.model.change import Comparison
+    from pytest_govmail.model.dns import DnsView
+    from pytest_govmail.model.verdict import Verdict
+    from pytest_govmail.plugin.assessment import Assessment
+
+
+class Comparer(Protocol):
+    """What compares a test with a baseline (:class:`pytest_govmail.plugin.baseline.Baseline`,
+    which this module may not import: it imports the reports)."""
+
+    def compare(self, assessment: Assessment, verdict: Verdict, today: DnsView) -> Comparison: ...
+
+
+#: The title of a test's detail that says how it changed against ``--govmail-baseline``.
+BASELINE_DETAIL = "against the baseline"
 
 
 def implemented_ids(items: list[pytest.Item]) -> set[str]:
@@ -92,6 +109,8 @@ class GovmailReporter:
         #: Collecting's seconds when the tests started: the scans that were still running then
         #: are waited for by the first test that needs them, which is not judging time.
         self.collecting_before_tests = 0.0
+        #: The earlier run each test is compared with (``--govmail-baseline``), or None.
+        self.baseline: Comparer | None = None
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         run = self.run
@@ -177,9 +196,23 @@ class GovmailReporter:
             data["details"] = [[k, _clip(v, 20000)] for k, v in verdict.details]
         if assessment.waiver is not None:
             data["waiver"] = assessment.waiver.describe()
+        if self.baseline is not None:
+            self._compare(item, assessment, data)
         report.govmail = data  # type: ignore[attr-defined]
         if verdict.status in (Status.FAIL, Status.INCONCLUSIVE) and evidence:
             report.sections.append(("govmail evidence", "\n".join(evidence)))
+
+    def _compare(self, item: pytest.Item, assessment: Assessment, data: dict[str, Any]) -> None:
+        """The test against the baseline: ``data["change"]``, and the ``govmail.change``
+        JUnit property (pytest's JUnit writer reads the properties of the teardown report,
+        made after this one)."""
+        assert self.baseline is not None and assessment.verdict is not None
+        comparison = self.baseline.compare(assessment, assessment.verdict, self.run.snapshot)
+        data["change"] = comparison.to_json()
+        # Also as a detail, which every report shows with the test (our page, a sweep's merged
+        # page, pytest-html) and which a sweep's batch data carries.
+        data["details"] = [*data.get("details", ()), [BASELINE_DETAIL, comparison.describe()]]
+        item.user_properties.append(("govmail.change", comparison.change.value))
 
     def _dns_line(self, key: str) -> str:
         """One DNS answer as a line, described once: the tests that rest on it (a dozen per
