@@ -35,6 +35,7 @@ types get NOTIMP.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import contextlib
 import copy
@@ -159,7 +160,7 @@ class _ServedZone:
     NODATA rather than NXDOMAIN (RFC 8020) and stop wildcard matching (RFC 4592).
     """
 
-    __slots__ = ("existing", "key", "negative_soa", "origin", "records")
+    __slots__ = ("existing", "key", "negative_soa", "nsec_owners", "origin", "records", "sigs")
 
     def __init__(self, origin: dns.name.Name, zone: dns.zone.Zone) -> None:
         if zone.rdclass != dns.rdataclass.IN:
@@ -173,13 +174,24 @@ class _ServedZone:
         minimum = min(soa.ttl, min(rd.minimum for rd in soa))
         self.negative_soa = dns.rrset.from_rdata_list(origin, minimum, list(soa))
         self.records: dict[_Key, _RRsets] = {}
+        # A signed zone's RRSIGs by owner and covered type, and its NSEC owners in canonical
+        # order (RFC 4034 section 6.1), for answers to queries with the DO bit (RFC 3225).
+        self.sigs: dict[_Key, _RRsets] = {}
+        nsec_owners: list[dns.name.Name] = []
         existing: set[_Key] = {self.key}
         for name, node in zone.nodes.items():
             assert isinstance(name, dns.name.Name)
             key = _key(name)
             by_type = self.records.setdefault(key, {})
             for rdataset in node.rdatasets:
-                # RRSIGs covering different types are one RRset on the wire: merge them.
+                if rdataset.rdtype == dns.rdatatype.RRSIG:
+                    # Kept by covered type only: an RRSIG question gets NODATA.
+                    self.sigs.setdefault(key, {})[rdataset.covers] = dns.rrset.from_rdata_list(
+                        name, rdataset.ttl, list(rdataset)
+                    )
+                    continue
+                if rdataset.rdtype == dns.rdatatype.NSEC:
+                    nsec_owners.append(name)
                 rrset = by_type.get(rdataset.rdtype)
                 rdatas = [*(rrset or ()), *rdataset]
                 ttl = min(rdataset.ttl, rrset.ttl) if rrset is not None else rdataset.ttl
@@ -188,6 +200,41 @@ class _ServedZone:
             for start in range(len(key) - len(self.key)):
                 existing.add(key[start:])
         self.existing = frozenset(existing)
+        self.nsec_owners = sorted(nsec_owners)
+
+    def signatures(self, rrset: dns.rrset.RRset, owner: dns.name.Name) -> dns.rrset.RRset | None:
+        """The RRSIGs covering ``rrset`` (owned by ``owner``, for a wildcard's synthesis)."""
+        sigs = self.sigs.get(_key(rrset.name), {}).get(rrset.rdtype)
+        if sigs is None or owner == rrset.name:
+            return sigs
+        synthesised = copy.copy(sigs)
+        synthesised.name = owner
+        return synthesised
+
+    def nsec_proof(self, name: dns.name.Name, nxdomain: bool) -> list[dns.rrset.RRset]:
+        """The NSEC RRsets (and RRSIGs) that prove ``name`` has no such data (RFC 4035 section
+        3.1.3): the NSEC at the name, or the one covering it and, for NXDOMAIN, the one
+        covering the wildcard at the closest encloser."""
+        if not self.nsec_owners:
+            return []
+        wanted = [name]
+        if nxdomain:
+            key = _key(name)
+            start = 1
+            while key[start:] not in self.existing:
+                start += 1
+            wanted.append(dns.name.Name((b"*", *name.labels[start:])))
+        found: list[dns.rrset.RRset] = []
+        for wanted_name in wanted:
+            index = bisect.bisect_right(self.nsec_owners, wanted_name) - 1
+            owner = self.nsec_owners[index]  # index -1 wraps to the last NSEC, as it should
+            nsec = self.records[_key(owner)][dns.rdatatype.NSEC]
+            if nsec not in found:
+                found.append(nsec)
+                sigs = self.signatures(nsec, owner)
+                if sigs is not None:
+                    found.append(sigs)
+        return found
 
 
 def _parse_zone(origin: dns.name.Name, data: str | dns.zone.Zone) -> dns.zone.Zone:
@@ -631,7 +678,10 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
         elif dns.rdatatype.is_metatype(rdtype) and rdtype != dns.rdatatype.ANY:
             response.set_rcode(dns.rcode.NOTIMP)
         else:
-            result = self._lookup(qname, rdtype)
+            dnssec = query.edns == 0 and bool(query.ednsflags & dns.flags.DO)
+            if dnssec:
+                response.want_dnssec(True)  # RFC 3225 section 3: the DO bit is copied back
+            result = self._lookup(qname, rdtype, dnssec)
             response.flags |= dns.flags.AA
             response.set_rcode(result.rcode)
             response.answer = result.answer
@@ -691,29 +741,48 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
                 return zone
         return None
 
-    def _lookup(self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> _Answer:
+    def _lookup(
+        self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, dnssec: bool = False
+    ) -> _Answer:
         """Authoritative resolution of ``qname``/``rdtype`` across the served zones.
 
         CNAMEs are chased while the target lies in a served zone; the rcode is that of the last
         name looked up (RFC 6604). A chain that loops or exceeds :data:`MAX_CNAME_CHAIN` ends
         with the CNAMEs found so far and NOERROR, which resolvers report as a failed chain.
+
+        A DS question for a zone's apex is answered from its parent zone when the lab serves
+        that too (RFC 4035 section 3.1.4.1: DS lives on the parent side of the cut). With
+        ``dnssec`` (the DO bit), each RRset comes with its RRSIGs and a negative answer with the
+        SOA's RRSIGs and the NSEC records that prove it (RFC 4035 section 3.1); an unsigned zone
+        has none to add.
         """
         answer: list[dns.rrset.RRset] = []
         name = qname
         key = _key(qname)
         seen = {key}
+
+        def negative(zone: _ServedZone, rcode: dns.rcode.Rcode) -> _Answer:
+            authority = [zone.negative_soa]
+            if dnssec:
+                sigs = zone.signatures(zone.negative_soa, zone.origin)
+                authority += [sigs] if sigs is not None else []
+                authority += zone.nsec_proof(name, rcode == dns.rcode.NXDOMAIN)
+            return _Answer(rcode, answer, authority)
+
         for _ in range(MAX_CNAME_CHAIN + 1):
             zone = self._find_zone(key)
             if zone is None:  # CNAME out of our zones: the resolver continues from here
                 return _Answer(dns.rcode.NOERROR, answer, [])
+            if rdtype == dns.rdatatype.DS and key == zone.key and key:
+                zone = self._find_zone(key[1:]) or zone
             records = zone.records.get(key)
             synthesised = records is None and key not in zone.existing
             if synthesised:
                 records = self._wildcard(zone, key)
                 if records is None:
-                    return _Answer(dns.rcode.NXDOMAIN, answer, [zone.negative_soa])
+                    return negative(zone, dns.rcode.NXDOMAIN)
             if not records:  # empty non-terminal
-                return _Answer(dns.rcode.NOERROR, answer, [zone.negative_soa])
+                return negative(zone, dns.rcode.NOERROR)
             found: dns.rrset.RRset | None
             if rdtype == dns.rdatatype.ANY:
                 found = records[min(records)]
@@ -722,8 +791,12 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
                 if found is None:
                     found = records.get(dns.rdatatype.CNAME)
             if found is None:
-                return _Answer(dns.rcode.NOERROR, answer, [zone.negative_soa])
+                return negative(zone, dns.rcode.NOERROR)
             answer.append(self._owned_by(found, name) if synthesised else found)
+            if dnssec:
+                sigs = zone.signatures(found, name)
+                if sigs is not None:
+                    answer.append(sigs)
             if found.rdtype != dns.rdatatype.CNAME or rdtype in (
                 dns.rdatatype.CNAME,
                 dns.rdatatype.ANY,
