@@ -660,6 +660,11 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
         zone = None
         if query.edns <= 0 and question.rdclass == dns.rdataclass.IN:
             zone = self._find_zone(_key(qname))
+            if rdtype == dns.rdatatype.DS and zone is not None and zone.key == _key(qname):
+                # Answered by the parent (see _lookup): its faults and delays apply, not the
+                # child's, as when a resolver asks the parent's servers.
+                zone = self._find_zone(zone.key[1:]) if zone.key else zone
+                zone = zone or self._find_zone(_key(qname))
         if cached is None:
             fault, extra = self._account(logged, zone.key if zone else None)
         if fault is Fault.DROP:

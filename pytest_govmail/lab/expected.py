@@ -13,6 +13,7 @@ from collections.abc import Mapping
 EXPECTED: Mapping[str, Mapping[str, str]] = {
     "aliased-mx-dept.gov.uk": {
         "CERT-02@mail.aliased-mx-dept.gov.uk": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-03": "fail",
         "MTASTS-04": "fail",
@@ -59,6 +60,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
     },
     "ancient-tls-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MTASTS-07": "fail",
         "TLS-02": "fail",
         "TLS-04": "fail",
@@ -81,6 +83,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DMARC-06": "fail",
         "DMARC-07": "fail",
         "DMARC-08": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-03": "fail",
@@ -118,6 +121,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DKIM-04": "fail",
         "DKIM-05": "fail",
         "DKIM-06": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-03": "fail",
         "MTASTS-04": "fail",
@@ -141,6 +145,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
     },
     "dormant-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MX-03": "fail",
         "ATTEST-01": "skip",
         "CERT-01": "skip",
@@ -191,6 +196,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
     "expired-cert-dept.gov.uk": {
         "CERT-03": "fail",
         "CERT-04": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-07": "fail",
         "ATTEST-01": "skip",
         "DANE-01": "skip",
@@ -201,6 +207,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
     },
     "half-parked-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MTASTS-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-03": "fail",
@@ -233,6 +240,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DMARC-06": "fail",
         "DMARC-07": "fail",
         "DMARC-08": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-01": "fail",
         "MTASTS-03": "fail",
         "MTASTS-04": "fail",
@@ -261,6 +269,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
     },
     "insecure-cipher-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "TLS-06": "fail",
         "TLS-07": "fail",
         "TLS-08": "fail",
@@ -273,6 +282,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
     },
     "legacy-tls-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "TLS-04": "fail",
         "TLS-07": "fail",
         "ATTEST-01": "skip",
@@ -291,6 +301,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DMARC-04": "fail",
         "DMARC-05": "fail",
         "DMARC-07": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-01": "fail",
         "MTASTS-04": "fail",
         "TLSRPT-01": "fail",
@@ -306,6 +317,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "CERT-05": "fail",
         "CERT-06": "fail",
         "CERT-07": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-07": "fail",
         "TLS-05": "fail",
         "TLS-07": "fail",
@@ -323,6 +335,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
     "no-intermediate-dept.gov.uk": {
         "CERT-01": "fail",
         "CERT-07": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-05": "fail",
         "MTASTS-07": "fail",
         "ATTEST-01": "skip",
@@ -334,6 +347,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
     },
     "plaintext-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "TLS-01": "fail",
         "CERT-01": "skip",
         "CERT-02": "skip",
@@ -361,6 +375,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
     },
     "rejecting-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MX-04": "fail",
         "CERT-01": "skip",
         "CERT-02": "skip",
@@ -390,6 +405,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
     },
     "self-signed-dept.gov.uk": {
         "CERT-01": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-07": "fail",
         "ATTEST-01": "skip",
@@ -405,6 +421,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
     },
     "silent-mx-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MX-04": "fail",
         "CERT-01": "skip",
         "CERT-02": "skip",
@@ -438,6 +455,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DKIM-05": "fail",
         "DKIM-06": "fail",
         "DMARC-08": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-06": "fail",
         "MTASTS-07": "fail",
         "SPF-03": "fail",
@@ -454,6 +472,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "SPF-06": "xfail",
     },
     "throttled-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "CERT-01": "error",
         "CERT-02": "error",
         "CERT-03": "error",
@@ -482,6 +501,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
     },
     "unreachable-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "CERT-01": "error",
         "CERT-02": "error",
         "CERT-03": "error",
@@ -544,6 +564,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "ATTEST-01": "skip",
     },
     "weak-cipher-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-03": "fail",
         "MTASTS-04": "fail",
@@ -561,10 +582,11 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
     },
     "wrong-name-dept.gov.uk": {
         "CERT-02": "fail",
-        "DANE-01": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-07": "fail",
         "ATTEST-01": "skip",
+        "DANE-01": "skip",
         "DKIM-07": "skip",
         "MTASTS-03": "skip",
         "MTASTS-04": "skip",

@@ -152,6 +152,12 @@ def chains_from_json(items: Iterable[Mapping[str, Any]]) -> dict[Query, DnssecCh
     return {chain.query: chain for chain in chains}
 
 
+def domain_answers(domain: str) -> tuple[Query, Query]:
+    """The answers DNSSEC-01 judges for a domain: its MX (where its mail goes) and its DMARC
+    record; validated for every domain by the collector (``plan/dnssec.py`` lists them)."""
+    return (Query.of(domain, "MX"), Query.of(f"_dmarc.{domain}", "TXT"))
+
+
 __all__ = [
     "MAX_RECORDS_KEPT",
     "DnssecChain",
@@ -159,6 +165,7 @@ __all__ = [
     "Security",
     "chains_from_json",
     "chains_to_json",
+    "domain_answers",
 ]
 
 
