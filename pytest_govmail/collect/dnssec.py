@@ -344,6 +344,13 @@ def _denial(
                 if _hash_covers(owner, nsec3_next_hash(nsec3.next), hashed_closer):
                     optout = bool(nsec3.flags & 1)
                     what = "opt-out NSEC3" if optout else "NSEC3"
+                    wildcard = hashed(dns.name.Name((b"*", *encloser.labels)))
+                    if not optout and not any(
+                        _hash_covers(nsec3_owner_hash(r.name), nsec3_next_hash(r[0].next), wildcard)
+                        for r in nsec3s
+                    ):
+                        why = f"no NSEC3 proves that *.{_text(encloser)} is absent"
+                        return _Denial(False, why), records
                     return _Denial(
                         True,
                         f"{what} proves {_text(closer)} absent below {_text(encloser)}",
@@ -394,6 +401,11 @@ class DnssecValidator:
     _zones: dict[dns.name.Name, asyncio.Task[_Zone]] = field(default_factory=dict)
     _semaphore: asyncio.Semaphore | None = None
     _resolver: dns.asyncresolver.Resolver | None = None
+
+    @property
+    def questions(self) -> int:
+        """Distinct questions asked so far (each once per run)."""
+        return len(self._replies)
 
     @property
     def label(self) -> str:
@@ -533,7 +545,13 @@ class DnssecValidator:
         steps: list[DnssecStep] = []
         owner = name
         decided: list[tuple[Security, str]] = []
+        seen: set[dns.name.Name] = set()
         for _ in range(MAX_CNAMES + 1):
+            if owner in seen:
+                why = f"{question}: a CNAME loop at {_text(owner)}: no answer to validate"
+                decided.append((Security.INDETERMINATE, why))
+                break
+            seen.add(owner)
             zone = await self._zone_for(owner, now)
             steps.extend(s for s in zone.steps if s not in steps)
             if zone.state is not Security.SECURE:
@@ -584,7 +602,8 @@ class DnssecValidator:
                 break
             owner = rrset[0].target
         else:
-            decided.append((Security.BOGUS, f"{question}: more than {MAX_CNAMES} CNAMEs"))
+            why = f"{question}: more than {MAX_CNAMES} CNAMEs: not followed further"
+            decided.append((Security.INDETERMINATE, why))
         result = _worst(state for state, _ in decided)
         reasons = [why for state, why in decided if state is result and why]
         reason = reasons[0] if reasons else f"{question} validates from the trust anchor"
@@ -698,6 +717,8 @@ class DnssecValidator:
                 reason=f"{question}: {why}",
             )
         ds_rrset = _find(reply.answer, child, dns.rdatatype.DS)
+        if ds_rrset is None and _find(reply.answer, child, dns.rdatatype.CNAME) is not None:
+            return parent  # an alias is no zone cut (RFC 2181 s10.1): the answer walk checks it
         if ds_rrset is None:
             denial, records = _denial(child, dns.rdatatype.DS, reply, parent, now)
             if not denial.proven:

@@ -113,6 +113,7 @@ class GovmailRun(RunLedger):
         self.dnssec: dict[Query, DnssecChain] = dict(replay.dnssec) if replay else {}
         self._dnssec_done = replay is not None
         self._dnssec_label = ""
+        self._dnssec_questions = 0
         self.messages = tuple(replay.messages if replay is not None else messages)
         by_domain, self.unassigned_messages = assign_messages(
             (t.domain for t in self.targets), self.messages
@@ -326,6 +327,9 @@ class GovmailRun(RunLedger):
         self.tls.update(saved.tls)
         self.policies.update(saved.policies)
         self.dnssec.update(saved.dnssec)
+        self._dnssec_label = saved.settings.get("dnssec", self._dnssec_label)
+        with suppress(ValueError):
+            self._dnssec_questions = int(saved.settings.get("dnssec_questions", "0"))
         self._forget()
         self.stats.dns_queries, self.stats.dns_failures = _counts(saved.dns)
         self.stats.tls_addresses = len(self.tls)
@@ -471,6 +475,7 @@ class GovmailRun(RunLedger):
         self._dnssec_label = validator.label
         self._say(f"DNSSEC: validating {len(queries)} answer(s) from {validator.label}")
         self.dnssec.update(validator.validate_sync(queries))
+        self._dnssec_questions += validator.questions
         self._forget()
         self._dnssec_done = True
         self.stats.seconds += time.perf_counter() - start
@@ -578,6 +583,7 @@ class GovmailRun(RunLedger):
         }
         if self._dnssec_label:
             settings["dnssec"] = self._dnssec_label
+            settings["dnssec_questions"] = str(self._dnssec_questions)
         if self.vantage is not None:
             settings.update(self.vantage.settings())
         if self.replay is not None:

@@ -41,19 +41,22 @@ _DAY = 86400
 
 
 @dataclass(frozen=True)
-class _Key:
+class LabKey:
+    """A signing key: the private half and its DNSKEY (flags 257: KSK and ZSK in one)."""
+
     private: PrivateED25519
     dnskey: DNSKEY
 
 
-def _new_key() -> _Key:
+def new_key() -> LabKey:
+    """A fresh Ed25519 key (RFC 8080)."""
     private = PrivateED25519.generate()
     assert isinstance(private, PrivateED25519)
-    return _Key(private, private.public_key().to_dnskey(flags=257))  # KSK and ZSK in one
+    return LabKey(private, private.public_key().to_dnskey(flags=257))  # KSK and ZSK in one
 
 
 def sign_rrset(
-    rrset: dns.rrset.RRset, key: _Key, signer: dns.name.Name, inception: int, expiration: int
+    rrset: dns.rrset.RRset, key: LabKey, signer: dns.name.Name, inception: int, expiration: int
 ) -> RRSIG:
     """An RRSIG over ``rrset`` (RFC 4034 section 3), as ``dns.dnssec.sign`` makes one."""
     labels = len(rrset.name) - 1 - (1 if rrset.name.is_wild() else 0)
@@ -76,9 +79,11 @@ def sign_rrset(
     return signed
 
 
-def _sign(text: str, origin: str, key: _Key, now: int, expired: str | None = None) -> str:
-    """The zone ``text`` signed with ``key``; ``expired`` names a type whose RRSIG at the apex is
-    made to have run out a day ago."""
+def sign_zone_text(
+    text: str, origin: str, key: LabKey, now: int, expired: str | None = None
+) -> str:
+    """The zone ``text`` signed with ``key`` (its DNSKEY added, an NSEC chain made); ``expired``
+    names a type whose RRSIG at the apex is made to have run out a day ago."""
     apex = dns.name.from_text(origin)
     zone = dns.zone.from_text(text, origin=apex, relativize=False, check_origin=False)
 
@@ -123,14 +128,14 @@ def sign_lab(zones: Mapping[str, str], now: float | None = None) -> SignedLab:
             continue  # delegated by a lab zone below gov.uk, not by gov.uk
         lines.append(f"{origin}. 3600 IN NS ns1.lab-dns.example.")
         if origin in (SIGNED, BOGUS):
-            key = _new_key()
+            key = new_key()
             ds = dns.dnssec.make_ds(name, key.dnskey, "SHA256")
             lines.append(f"{origin}. 3600 IN DS {ds.to_text()}")
-            out[origin] = _sign(
+            out[origin] = sign_zone_text(
                 zones[origin], origin, key, stamp, expired="MX" if origin == BOGUS else None
             )
-    key = _new_key()
-    out[PARENT] = _sign("\n".join(lines) + "\n", PARENT, key, stamp)
+    key = new_key()
+    out[PARENT] = sign_zone_text("\n".join(lines) + "\n", PARENT, key, stamp)
     anchor_ds = dns.dnssec.make_ds(parent, key.dnskey, "SHA256")
     anchor = (
         "; The demo lab's own DNSSEC trust anchor: the DS of its gov.uk zone's key, made when\n"
