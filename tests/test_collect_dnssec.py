@@ -3,8 +3,9 @@
 A signed parent ``test.`` (the trust anchor) delegates to children in each state a validator
 meets (RFC 4035 section 4.3): signed and valid, unsigned (no DS, proven by NSEC), signed with an
 expired RRSIG, a DS matching no key, an RRSIG missing or made with a key the zone does not
-publish, a DNSKEY set too large to check (KeyTrap), CNAMEs into and out of signed zones, and a
-CNAME loop. The NSEC3 proofs are checked against RFC 5155 Appendix B's own records.
+publish, a DNSKEY set too large to check (KeyTrap), CNAMEs into and out of signed zones, a
+CNAME loop, and a zone whose denial is NSEC3 (with an unsigned delegation of its own). The NSEC3
+proof checks are also held to RFC 5155 Appendix B's own records.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from pytest_govmail.collect.dnssec import (
     parse_trust_anchors,
 )
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
-from pytest_govmail.lab.zone_signing import LabKey, new_key, sign_rrset, sign_zone_text
+from pytest_govmail.lab.zone_signing import (
+    LabKey,
+    new_key,
+    sign_rrset,
+    sign_zone_nsec3_text,
+    sign_zone_text,
+)
 from pytest_govmail.model.dns import Query
 from pytest_govmail.model.dnssec import Security
 
@@ -106,6 +113,12 @@ def lab() -> Iterator[tuple[LabDnsServer, str]]:
     delegate("huge.test", keys["huge"])
     zones["dark.test"] = child("dark.test")
     delegate("dark.test", None)
+    # An NSEC3 zone (RFC 5155) with an unsigned delegation of its own.
+    hashed = child("hashed.test", "sub 3600 IN NS ns.test.\nwww.deep 3600 IN A 192.0.2.2\n")
+    keys["hashed"] = new_key()
+    zones["hashed.test"] = sign_zone_nsec3_text(hashed, "hashed.test", keys["hashed"], NOW)
+    delegate("hashed.test", keys["hashed"])
+    zones["sub.hashed.test"] = child("sub.hashed.test")
     zones["test"] = sign_zone_text("".join(parent), "test", keys["test"], NOW)
     ds = dns.dnssec.make_ds(dns.name.from_text("test."), keys["test"].dnskey, "SHA256")
     with LabDnsServer(zones, faults={"dark.test": Fault.DROP}) as server:
@@ -143,6 +156,12 @@ def validate(lab: tuple[LabDnsServer, str], name: str, rdtype: str = "MX", **kw:
         ("loop1.good.test", "A", Security.INDETERMINATE, "CNAME chain is too long"),
         ("dark.test", "MX", Security.INSECURE, "dark.test is an unsigned zone"),
         ("mail.example", "A", Security.INDETERMINATE, "no trust anchor covers mail.example"),
+        ("hashed.test", "MX", Security.SECURE, "validates"),
+        ("nothere.hashed.test", "TXT", Security.SECURE, "NXDOMAIN, proven: NSEC3 proves"),
+        ("hashed.test", "AAAA", Security.SECURE, "no data, proven: NSEC3 for hashed.test"),
+        ("deep.hashed.test", "A", Security.SECURE, "no data, proven: NSEC3 for deep"),  # ENT
+        ("x.deep.hashed.test", "A", Security.SECURE, "NXDOMAIN, proven: NSEC3"),
+        ("sub.hashed.test", "MX", Security.INSECURE, "sub.hashed.test is an unsigned zone"),
     ],
 )
 def test_validation(

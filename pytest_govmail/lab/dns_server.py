@@ -52,6 +52,7 @@ import time
 from collections.abc import Mapping
 from typing import ClassVar, NamedTuple
 
+import dns.dnssec
 import dns.exception
 import dns.flags
 import dns.message
@@ -160,7 +161,17 @@ class _ServedZone:
     NODATA rather than NXDOMAIN (RFC 8020) and stop wildcard matching (RFC 4592).
     """
 
-    __slots__ = ("existing", "key", "negative_soa", "nsec_owners", "origin", "records", "sigs")
+    __slots__ = (
+        "existing",
+        "key",
+        "negative_soa",
+        "nsec3",
+        "nsec3_hashes",
+        "nsec_owners",
+        "origin",
+        "records",
+        "sigs",
+    )
 
     def __init__(self, origin: dns.name.Name, zone: dns.zone.Zone) -> None:
         if zone.rdclass != dns.rdataclass.IN:
@@ -201,6 +212,14 @@ class _ServedZone:
                 existing.add(key[start:])
         self.existing = frozenset(existing)
         self.nsec_owners = sorted(nsec_owners)
+        # An NSEC3 zone (RFC 5155): its parameters and its NSEC3 owners by hash, in hash order.
+        param = self.records.get(self.key, {}).get(dns.rdatatype.NSEC3PARAM)
+        self.nsec3 = (param[0].salt, param[0].iterations) if param else None
+        self.nsec3_hashes = sorted(
+            (key[0].decode("ascii").upper(), key)
+            for key, by_type in self.records.items()
+            if dns.rdatatype.NSEC3 in by_type
+        )
 
     def signatures(self, rrset: dns.rrset.RRset, owner: dns.name.Name) -> dns.rrset.RRset | None:
         """The RRSIGs covering ``rrset`` (owned by ``owner``, for a wildcard's synthesis)."""
@@ -211,10 +230,59 @@ class _ServedZone:
         synthesised.name = owner
         return synthesised
 
+    def _nsec3_proof(self, name: dns.name.Name) -> list[dns.rrset.RRset]:
+        """RFC 5155 section 7.2: the NSEC3 matching the name (no data), or the closest-encloser
+        proof: the NSEC3 matching the closest encloser, and those covering the next closer
+        name and the wildcard at the closest encloser."""
+        assert self.nsec3 is not None and self.nsec3_hashes
+        salt, iterations = self.nsec3
+        hashes = [h for h, _ in self.nsec3_hashes]
+
+        def digest(n: dns.name.Name) -> str:
+            return dns.dnssec.nsec3_hash(n, salt, iterations, 1)
+
+        def matching(h: str) -> _Key | None:
+            index = bisect.bisect_left(hashes, h)
+            return (
+                self.nsec3_hashes[index][1] if index < len(hashes) and hashes[index] == h else None
+            )
+
+        def covering(h: str) -> _Key:
+            return self.nsec3_hashes[bisect.bisect_right(hashes, h) - 1][1]
+
+        owners: list[_Key] = []
+        found = matching(digest(name))
+        if found is not None:
+            owners.append(found)
+        else:
+            key = _key(name)
+            start = 1
+            while key[start:] not in self.existing:
+                start += 1
+            encloser = dns.name.Name(key[start:])
+            closer = dns.name.Name(key[start - 1 :])
+            for owner in (
+                matching(digest(encloser)),
+                covering(digest(closer)),
+                covering(digest(dns.name.Name((b"*", *encloser.labels)))),
+            ):
+                if owner is not None and owner not in owners:
+                    owners.append(owner)
+        proof: list[dns.rrset.RRset] = []
+        for owner in owners:
+            nsec3 = self.records[owner][dns.rdatatype.NSEC3]
+            proof.append(nsec3)
+            sigs = self.signatures(nsec3, nsec3.name)
+            if sigs is not None:
+                proof.append(sigs)
+        return proof
+
     def nsec_proof(self, name: dns.name.Name, nxdomain: bool) -> list[dns.rrset.RRset]:
         """The NSEC RRsets (and RRSIGs) that prove ``name`` has no such data (RFC 4035 section
         3.1.3): the NSEC at the name, or the one covering it and, for NXDOMAIN, the one
         covering the wildcard at the closest encloser."""
+        if self.nsec3 is not None:
+            return self._nsec3_proof(name)
         if not self.nsec_owners:
             return []
         wanted = [name]
@@ -758,8 +826,8 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
         A DS question for a zone's apex is answered from its parent zone when the lab serves
         that too (RFC 4035 section 3.1.4.1: DS lives on the parent side of the cut). With
         ``dnssec`` (the DO bit), each RRset comes with its RRSIGs and a negative answer with the
-        SOA's RRSIGs and the NSEC records that prove it (RFC 4035 section 3.1); an unsigned zone
-        has none to add.
+        SOA's RRSIGs and the NSEC (or NSEC3, RFC 5155 section 7.2) records that prove it (RFC
+        4035 section 3.1); an unsigned zone has none to add.
         """
         answer: list[dns.rrset.RRset] = []
         name = qname
