@@ -344,9 +344,9 @@ def _denial(
                 if _hash_covers(owner, nsec3_next_hash(nsec3.next), hashed_closer):
                     optout = bool(nsec3.flags & 1)
                     what = "opt-out NSEC3" if optout else "NSEC3"
-                    wildcard = hashed(dns.name.Name((b"*", *encloser.labels)))
+                    star = hashed(dns.name.Name((b"*", *encloser.labels)))
                     if not optout and not any(
-                        _hash_covers(nsec3_owner_hash(r.name), nsec3_next_hash(r[0].next), wildcard)
+                        _hash_covers(nsec3_owner_hash(r.name), nsec3_next_hash(r[0].next), star)
                         for r in nsec3s
                     ):
                         why = f"no NSEC3 proves that *.{_text(encloser)} is absent"
