@@ -181,6 +181,7 @@ def test_secure_chain_records_every_link(lab: tuple[LabDnsServer, str]) -> None:
         ("answer", "good.test/MX", Security.SECURE),
     ]
     assert any("RRSIG" in r for r in chain.steps[-1].records)
+    assert not any(s.records for s in chain.steps[:-1])  # secure links: tags, not records
 
 
 def test_lookup_failure_is_indeterminate(lab: tuple[LabDnsServer, str]) -> None:

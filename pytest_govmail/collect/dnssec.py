@@ -700,7 +700,9 @@ class DnssecValidator:
         tags = ", ".join(str(dns.dnssec.key_id(k)) for k in matching)
         voucher = "anchor" if what == "anchor" else "DS"
         why = f"DNSKEY RRset signed by key {tags}, which the {voucher} vouches for"
-        return DnssecStep(zone, what, question, Security.SECURE, why, records), keys
+        # A secure link's records are left out: every chain through the zone repeats it (a
+        # sweep validates thousands), and its key tags say what validated.
+        return DnssecStep(zone, what, question, Security.SECURE, why), keys
 
     async def _descend(self, parent: _Zone, child: dns.name.Name, now: float) -> _Zone:
         """From a secure ``parent`` to ``child``: a signed zone, an unsigned one, or no cut."""
@@ -747,11 +749,12 @@ class DnssecValidator:
                 steps=(*parent.steps, step),
                 reason=f"{question}: {failure}",
             )
+        ds_list = [d for d in ds_rrset if isinstance(d, DS)]
+        tags = ", ".join(str(d.key_tag) for d in ds_list)
         ds_step = DnssecStep(
-            zone, "DS", question, Security.SECURE, f"RRSIG by {zone} validates", records
+            zone, "DS", question, Security.SECURE, f"RRSIG by {zone} validates (DS {tags})"
         )
         keys_reply = await self._ask(child, dns.rdatatype.DNSKEY)
-        ds_list = [d for d in ds_rrset if isinstance(d, DS)]
         step, keys = self._keyset(child, keys_reply, ds_list, (), "DNSKEY", now)
         steps = (*parent.steps, ds_step, step)
         if step.result is not Security.SECURE:
