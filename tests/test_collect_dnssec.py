@@ -27,6 +27,7 @@ from pytest_govmail.collect.dnssec import (
     TrustAnchorError,
     _denial,
     _Reply,
+    _wildcard_proof,
     _Zone,
     parse_trust_anchors,
 )
@@ -89,6 +90,7 @@ def lab() -> Iterator[tuple[LabDnsServer, str]]:
         "www 3600 IN CNAME mail.other.test.\n"
         "out 3600 IN CNAME mail.plain.test.\n"
         "loop1 3600 IN CNAME loop2\nloop2 3600 IN CNAME loop1\n"
+        '*.wild 3600 IN TXT "from a wildcard"\n'
     )
     zones["good.test"] = sign_zone_text(child("good.test", extra), "good.test", keys["good"], NOW)
     delegate("good.test", keys["good"])
@@ -114,7 +116,10 @@ def lab() -> Iterator[tuple[LabDnsServer, str]]:
     zones["dark.test"] = child("dark.test")
     delegate("dark.test", None)
     # An NSEC3 zone (RFC 5155) with an unsigned delegation of its own.
-    hashed = child("hashed.test", "sub 3600 IN NS ns.test.\nwww.deep 3600 IN A 192.0.2.2\n")
+    hashed = child(
+        "hashed.test",
+        'sub 3600 IN NS ns.test.\nwww.deep 3600 IN A 192.0.2.2\n*.wild 3600 IN TXT "w"\n',
+    )
     keys["hashed"] = new_key()
     zones["hashed.test"] = sign_zone_nsec3_text(hashed, "hashed.test", keys["hashed"], NOW)
     delegate("hashed.test", keys["hashed"])
@@ -162,6 +167,8 @@ def validate(lab: tuple[LabDnsServer, str], name: str, rdtype: str = "MX", **kw:
         ("deep.hashed.test", "A", Security.SECURE, "no data, proven: NSEC3 for deep"),  # ENT
         ("x.deep.hashed.test", "A", Security.SECURE, "NXDOMAIN, proven: NSEC3"),
         ("sub.hashed.test", "MX", Security.INSECURE, "sub.hashed.test is an unsigned zone"),
+        ("any.wild.good.test", "TXT", Security.SECURE, "validates"),  # wildcard, NSEC proof
+        ("any.wild.hashed.test", "TXT", Security.SECURE, "validates"),  # wildcard, NSEC3 proof
     ],
 )
 def test_validation(
@@ -280,3 +287,22 @@ def test_nsec3_with_too_many_iterations_is_insecure() -> None:
         dns.name.from_text("a.c.x.w.example."), dns.rdatatype.A, nsec3_reply(costly, key), zone, NOW
     )
     assert denial.insecure and "RFC 9276" in denial.reason
+
+
+def test_a_wildcard_answer_without_its_proof_is_bogus(lab: tuple[LabDnsServer, str]) -> None:
+    """RFC 4035 section 5.3.4: a signed wildcard expansion replayed without the NSEC showing
+    that the name itself does not exist is not enough."""
+    server, anchor = lab
+    validator = DnssecValidator([server.address], parse_trust_anchors(anchor, "a"), timeout=1.0)
+    chain = validator.validate_sync([Query.of("any.wild.good.test", "TXT")])
+    step = chain[Query.of("any.wild.good.test", "TXT")].steps[-1]
+    assert step.result is Security.SECURE
+    key = new_key()
+    apex = dns.name.from_text("good.test.")
+    expanded = dns.rrset.from_text("any.wild.good.test.", 3600, "IN", "TXT", '"from a wildcard"')
+    wild = dns.rrset.from_text("*.wild.good.test.", 3600, "IN", "TXT", '"from a wildcard"')
+    sig = sign_rrset(wild, key, apex, NOW - 60, NOW + 60)
+    zone = _Zone(apex, Security.SECURE, (key.dnskey,))
+    sigs = dns.rrset.from_rdata(expanded.name, 3600, sig)
+    why = _wildcard_proof(expanded, sigs, _Reply(0), zone, NOW)
+    assert why is not None and "no signed NSEC or NSEC3 proves that" in why

@@ -300,12 +300,21 @@ def _denial(
             cut = dns.rdatatype.NS in types and dns.rdatatype.SOA not in types
             return _Denial(True, f"NSEC at {_text(name)} lists no {kind_text}", cut=cut), records
     covering = [r for r in nsecs if _covers(r.name, r[0].next, name)]
+    for rrset in covering:
+        following = rrset[0].next
+        if following != name and following.is_subdomain(name):
+            # The next name lies below: the name is an empty non-terminal (RFC 4035 s3.1.3.2).
+            return _Denial(True, f"NSEC {_text(rrset.name)} shows {_text(name)} is empty"), records
     if covering:
         encloser = _closest_encloser(name, covering[0].name, covering[0][0].next)
         wildcard = dns.name.Name((b"*", *encloser.labels))
-        if any(r.name == wildcard for r in nsecs) or not any(
-            _covers(r.name, r[0].next, wildcard) for r in nsecs
-        ):
+        source = [r for r in nsecs if r.name == wildcard]
+        if source:  # the wildcard exists: no data only if it lacks the type (RFC 4035 s3.1.3.4)
+            types = _bitmap(source[0][0].windows)
+            if rdtype in types or dns.rdatatype.CNAME in types:
+                return _Denial(False, f"the wildcard {_text(wildcard)} lists {kind_text}"), records
+            return _Denial(True, f"the wildcard {_text(wildcard)} lists no {kind_text}"), records
+        if not any(_covers(r.name, r[0].next, wildcard) for r in nsecs):
             return _Denial(False, f"no NSEC proves that {_text(wildcard)} is absent"), records
         return _Denial(True, f"NSEC {_text(covering[0].name)} covers {_text(name)}"), records
     if not nsec3s:
@@ -345,6 +354,13 @@ def _denial(
                     optout = bool(nsec3.flags & 1)
                     what = "opt-out NSEC3" if optout else "NSEC3"
                     star = hashed(dns.name.Name((b"*", *encloser.labels)))
+                    source = by_hash.get(star)
+                    if source is not None:  # wildcard no data (RFC 5155 section 8.7)
+                        types = _bitmap(source[0].windows)
+                        proven = rdtype not in types and dns.rdatatype.CNAME not in types
+                        why = f"the NSEC3 of the wildcard *.{_text(encloser)} lists "
+                        why += f"{'no ' if proven else ''}{kind_text}"
+                        return _Denial(proven, why), records
                     if not optout and not any(
                         _hash_covers(nsec3_owner_hash(r.name), nsec3_next_hash(r[0].next), star)
                         for r in nsec3s
@@ -359,6 +375,39 @@ def _denial(
             return _Denial(False, f"no NSEC3 covers {_text(closer)}"), records
         closer = encloser
     return _Denial(False, f"no NSEC3 closest-encloser proof for {_text(name)}"), records
+
+
+def _wildcard_proof(
+    rrset: dns.rrset.RRset, sigs: dns.rrset.RRset, reply: _Reply, zone: _Zone, now: float
+) -> str | None:
+    """A wildcard-expanded answer (RRSIG labels fewer than the owner's) validates only with a
+    signed proof that no closer name exists (RFC 4035 section 5.3.4, RFC 5155 section 8.8):
+    an NSEC covering the owner, or an NSEC3 covering the next closer name. None when proven
+    (or not a wildcard answer); else why not."""
+    labels = min(r.labels for r in sigs if isinstance(r, RRSIG))
+    owner = rrset.name
+    if labels >= len(owner) - 1:
+        return None
+    proofs = [r for r in reply.authority if r.rdtype in (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)][
+        :MAX_DENIAL_RRSETS
+    ]
+    closer = owner.split(labels + 2)[1]
+    for proof in proofs:
+        if _verify(proof, _sigs(reply.authority, proof), zone, now) is not None:
+            continue
+        record = proof[0]
+        if isinstance(record, NSEC3):
+            hashed = dns.dnssec.nsec3_hash(closer, record.salt, record.iterations, 1)
+            if record.iterations <= MAX_NSEC3_ITERATIONS and _hash_covers(
+                nsec3_owner_hash(proof.name), nsec3_next_hash(record.next), hashed
+            ):
+                return None
+        elif _covers(proof.name, record.next, owner):
+            return None
+    return (
+        f"a wildcard answer, but no signed NSEC or NSEC3 proves that {_text(closer)} does not "
+        "exist (RFC 4035 section 5.3.4)"
+    )
 
 
 def _bitmap(windows: Sequence[tuple[int, bytes]]) -> set[int]:
@@ -577,6 +626,8 @@ class DnssecValidator:
             sigs = _sigs(reply.answer, rrset)
             failure = _verify(rrset, sigs, zone, now)
             at = f"{_text(owner)}/{kind}"
+            if failure is None and sigs is not None:
+                failure = _wildcard_proof(rrset, sigs, reply, zone, now)
             if failure is None:
                 why = f"RRSIG by {_text(zone.apex)} validates"
                 steps.append(

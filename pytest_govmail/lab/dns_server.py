@@ -830,6 +830,7 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
         4035 section 3.1); an unsigned zone has none to add.
         """
         answer: list[dns.rrset.RRset] = []
+        proofs: list[dns.rrset.RRset] = []  # for wildcard answers (RFC 4035 section 3.1.3.3)
         name = qname
         key = _key(qname)
         seen = {key}
@@ -870,17 +871,19 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
                 sigs = zone.signatures(found, name)
                 if sigs is not None:
                     answer.append(sigs)
+                    if synthesised:  # the proof that no closer name matched
+                        proofs += [p for p in zone.nsec_proof(name, False) if p not in proofs]
             if found.rdtype != dns.rdatatype.CNAME or rdtype in (
                 dns.rdatatype.CNAME,
                 dns.rdatatype.ANY,
             ):
-                return _Answer(dns.rcode.NOERROR, answer, [])
+                return _Answer(dns.rcode.NOERROR, answer, proofs)
             name = found[0].target
             key = _key(name)
             if key in seen:
                 break
             seen.add(key)
-        return _Answer(dns.rcode.NOERROR, answer, [])
+        return _Answer(dns.rcode.NOERROR, answer, proofs)
 
     @staticmethod
     def _owned_by(rrset: dns.rrset.RRset, name: dns.name.Name) -> dns.rrset.RRset:
