@@ -354,9 +354,9 @@ def _denial(
                     optout = bool(nsec3.flags & 1)
                     what = "opt-out NSEC3" if optout else "NSEC3"
                     star = hashed(dns.name.Name((b"*", *encloser.labels)))
-                    source = by_hash.get(star)
-                    if source is not None:  # wildcard no data (RFC 5155 section 8.7)
-                        types = _bitmap(source[0].windows)
+                    star_nsec3 = by_hash.get(star)
+                    if star_nsec3 is not None:  # wildcard no data (RFC 5155 section 8.7)
+                        types = _bitmap(star_nsec3[0].windows)
                         proven = rdtype not in types and dns.rdatatype.CNAME not in types
                         why = f"the NSEC3 of the wildcard *.{_text(encloser)} lists "
                         why += f"{'no ' if proven else ''}{kind_text}"
