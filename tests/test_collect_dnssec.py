@@ -20,6 +20,8 @@ import dns.rdatatype
 import dns.rrset
 import dns.zone
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pytest_govmail.collect.dnssec import (
     MAX_DNSKEYS,
@@ -306,3 +308,52 @@ def test_a_wildcard_answer_without_its_proof_is_bogus(lab: tuple[LabDnsServer, s
     sigs = dns.rrset.from_rdata(expanded.name, 3600, sig)
     why = _wildcard_proof(expanded, sigs, _Reply(0), zone, NOW)
     assert why is not None and "no signed NSEC or NSEC3 proves that" in why
+
+
+@given(st.text(max_size=400))
+@settings(max_examples=200, deadline=None)
+def test_any_trust_anchor_text_parses_or_is_refused(text: str) -> None:
+    """A trust-anchor file is outside input: it parses to anchors or raises TrustAnchorError,
+    never anything else."""
+    try:
+        anchors = parse_trust_anchors(text, "f")
+    except TrustAnchorError:
+        return
+    assert anchors.ds or anchors.dnskey
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "example.",
+                "@",
+                "IN",
+                "DS",
+                "DNSKEY",
+                "3600",
+                "1",
+                "8",
+                "2",
+                "257",
+                "3",
+                "15",
+                "AA==",
+                "zz",
+                ";",
+                "\n",
+                "\x00",
+                "é",
+            ]
+        ),
+        max_size=12,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_anchor_like_tokens_parse_or_are_refused(tokens: list[str]) -> None:
+    try:
+        anchors = parse_trust_anchors(" ".join(tokens), "f")
+    except TrustAnchorError as exc:
+        assert str(exc).startswith("f")  # names the file
+        return
+    assert anchors.zones()
