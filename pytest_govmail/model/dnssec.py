@@ -152,6 +152,11 @@ def chains_from_json(items: Iterable[Mapping[str, Any]]) -> dict[Query, DnssecCh
     return {chain.query: chain for chain in chains}
 
 
+def bounded_records(records: Iterable[str]) -> tuple[str, ...]:
+    """``records`` cut to what a step keeps (see :data:`MAX_RECORDS_KEPT`)."""
+    return _bounded(records)
+
+
 def domain_answers(domain: str) -> tuple[Query, Query]:
     """The answers DNSSEC-01 judges for a domain: its MX (where its mail goes) and its DMARC
     record; validated for every domain by the collector (``plan/dnssec.py`` lists them)."""
@@ -163,12 +168,8 @@ __all__ = [
     "DnssecChain",
     "DnssecStep",
     "Security",
+    "bounded_records",
     "chains_from_json",
     "chains_to_json",
     "domain_answers",
 ]
-
-
-def bounded_records(records: Iterable[str]) -> tuple[str, ...]:
-    """``records`` cut to what a step keeps (see :data:`MAX_RECORDS_KEPT`)."""
-    return _bounded(records)
