@@ -13,6 +13,7 @@ from collections.abc import Mapping
 EXPECTED: Mapping[str, Mapping[str, str]] = {
     "aliased-mx-dept.gov.uk": {
         "CERT-02@mail.aliased-mx-dept.gov.uk": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-03": "fail",
         "MTASTS-04": "fail",
@@ -63,6 +64,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-05": "skip",
     },
     "ancient-tls-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MTASTS-07": "fail",
         "TLS-02": "fail",
         "TLS-04": "fail",
@@ -87,6 +89,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DMARC-06": "fail",
         "DMARC-07": "fail",
         "DMARC-08": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-03": "fail",
@@ -129,6 +132,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DKIM-04": "fail",
         "DKIM-05": "fail",
         "DKIM-06": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-03": "fail",
         "MTASTS-04": "fail",
@@ -156,6 +160,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-05": "skip",
     },
     "dormant-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MX-03": "fail",
         "ATTEST-01": "skip",
         "CERT-01": "skip",
@@ -212,6 +217,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
     "expired-cert-dept.gov.uk": {
         "CERT-03": "fail",
         "CERT-04": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-07": "fail",
         "ATTEST-01": "skip",
         "DANE-01": "skip",
@@ -224,6 +230,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-05": "skip",
     },
     "half-parked-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MTASTS-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-03": "fail",
@@ -261,6 +268,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DMARC-06": "fail",
         "DMARC-07": "fail",
         "DMARC-08": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-01": "fail",
         "MTASTS-03": "fail",
         "MTASTS-04": "fail",
@@ -293,6 +301,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-05": "skip",
     },
     "insecure-cipher-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "TLS-06": "fail",
         "TLS-07": "fail",
         "TLS-08": "fail",
@@ -307,6 +316,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-05": "skip",
     },
     "legacy-tls-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "TLS-04": "fail",
         "TLS-07": "fail",
         "ATTEST-01": "skip",
@@ -327,6 +337,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DMARC-04": "fail",
         "DMARC-05": "fail",
         "DMARC-07": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-01": "fail",
         "MTASTS-04": "fail",
         "TLSRPT-01": "fail",
@@ -345,6 +356,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "CERT-05": "fail",
         "CERT-06": "fail",
         "CERT-07": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-07": "fail",
         "TLS-05": "fail",
         "TLS-07": "fail",
@@ -364,6 +376,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
     "no-intermediate-dept.gov.uk": {
         "CERT-01": "fail",
         "CERT-07": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-05": "fail",
         "MTASTS-07": "fail",
         "ATTEST-01": "skip",
@@ -377,6 +390,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-05": "skip",
     },
     "plaintext-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "TLS-01": "fail",
         "CERT-01": "skip",
         "CERT-02": "skip",
@@ -406,6 +420,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-05": "skip",
     },
     "rejecting-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MX-04": "fail",
         "CERT-01": "skip",
         "CERT-02": "skip",
@@ -437,6 +452,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
     },
     "self-signed-dept.gov.uk": {
         "CERT-01": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-07": "fail",
         "ATTEST-01": "skip",
@@ -455,6 +471,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-05": "skip",
     },
     "silent-mx-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MX-04": "fail",
         "CERT-01": "skip",
         "CERT-02": "skip",
@@ -490,6 +507,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "DKIM-05": "fail",
         "DKIM-06": "fail",
         "DMARC-08": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-06": "fail",
         "MTASTS-07": "fail",
         "SPF-03": "fail",
@@ -508,6 +526,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PTR-02": "fail",
     },
     "throttled-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "CERT-01": "error",
         "CERT-02": "error",
         "CERT-03": "error",
@@ -538,6 +557,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-05": "skip",
     },
     "unreachable-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "CERT-01": "error",
         "CERT-02": "error",
         "CERT-03": "error",
@@ -605,6 +625,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-05": "error",
     },
     "weak-cipher-dept.gov.uk": {
+        "DNSSEC-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-03": "fail",
         "MTASTS-04": "fail",
@@ -625,10 +646,11 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
     },
     "wrong-name-dept.gov.uk": {
         "CERT-02": "fail",
-        "DANE-01": "fail",
+        "DNSSEC-01": "fail",
         "MTASTS-02": "fail",
         "MTASTS-07": "fail",
         "ATTEST-01": "skip",
+        "DANE-01": "skip",
         "DKIM-07": "skip",
         "MTASTS-03": "skip",
         "MTASTS-04": "skip",
