@@ -22,7 +22,7 @@ from pytest_govmail.engine import needs
 from pytest_govmail.engine.ledger import RunLedger
 from pytest_govmail.engine.settings import Settings, parse_nameserver
 from pytest_govmail.engine.sharing import WorkerShare
-from pytest_govmail.inputs.catalogue import Requirement
+from pytest_govmail.inputs.catalogue import Requirement, load_catalogue
 from pytest_govmail.inputs.tls_profile import profile_input
 from pytest_govmail.judge.roles import RoleFacts, infer_roles, nonexistence
 from pytest_govmail.model import evidence as evidence_file
@@ -526,6 +526,7 @@ class GovmailRun(RunLedger):
             messages=self.messages_by_domain.get(target.domain, ()),
             attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
             vantage=self.vantage,
+            retired=self.retired,
         )
 
     def to_evidence(self) -> evidence_file.Evidence:
@@ -551,6 +552,7 @@ class GovmailRun(RunLedger):
             tls=dict(self.tls),
             policies=dict(self.policies),
             messages=self.messages,
+            catalogue_version=load_catalogue().version,
         )
 
 

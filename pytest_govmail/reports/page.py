@@ -40,12 +40,19 @@ from pytest_govmail.reports.headline import (
     FAIL_LETTER,
     MUST_WORD,
     citations,
+    citations_of,
     cite_parts,
     fail_levels,
     headline,
 )
 from pytest_govmail.reports.listing import pytest_outcome
-from pytest_govmail.reports.sections import esc, inputs, not_assessed, provenance
+from pytest_govmail.reports.sections import (
+    catalogue_parts,
+    esc,
+    inputs,
+    not_assessed,
+    provenance,
+)
 from pytest_govmail.reports.status import (
     CLASS,
     LABEL,
@@ -234,6 +241,7 @@ def render_page(
     renumber = {old: new for new, old in enumerate(order)}
     host_text = table.strings.__getitem__
     cited = citations(table, catalogue)
+    cited.update(citations_of((r.level_source for r in catalogue), catalogue))
 
     # The matrix is a grid of rows with fixed column widths, so that each row lays out alone and
     # rows off screen are not laid out at all (``content-visibility: auto``): a <table> of
@@ -262,9 +270,10 @@ def render_page(
         "report and the evidence file (--govmail-evidence-out) hold the same facts.</p>"
         "</noscript>"
         + not_assessed(catalogue, collected)
+        + catalogue_parts(catalogue, "gm")
         + inputs(run, "gm", folded=True)
         + _others(others)
-        + _by_requirement(table, order, cited)
+        + _by_requirement(table, order, cited, catalogue)
         + "\n"
     )
 
@@ -420,8 +429,35 @@ def cite_html(ref: str, cited: Mapping[str, list[str]]) -> str:
     return f'<a href="{esc(url)}" rel="noopener noreferrer">{esc(words)}</a> ({esc(url)})'
 
 
-def _by_requirement(table: ReportTable, order: list[int], cited: Mapping[str, list[str]]) -> str:
-    """Per requirement: how many tests pass, fail, error; the central team's first question."""
+def level_cell(requirement_id: str, catalogue: Catalogue, cited: Mapping[str, list[str]]) -> str:
+    """Who set a requirement's level: the sentence of the guidance (source linked, quoted), and
+    the organisation's own level and reason when its levels file changed it."""
+    record = catalogue.record(requirement_id)
+    if record is None:
+        return ""
+    cell = (
+        f"{cite_html(record.level_source, cited)}: <q>{esc(record.level_quote)}</q>"
+        if record.level_source
+        else ""
+    )
+    for change in catalogue.level_changes:
+        if change.requirement == requirement_id:
+            cell = (
+                f"<strong>{esc(change.level.value)} by your organisation</strong>: "
+                f"{esc(change.reason)} (catalogue: {esc(change.catalogue_level.value)}, "
+                f"{cell})"
+            )
+    return cell
+
+
+def _by_requirement(
+    table: ReportTable,
+    order: list[int],
+    cited: Mapping[str, list[str]],
+    catalogue: Catalogue,
+) -> str:
+    """Per requirement: how many tests pass, fail, error; the central team's first question;
+    and, per requirement, the sentence that sets its level."""
     if not len(table):
         return "<p>No govmail tests ran.</p>"
     cells = table.cells(range(len(table)), by="id")
@@ -436,14 +472,15 @@ def _by_requirement(table: ReportTable, order: list[int], cited: Mapping[str, li
             f"<td class='{CLASS[cell.worst]}'>{esc(info.title)}</td>{numbers}"
             f"<td>{cell.waived_failures or ''}</td><td>{cell.stale_waivers or ''}</td>"
             f"<td class=gm-src>{'; '.join(cite_html(r, cited) for r in info.sources)}"
-            "</td></tr>"
+            f"</td><td class=gm-src>{level_cell(info.id, catalogue, cited)}</td></tr>"
         )
     return (
         "<details><summary>Tests by requirement (failing, error, pass, n/a, waived, stale waiver)"
         "</summary>"
         "<table class='gm'><thead><tr><th>ID</th><th>level</th><th>title</th><th>fail</th>"
         "<th>error</th><th>pass</th><th>n/a</th><th>waived</th><th title='passes under a waiver "
-        "that pytest fails: remove the waiver'>stale waiver</th><th>sources</th></tr></thead>"
+        "that pytest fails: remove the waiver'>stale waiver</th><th>sources</th>"
+        "<th>level set by</th></tr></thead>"
         "<tbody>" + "".join(rows) + "</tbody></table></details>"
     )
 
