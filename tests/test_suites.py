@@ -36,7 +36,7 @@ def test_every_area_with_a_judged_requirement_has_one_suite_test() -> None:
     catalogue = load_catalogue()
     judged = {r.area for r in catalogue if r.implemented}
     # An area whose requirements were all judged once and are now withdrawn keeps its suite
-    # (the plugin deselects it): PTR, between PTR-01's withdrawal and PTR-02.
+    # (the plugin does not run it): PTR, between PTR-01's withdrawal and PTR-02.
     withdrawn_only = {
         r.area for r in catalogue.withdrawn if r.area not in judged and r.withdrawn is not None
     }

@@ -237,7 +237,7 @@ def _subjects(metafunc: pytest.Metafunc) -> None:
     )
 
 
-#: The suite tests whose area has no requirement in force (each withdrawn): deselected.
+#: The suite tests whose area has no requirement in force (each withdrawn): not run.
 withdrawn_only_key = pytest.StashKey[set[str]]()
 
 #: Above this many govmail tests, failures are summarised one line each unless --tb is given:
@@ -253,10 +253,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     empty = config.stash.get(withdrawn_only_key, set())
     if empty:
-        dropped = [i for i in items if i.nodeid.partition("[")[0] in empty]
-        if dropped:
-            config.hook.pytest_deselected(items=dropped)
-            items[:] = [i for i in items if i.nodeid.partition("[")[0] not in empty]
+        # Not "deselected": nothing was chosen away, there is nothing to run (and a sweep's
+        # batches would each count one).
+        items[:] = [i for i in items if i.nodeid.partition("[")[0] not in empty]
     if len(items) > LINE_SUMMARY_ABOVE:
         shorten_tracebacks(config)
     # Where each test function is, found once per function, not once per domain: pytest
