@@ -217,3 +217,24 @@ def test_a_users_retired_service_fails_dmarc_09(pytester: pytest.Pytester) -> No
             "mailbox)*",
         ]
     )
+
+
+def test_a_waiver_for_a_withdrawn_requirement_says_it_was_withdrawn(
+    pytester: pytest.Pytester,
+) -> None:
+    waivers = pytester.path / "waivers.toml"
+    waivers.write_text(
+        '[[waiver]]\nrequirement = "DMARC-07"\ndomain = "x.gov.uk"\nreason = "old"\n'
+        "expires = 2027-01-01\n",
+        "utf-8",
+    )
+    result = pytester.runpytest(
+        f"--govmail-replay={RELEASE_EVIDENCE}", f"--govmail-waivers={waivers}", *BASE
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*'DMARC-07' is not a requirement ID*(DMARC-07 was withdrawn from catalogue v2 on "
+            "2026-03-31: remove its waiver)*"
+        ]
+    )

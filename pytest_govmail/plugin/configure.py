@@ -102,7 +102,19 @@ def build_run(config: pytest.Config, catalogue: Catalogue) -> GovmailRun | None:
             waiver_horizon=waiver_horizon(config),
         )
     except (WaiverError, AttestationError, ProfileError, RetiredError) as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(str(exc) + _withdrawn_hint(str(exc), catalogue)) from None
+
+
+def _withdrawn_hint(message: str, catalogue: Catalogue) -> str:
+    """Why a waiver's requirement is unknown when it was withdrawn: the user's file predates
+    the catalogue version that withdrew it."""
+    named = [r for r in catalogue.withdrawn if f"'{r.id}'" in message]
+    return "".join(
+        f" ({r.id} was withdrawn from catalogue v{catalogue.version} on "
+        f"{r.withdrawn.date.isoformat()}: remove its waiver)"
+        for r in named
+        if r.withdrawn is not None
+    )
 
 
 RunParts = tuple[
