@@ -238,3 +238,20 @@ def test_a_waiver_for_a_withdrawn_requirement_says_it_was_withdrawn(
             "2026-03-31: remove its waiver)*"
         ]
     )
+
+
+def test_a_merged_report_shows_the_levels_its_evidence_carries() -> None:
+    """govmail-sweep renders its page under the packaged catalogue; the levels file its
+    collecting step stored in the evidence is applied there."""
+    from pytest_govmail.engine.run import GovmailRun
+    from pytest_govmail.engine.settings import Settings
+    from pytest_govmail.inputs.catalogue import load_catalogue
+    from pytest_govmail.reports.page import render_page
+    from pytest_govmail.reports.table import ReportTable
+
+    run = GovmailRun(
+        (Target("example-dept.gov.uk"),), Settings(), inputs={"levels": ("lv.toml", LEVELS)}
+    )
+    html = "".join(render_page(ReportTable(), run, load_catalogue(), (), []))
+    assert "Levels set by your organisation (2)</h3>" in html
+    assert "Catalogue v2: what changed</summary>" in html

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_govmail.inputs.catalogue import Catalogue
+from pytest_govmail.inputs.levels import apply_levels
 from pytest_govmail.reports import data as report_data
 from pytest_govmail.reports.headline import (
     FAIL_LETTER,
@@ -226,7 +227,14 @@ def render_page(
     collected: Iterable[str],
     others: list[tuple[str, str]],
 ) -> Iterator[str]:
-    """The whole page, in chunks."""
+    """The whole page, in chunks.
+
+    A run's levels file (``run.inputs["levels"]``) is applied here when ``catalogue`` does not
+    hold it yet: ``govmail-sweep`` merges its batches' data under the packaged catalogue, and
+    its collecting step stored the file in the evidence every batch replays.
+    """
+    if not catalogue.level_changes and "levels" in run.inputs:
+        catalogue = apply_levels(catalogue, run.inputs["levels"])
     position = {r.id: i for i, r in enumerate(catalogue)}
     domains = table.domains()
     by_domain = table.rows_by_domain()
