@@ -133,6 +133,8 @@ def test_a_replay_with_levels_shows_every_catalogue_fact(pytester: pytest.Pytest
     html = (pytester.path / "reports" / "govmail.html").read_text("utf-8")
     assert "Catalogue v2: what changed</summary>" in html
     assert "<strong>v2</strong> (2026-12-03)" in html
+    assert "assessed against catalogue v2; the replayed evidence was judged by catalogue v1" in html
+    assert "judged now by catalogue v2, not v1; withdrawn since (not run): DMARC-07" in html
     assert "3 requirement(s) withdrawn, never run</summary>" in html
     assert "DMARC-07 (withdrawn 2026-03-31, replaced by DMARC-09): NCSC Mail Check" in html
     assert "Levels set by your organisation (2)</h3>" in html
