@@ -51,6 +51,7 @@ from pytest_govmail.reports.sections import (
     catalogue_parts,
     esc,
     inputs,
+    level_cell,
     not_assessed,
     provenance,
 )
@@ -437,27 +438,6 @@ def cite_html(ref: str, cited: Mapping[str, list[str]]) -> str:
     return f'<a href="{esc(url)}" rel="noopener noreferrer">{esc(words)}</a> ({esc(url)})'
 
 
-def level_cell(requirement_id: str, catalogue: Catalogue, cited: Mapping[str, list[str]]) -> str:
-    """Who set a requirement's level: the sentence of the guidance (source linked, quoted), and
-    the organisation's own level and reason when its levels file changed it."""
-    record = catalogue.record(requirement_id)
-    if record is None:
-        return ""
-    cell = (
-        f"{cite_html(record.level_source, cited)}: <q>{esc(record.level_quote)}</q>"
-        if record.level_source
-        else ""
-    )
-    for change in catalogue.level_changes:
-        if change.requirement == requirement_id:
-            cell = (
-                f"<strong>{esc(change.level.value)} by your organisation</strong>: "
-                f"{esc(change.reason)} (catalogue: {esc(change.catalogue_level.value)}, "
-                f"{cell})"
-            )
-    return cell
-
-
 def _by_requirement(
     table: ReportTable,
     order: list[int],
@@ -469,6 +449,10 @@ def _by_requirement(
     if not len(table):
         return "<p>No govmail tests ran.</p>"
     cells = table.cells(range(len(table)), by="id")
+
+    def cite(ref: str) -> str:
+        return cite_html(ref, cited)
+
     rows = []
     for index in order:
         info = table.requirements[index]
@@ -480,7 +464,7 @@ def _by_requirement(
             f"<td class='{CLASS[cell.worst]}'>{esc(info.title)}</td>{numbers}"
             f"<td>{cell.waived_failures or ''}</td><td>{cell.stale_waivers or ''}</td>"
             f"<td class=gm-src>{'; '.join(cite_html(r, cited) for r in info.sources)}"
-            f"</td><td class=gm-src>{level_cell(info.id, catalogue, cited)}</td></tr>"
+            f"</td><td class=gm-src>{level_cell(info.id, catalogue, cite)}</td></tr>"
         )
     return (
         "<details><summary>Tests by requirement (failing, error, pass, n/a, waived, stale waiver)"

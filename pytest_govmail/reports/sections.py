@@ -9,7 +9,7 @@ evidence and catalogue texts are the user's words, and a domain list can hold an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
 
 from pytest_govmail.engine.run import GovmailRun
@@ -164,3 +164,25 @@ def waiver_table(run: GovmailRun, table_class: str = "govmail-matrix") -> str:
         + "".join(rows)
         + "</table>"
     )
+
+
+def level_cell(requirement_id: str, catalogue: Catalogue, cite: Callable[[str], str]) -> str:
+    """Who set a requirement's level: the sentence of the guidance (``cite`` renders its source
+    as a link), quoted; and the organisation's own level and reason when its levels file
+    changed it."""
+    record = catalogue.record(requirement_id)
+    if record is None:
+        return ""
+    cell = (
+        f"{cite(record.level_source)}: <q>{esc(record.level_quote)}</q>"
+        if record.level_source
+        else ""
+    )
+    for change in catalogue.level_changes:
+        if change.requirement == requirement_id:
+            cell = (
+                f"<strong>{esc(change.level.value)} by your organisation</strong>: "
+                f"{esc(change.reason)} (catalogue: {esc(change.catalogue_level.value)}, "
+                f"{cell})"
+            )
+    return cell
