@@ -16,6 +16,7 @@ from pytest_govmail.inputs.catalogue import (
     Requirement,
     Scope,
     Source,
+    Withdrawal,
     load_catalogue,
 )
 from pytest_govmail.inputs.catalogue_markdown import main, markdown_table
@@ -58,27 +59,33 @@ ALL_IDS = [i for ids in EXPECTED_IDS.values() for i in ids]
 R, S, P, ALL = {"receiving"}, {"sending"}, {"parked"}, {"all"}
 D, H = Scope.DOMAIN, Scope.HOST
 
-# (id, level, applies_to, scope) of catalogue version 1, written out by hand.
+#: Withdrawn in catalogue version 2, with what replaced them: never run, never reused.
+WITHDRAWN_V2 = {"DMARC-07": ("DMARC-09",), "TLSRPT-02": ("TLSRPT-03",), "PTR-01": ()}
+
+# (id, level, applies_to, scope) of catalogue version 2, written out by hand.
 SAMPLE = [
     ("MX-01", Level.MUST, R, D),
     ("MX-02", Level.SHOULD, R, H),
     ("MX-03", Level.MUST, ALL, D),
     ("MX-04", Level.MUST, R, H),
     ("TLS-05", Level.SHOULD, R, H),
-    ("TLS-08", Level.ADVISORY, R, H),
+    ("TLS-04", Level.SHOULD, R, H),
+    ("TLS-08", Level.SHOULD, R, H),
     ("TLS-10", Level.ADVISORY, R, H),
     ("CERT-04", Level.SHOULD, R, H),
     ("MTASTS-04", Level.SHOULD, R, D),
     ("MTASTS-07", Level.MUST, R, D),
-    ("TLSRPT-02", Level.SHOULD, R, D),
+    ("TLSRPT-03", Level.MUST, R, D),
     ("SPF-07", Level.ADVISORY, ALL, D),
-    ("DMARC-03", Level.MUST, ALL, D),
+    ("DMARC-03", Level.SHOULD, ALL, D),
+    ("DMARC-06", Level.MUST, ALL, D),
+    ("DMARC-09", Level.MUST, ALL, D),
     ("DMARC-08", Level.SHOULD, ALL, D),
     ("DKIM-04", Level.SHOULD, S, D),
     ("DKIM-06", Level.ADVISORY, S, D),
     ("PARK-01", Level.MUST, P, D),
-    ("PARK-03", Level.SHOULD, P, D),
-    ("PTR-01", Level.SHOULD, R, H),
+    ("PARK-03", Level.MUST, P, D),
+    ("PARK-04", Level.MUST, P, D),
     ("DNSSEC-01", Level.ADVISORY, ALL, D),
     ("DANE-01", Level.ADVISORY, R, H),
     ("ATTEST-01", Level.MUST, ALL, D),
@@ -89,7 +96,11 @@ EXPECTED_SOURCE_KEYS = {
     "G2",
     "G3",
     "G5",
+    "GS1",
+    "GS2",
     "N1",
+    "N2",
+    "MCEND",
     "MC",
     "SEED",
     "RFC5321",
@@ -115,7 +126,8 @@ def catalogue() -> Catalogue:
 
 
 def test_packaged_catalogue_loads_and_is_cached(catalogue: Catalogue) -> None:
-    assert catalogue.version == "1"
+    assert catalogue.version == "2"
+    assert [e.version for e in catalogue.changelog] == ["1", "2"]
     assert load_catalogue() is catalogue
 
 
@@ -125,15 +137,60 @@ def test_expected_id_table_is_self_consistent() -> None:
 
 
 def test_keeps_every_version_1_id_in_order(catalogue: Catalogue) -> None:
-    ids = list(catalogue.ids())
+    ids = [r.id for r in catalogue.records]
     assert [i for i in ids if i in ALL_IDS] == ALL_IDS
     assert len(ids) == len(set(ids))
+
+
+def test_withdrawn_requirements_stay_withdrawn(catalogue: Catalogue) -> None:
+    """An ID withdrawn is kept, withdrawn, for ever: never run, never given another meaning."""
+    withdrawn = {r.id: r for r in catalogue.withdrawn}
+    assert set(WITHDRAWN_V2) <= set(withdrawn)
+    for ident, replaced_by in WITHDRAWN_V2.items():
+        record = withdrawn[ident]
+        assert isinstance(record.withdrawn, Withdrawal)
+        assert record.withdrawn.replaced_by == replaced_by
+        assert record.withdrawn.reason
+        assert not record.implemented and record.judge is None
+        assert ident not in catalogue and ident not in catalogue.ids()
+        assert catalogue.record(ident) is record
+        for other in replaced_by:
+            assert catalogue[other].implemented
+    withdrawn_in_log = [i for entry in catalogue.changelog for i in entry.withdrawn]
+    assert sorted(withdrawn_in_log) == sorted(withdrawn)
+    with pytest.raises(KeyError, match="withdrawn on 2026-03-31"):
+        catalogue["DMARC-07"]
+
+
+def test_no_fix_text_recommends_a_retired_service(catalogue: Catalogue) -> None:
+    from pytest_govmail.inputs.retired_reporting import packaged_retired
+
+    retired = packaged_retired().addresses
+    needles = [a.mailbox or a.domain for a in retired] + ["Mail Check receives"]
+    for record in catalogue.records:
+        for needle in needles:
+            assert needle not in record.remediation, (record.id, needle)
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    for needle in needles[:-1]:
+        assert f"rua=mailto:{needle}" not in readme
+
+
+def test_every_level_cites_the_sentence_that_sets_it(catalogue: Catalogue) -> None:
+    for record in catalogue.records:
+        assert record.level_source.split()[0] in catalogue.sources, record.id
+        assert 10 <= len(record.level_quote) <= 400, record.id
+    changed = {i for entry in catalogue.changelog for i in entry.levels}
+    assert {"DMARC-03", "TLS-04", "TLS-08", "PARK-03", "PARK-04"} <= changed
 
 
 def test_areas_in_first_appearance_order(catalogue: Catalogue) -> None:
     assert list(catalogue.areas())[: len(EXPECTED_IDS)] == list(EXPECTED_IDS)
     for area, ids in EXPECTED_IDS.items():
-        assert [r.id for r in catalogue.in_area(area) if r.id in ALL_IDS] == ids
+        in_area = [r.id for r in catalogue.records if r.area == area]
+        assert [i for i in in_area if i in ALL_IDS] == ids
+        assert [r.id for r in catalogue.in_area(area)] == [
+            i for i in in_area if i not in WITHDRAWN_V2
+        ]
     for area in catalogue.areas():
         assert area in AREA_TITLES
 
@@ -150,7 +207,7 @@ def test_levels_scope_and_applicability_match_requirements(
 
 def test_every_tls_and_cert_requirement_is_per_host(catalogue: Catalogue) -> None:
     host_ids = {r.id for r in catalogue if r.scope is Scope.HOST}
-    assert {"MX-02", "MX-04", "PTR-01", "DANE-01"} <= host_ids
+    assert {"MX-02", "MX-04", "DANE-01"} <= host_ids
     assert {r.id for r in catalogue if r.area in ("tls", "cert")} <= host_ids
 
 
@@ -193,14 +250,17 @@ def test_sources_are_declared_with_https_urls(catalogue: Catalogue) -> None:
 
 
 def test_lookup_api(catalogue: Catalogue) -> None:
-    assert "DMARC-07" in catalogue
+    assert "DMARC-06" in catalogue
+    assert "DMARC-07" not in catalogue  # withdrawn
     assert "DMARC-99" not in catalogue
     assert catalogue.get("DMARC-99") is None
-    assert catalogue.get("DMARC-07") is catalogue["DMARC-07"]
-    assert "dmarc-rua@dmarc.service.gov.uk" in catalogue["DMARC-07"].remediation
+    assert catalogue.get("DMARC-07") is None
+    assert catalogue.get("DMARC-06") is catalogue["DMARC-06"]
+    assert catalogue.record("DMARC-99") is None
     with pytest.raises(KeyError, match="DMARC-99"):
         catalogue["DMARC-99"]
     assert [r.id for r in catalogue] == list(catalogue.ids())
+    assert len(catalogue.records) == len(catalogue) + len(catalogue.withdrawn)
 
 
 def test_catalogue_is_immutable(catalogue: Catalogue) -> None:
@@ -224,7 +284,19 @@ def test_levels_and_scopes_are_str_enums() -> None:
 # --- validation -----------------------------------------------------------------------------
 
 GOOD = """\
+version = "2"
+
+[[changelog]]
 version = "1"
+date = 2026-01-01
+changes = ["First."]
+
+[[changelog]]
+version = "2"
+date = 2026-02-01
+changes = ["Withdrew SPF-03."]
+withdrawn = ["SPF-03"]
+added = ["SPF-02"]
 
 [sources.G1]
 title = "Securing government email"
@@ -238,6 +310,8 @@ url = "https://www.rfc-editor.org/rfc/rfc7208"
 id = "SPF-01"
 title = "One SPF record"
 level = "must"
+level_source = "RFC7208 §3.2"
+level_quote = "A domain name MUST NOT have multiple records."
 area = "spf"
 applies_to = ["all"]
 scope = "domain"
@@ -251,6 +325,8 @@ judge = "spf.spf_single_record"
 id = "SPF-02"
 title = "SPF parses"
 level = "must"
+level_source = "G1"
+level_quote = "have SPF records in place"
 area = "spf"
 applies_to = ["receiving", "sending"]
 scope = "domain"
@@ -258,6 +334,21 @@ criterion = "Every term parses."
 sources = ["RFC7208 §5"]
 remediation = "Fix the record."
 needs = ["dns:spf"]
+
+[[requirement]]
+id = "SPF-03"
+title = "Old rule"
+level = "should"
+level_source = "G1"
+level_quote = "an old sentence"
+area = "spf"
+applies_to = ["all"]
+scope = "domain"
+criterion = "Something."
+sources = ["G1"]
+remediation = "Nothing to do."
+needs = ["dns:spf"]
+withdrawn = { date = 2026-02-01, reason = "The guidance dropped it.", replaced_by = ["SPF-01"] }
 """
 
 
@@ -270,6 +361,10 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_a_good_file_loads(tmp_path: Path) -> None:
     catalogue = load_catalogue(write(tmp_path, GOOD))
     assert catalogue.ids() == ("SPF-01", "SPF-02")
+    assert [r.id for r in catalogue.withdrawn] == ["SPF-03"]
+    assert catalogue.record("SPF-03").withdrawn.replaced_by == ("SPF-01",)  # type: ignore[union-attr]
+    assert catalogue["SPF-01"].level_source == "RFC7208 §3.2"
+    assert catalogue.changelog[-1].withdrawn == ("SPF-03",)
     assert catalogue["SPF-02"].applies_to == frozenset({"receiving", "sending"})
     assert catalogue["SPF-01"].sources == ("G1", "RFC7208 §4.5")
     assert catalogue.areas() == ("spf",)
@@ -287,8 +382,8 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
         ),
         pytest.param('id = "SPF-02"', 'id = "SPF-2"', r"#2 \(SPF-2\): field 'id'", id="id-format"),
         pytest.param(
-            'level = "must"\narea = "spf"\napplies_to = ["receiving"',
-            'level = "mandatory"\narea = "spf"\napplies_to = ["receiving"',
+            'level = "must"\nlevel_source = "G1"',
+            'level = "mandatory"\nlevel_source = "G1"',
             r"#2 \(SPF-02\): field 'level': 'mandatory' is not one of must, should, advisory",
             id="level",
         ),
@@ -347,7 +442,86 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
             r"field 'title': expected a string",
             id="title-type",
         ),
-        pytest.param('version = "1"', 'version = "2"', r"field 'version'", id="version"),
+        pytest.param('version = "2"\n', 'version = "3"\n', r"field 'version'", id="version"),
+        pytest.param(
+            'level_source = "G1"\nlevel_quote = "have SPF records in place"\n',
+            "",
+            r"#2 \(SPF-02\): missing field\(s\): level_source, level_quote",
+            id="level-citation-required",
+        ),
+        pytest.param(
+            'level_source = "G1"\nlevel_quote = "have',
+            'level_source = "G9"\nlevel_quote = "have',
+            r"field 'level_source': 'G9' does not start with a declared",
+            id="level-source-unknown",
+        ),
+        pytest.param(
+            'level_quote = "have SPF records in place"',
+            'level_quote = "' + "x" * 401 + '"',
+            r"field 'level_quote': 401 characters",
+            id="level-quote-too-long",
+        ),
+        pytest.param(
+            'withdrawn = ["SPF-03"]\n',
+            "",
+            r"SPF-03: field 'withdrawn': no changelog entry lists it",
+            id="withdrawn-not-in-changelog",
+        ),
+        pytest.param(
+            'withdrawn = { date = 2026-02-01, reason = "The guidance dropped it.", '
+            'replaced_by = ["SPF-01"] }\n',
+            "",
+            r"changelog version 2: field 'withdrawn': SPF-03 is withdrawn and may never come back",
+            id="withdrawn-id-comes-back",
+        ),
+        pytest.param(
+            'replaced_by = ["SPF-01"]',
+            'replaced_by = ["SPF-03"]',
+            r"'withdrawn.replaced_by': 'SPF-03' is not a requirement in force",
+            id="replaced-by-itself",
+        ),
+        pytest.param(
+            'replaced_by = ["SPF-01"]',
+            'replaced_by = ["SPF-09"]',
+            r"'withdrawn.replaced_by': 'SPF-09' is not a requirement in force",
+            id="replaced-by-unknown",
+        ),
+        pytest.param(
+            'withdrawn = { date = 2026-02-01, reason = "The guidance dropped it.",',
+            'judge = "spf.spf_single_record"\nwithdrawn = { date = 2026-02-01, reason = "x",',
+            r"#3 \(SPF-03\): field 'judge': a withdrawn requirement is never run",
+            id="withdrawn-with-judge",
+        ),
+        pytest.param(
+            "withdrawn = { date = 2026-02-01,",
+            'withdrawn = { date = "soon",',
+            r"field 'withdrawn.date': 'soon' is not a date",
+            id="withdrawn-date",
+        ),
+        pytest.param(
+            'reason = "The guidance dropped it.", ',
+            'reason = "The guidance dropped it.", note = "x", ',
+            r"field 'withdrawn': unknown field\(s\): note",
+            id="withdrawn-unknown-field",
+        ),
+        pytest.param(
+            '[[changelog]]\nversion = "2"\ndate = 2026-02-01',
+            '[[changelog]]\nversion = "3"\ndate = 2026-02-01',
+            r"changelog entry #2: field 'version': 3 does not follow 1",
+            id="changelog-gap",
+        ),
+        pytest.param(
+            'version = "2"\ndate = 2026-02-01',
+            'version = "2"\ndate = 2025-02-01',
+            r"changelog entry #2: field 'date': before the previous",
+            id="changelog-date-order",
+        ),
+        pytest.param(
+            'added = ["SPF-02"]',
+            'added = ["SPF-04"]',
+            r"changelog version 2: field 'added': no record 'SPF-04'",
+            id="changelog-unknown-id",
+        ),
         pytest.param(
             'url = "https://www.rfc-editor.org/rfc/rfc7208"',
             'url = "http://x"',
@@ -428,7 +602,10 @@ def test_markdown_lists_every_id_once_with_status(catalogue: Catalogue) -> None:
 def test_markdown_has_one_heading_and_table_per_area(catalogue: Catalogue) -> None:
     markdown = markdown_table(catalogue, ())
     headings = [line[4:] for line in markdown.splitlines() if line.startswith("### ")]
-    assert headings == [
+    areas = [AREA_TITLES[a] for a in catalogue.areas() if catalogue.in_area(a)]
+    assert headings == [*areas, "Withdrawn requirements", "Catalogue changelog"]
+    # An area whose every requirement is withdrawn has no table of its own (PTR, until PTR-02).
+    assert {
         "MX and reachability",
         "TLS on each MX",
         "Certificates",
@@ -438,13 +615,14 @@ def test_markdown_has_one_heading_and_table_per_area(catalogue: Catalogue) -> No
         "DMARC",
         "DKIM",
         "Parked domains",
-        "PTR",
         "DNSSEC",
         "DANE",
         "Attestations",
-    ]
-    header = "| ID | Level | Applies to | Scope | Passes when | Sources | Status |"
-    assert markdown.count(header) == len(headings)
+    } <= set(areas)
+    header = "| ID | Level | Applies to | Scope | Passes when | Sources | Level set by | Status |"
+    assert markdown.count(header) == len(areas)
+    assert "| DMARC-07 | DMARC reports go to NCSC Mail Check | 2026-03-31 | DMARC-09 |" in markdown
+    assert "- **Version 2** (2026-12-03)" in markdown
     assert set(rows(markdown).values()) == {"not implemented yet"}
     assert "| MX-03 | must | all | domain |" in markdown
     assert "| MX-04 | must | receiving | host |" in markdown
@@ -458,7 +636,8 @@ def test_markdown_escapes_pipes(tmp_path: Path) -> None:
     assert "| a \\| b c |" in markdown
     for line in markdown.splitlines():
         if line.startswith("| SPF-"):
-            assert line.replace("\\|", "").count("|") == 8
+            cells = 6 if line.startswith("| SPF-03 ") else 9  # the withdrawn table has 5 columns
+            assert line.replace("\\|", "").count("|") == cells
 
 
 def test_markdown_rejects_unknown_ids(catalogue: Catalogue) -> None:

@@ -1,12 +1,20 @@
-"""Judge tables for DMARC-01..08 and PARK-02, and the DMARC planner's fixed point: no network."""
+"""Judge tables for DMARC-01..09 and PARK-02, and the DMARC planner's fixed point: no network.
+
+DMARC-07 (reports to NCSC Mail Check) was withdrawn in catalogue version 2; DMARC-09's table
+holds the shapes real records take: Mail Check's address alone (as G3's example still shows
+it), beside a live address, its per-organisation token addresses, and a user's own retired
+service. No fix text may name a retired address.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from factories import answer, failed, nxdomain, subject, txt
 
+from pytest_govmail.inputs.retired_reporting import packaged_retired, parse_retired
 from pytest_govmail.judge import dmarc
 from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, Query
 from pytest_govmail.model.subject import Subject
@@ -22,10 +30,17 @@ D = "example-dept.gov.uk"
 S = "sub.example-dept.gov.uk"
 OWN = f"_dmarc.{D}"
 SUB = f"_dmarc.{S}"
+#: NCSC Mail Check's aggregate-report address: retired on 31 March 2026.
 NCSC = "mailto:dmarc-rua@dmarc.service.gov.uk"
-GOOD = f"v=DMARC1; p=reject; rua={NCSC}"
-AUTH_D = f"{D}._report._dmarc.dmarc.service.gov.uk"
-AUTH_S = f"{S}._report._dmarc.dmarc.service.gov.uk"
+#: A live reporting service's address, outside the organisational domain.
+LIVE = "mailto:dmarc@vendor.example"
+GOOD = f"v=DMARC1; p=reject; rua={LIVE}"
+AUTH_D = f"{D}._report._dmarc.vendor.example"
+AUTH_S = f"{S}._report._dmarc.vendor.example"
+#: The mailbox a fix suggests when no live address is left: at the organisational domain.
+FIX = "mailto:dmarc-reports@example-dept.gov.uk"
+#: The default mailbox of recommended_record when none is given.
+MINE = "mailto:dmarc-reports@example.gov.uk"
 
 Judge = Callable[[Subject], Verdict]
 
@@ -35,7 +50,7 @@ def nodata(name: str) -> DnsResult:
 
 
 def own(*values: str) -> list[DnsResult]:
-    """The domain's own record(s) and an authorisation for the NCSC mailbox."""
+    """The domain's own record(s) and an authorisation for the live reporting service."""
     return [txt(OWN, *values), txt(AUTH_D, "v=DMARC1")]
 
 
@@ -197,7 +212,7 @@ def test_dmarc_01_says_where_the_record_was_found() -> None:
     missing = judge(dmarc.dmarc_record_applies, [nxdomain(SUB, "TXT"), nodata(OWN)], S)
     assert f"{SUB}: NXDOMAIN" in missing.findings[0].observed
     assert f"{OWN}: no TXT records (NODATA)" in missing.findings[0].observed
-    assert f'Publish one TXT record at {SUB}: "v=DMARC1; p=reject; rua={NCSC}"' in (
+    assert f'Publish one TXT record at {SUB}: "v=DMARC1; p=reject; rua={FIX}"' in (
         missing.findings[0].remediation
     )
     lookalike = judge(dmarc.dmarc_record_applies, [txt(OWN, "v=dmarc1; p=reject")])
@@ -265,7 +280,7 @@ def test_dmarc_02_reports_notes_and_salvages_the_record() -> None:
     failed_ = judge(dmarc.dmarc_syntax_valid, own("v=DMARC1; p=quarantine; p=none; fo=1"))
     finding = failed_.findings[0]
     assert "appears more than once" in finding.observed
-    assert f'"v=DMARC1; p=quarantine; fo=1; rua={NCSC}"' in finding.remediation
+    assert f'"v=DMARC1; p=quarantine; fo=1; rua={FIX}"' in finding.remediation
 
 
 # --- DMARC-03 -------------------------------------------------------------------------------------
@@ -351,19 +366,36 @@ def test_dmarc_03_policy(
 def test_dmarc_03_remediation_is_the_corrected_record() -> None:
     record = "v=DMARC1; p=none; rua=mailto:reports@example-dept.gov.uk; fo=1; ruf=mailto:f@x.org"
     finding = judge(dmarc.dmarc_policy_enforced, own(record)).findings[0]
-    assert finding.observed.startswith(f'p=none applies: "{record}" (at {OWN}, TTL 3600)')
+    assert finding.observed.startswith(
+        f'rollout stage monitoring: p=none applies: "{record}" (at {OWN}, TTL 3600)'
+    )
     assert (
         f'Publish at {OWN}, replacing the record: "v=DMARC1; p=reject; '
-        f'rua={NCSC},mailto:reports@example-dept.gov.uk; fo=1; ruf=mailto:f@x.org"'
+        'rua=mailto:reports@example-dept.gov.uk; fo=1; ruf=mailto:f@x.org"'
     ) in finding.remediation
+
+
+@pytest.mark.parametrize(
+    ("record", "stage", "code"),
+    [
+        ("v=DMARC1; p=none; rua=mailto:a@example-dept.gov.uk", "monitoring (p=none)", "none"),
+        ("v=DMARC1; rua=mailto:a@example-dept.gov.uk", "monitoring (no p tag", "none"),
+        ("v=DMARC1; p=quarantine; t=y", "testing (p=quarantine, t=y)", "testing"),
+    ],
+)
+def test_dmarc_03_names_the_rollout_stage(record: str, stage: str, code: str) -> None:
+    verdict = judge(dmarc.dmarc_policy_enforced, own(record))
+    assert [f.code for f in verdict.findings] == [f"dmarc.policy.{code}"]
+    assert verdict.findings[0].observed.startswith(f"rollout stage {stage.split()[0]}: ")
+    assert dict(verdict.details)["rollout stage"].startswith(stage)
 
 
 def test_dmarc_03_inherited_remediation_offers_a_record_of_its_own() -> None:
     finding = judge(
         dmarc.dmarc_policy_enforced, inherited("v=DMARC1; p=reject; sp=none"), S
     ).findings[0]
-    assert finding.observed.startswith("sp=none applies")
-    assert f'Publish a record of its own at {SUB}: "v=DMARC1; p=reject; rua={NCSC}"' in (
+    assert finding.observed.startswith("rollout stage monitoring: sp=none applies")
+    assert f'Publish a record of its own at {SUB}: "v=DMARC1; p=reject; rua={FIX}"' in (
         finding.remediation
     )
     assert f"or fix the record at {OWN}" in finding.remediation
@@ -427,9 +459,9 @@ def test_dmarc_05_sp(
         pytest.param(own("v=DMARC1; p=reject"), Status.FAIL, ["dmarc.rua.missing"], id="no-rua"),
         pytest.param(
             own(GOOD + ",mailto:a@example-dept.gov.uk,mailto:b@example-dept.gov.uk"),
-            Status.FAIL,
-            ["dmarc.rua.too_many"],
-            id="three",
+            Status.PASS,
+            [],
+            id="three-noted",
         ),
         pytest.param(
             own(GOOD + ",https://reports.example/dmarc"),
@@ -440,7 +472,7 @@ def test_dmarc_05_sp(
         pytest.param(
             own(GOOD + ",https://r.example/a,mailto:a@example-dept.gov.uk"),
             Status.FAIL,
-            ["dmarc.rua.not_mailto", "dmarc.rua.too_many"],
+            ["dmarc.rua.not_mailto"],
             id="https-and-three",
         ),
         pytest.param(own("v=DMARC1; p=reject; rua=mailto:"), Status.FAIL, _INVALID, id="invalid"),
@@ -454,62 +486,128 @@ def test_dmarc_06_aggregate_reporting(
     check(judge(dmarc.dmarc_aggregate_reporting, results), status, codes)
 
 
-def test_dmarc_06_three_addresses_are_cut_to_two_with_the_ncsc_first() -> None:
+def test_dmarc_06_more_than_two_addresses_is_a_note_not_a_failure() -> None:
+    """RFC 7489 section 6.2: receivers "MUST support the ability to send to at least two"."""
     record = (
-        f"v=DMARC1; p=reject; rua=mailto:a@example-dept.gov.uk,mailto:b@example-dept.gov.uk,{NCSC}"
+        "v=DMARC1; p=reject; rua=mailto:a@example-dept.gov.uk,mailto:b@x.example,mailto:c@y.example"
     )
-    finding = judge(dmarc.dmarc_aggregate_reporting, own(record)).findings[0]
-    assert f'"v=DMARC1; p=reject; rua={NCSC},mailto:a@example-dept.gov.uk"' in (finding.remediation)
+    verdict = judge(dmarc.dmarc_aggregate_reporting, own(record))
+    assert verdict.status is Status.PASS
+    assert "need send to only the first 2" in dict(verdict.details)["note"]
+    assert not judge(dmarc.dmarc_aggregate_reporting, own(GOOD)).details
+
+
+# --- DMARC-09 -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("rua", "status", "codes"),
     [
-        pytest.param(NCSC, Status.PASS, [], id="ncsc"),
+        pytest.param(LIVE, Status.PASS, [], id="live-service"),
+        pytest.param("mailto:dmarc@example-dept.gov.uk", Status.PASS, [], id="own-mailbox"),
+        pytest.param(NCSC, Status.FAIL, ["dmarc.rua.no_live_address"], id="mail-check-only"),
         pytest.param(
-            "mailto:dmarc-rua@DMARC.Service.GOV.UK", Status.PASS, [], id="domain-case-insensitive"
+            "mailto:dmarc-rua@DMARC.Service.GOV.UK.",
+            Status.FAIL,
+            ["dmarc.rua.no_live_address"],
+            id="mail-check-domain-case-and-dot",
         ),
-        pytest.param(f"{NCSC}!10m", Status.PASS, [], id="size-ignored"),
+        pytest.param(f"{NCSC}!10m", Status.FAIL, ["dmarc.rua.no_live_address"], id="size-ignored"),
         pytest.param(
-            "mailto:a@example-dept.gov.uk, mailto:ab12cd@dmarc-rua.mailcheck.service.ncsc.gov.uk",
-            Status.PASS,
-            [],
+            "mailto:ab12cd@dmarc-rua.mailcheck.service.ncsc.gov.uk",
+            Status.FAIL,
+            ["dmarc.rua.no_live_address"],
             id="mail-check-token",
         ),
         pytest.param(
+            f"{NCSC},mailto:dmarc@example-dept.gov.uk",
+            Status.PASS,
+            [],
+            id="mail-check-beside-own-as-g3-shows-it",
+        ),
+        pytest.param(
             "mailto:DMARC-RUA@dmarc.service.gov.uk",
-            Status.FAIL,
-            ["dmarc.rua.ncsc_missing"],
-            id="local-part-exact",
+            Status.PASS,
+            [],
+            id="local-part-exact-another-mailbox",
         ),
         pytest.param(
-            "mailto:dmarc@example-dept.gov.uk",
+            "https://reports.example/dmarc",
             Status.FAIL,
-            ["dmarc.rua.ncsc_missing"],
-            id="own-mailbox-only",
-        ),
-        pytest.param(
-            "https://dmarc.service.gov.uk/dmarc-rua",
-            Status.FAIL,
-            ["dmarc.rua.ncsc_missing"],
+            ["dmarc.rua.no_live_address"],
             id="not-mailto",
         ),
-        pytest.param(None, Status.FAIL, ["dmarc.rua.ncsc_missing"], id="no-rua"),
+        pytest.param(None, Status.FAIL, ["dmarc.rua.no_live_address"], id="no-rua"),
     ],
 )
-def test_dmarc_07_ncsc_reporting(rua: str | None, status: Status, codes: list[str]) -> None:
+def test_dmarc_09_reports_reach_a_live_address(
+    rua: str | None, status: Status, codes: list[str]
+) -> None:
     record = "v=DMARC1; p=reject" + (f"; rua={rua}" if rua else "")
-    verdict = judge(dmarc.dmarc_ncsc_reporting, own(record))
+    verdict = judge(dmarc.dmarc_reports_reach_live_address, own(record))
     check(verdict, status, codes)
     if codes:
-        assert NCSC in verdict.findings[0].remediation
+        remediation = verdict.findings[0].remediation
+        assert "dmarc.service.gov.uk" not in remediation
+        assert "mailcheck" not in remediation
+        assert FIX in remediation
+
+
+def test_dmarc_09_notes_retired_addresses_in_rua_and_ruf() -> None:
+    record = f"v=DMARC1; p=reject; rua={NCSC},{LIVE}; ruf=mailto:dmarc-ruf@dmarc.service.gov.uk"
+    verdict = judge(dmarc.dmarc_reports_reach_live_address, own(record))
+    assert verdict.status is Status.PASS
+    notes = [text for key, text in verdict.details if key == "retired"]
+    assert len(notes) == 2 and all("NCSC Mail Check, retired 2026-03-31" in n for n in notes)
+    failing = judge(dmarc.dmarc_reports_reach_live_address, own(f"v=DMARC1; p=none; rua={NCSC}"))
+    assert "only to retired services (NCSC Mail Check)" in failing.findings[0].observed
+
+
+def test_dmarc_09_a_users_own_retired_service() -> None:
+    mine = parse_retired(
+        'schema = 1\n[[address]]\nservice = "Old vendor"\nreports = "dmarc"\n'
+        'mailbox = "dmarc@Vendor.Example"\nretired = 2025-06-30\nsource = "https://x.example"\n',
+        "mine.toml",
+    )
+    base = subject(D, *own(GOOD))
+    assert dmarc.dmarc_reports_reach_live_address(base).status is Status.PASS
+    verdict = dmarc.dmarc_reports_reach_live_address(
+        replace(base, retired=packaged_retired().extended(mine))
+    )
+    assert verdict.status is Status.FAIL
+    assert "(Old vendor)" in verdict.findings[0].observed
+    assert LIVE not in verdict.findings[0].remediation
+
+
+def test_no_dmarc_fix_text_names_a_retired_address() -> None:
+    judges = [
+        dmarc.dmarc_record_applies,
+        dmarc.dmarc_syntax_valid,
+        dmarc.dmarc_policy_enforced,
+        dmarc.dmarc_pct_full,
+        dmarc.dmarc_subdomain_policy,
+        dmarc.dmarc_aggregate_reporting,
+        dmarc.dmarc_reports_reach_live_address,
+        dmarc.parked_dmarc_reject,
+    ]
+    records = [
+        f"v=DMARC1; p=none; sp=none; pct=5; rua={NCSC}; ruf=mailto:dmarc-ruf@dmarc.service.gov.uk",
+        "v=DMARC1; p=quarantine; p=none",
+        "v=DMARC1",
+    ]
+    for record in records:
+        for function in judges:
+            for finding in judge(function, own(record)).findings:
+                assert "dmarc.service.gov.uk" not in finding.remediation, (function, finding)
+    for finding in judge(dmarc.dmarc_record_applies, [nxdomain(OWN, "TXT")]).findings:
+        assert "dmarc.service.gov.uk" not in finding.remediation
 
 
 # --- DMARC-08 -------------------------------------------------------------------------------------
 
 EXT = "reports.example"
 AUTH_EXT = f"{D}._report._dmarc.{EXT}"
-WITH_EXT = f"v=DMARC1; p=reject; rua={NCSC}; ruf=mailto:f@{EXT}"
+WITH_EXT = f"v=DMARC1; p=reject; rua={LIVE}; ruf=mailto:f@{EXT}"
 
 
 @pytest.mark.parametrize(
@@ -713,28 +811,39 @@ def test_hostile_values_are_bounded_and_control_characters_shown() -> None:
 @pytest.mark.parametrize(
     ("record", "expected"),
     [
-        ("v=DMARC1; p=none", f"v=DMARC1; p=reject; rua={NCSC}"),
+        ("v=DMARC1; p=none", f"v=DMARC1; p=reject; rua={MINE}"),
         (
             "v=DMARC1; p=quarantine; sp=none; pct=20; t=y; adkim=s",
-            f"v=DMARC1; p=quarantine; adkim=s; rua={NCSC}",
+            f"v=DMARC1; p=quarantine; adkim=s; rua={MINE}",
         ),
-        (f"v=DMARC1; rua=https://x.example/r,{NCSC}!5m", f"v=DMARC1; p=reject; rua={NCSC}!5m"),
-        (f"v=DMARC1; p=reject; rua={NCSC}; zz=kept", f"v=DMARC1; p=reject; rua={NCSC}; zz=kept"),
+        (f"v=DMARC1; rua=https://x.example/r,{LIVE}!5m", f"v=DMARC1; p=reject; rua={LIVE}!5m"),
+        (f"v=DMARC1; p=reject; rua={LIVE}; zz=kept", f"v=DMARC1; p=reject; rua={LIVE}; zz=kept"),
+        # Mail Check's addresses (retired) are dropped, from ruf too; a live address is kept.
+        (f"v=DMARC1; p=reject; rua={NCSC}", f"v=DMARC1; p=reject; rua={MINE}"),
+        (f"v=DMARC1; p=reject; rua={NCSC},{LIVE}", f"v=DMARC1; p=reject; rua={LIVE}"),
+        (
+            f"v=DMARC1; p=reject; rua={LIVE}; ruf=mailto:dmarc-ruf@dmarc.service.gov.uk",
+            f"v=DMARC1; p=reject; rua={LIVE}",
+        ),
+        (
+            f"v=DMARC1; p=reject; rua={LIVE}; ruf=mailto:dmarc-ruf@dmarc.service.gov.uk,{LIVE}",
+            f"v=DMARC1; p=reject; rua={LIVE}; ruf={LIVE}",
+        ),
     ],
 )
 def test_recommended_record(record: str, expected: str) -> None:
-    assert dmarc.recommended_record(parse_dmarc(record)) == expected
+    assert dmarc.recommended_record(parse_dmarc(record), mailbox=MINE[7:]) == expected
 
 
 def test_recommended_record_for_a_subdomain_drops_psd() -> None:
-    record = parse_dmarc(f"v=DMARC1; p=reject; psd=n; rua={NCSC}")
-    assert dmarc.recommended_record(record, for_subdomain=True) == f"v=DMARC1; p=reject; rua={NCSC}"
+    record = parse_dmarc(f"v=DMARC1; p=reject; psd=n; rua={LIVE}")
+    assert dmarc.recommended_record(record, for_subdomain=True) == f"v=DMARC1; p=reject; rua={LIVE}"
     assert dmarc.recommended_record(record) == record.text
 
 
 def test_recommended_record_for_parked_domains() -> None:
     assert dmarc.recommended_record(parse_dmarc("v=DMARC1; p=none"), parked=True) == (
-        f"v=DMARC1; p=reject; sp=reject; rua={NCSC}"
+        f"v=DMARC1; p=reject; sp=reject; rua={MINE}"
     )
 
 
@@ -784,7 +893,7 @@ def settle(planner: Planner, domain: str, answers: list[DnsResult]) -> set[str]:
         pytest.param(D, [txt(OWN, GOOD + "; p=none")], [OWN], id="invalid-record"),
         pytest.param(
             D,
-            [txt(OWN, f"v=DMARC1; rua={NCSC}!1m; ruf={NCSC},mailto:x@DMARC.service.gov.uk")],
+            [txt(OWN, f"v=DMARC1; rua={LIVE}!1m; ruf={LIVE},mailto:x@VENDOR.example")],
             [OWN, AUTH_D],
             id="same-host-asked-once",
         ),

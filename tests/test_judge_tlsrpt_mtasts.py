@@ -1,15 +1,22 @@
-"""Judge tables for TLSRPT-01, TLSRPT-02 and MTASTS-01: plain data, no network."""
+"""Judge tables for TLSRPT-01, TLSRPT-03 and MTASTS-01: plain data, no network.
+
+TLSRPT-02 (reports to NCSC Mail Check) was withdrawn in catalogue version 2; TLSRPT-03's table
+holds the shapes real records take: Mail Check's address alone (as security.gov.uk still
+shows it), beside a live address, in other cases, and a user's own retired service.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 from factories import answer, failed, nxdomain, subject, txt
 
+from pytest_govmail.inputs.retired_reporting import packaged_retired, parse_retired
 from pytest_govmail.judge.mtasts import mtasts_txt_record
-from pytest_govmail.judge.tlsrpt import tlsrpt_ncsc_reporting, tlsrpt_record
+from pytest_govmail.judge.tlsrpt import tlsrpt_record, tlsrpt_reports_reach_live_address
 from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
@@ -19,7 +26,8 @@ D = "example-dept.gov.uk"
 TLS = f"_smtp._tls.{D}"
 STS = f"_mta-sts.{D}"
 NCSC = "mailto:tls-rua@mailcheck.service.ncsc.gov.uk"
-GOOD = f"v=TLSRPTv1; rua={NCSC}"
+OWN = f"mailto:tls-reports@{D}"
+GOOD = f"v=TLSRPTv1; rua={OWN}"
 
 
 def run(function: Callable[[Subject], Verdict], *results: DnsResult) -> Verdict:
@@ -40,7 +48,7 @@ _TLS_COMMON = [
     pytest.param([nxdomain(TLS, "TXT")], Status.FAIL, ["tlsrpt.record.missing"], id="nxdomain"),
     pytest.param([answer(TLS, "TXT")], Status.FAIL, ["tlsrpt.record.missing"], id="nodata"),
     pytest.param(
-        [txt(TLS, "v=tlsrptv1; rua=" + NCSC)],
+        [txt(TLS, "v=tlsrptv1; rua=" + OWN)],
         Status.FAIL,
         ["tlsrpt.record.missing"],
         id="version-case",
@@ -55,7 +63,7 @@ _TLS_COMMON = [
     pytest.param([txt(TLS, "v=TLSRPTv1")], Status.FAIL, ["tlsrpt.record.invalid"], id="no-rua"),
     # RFC 8460 section 3 discards records that do not begin with "v=TLSRPTv1;".
     pytest.param(
-        [txt(TLS, "v=TLSRPTv1", "v=TLSRPTv1; rua=" + NCSC)],
+        [txt(TLS, "v=TLSRPTv1", GOOD)],
         Status.PASS,
         [],
         id="bare-beside-valid",
@@ -100,50 +108,84 @@ def test_tlsrpt_01(results: list[DnsResult], status: Status, codes: list[str] | 
 @pytest.mark.parametrize(
     ("results", "status", "codes"),
     [
-        pytest.param([txt(TLS, GOOD)], Status.PASS, [], id="ncsc"),
+        pytest.param([txt(TLS, GOOD)], Status.PASS, [], id="own-mailbox"),
         pytest.param(
-            [
-                txt(
-                    TLS,
-                    "v=TLSRPTv1; rua=https://r.example/t, mailto:tls-rua@MAILCHECK."
-                    "service.ncsc.gov.uk",
-                )
-            ],
-            Status.PASS,
-            [],
-            id="domain-case",
+            [txt(TLS, f"v=TLSRPTv1;rua={NCSC}")],
+            Status.FAIL,
+            ["tlsrpt.rua.no_live_address"],
+            id="mail-check-only-as-security-gov-uk-shows-it",
+        ),
+        pytest.param(
+            [txt(TLS, "v=TLSRPTv1; rua=mailto:tls-rua@MAILCHECK.service.ncsc.gov.uk.")],
+            Status.FAIL,
+            ["tlsrpt.rua.no_live_address"],
+            id="mail-check-domain-case-and-dot",
         ),
         pytest.param(
             [txt(TLS, "v=TLSRPTv1; rua=mailto:TLS-RUA@mailcheck.service.ncsc.gov.uk")],
-            Status.FAIL,
-            ["tlsrpt.rua.ncsc_missing"],
-            id="local-part-exact",
+            Status.PASS,
+            [],
+            id="local-part-exact-another-mailbox",
         ),
         pytest.param(
-            [txt(TLS, "v=TLSRPTv1; rua=mailto:tls@example-dept.gov.uk")],
-            Status.FAIL,
-            ["tlsrpt.rua.ncsc_missing"],
-            id="own-mailbox-only",
+            [txt(TLS, f"v=TLSRPTv1; rua={NCSC},https://reports.example/tls")],
+            Status.PASS,
+            [],
+            id="mail-check-beside-https",
+        ),
+        pytest.param(
+            [txt(TLS, f"v=TLSRPTv1; rua={NCSC}, {OWN}")],
+            Status.PASS,
+            [],
+            id="mail-check-beside-own",
         ),
         *_TLS_COMMON,
     ],
 )
-def test_tlsrpt_02(results: list[DnsResult], status: Status, codes: list[str] | None) -> None:
-    check(run(tlsrpt_ncsc_reporting, *results), status, codes, TLS)
+def test_tlsrpt_03(results: list[DnsResult], status: Status, codes: list[str] | None) -> None:
+    check(run(tlsrpt_reports_reach_live_address, *results), status, codes, TLS)
 
 
-def test_tlsrpt_02_remediation_adds_the_ncsc_mailbox_and_keeps_the_rest() -> None:
-    record = "v=TLSRPTv1; rua=mailto:tls@example-dept.gov.uk; ext=1"
-    finding = run(tlsrpt_ncsc_reporting, txt(TLS, record)).findings[0]
-    assert f'"v=TLSRPTv1; rua={NCSC},mailto:tls@example-dept.gov.uk; ext=1"' in (
-        finding.remediation
+def test_tlsrpt_03_names_the_retired_address_and_its_service() -> None:
+    verdict = run(tlsrpt_reports_reach_live_address, txt(TLS, f"v=TLSRPTv1; rua={NCSC}; ext=1"))
+    finding = verdict.findings[0]
+    assert "only to retired services (NCSC Mail Check)" in finding.observed
+    assert f'"v=TLSRPTv1; rua={OWN}; ext=1"' in finding.remediation
+    assert "mailcheck" not in finding.remediation
+    assert verdict.details[0][0] == "retired"
+    assert "retired 2026-03-31" in verdict.details[0][1]
+    passed = run(tlsrpt_reports_reach_live_address, txt(TLS, f"v=TLSRPTv1; rua={NCSC},{OWN}"))
+    assert passed.status is Status.PASS and passed.details[0][0] == "retired"
+
+
+def test_tlsrpt_03_a_users_own_retired_service() -> None:
+    mine = parse_retired(
+        'schema = 1\n[[address]]\nservice = "Old vendor"\nreports = "tlsrpt"\n'
+        'domain = "reports.example"\nretired = 2025-01-01\nsource = "https://x.example"\n',
+        "mine.toml",
     )
-    assert f'"{record}" at {TLS}, TTL 3600' in finding.observed
+    retired = packaged_retired().extended(mine)
+    record = "v=TLSRPTv1; rua=https://reports.example/tls,mailto:a@REPORTS.example"
+    base = subject(D, txt(TLS, record))
+    assert tlsrpt_reports_reach_live_address(base).status is Status.PASS
+    verdict = tlsrpt_reports_reach_live_address(replace(base, retired=retired))
+    assert verdict.status is Status.FAIL
+    assert "(Old vendor)" in verdict.findings[0].observed
 
 
-def test_tlsrpt_01_scheme_fix_does_not_duplicate_the_ncsc_mailbox() -> None:
+def test_no_tls_fix_text_names_a_retired_address() -> None:
+    for record in ("v=TLSRPTv1", f"v=TLSRPTv1; rua={NCSC},ftp://x.example", "nothing"):
+        for function in (tlsrpt_record, tlsrpt_reports_reach_live_address):
+            for finding in run(function, txt(TLS, record)).findings:
+                assert "mailcheck" not in finding.remediation, (record, finding)
+
+
+def test_tlsrpt_01_scheme_fix_keeps_live_addresses_and_drops_retired_ones() -> None:
     finding = run(tlsrpt_record, txt(TLS, f"v=TLSRPTv1; rua={NCSC},ftp://x.example")).findings[0]
-    assert f'"v=TLSRPTv1; rua={NCSC}"' in finding.remediation
+    assert f'"v=TLSRPTv1; rua={OWN}"' in finding.remediation
+    record = f"v=TLSRPTv1; rua=mailto:a@{D},ftp://x.example"
+    finding = run(tlsrpt_record, txt(TLS, record)).findings[0]
+    assert f'"v=TLSRPTv1; rua=mailto:a@{D}"' in finding.remediation
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,7 @@ MUST_MX = {r.id for r in load_catalogue().in_area("mx") if r.level == "must" and
     [
         pytest.param(["-m", "dmarc"], {"DMARC"}, id="area"),
         pytest.param(["-m", "must and mx"], MUST_MX, id="level-and-area"),
-        pytest.param(["-m", "requirement(id='TLSRPT-02')"], {"TLSRPT-02"}, id="marker-kwarg"),
+        pytest.param(["-m", "requirement(id='TLSRPT-03')"], {"TLSRPT-03"}, id="marker-kwarg"),
         pytest.param(["-k", "null_mx_alone"], {"MX-03"}, id="keyword"),
     ],
 )

@@ -35,7 +35,12 @@ def suite_areas() -> dict[str, str]:
 def test_every_area_with_a_judged_requirement_has_one_suite_test() -> None:
     catalogue = load_catalogue()
     judged = {r.area for r in catalogue if r.implemented}
-    assert set(suite_areas()) == judged
+    # An area whose requirements were all judged once and are now withdrawn keeps its suite
+    # (the plugin does not run it): PTR, between PTR-01's withdrawal and PTR-02.
+    withdrawn_only = {
+        r.area for r in catalogue.withdrawn if r.area not in judged and r.withdrawn is not None
+    }
+    assert set(suite_areas()) - withdrawn_only == judged
 
 
 def test_suite_tests_hold_no_logic() -> None:

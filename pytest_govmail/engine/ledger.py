@@ -12,6 +12,11 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 
 from pytest_govmail.inputs.attestations import Attestation, parse_attestations
+from pytest_govmail.inputs.retired_reporting import (
+    RetiredReporting,
+    packaged_retired,
+    retired_from_input,
+)
 from pytest_govmail.inputs.tls_profile import TlsProfile, load_profile, profile_from_input
 from pytest_govmail.inputs.waivers import Horizon, Waiver, WaiverMatch, parse_waivers
 
@@ -23,6 +28,9 @@ class RunLedger:
         self.inputs: dict[str, tuple[str, str]] = dict(inputs)
         self.waivers: tuple[Waiver, ...] = ()
         self.attestations: tuple[Attestation, ...] = ()
+        #: The retired report addresses DMARC-09 and TLSRPT-03 judge by: the packaged list,
+        #: extended by the user's file (``inputs["retired_addresses"]``).
+        self.retired: RetiredReporting = packaged_retired()
         self.waivers_applied: set[Waiver] = set()
         self.waivers_expired: set[Waiver] = set()
         #: How many tests each applied waiver matched, for the report's waiver list.
@@ -42,8 +50,9 @@ class RunLedger:
         self, requirement_ids: Collection[str], waiver_horizon: Horizon | None = None
     ) -> None:
         """Read the waivers, attestations and TLS profile held in ``inputs`` (the user's files,
-        or a replayed run's), the waivers held to ``waiver_horizon`` when one is given. Raises
-        ``WaiverError``, ``AttestationError`` or ``ProfileError`` naming what is wrong."""
+        or a replayed run's), the waivers held to ``waiver_horizon`` when one is given, and the
+        user's retired report addresses. Raises ``WaiverError``, ``AttestationError``,
+        ``ProfileError`` or ``RetiredError`` naming what is wrong."""
         self.tls_profile  # noqa: B018 - parsed here, so that a bad profile stops the run early
         if "waivers" in self.inputs:
             source, text = self.inputs["waivers"]
@@ -51,6 +60,8 @@ class RunLedger:
         if "attestations" in self.inputs:
             source, text = self.inputs["attestations"]
             self.attestations = parse_attestations(text, source)
+        if "retired_addresses" in self.inputs:
+            self.retired = retired_from_input(*self.inputs["retired_addresses"])
 
     def note_waiver(self, match: WaiverMatch) -> None:
         """Remember which waivers matched a test, for the report's waiver summary."""

@@ -22,7 +22,7 @@ from pytest_govmail.engine import needs
 from pytest_govmail.engine.ledger import RunLedger
 from pytest_govmail.engine.settings import Settings, parse_nameserver
 from pytest_govmail.engine.sharing import WorkerShare
-from pytest_govmail.inputs.catalogue import Requirement
+from pytest_govmail.inputs.catalogue import Requirement, load_catalogue
 from pytest_govmail.inputs.tls_profile import profile_input
 from pytest_govmail.judge.roles import RoleFacts, infer_roles, nonexistence
 from pytest_govmail.model import evidence as evidence_file
@@ -598,6 +598,7 @@ class GovmailRun(RunLedger):
             attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
             vantage=self.vantage,
             dnssec=self.dnssec,
+            retired=self.retired,
         )
 
     def to_evidence(self) -> evidence_file.Evidence:
@@ -627,6 +628,7 @@ class GovmailRun(RunLedger):
             policies=dict(self.policies),
             messages=self.messages,
             dnssec=dict(self.dnssec),
+            catalogue_version=load_catalogue().version,
         )
 
 

@@ -2,20 +2,26 @@
 
 The catalogue ships as package data (``catalogue.toml``) and is read with :func:`load_catalogue`,
 which validates it strictly: a malformed file raises :class:`CatalogueError` naming the entry and
-the field at fault. Every requirement becomes one test per target; its ``id`` is public interface.
+the field at fault. Every requirement becomes one test per target; its ``id`` is public interface
+and never changes meaning: a requirement that no longer applies stays in the file, *withdrawn*
+(with the date, the reason and the records that replace it), is listed in reports and never
+run, and its ID is never given to another requirement. Each level cites the sentence of its
+source that sets it (``level_source``, ``level_quote``), and the file's ``[[changelog]]`` says
+what each catalogue version changed; the last entry's version is the catalogue's.
 
 ``python -m pytest_govmail.inputs.catalogue_markdown [ID ...]`` prints it as Markdown.
 """
 
 from __future__ import annotations
 
+import datetime
 import enum
 import functools
 import importlib.resources
 import re
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -26,10 +32,13 @@ __all__ = [
     "AREA_TITLES",
     "Catalogue",
     "CatalogueError",
+    "ChangelogEntry",
     "Level",
+    "LevelChange",
     "Requirement",
     "Scope",
     "Source",
+    "Withdrawal",
     "load_catalogue",
     "source_key",
 ]
@@ -59,7 +68,9 @@ AREA_TITLES: Mapping[str, str] = MappingProxyType(
     }
 )
 
-SUPPORTED_VERSIONS: frozenset[str] = frozenset({"1"})
+#: The catalogue version every release before catalogue versions were recorded in the evidence
+#: judged with (pytest-govmail 0.1.0 and its successors up to catalogue version 2).
+FIRST_VERSION = "1"
 
 _PACKAGED_NAME = "catalogue.toml"
 _ID_RE = re.compile(r"^[A-Z]+-\d{2}$")
@@ -77,14 +88,20 @@ _REQUIREMENT_FIELDS = (
     "sources",
     "remediation",
     "needs",
+    "level_source",
+    "level_quote",
 )
-#: Fields a requirement may leave out: a record without a judge is not implemented yet.
-_OPTIONAL_FIELDS = ("judge", "level_source", "level_quote")
+#: Fields a requirement may leave out: a record without a judge is not implemented yet, and one
+#: with ``withdrawn`` is no longer a requirement.
+_OPTIONAL_FIELDS = ("judge", "withdrawn")
+_WITHDRAWN_FIELDS = frozenset({"date", "reason", "replaced_by"})
+_CHANGELOG_FIELDS = frozenset({"version", "date", "changes", "added", "withdrawn", "levels"})
+_VERSION_RE = re.compile(r"^[1-9][0-9]{0,5}$")
 #: What a record's ``needs`` may name: DNS planner groups, and the other kinds of evidence.
 _NEED_RE = re.compile(r"^(dns:[a-z]+|tls|policy|messages)$")
 _JUDGE_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 _SOURCE_FIELDS = ("title", "url")
-_TOP_LEVEL_KEYS = frozenset({"version", "sources", "requirement"})
+_TOP_LEVEL_KEYS = frozenset({"version", "sources", "requirement", "changelog"})
 
 
 class CatalogueError(ValueError):
@@ -117,6 +134,45 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """Why a requirement is no longer one: since when, the reason, and what replaced it."""
+
+    date: datetime.date
+    reason: str
+    replaced_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChangelogEntry:
+    """What one catalogue version changed: sentences for people, and the IDs it added,
+    withdrew or changed the level of (each checked against the records)."""
+
+    version: str
+    date: datetime.date
+    changes: tuple[str, ...]
+    added: tuple[str, ...] = ()
+    withdrawn: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LevelChange:
+    """A level an organisation set for itself (``--govmail-levels``), with its reason."""
+
+    requirement: str
+    catalogue_level: Level
+    level: Level
+    reason: str
+    source: str = ""
+
+    def describe(self) -> str:
+        return (
+            f"{self.requirement}: {self.catalogue_level.value} -> {self.level.value} "
+            f"({self.reason})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Requirement:
     """One row of the catalogue."""
 
@@ -134,14 +190,16 @@ class Requirement:
     #: ``MODULE.FUNCTION`` in :mod:`pytest_govmail.judge`; None while not implemented.
     judge: str | None = None
     #: The citation that sets ``level``: a source key, optionally followed by a section.
-    level_source: str | None = None
+    level_source: str = ""
     #: The short sentence of that source that sets the level, quoted as it stands.
-    level_quote: str | None = None
+    level_quote: str = ""
+    #: Set when the requirement is withdrawn: it is listed, never run, its ID never reused.
+    withdrawn: Withdrawal | None = None
 
     @property
     def implemented(self) -> bool:
         """True when the record names a judge, so a run tests it."""
-        return self.judge is not None
+        return self.judge is not None and self.withdrawn is None
 
     @property
     def dns_groups(self) -> tuple[str, ...]:
@@ -169,21 +227,42 @@ def source_key(reference: str) -> str:
 
 
 class Catalogue:
-    """The validated requirements, in file order, with the sources they cite. Immutable."""
+    """The validated requirements, in file order, with the sources they cite. Immutable.
 
-    __slots__ = ("_by_id", "_requirements", "_sources", "_version")
+    Iterating, :meth:`ids`, :meth:`in_area`, ``in`` and look-ups see the requirements in force;
+    :attr:`withdrawn` holds the withdrawn ones and :meth:`record` finds any record by ID.
+    ``level_changes`` are the levels an organisation set for itself (:meth:`with_levels`).
+    """
+
+    __slots__ = (
+        "_by_id",
+        "_changelog",
+        "_level_changes",
+        "_records",
+        "_requirements",
+        "_sources",
+        "_version",
+        "_withdrawn",
+    )
 
     def __init__(
-        self, version: str, sources: Mapping[str, Source], requirements: Sequence[Requirement]
+        self,
+        version: str,
+        sources: Mapping[str, Source],
+        requirements: Sequence[Requirement],
+        changelog: Sequence[ChangelogEntry] = (),
+        level_changes: Sequence[LevelChange] = (),
     ) -> None:
         self._version = version
         self._sources: Mapping[str, Source] = MappingProxyType(dict(sources))
-        self._requirements: tuple[Requirement, ...] = tuple(requirements)
-        self._by_id: Mapping[str, Requirement] = MappingProxyType(
-            {r.id: r for r in self._requirements}
-        )
-        if len(self._by_id) != len(self._requirements):
+        self._records: tuple[Requirement, ...] = tuple(requirements)
+        self._requirements = tuple(r for r in self._records if r.withdrawn is None)
+        self._withdrawn = tuple(r for r in self._records if r.withdrawn is not None)
+        self._by_id: Mapping[str, Requirement] = MappingProxyType({r.id: r for r in self._records})
+        if len(self._by_id) != len(self._records):
             raise CatalogueError("requirement IDs are not unique")
+        self._changelog = tuple(changelog)
+        self._level_changes = tuple(level_changes)
 
     @property
     def version(self) -> str:
@@ -196,7 +275,32 @@ class Catalogue:
 
     @property
     def requirements(self) -> tuple[Requirement, ...]:
+        """The requirements in force, in file order."""
         return self._requirements
+
+    @property
+    def records(self) -> tuple[Requirement, ...]:
+        """Every record in file order, withdrawn ones included."""
+        return self._records
+
+    @property
+    def withdrawn(self) -> tuple[Requirement, ...]:
+        """The withdrawn requirements, in file order: listed in reports, never run."""
+        return self._withdrawn
+
+    @property
+    def changelog(self) -> tuple[ChangelogEntry, ...]:
+        """What each catalogue version changed, oldest first."""
+        return self._changelog
+
+    @property
+    def level_changes(self) -> tuple[LevelChange, ...]:
+        """The levels an organisation set for itself, in the order its file gave them."""
+        return self._level_changes
+
+    def record(self, requirement_id: str) -> Requirement | None:
+        """Any record by ID, withdrawn ones included."""
+        return self._by_id.get(requirement_id)
 
     def __iter__(self) -> Iterator[Requirement]:
         return iter(self._requirements)
@@ -205,24 +309,40 @@ class Catalogue:
         return len(self._requirements)
 
     def __contains__(self, requirement_id: object) -> bool:
-        return requirement_id in self._by_id
+        found = self._by_id.get(requirement_id) if isinstance(requirement_id, str) else None
+        return found is not None and found.withdrawn is None
 
     def __getitem__(self, requirement_id: str) -> Requirement:
-        try:
-            return self._by_id[requirement_id]
-        except KeyError:
-            raise KeyError(f"no requirement {requirement_id!r} in the catalogue") from None
+        found = self._by_id.get(requirement_id)
+        if found is None:
+            raise KeyError(f"no requirement {requirement_id!r} in the catalogue")
+        if found.withdrawn is not None:
+            raise KeyError(f"{requirement_id} was withdrawn on {found.withdrawn.date.isoformat()}")
+        return found
 
     def get(self, requirement_id: str) -> Requirement | None:
-        return self._by_id.get(requirement_id)
+        found = self._by_id.get(requirement_id)
+        return found if found is not None and found.withdrawn is None else None
+
+    def with_levels(self, changes: Sequence[LevelChange]) -> Catalogue:
+        """This catalogue with the levels an organisation set (see :mod:`.levels`)."""
+        by_id = {c.requirement: c for c in changes}
+        for change in changes:
+            if change.requirement not in self:
+                raise CatalogueError(f"{change.requirement}: not a requirement in force")
+        records = [
+            replace(r, level=by_id[r.id].level) if r.id in by_id else r for r in self._records
+        ]
+        return Catalogue(self._version, self._sources, records, self._changelog, changes)
 
     def ids(self) -> tuple[str, ...]:
         """Every requirement ID, in file order."""
         return tuple(r.id for r in self._requirements)
 
     def areas(self) -> tuple[str, ...]:
-        """Every area, in order of first appearance."""
-        return tuple(dict.fromkeys(r.area for r in self._requirements))
+        """Every area, in order of first appearance, withdrawn records' included (an area whose
+        requirements are all withdrawn still names its suite and its marker)."""
+        return tuple(dict.fromkeys(r.area for r in self._records))
 
     def in_area(self, area: str) -> tuple[Requirement, ...]:
         return tuple(r for r in self._requirements if r.area == area)
@@ -232,7 +352,10 @@ class Catalogue:
         return tuple((ref, self._sources[source_key(ref)]) for ref in requirement.sources)
 
     def __repr__(self) -> str:
-        return f"<Catalogue v{self._version}: {len(self)} requirements>"
+        return (
+            f"<Catalogue v{self._version}: {len(self)} requirements, "
+            f"{len(self._withdrawn)} withdrawn>"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,13 +396,18 @@ def _build(document: Mapping[str, Any], origin: str) -> Catalogue:
         raise CatalogueError(f"{origin}: unknown top-level key(s): {', '.join(unknown)}")
 
     version = document.get("version")
-    if not isinstance(version, str) or version not in SUPPORTED_VERSIONS:
-        supported = ", ".join(sorted(SUPPORTED_VERSIONS))
+    if not isinstance(version, str) or not _VERSION_RE.fullmatch(version):
         raise CatalogueError(
-            f"{origin}: field 'version': {version!r} is not a supported version ({supported})"
+            f"{origin}: field 'version': {version!r} is not a version number (\"2\")"
         )
 
     sources = _build_sources(document.get("sources"), origin)
+    changelog = _build_changelog(document.get("changelog"), origin)
+    if changelog[-1].version != version:
+        raise CatalogueError(
+            f"{origin}: field 'version': {version!r} is not the last changelog entry's version "
+            f"({changelog[-1].version!r})"
+        )
 
     raw_requirements = document.get("requirement")
     if not isinstance(raw_requirements, list) or not raw_requirements:
@@ -313,7 +441,119 @@ def _build(document: Mapping[str, Any], origin: str) -> Catalogue:
                 f"of ID prefix {other!r} (one ID prefix per area)"
             )
 
-    return Catalogue(version, sources, requirements)
+    _check_history(requirements, changelog, origin)
+    return Catalogue(version, sources, requirements, changelog)
+
+
+def _check_history(
+    requirements: Sequence[Requirement], changelog: Sequence[ChangelogEntry], origin: str
+) -> None:
+    """The changelog and the records tell one story: every ID the changelog names exists, an ID
+    it withdrew is still there and withdrawn (so it can never come back with another meaning),
+    every withdrawn record is withdrawn by exactly one version, and a withdrawn record is
+    replaced only by requirements in force."""
+    by_id = {r.id: r for r in requirements}
+    withdrawn_by: dict[str, str] = {}
+    for entry in changelog:
+        where = f"{origin}: changelog version {entry.version}"
+        for field_name, ids in (
+            ("added", entry.added),
+            ("withdrawn", entry.withdrawn),
+            ("levels", entry.levels),
+        ):
+            for ident in ids:
+                if ident not in by_id:
+                    raise CatalogueError(f"{where}: field {field_name!r}: no record {ident!r}")
+        for ident in entry.withdrawn:
+            if by_id[ident].withdrawn is None:
+                raise CatalogueError(
+                    f"{where}: field 'withdrawn': {ident} is withdrawn and may never come back "
+                    "(its record must keep its 'withdrawn' table)"
+                )
+            if ident in withdrawn_by:
+                raise CatalogueError(
+                    f"{where}: field 'withdrawn': {ident} was already withdrawn by version "
+                    f"{withdrawn_by[ident]}"
+                )
+            withdrawn_by[ident] = entry.version
+    for requirement in requirements:
+        withdrawal = requirement.withdrawn
+        if withdrawal is None:
+            continue
+        where = f"{origin}: requirement {requirement.id}"
+        if requirement.id not in withdrawn_by:
+            raise CatalogueError(
+                f"{where}: field 'withdrawn': no changelog entry lists it under 'withdrawn'"
+            )
+        for other in withdrawal.replaced_by:
+            target = by_id.get(other)
+            if target is None or target.withdrawn is not None or other == requirement.id:
+                raise CatalogueError(
+                    f"{where}: field 'withdrawn.replaced_by': {other!r} is not a requirement "
+                    "in force"
+                )
+
+
+def _build_changelog(raw: object, origin: str) -> tuple[ChangelogEntry, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise CatalogueError(f"{origin}: no [[changelog]] entries")
+    entries: list[ChangelogEntry] = []
+    for index, item in enumerate(raw, start=1):
+        where = f"{origin}: changelog entry #{index}"
+        if not isinstance(item, dict):
+            raise CatalogueError(f"{where}: must be a table")
+        unknown = sorted(set(item) - _CHANGELOG_FIELDS)
+        if unknown:
+            raise CatalogueError(f"{where}: unknown field(s): {', '.join(unknown)}")
+        version = _text(item, "version", where)
+        if not _VERSION_RE.fullmatch(version):
+            raise CatalogueError(f"{where}: field 'version': {version!r} is not a version number")
+        if entries and int(version) != int(entries[-1].version) + 1:
+            raise CatalogueError(
+                f"{where}: field 'version': {version} does not follow {entries[-1].version}"
+            )
+        if not entries and version != FIRST_VERSION:
+            raise CatalogueError(f"{where}: field 'version': the first version is {FIRST_VERSION}")
+        day = item.get("date")
+        if not isinstance(day, datetime.date) or isinstance(day, datetime.datetime):
+            raise CatalogueError(f"{where}: field 'date': {day!r} is not a date (2026-12-03)")
+        if entries and day < entries[-1].date:
+            raise CatalogueError(f"{where}: field 'date': before the previous version's")
+        entries.append(
+            ChangelogEntry(
+                version=version,
+                date=day,
+                changes=_text_list(item, "changes", where),
+                added=_id_list(item, "added", where),
+                withdrawn=_id_list(item, "withdrawn", where),
+                levels=_id_list(item, "levels", where),
+            )
+        )
+    return tuple(entries)
+
+
+def _id_list(table: Mapping[str, object], name: str, where: str) -> tuple[str, ...]:
+    if name not in table:
+        return ()
+    ids = _text_list(table, name, where)
+    for ident in ids:
+        if not _ID_RE.fullmatch(ident):
+            raise CatalogueError(f"{where}: field {name!r}: {ident!r} does not match PREFIX-NN")
+    return ids
+
+
+def _build_withdrawal(raw: object, where: str) -> Withdrawal:
+    if not isinstance(raw, dict):
+        raise CatalogueError(f"{where}: field 'withdrawn': must be a table (date, reason)")
+    unknown = sorted(set(raw) - _WITHDRAWN_FIELDS)
+    if unknown:
+        raise CatalogueError(f"{where}: field 'withdrawn': unknown field(s): {', '.join(unknown)}")
+    day = raw.get("date")
+    if not isinstance(day, datetime.date) or isinstance(day, datetime.datetime):
+        raise CatalogueError(f"{where}: field 'withdrawn.date': {day!r} is not a date")
+    reason = _text(raw, "reason", f"{where}: withdrawn")
+    replaced = _id_list(raw, "replaced_by", f"{where}: withdrawn")
+    return Withdrawal(date=day, reason=reason, replaced_by=replaced)
 
 
 def _build_sources(raw: object, origin: str) -> dict[str, Source]:
@@ -406,18 +646,25 @@ def _build_requirement(
     if judge is not None and not (isinstance(judge, str) and _JUDGE_RE.fullmatch(judge)):
         raise CatalogueError(f"{where}: field 'judge': {judge!r} is not MODULE.FUNCTION")
 
-    level_source = raw.get("level_source")
-    level_quote = raw.get("level_quote")
-    if (level_source is None) != (level_quote is None):
-        raise CatalogueError(f"{where}: 'level_source' and 'level_quote' come together")
-    if level_source is not None:
-        level_source = _text(raw, "level_source", where)
-        if source_key(level_source) not in sources:
+    level_source = _text(raw, "level_source", where)
+    if source_key(level_source) not in sources:
+        raise CatalogueError(
+            f"{where}: field 'level_source': {level_source!r} does not start with a "
+            f"declared source key (declared: {', '.join(sources)})"
+        )
+    level_quote = _text(raw, "level_quote", where)
+    if len(level_quote) > 400:
+        raise CatalogueError(
+            f"{where}: field 'level_quote': {len(level_quote)} characters; quote the one "
+            "sentence that sets the level (at most 400)"
+        )
+    withdrawn = None
+    if "withdrawn" in raw:
+        withdrawn = _build_withdrawal(raw["withdrawn"], where)
+        if judge is not None:
             raise CatalogueError(
-                f"{where}: field 'level_source': {level_source!r} does not start with a "
-                f"declared source key (declared: {', '.join(sources)})"
+                f"{where}: field 'judge': a withdrawn requirement is never run, so names no judge"
             )
-        level_quote = _text(raw, "level_quote", where)
 
     return Requirement(
         id=ident,
@@ -433,6 +680,7 @@ def _build_requirement(
         judge=judge,
         level_source=level_source,
         level_quote=level_quote,
+        withdrawn=withdrawn,
     )
 
 

@@ -1,12 +1,14 @@
-"""DMARC-01..08 and PARK-02: the DMARC record that applies to a domain, and what it asks for.
+"""DMARC-01..09 and PARK-02: the DMARC record that applies to a domain, and what it asks for.
 
 Sources: RFC 7489 (sections 6.3 tags, 6.4 grammar, 6.6.3 policy discovery, 7.1 external report
 destinations), RFC 9989 (sections 4.7 tags, 4.8 grammar, 4.10 discovery; Appendix A.6 on ``pct``),
 GOV.UK "Securing government email" (G1: DMARC in place, DMARC reporting), "Set up government
 email services securely" (G2: from ``p=none`` towards quarantine/reject), "Protect domains that
-do not send email" (G3: ``p=reject; sp=reject`` for parked domains) and NCSC Mail Check's
-published DMARC rules (MC: pct=100, sp not none, the NCSC aggregate-report mailbox, at most two
-``mailto:`` report addresses).
+do not send email" (G3: ``p=reject; sp=reject`` for parked domains), GOV.UK's DMARC standard
+(GS2: failing mail treated as spam, ``p=quarantine``) and NCSC Mail Check's published DMARC
+rules (MC: pct=100, sp not none). Mail Check itself was retired on 31 March 2026: its addresses
+are in the retired-reporting list (:mod:`pytest_govmail.inputs.retired_reporting`), which
+DMARC-09 judges ``rua`` by, and no fix text here recommends them.
 
 Which record applies (DMARC-01) follows RFC 7489 section 6.6.3: the TXT records at
 ``_dmarc.<domain>`` that start with ``v=DMARC1``; when there are none, those at
@@ -24,7 +26,7 @@ Conventions for every judge here:
 - Answers are read only through :func:`~pytest_govmail.judge.common.lookup`: a timeout or
   SERVFAIL is INCONCLUSIVE, never a missing record. So is a failed fallback lookup at the
   organisational domain when the domain itself has no record.
-- DMARC-02..08 and PARK-02 judge *the record that applies*. When none applies they FAIL with
+- DMARC-02..09 and PARK-02 judge *the record that applies*. When none applies they FAIL with
   code ``dmarc.record.missing`` (none found, or several at one name), and when the record that
   applies does not parse they FAIL with ``dmarc.record.invalid`` (DMARC-02 itself reports the
   syntax error under its own code ``dmarc.syntax.*``). They never raise for bad DNS data.
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from pytest_govmail.inputs.retired_reporting import RetiredReporting, packaged_retired
 from pytest_govmail.judge.common import describe_answer, lookup, show_value, where
 from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.model.subject import Subject
@@ -46,7 +49,6 @@ from pytest_govmail.records.dmarc import (
     REMOVED_TAGS,
     DmarcRecord,
     DmarcSyntaxError,
-    ReportUri,
     authorisation_name,
     dmarc_records,
     invalid_tags,
@@ -61,12 +63,21 @@ from pytest_govmail.records.dmarc import (
 )
 from pytest_govmail.records.txt import txt_values
 
-#: The NCSC's aggregate-report mailbox for public-sector domains (G1, MC).
-NCSC_RUA = "dmarc-rua@dmarc.service.gov.uk"
-#: The domain of Mail Check's per-organisation token addresses, which also satisfy DMARC-07.
-MAILCHECK_RUA_DOMAIN = "dmarc-rua.mailcheck.service.ncsc.gov.uk"
-#: The smallest record that passes DMARC-02..07.
-BASELINE_RECORD = f"v=DMARC1; p=reject; rua=mailto:{NCSC_RUA}"
+#: The local part of the aggregate-report mailbox a fix suggests, at the organisational domain
+#: (an address there needs no external-report authorisation, DMARC-08).
+REPORT_MAILBOX = "dmarc-reports"
+#: Receivers need send aggregate reports to only this many URIs (RFC 7489 section 6.2).
+REPORT_URIS_SENT = 2
+
+
+def report_mailbox(domain: str) -> str:
+    """The aggregate-report mailbox a fix suggests for ``domain``: at its organisational domain."""
+    return f"{REPORT_MAILBOX}@{organisational_domain(domain)}"
+
+
+def baseline_record(domain: str) -> str:
+    """The smallest record that passes DMARC-02..09 for ``domain``."""
+    return f"v=DMARC1; p=reject; rua=mailto:{report_mailbox(domain)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +172,8 @@ def _missing(subject: Subject, found: NoRecord) -> Verdict:
             "dmarc.record.missing",
             f"no DMARC record applies: {found.observed}",
             f"one DMARC record at _dmarc.{subject.domain} (DMARC-01)",
-            f'Publish one TXT record at _dmarc.{subject.domain}: "{BASELINE_RECORD}".',
+            f"Publish one TXT record at _dmarc.{subject.domain}: "
+            f'"{baseline_record(subject.domain)}".',
         ),
         evidence=found.evidence,
     )
@@ -199,27 +211,25 @@ def _publish(subject: Subject, found: Applicable, record: str, action: str = "")
     return f'{prefix}Publish at _dmarc.{subject.domain}, replacing the record: "{record}".'
 
 
-def _is_ncsc(uri: ReportUri) -> bool:
-    if not uri.is_mailto:
-        return False
-    local, _, domain = uri.address.rpartition("@")
-    return uri.same_mailbox(NCSC_RUA) or (
-        bool(local) and domain.lower().rstrip(".") == MAILCHECK_RUA_DOMAIN
-    )
-
-
 def recommended_record(
-    record: DmarcRecord, *, parked: bool = False, for_subdomain: bool = False
+    record: DmarcRecord,
+    *,
+    parked: bool = False,
+    for_subdomain: bool = False,
+    mailbox: str = f"{REPORT_MAILBOX}@example.gov.uk",
+    retired: RetiredReporting | None = None,
 ) -> str:
-    """The user's record changed just enough to pass DMARC-03..07 (and PARK-02 if ``parked``).
+    """The user's record changed just enough to pass DMARC-03..09 (and PARK-02 if ``parked``).
 
     ``p=none`` (or no ``p``) becomes ``p=reject``; ``sp=none`` is removed, so subdomains take
-    ``p``; ``t=y`` and a partial ``pct`` are removed; ``rua`` keeps its ``mailto:`` addresses,
-    gains the NCSC mailbox first if no NCSC address is there, and is cut to two addresses.
-    Every other tag stays as the user wrote it, except that a copy of the organisational
-    domain's record meant for a subdomain (``for_subdomain``) loses ``psd``, which would make
-    the subdomain an organisational domain of its own (RFC 9989 section 4.7).
+    ``p``; ``t=y`` and a partial ``pct`` are removed; ``rua`` keeps its ``mailto:`` addresses
+    except those of retired reporting services (``retired``), and gains ``mailbox`` when none is
+    left; ``ruf`` loses retired addresses too. Every other tag stays as the user wrote it,
+    except that a copy of the organisational domain's record meant for a subdomain
+    (``for_subdomain``) loses ``psd``, which would make the subdomain an organisational domain
+    of its own (RFC 9989 section 4.7).
     """
+    retired = retired if retired is not None else packaged_retired()
     changes: dict[str, str] = {}
     drop: list[str] = ["psd"] if for_subdomain and record.psd is not None else []
     if record.p in (None, "none") or parked:
@@ -232,22 +242,33 @@ def recommended_record(
         drop.append("t")
     if record.pct is not None and record.pct != 100:
         drop.append("pct")
-    mailtos = [u for u in record.rua if u.is_mailto]
-    if not any(_is_ncsc(u) for u in mailtos):
-        mailtos.insert(0, ReportUri(f"mailto:{NCSC_RUA}", f"mailto:{NCSC_RUA}", "mailto", NCSC_RUA))
-    elif len(mailtos) > 2:
-        ncsc = next(u for u in mailtos if _is_ncsc(u))
-        mailtos.remove(ncsc)
-        mailtos.insert(0, ncsc)
-    rua = ",".join(u.text for u in mailtos[:2])
+    mailtos = [u for u in record.rua if u.is_mailto and retired.find("dmarc", u) is None]
+    rua = ",".join(u.text for u in mailtos) or f"mailto:{mailbox}"
     if rua != record.tag("rua"):
         changes["rua"] = rua
+    if record.ruf:
+        ruf = [u for u in record.ruf if retired.find("dmarc", u) is None]
+        if len(ruf) != len(record.ruf):
+            if ruf:
+                changes["ruf"] = ",".join(u.text for u in ruf)
+            else:
+                drop.append("ruf")
     return record.with_changes(changes, drop)
 
 
 def _fix(subject: Subject, found: Applicable, record: DmarcRecord, action: str) -> str:
-    return _publish(
-        subject, found, recommended_record(record, for_subdomain=found.inherited), action
+    return _publish(subject, found, _recommended(subject, found, record), action)
+
+
+def _recommended(
+    subject: Subject, found: Applicable, record: DmarcRecord, parked: bool = False
+) -> str:
+    return recommended_record(
+        record,
+        parked=parked,
+        for_subdomain=found.inherited,
+        mailbox=report_mailbox(subject.domain),
+        retired=subject.retired,
     )
 
 
@@ -357,14 +378,17 @@ def dmarc_record_applies(subject: Subject) -> Verdict:
             expected = "exactly one TXT record starting v=DMARC1 at that name"
             fix = (
                 "Delete all but one of the DMARC records (merge their tags into one), e.g. "
-                f'"{BASELINE_RECORD}".'
+                f'"{baseline_record(subject.domain)}".'
             )
         else:
             expected = (
                 f"one TXT record starting v=DMARC1 at _dmarc.{subject.domain} (or at the "
                 "organisational domain)"
             )
-            fix = f'Publish one TXT record at _dmarc.{subject.domain}: "{BASELINE_RECORD}".'
+            fix = (
+                f"Publish one TXT record at _dmarc.{subject.domain}: "
+                f'"{baseline_record(subject.domain)}".'
+            )
         return Verdict.failed(
             Finding(found.code, found.observed, expected, fix), evidence=found.evidence
         )
@@ -423,9 +447,19 @@ def _applied_policy(found: Applicable, record: DmarcRecord) -> tuple[str, str]:
 _LOWER = {"reject": "quarantine", "quarantine": "none", "none": "none"}
 
 
+#: The rollout stages a DMARC-03 failure names: a record that asks receivers to do nothing yet.
+ROLLOUT_MONITORING = "monitoring"
+ROLLOUT_TESTING = "testing"
+
+
 def dmarc_policy_enforced(subject: Subject) -> Verdict:
-    """DMARC-03: the policy that applies is quarantine or reject (G1, G2, MC; RFC 7489 section 6.3,
-    RFC 9989 sections 4.7 and 4.10.1).
+    """DMARC-03: the policy that applies is quarantine or reject (GS2 "failing mail treated as
+    spam", G2, MC; RFC 7489 section 6.3, RFC 9989 sections 4.7 and 4.10.1). A SHOULD since
+    catalogue version 2: G1's MUST is a DMARC record in place (DMARC-01).
+
+    A failure names the rollout stage the record is at, in its summary and as the detail
+    ``rollout stage``: *monitoring* (the policy that applies is none: receivers report but act
+    on nothing) or *testing* (``t=y`` lowers quarantine to none).
 
     The policy that applies is ``p`` of the domain's own record (absent ``p`` reads as none, RFC
     9989 section 4.7), or for a record inherited from the organisational domain its ``sp``, else
@@ -443,18 +477,19 @@ def dmarc_policy_enforced(subject: Subject) -> Verdict:
         return Verdict.failed(
             Finding(
                 "dmarc.policy.testing",
-                f"{written} with t=y (RFC 9989 test mode: receivers apply none) in "
-                f"{found.quoted()}",
+                f"rollout stage {ROLLOUT_TESTING}: {written} with t=y (RFC 9989 test mode: "
+                f"receivers apply none) in {found.quoted()}",
                 "a policy of quarantine or reject, not in test mode",
                 _fix(subject, found, record, "Remove t=y (test mode) when the policy is ready."),
             ),
             evidence=found.evidence,
+            details=(("rollout stage", f"{ROLLOUT_TESTING} ({written}, t=y)"),),
         )
     if policy == "none":
         return Verdict.failed(
             Finding(
                 "dmarc.policy.none",
-                f"{written} applies: {found.quoted()}",
+                f"rollout stage {ROLLOUT_MONITORING}: {written} applies: {found.quoted()}",
                 f"{tag}=quarantine or {tag}=reject",
                 _fix(
                     subject,
@@ -465,6 +500,7 @@ def dmarc_policy_enforced(subject: Subject) -> Verdict:
                 ),
             ),
             evidence=found.evidence,
+            details=(("rollout stage", f"{ROLLOUT_MONITORING} ({written})"),),
         )
     effective = f" (t=y: receivers apply {_LOWER[policy]})" if record.t == "y" else ""
     return Verdict.passed(
@@ -547,9 +583,13 @@ def dmarc_subdomain_policy(subject: Subject) -> Verdict:
 
 
 def dmarc_aggregate_reporting(subject: Subject) -> Verdict:
-    """DMARC-06: ``rua`` lists one or two ``mailto:`` URIs, so aggregate reports are sent (G1
-    "DMARC reporting"; MC: mailto only, at most two; RFC 7489 section 6.3 and RFC 9989 section 4.7:
-    without rua receivers send no aggregate reports)."""
+    """DMARC-06: ``rua`` lists ``mailto:`` URIs only, at least one, so aggregate reports are sent
+    (G1 "set up DMARC and TLS reporting"; RFC 7489 section 6.3 and RFC 9989 section 4.7: without
+    rua receivers send no aggregate reports).
+
+    More than two URIs passes with a note: Mail Check failed it, but RFC 7489 section 6.2 only
+    lets receivers stop at two ("MUST support the ability to send to at least two"), so the
+    third and later addresses may get nothing. Catalogue version 2 made it a note."""
     got = _record(subject)
     if isinstance(got, Verdict):
         return got
@@ -561,7 +601,7 @@ def dmarc_aggregate_reporting(subject: Subject) -> Verdict:
                 "dmarc.rua.missing",
                 f"no rua tag, so no aggregate reports are sent: {found.quoted()}",
                 "rua with one or two mailto: addresses",
-                _fix(subject, found, record, "Add rua with the NCSC mailbox."),
+                _fix(subject, found, record, "Add rua with a mailbox you read."),
             )
         )
     others = [u for u in record.rua if not u.is_mailto]
@@ -575,48 +615,20 @@ def dmarc_aggregate_reporting(subject: Subject) -> Verdict:
                 _fix(subject, found, record, "Keep only mailto: addresses in rua."),
             )
         )
-    if len(record.rua) > 2:
-        findings.append(
-            Finding(
-                "dmarc.rua.too_many",
-                f"rua lists {len(record.rua)} URIs: {found.quoted()}",
-                "at most two rua URIs",
-                _fix(subject, found, record, "List at most two addresses in rua."),
-            )
-        )
     if findings:
         return Verdict.failed(*findings, evidence=found.evidence)
     listed = ", ".join(show_value(u.text, 100) for u in record.rua)
-    return Verdict.passed(f"rua={listed} at {where(found.result)}", evidence=found.evidence)
-
-
-def dmarc_ncsc_reporting(subject: Subject) -> Verdict:
-    """DMARC-07: ``rua`` includes ``mailto:dmarc-rua@dmarc.service.gov.uk`` or a Mail Check token
-    address at ``dmarc-rua.mailcheck.service.ncsc.gov.uk`` (G1 "DMARC reporting", MC).
-
-    The domain is compared case-insensitively, the local part exactly, and a ``!size`` suffix is
-    ignored.
-    """
-    got = _record(subject)
-    if isinstance(got, Verdict):
-        return got
-    found, record = got
-    ncsc = [u for u in record.rua if _is_ncsc(u)]
-    if ncsc:
-        return Verdict.passed(
-            f"rua includes {show_value(ncsc[0].uri, 100)} at {where(found.result)}",
-            evidence=found.evidence,
+    notes: tuple[tuple[str, str], ...] = ()
+    if len(record.rua) > REPORT_URIS_SENT:
+        notes = (
+            (
+                "note",
+                f"rua lists {len(record.rua)} URIs; receivers need send to only the first "
+                f"{REPORT_URIS_SENT} (RFC 7489 section 6.2), so list the most important first",
+            ),
         )
-    listed = record.tag("rua")
-    observed = f"rua={show_value(listed, 200)}" if listed is not None else "no rua tag"
-    return Verdict.failed(
-        Finding(
-            "dmarc.rua.ncsc_missing",
-            f"{observed} does not include the NCSC mailbox: {found.quoted()}",
-            f"rua including mailto:{NCSC_RUA} (or a Mail Check address at {MAILCHECK_RUA_DOMAIN})",
-            _fix(subject, found, record, f"Add mailto:{NCSC_RUA} to rua."),
-        ),
-        evidence=found.evidence,
+    return Verdict.passed(
+        f"rua={listed} at {where(found.result)}", evidence=found.evidence, details=notes
     )
 
 
@@ -688,6 +700,65 @@ def dmarc_external_reports_authorised(subject: Subject) -> Verdict:
     )
 
 
+def dmarc_reports_reach_live_address(subject: Subject) -> Verdict:
+    """DMARC-09: ``rua`` holds at least one ``mailto:`` address that is not at a retired reporting
+    service (G1 "set up DMARC and TLS reporting ... and reviewing the data regularly").
+
+    Replaces DMARC-07 (reports to NCSC Mail Check), withdrawn when Mail Check was retired on 31
+    March 2026: reports sent only to a retired service reach no one. The retired addresses are
+    the subject's list (:mod:`pytest_govmail.inputs.retired_reporting`: Mail Check's, and any
+    the user added). A mailbox's domain is compared case-insensitively, its local part exactly,
+    and a ``!size`` suffix is ignored. Retired addresses in ``ruf`` are noted, not failed: no
+    source requires failure reports.
+    """
+    got = _record(subject)
+    if isinstance(got, Verdict):
+        return got
+    found, record = got
+    retired = subject.retired
+    live = [u for u in record.rua if u.is_mailto and retired.find("dmarc", u) is None]
+    gone = [(u, e) for u in record.rua if (e := retired.find("dmarc", u)) is not None]
+    gone_ruf = [(u, e) for u in record.ruf if (e := retired.find("dmarc", u)) is not None]
+    notes = tuple(
+        ("retired", f"{tag} {show_value(u.uri, 100)}: {e.describe()}")
+        for tag, pairs in (("rua", gone), ("ruf", gone_ruf))
+        for u, e in pairs
+    )
+    if live:
+        listed = ", ".join(show_value(u.uri, 100) for u in live)
+        return Verdict.passed(
+            f"aggregate reports go to {listed} at {where(found.result)}",
+            evidence=found.evidence,
+            details=notes,
+        )
+    if gone:
+        services = ", ".join(sorted({e.service for _, e in gone}))
+        observed = (
+            f"rua sends aggregate reports only to retired services ({services}), so they reach "
+            f"no one: {found.quoted()}"
+        )
+    elif record.rua:
+        observed = f"rua holds no mailto: address: {found.quoted()}"
+    else:
+        observed = f"no rua tag, so no aggregate reports are sent: {found.quoted()}"
+    return Verdict.failed(
+        Finding(
+            "dmarc.rua.no_live_address",
+            observed,
+            "rua with at least one mailto: address that is not at a retired reporting service",
+            _fix(
+                subject,
+                found,
+                record,
+                "Send aggregate reports to a mailbox you read or to your DMARC reporting "
+                "service, and remove retired addresses.",
+            ),
+        ),
+        evidence=found.evidence,
+        details=notes,
+    )
+
+
 def parked_dmarc_reject(subject: Subject) -> Verdict:
     """PARK-02: the DMARC record that applies has ``p=reject`` and ``sp=reject`` (G3, which asks
     parked domains to publish ``v=DMARC1;p=reject;sp=reject;...``).
@@ -739,9 +810,7 @@ def parked_dmarc_reject(subject: Subject) -> Verdict:
             _publish(
                 subject,
                 found,
-                recommended_record(
-                    _without_weak_np(record), parked=True, for_subdomain=found.inherited
-                ),
+                _recommended(subject, found, _without_weak_np(record), parked=True),
                 "A domain that sends no mail should reject everything in its name.",
             ),
         ),

@@ -118,8 +118,10 @@ def tls_department_zone(domain: str, address: str) -> str:
         f"@ 3600 IN MX 10 mx.{domain}.\n"
         f"mx 3600 IN A {address}\n"
         '@ 3600 IN TXT "v=spf1 include:spf.sharedmail.example -all"\n'
-        '_dmarc 3600 IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc-rua@dmarc.service.gov.uk"\n'
-        '_smtp._tls 3600 IN TXT "v=TLSRPTv1; rua=mailto:tls-rua@mailcheck.service.ncsc.gov.uk"\n'
+        # Reports go to the department's own mailboxes: NCSC Mail Check, where they went
+        # before, was retired on 31 March 2026 (DMARC-09, TLSRPT-03).
+        f'_dmarc 3600 IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc-reports@{domain}"\n'
+        f'_smtp._tls 3600 IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@{domain}"\n'
         '_mta-sts 3600 IN TXT "v=STSv1; id=20261129;"\n'
         f"mta-sts 3600 IN A {POLICY_ADDRESS}\n"
     )

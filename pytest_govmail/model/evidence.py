@@ -2,6 +2,9 @@
 
 This module is the only code that knows the file format. ``schema_version`` rises whenever a
 field changes meaning; a file from a newer schema is refused with a message rather than misread.
+``catalogue_version`` says which requirement catalogue judged the run that wrote the file, so
+that a replay under a newer catalogue can say so (files written before it was recorded were
+all judged by catalogue version 1, :data:`CATALOGUE_BEFORE_RECORDED`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from pytest_govmail.model.tls import TlsScan
 #: (``shared_with``, ``sharing``, ``retries``), and ``tls_addresses`` sums each address's load.
 #: A version 1 file reads as before: every scan its own (no field it lacks is needed).
 SCHEMA_VERSION = 2
+#: The catalogue version that judged every evidence file written before the field was recorded
+#: (pytest-govmail 0.1.0 and the releases after it up to catalogue version 2).
+CATALOGUE_BEFORE_RECORDED = "1"
+_CATALOGUE_VERSION_MAX = 12
 
 #: The largest evidence file read (a 10,000-domain sweep writes about 100 MiB): anything larger
 #: is refused before it is read, so that a wrong path (a disk image, /dev/zero) cannot exhaust
@@ -75,6 +82,14 @@ class Evidence:
     #: DNSSEC validations by the answer they validate; files written before DNSSEC was
     #: collected have none (the key is simply absent), and replay the same.
     dnssec: Mapping[Query, DnssecChain] = field(default_factory=dict)
+    #: The catalogue version that judged the run that wrote the file; "" when the file does not
+    #: say (written before catalogue version 2; see :attr:`judged_by`).
+    catalogue_version: str = ""
+
+    @property
+    def judged_by(self) -> str:
+        """The catalogue version that judged the run that wrote this file."""
+        return self.catalogue_version or CATALOGUE_BEFORE_RECORDED
 
 
 def generator_versions() -> dict[str, str]:
@@ -153,6 +168,7 @@ def _head(evidence: Evidence) -> dict[str, Any]:
     """The file's fields before its lists."""
     return {
         "schema_version": SCHEMA_VERSION,
+        "catalogue_version": evidence.catalogue_version,
         "generator": dict(evidence.generator),
         "started_at": evidence.started_at,
         "finished_at": evidence.finished_at,
@@ -214,12 +230,24 @@ def decode(data: object, source: str = "evidence") -> Evidence:
             policies=model_https.policies_from_json(data.get("policies", [])),
             messages=tuple(SampleMessage.from_json(m) for m in data.get("messages", ())),
             dnssec=model_dnssec.chains_from_json(data.get("dnssec", ())),
+            catalogue_version=_catalogue_version(data.get("catalogue_version", "")),
         )
     except _MALFORMED as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:300]
         raise EvidenceError(
             f"{source}: malformed evidence ({type(exc).__name__}: {reason})"
         ) from None
+
+
+def _catalogue_version(value: object) -> str:
+    """The file's catalogue version: digits (a run writes "2"), or "" when it has none."""
+    if value == "":
+        return ""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        raise ValueError(f"catalogue_version {inert(str(value))[:40]!r} is not a version number")
+    if len(value) > _CATALOGUE_VERSION_MAX:
+        raise ValueError("catalogue_version is too long")
+    return value
 
 
 def write(evidence: Evidence, path: Path) -> None:
@@ -327,4 +355,16 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
         policies=policies,
         messages=tuple(messages.values()),
         dnssec=dnssec,
+        catalogue_version=_merged_version(parts),
     )
+
+
+def _merged_version(parts: list[Evidence]) -> str:
+    """The shards' catalogue version; shards judged by different catalogues are refused."""
+    versions = {p.judged_by for p in parts}
+    if len(versions) > 1:
+        raise EvidenceError(
+            "the evidence files were judged by different catalogue versions "
+            f"({', '.join(sorted(versions))}): replay them separately"
+        )
+    return parts[0].catalogue_version

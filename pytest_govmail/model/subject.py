@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from pytest_govmail.inputs.retired_reporting import RetiredReporting, packaged_retired
 from pytest_govmail.inputs.tls_profile import TlsProfile, load_profile
 from pytest_govmail.model.dns import DnsView
 from pytest_govmail.model.target import Target
@@ -36,7 +37,8 @@ class Subject:
     ``tls_profile`` is the TLS profile the TLS-* and CERT-* judges apply, loaded once by the run
     (the packaged one by default; a replay uses the one stored in its evidence), so judging
     reads no file. ``cert_expiry_days`` is CERT-04's warning window in days; None means the
-    profile's ``expiry_warning_days``.
+    profile's ``expiry_warning_days``. ``retired`` lists the reporting services that no longer
+    receive reports (DMARC-09, TLSRPT-03): the packaged list and any the user added.
     """
 
     target: Target
@@ -53,6 +55,7 @@ class Subject:
     #: DNSSEC validations by the answer they validate (model/dnssec.py); empty when the run
     #: did not validate (evidence from before DNSSEC was collected, or not selected).
     dnssec: Mapping[Query, DnssecChain] = field(default_factory=dict)
+    retired: RetiredReporting = field(default_factory=packaged_retired)
 
     @property
     def domain(self) -> str:

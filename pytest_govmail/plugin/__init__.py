@@ -29,11 +29,13 @@ from pytest_govmail.plugin.configure import (
     check_evidence_only,
     default_reports,
     keep_last_reports,
+    run_catalogue,
 )
 from pytest_govmail.plugin.configure import suites_dir as suites_dir
 from pytest_govmail.plugin.keys import (
     assessment_key,
     case_key,
+    catalogue_key,
     lab_key,
     requirement_key,
     run_key,
@@ -87,6 +89,9 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         return
     config.stash[run_key] = run
+    # The user's levels (--govmail-levels, or the replayed run's) apply from here on: markers,
+    # JUnit properties, the reports.
+    catalogue = config.stash[catalogue_key] = run_catalogue(run, catalogue)
     if evidence_only:
         config.pluginmanager.register(EvidenceOnly(run, catalogue), "govmail-evidence-only")
         return
@@ -172,6 +177,12 @@ def _requirements_of(
         ids = [marker.kwargs.get("id", marker.args[0] if marker.args else None)]
     found = []
     for req_id in ids:
+        withdrawn = catalogue.record(req_id) if isinstance(req_id, str) else None
+        if withdrawn is not None and withdrawn.withdrawn is not None:
+            raise pytest.UsageError(
+                f"{definition.nodeid}: {req_id} was withdrawn on "
+                f"{withdrawn.withdrawn.date.isoformat()} ({withdrawn.withdrawn.reason})"
+            )
         if not isinstance(req_id, str) or req_id not in catalogue:
             raise pytest.UsageError(f"{definition.nodeid}: unknown requirement id {req_id!r}")
         if not catalogue[req_id].implemented:
@@ -205,7 +216,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("govmail", [], ids=[])
         return
     params: list[Any] = []
-    for requirement in _requirements_of(metafunc.definition, load_catalogue()):
+    catalogue = metafunc.config.stash.get(catalogue_key, None) or load_catalogue()
+    for requirement in _requirements_of(metafunc.definition, catalogue):
         judge = judge_of(requirement)
         cases: list[Case] = []
         if requirement.scope == "host":
@@ -227,6 +239,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             )
             for c in cases
         )
+    if not params:
+        # Every requirement of the area is withdrawn (PTR-01): no test, rather than pytest's
+        # "empty parameter set" skip, which no requirement or domain would explain.
+        metafunc.config.stash.setdefault(withdrawn_only_key, set()).add(metafunc.definition.nodeid)
     metafunc.parametrize("govmail", params)
 
 
@@ -247,6 +263,9 @@ def _subjects(metafunc: pytest.Metafunc) -> None:
     )
 
 
+#: The suite tests whose area has no requirement in force (each withdrawn): not run.
+withdrawn_only_key = pytest.StashKey[set[str]]()
+
 #: Above this many govmail tests, failures are summarised one line each unless --tb is given:
 #: pytest's full failure summary costs time quadratic in the number of reports (it looks up
 #: each failure's teardown reports among all of them), minutes for a 1,000-domain sweep.
@@ -258,6 +277,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Stamp the requirement and case on every govmail test, and its JUnit properties."""
     if run_key not in config.stash:
         return
+    empty = config.stash.get(withdrawn_only_key, set())
+    if empty:
+        # Not "deselected": nothing was chosen away, there is nothing to run (and a sweep's
+        # batches would each count one).
+        items[:] = [i for i in items if i.nodeid.partition("[")[0] not in empty]
     if len(items) > LINE_SUMMARY_ABOVE:
         shorten_tracebacks(config)
     # Where each test function is, found once per function, not once per domain: pytest

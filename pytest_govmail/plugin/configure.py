@@ -25,6 +25,8 @@ from pytest_govmail.engine.settings import Settings
 from pytest_govmail.engine.sharing import WorkerShare
 from pytest_govmail.inputs.attestations import AttestationError
 from pytest_govmail.inputs.catalogue import Catalogue
+from pytest_govmail.inputs.levels import LevelsError, apply_levels
+from pytest_govmail.inputs.retired_reporting import RetiredError
 from pytest_govmail.inputs.targets import (
     TargetError,
     in_shard,
@@ -68,6 +70,15 @@ def suites_dir() -> Path:
     return Path(spec.origin).parent
 
 
+def run_catalogue(run: GovmailRun, catalogue: Catalogue) -> Catalogue:
+    """The catalogue the run judges with: ``catalogue`` with the levels file of the run's inputs
+    (``--govmail-levels``, or the replayed run's) applied; a bad file is a usage error."""
+    try:
+        return apply_levels(catalogue, run.inputs.get("levels"))
+    except LevelsError as exc:
+        raise pytest.UsageError(f"--govmail-levels: {exc}") from None
+
+
 def build_run(config: pytest.Config, catalogue: Catalogue) -> GovmailRun | None:
     """The run the options describe, whole, or None when govmail is not asked to do anything."""
     found = _run_targets(config)
@@ -95,8 +106,20 @@ def build_run(config: pytest.Config, catalogue: Catalogue) -> GovmailRun | None:
             scan_during_dns=bool(evidence_only) or full,
             waiver_horizon=waiver_horizon(config),
         )
-    except (WaiverError, AttestationError, ProfileError) as exc:
-        raise pytest.UsageError(str(exc)) from None
+    except (WaiverError, AttestationError, ProfileError, RetiredError) as exc:
+        raise pytest.UsageError(str(exc) + _withdrawn_hint(str(exc), catalogue)) from None
+
+
+def _withdrawn_hint(message: str, catalogue: Catalogue) -> str:
+    """Why a waiver's requirement is unknown when it was withdrawn: the user's file predates
+    the catalogue version that withdrew it."""
+    named = [r for r in catalogue.withdrawn if f"'{r.id}'" in message]
+    return "".join(
+        f" ({r.id} was withdrawn from catalogue v{catalogue.version} on "
+        f"{r.withdrawn.date.isoformat()}: remove its waiver)"
+        for r in named
+        if r.withdrawn is not None
+    )
 
 
 def check_memory(config: pytest.Config, domains: int, catalogue: Catalogue) -> None:
@@ -283,20 +306,46 @@ def _demo_info(config: pytest.Config) -> dict[str, Any]:
     return info
 
 
+#: The largest levels or retired-addresses file read (either holds a few dozen lines).
+MAX_SMALL_INPUT = 1024 * 1024
+
+
 def _read_inputs(config: pytest.Config) -> dict[str, tuple[str, str]]:
-    """Waivers and attestations: the user's own statements, read on live runs and replays
-    alike (a replay keeps those of the run it replays unless others are given)."""
+    """Waivers, attestations, levels and retired report addresses: the user's own statements,
+    read on live runs and replays alike (a replay keeps those of the run it replays unless
+    others are given)."""
     waivers = option_or_ini(config, "govmail_waivers")
     attestations = option_or_ini(config, "govmail_attestations")
     demo = config.stash.get(demo_key, None)
     if demo is not None:
         waivers = waivers or str(demo["waivers"])
         attestations = attestations or str(demo["attestations"])
-    return {
+    found = {
         kind: (given, read_input(Path(given), kind))
         for kind, given in (("waivers", waivers), ("attestations", attestations))
         if given
     }
+    for kind, name in (
+        ("levels", "govmail_levels"),
+        ("retired_addresses", "govmail_retired_addresses"),
+    ):
+        given = option_or_ini(config, name)
+        if given:
+            found[kind] = (given, read_small_input(Path(given), kind))
+    return found
+
+
+def read_small_input(path: Path, kind: str) -> str:
+    """A small input file's text, read bounded: a FIFO, a device or a huge file is refused
+    (:func:`pytest_govmail.model.evidence.read_bounded`) rather than read forever."""
+    label = kind.replace("_", " ") + " file"
+    try:
+        raw = evidence_file.read_bounded(path, MAX_SMALL_INPUT, label)
+        return raw.decode("utf-8")
+    except evidence_file.EvidenceError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise pytest.UsageError(f"{label} {str(path)!r} is not UTF-8 text") from None
 
 
 def read_input(path: Path, kind: str) -> str:

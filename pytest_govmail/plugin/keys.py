@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_govmail.engine.run import GovmailRun
-from pytest_govmail.inputs.catalogue import Requirement
+from pytest_govmail.inputs.catalogue import Catalogue, Requirement
 from pytest_govmail.plugin.assessment import Assessment, Case
 
 if TYPE_CHECKING:
     from pytest_govmail.lab.demo import DemoLab
 
 run_key = pytest.StashKey[GovmailRun]()
+#: The catalogue the run judges with: the packaged one, with the user's levels applied.
+catalogue_key = pytest.StashKey[Catalogue]()
 case_key = pytest.StashKey[Case]()
 requirement_key = pytest.StashKey[Requirement]()
 assessment_key = pytest.StashKey[Assessment]()
@@ -29,6 +31,7 @@ shared_key: pytest.StashKey[Path] = pytest.StashKey()
 __all__ = [
     "assessment_key",
     "case_key",
+    "catalogue_key",
     "demo_key",
     "lab_key",
     "requirement_key",

@@ -264,6 +264,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     option(
         group,
+        "--govmail-levels",
+        collects=False,
+        dest="govmail_levels",
+        metavar="FILE",
+        help="your organisation's levels (TOML: [requirement.ID] level = must|should|advisory, "
+        "reason = why); the report shows each change.",
+    )
+    option(
+        group,
+        "--govmail-retired-addresses",
+        collects=False,
+        dest="govmail_retired_addresses",
+        metavar="FILE",
+        help="more retired report addresses for DMARC-09 and TLSRPT-03 (TOML, the layout of "
+        "the packaged retired_reporting.toml).",
+    )
+    option(
+        group,
         "--govmail-report-dir",
         collects=False,
         dest="govmail_report_dir",
@@ -340,6 +358,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "govmail_waiver_horizon", "days ahead a waiver may expire (default 365)", default=""
     )
     parser.addini("govmail_attestations", "attestation file", default="")
+    parser.addini("govmail_levels", "levels file (see --govmail-levels)", default="")
+    parser.addini(
+        "govmail_retired_addresses",
+        "retired report addresses file (see --govmail-retired-addresses)",
+        default="",
+    )
     parser.addini(
         "govmail_lean_protocol",
         "run suite tests through the plugin's lean protocol (false: pytest's own; "

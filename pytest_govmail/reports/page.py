@@ -35,17 +35,26 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_govmail.inputs.catalogue import Catalogue
+from pytest_govmail.inputs.levels import apply_levels
 from pytest_govmail.reports import data as report_data
 from pytest_govmail.reports.headline import (
     FAIL_LETTER,
     MUST_WORD,
     citations,
+    citations_of,
     cite_parts,
     fail_levels,
     headline,
 )
 from pytest_govmail.reports.listing import pytest_outcome
-from pytest_govmail.reports.sections import esc, inputs, not_assessed, provenance
+from pytest_govmail.reports.sections import (
+    catalogue_parts,
+    esc,
+    inputs,
+    level_cell,
+    not_assessed,
+    provenance,
+)
 from pytest_govmail.reports.status import (
     CLASS,
     LABEL,
@@ -234,7 +243,14 @@ def render_page(
     lead: str = "",
 ) -> Iterator[str]:
     """The whole page, in chunks; ``lead`` (markup, escaped by its maker) comes first after
-    the provenance: the changes against a baseline (:func:`_changes`)."""
+    the provenance: the changes against a baseline (:func:`_changes`).
+
+    A run's levels file (``run.inputs["levels"]``) is applied here when ``catalogue`` does not
+    hold it yet: ``govmail-sweep`` merges its batches' data under the packaged catalogue, and
+    its collecting step stored the file in the evidence every batch replays.
+    """
+    if not catalogue.level_changes and "levels" in run.inputs:
+        catalogue = apply_levels(catalogue, run.inputs["levels"])
     position = {r.id: i for i, r in enumerate(catalogue)}
     domains = table.domains()
     by_domain = table.rows_by_domain()
@@ -249,6 +265,7 @@ def render_page(
     renumber = {old: new for new, old in enumerate(order)}
     host_text = table.strings.__getitem__
     cited = citations(table, catalogue)
+    cited.update(citations_of((r.level_source for r in catalogue), catalogue))
 
     # The matrix is a grid of rows with fixed column widths, so that each row lays out alone and
     # rows off screen are not laid out at all (``content-visibility: auto``): a <table> of
@@ -278,9 +295,10 @@ def render_page(
         "report and the evidence file (--govmail-evidence-out) hold the same facts.</p>"
         "</noscript>"
         + not_assessed(catalogue, collected)
+        + catalogue_parts(catalogue, "gm")
         + inputs(run, "gm", folded=True)
         + _others(others)
-        + _by_requirement(table, order, cited)
+        + _by_requirement(table, order, cited, catalogue)
         + "\n"
     )
 
@@ -436,11 +454,21 @@ def cite_html(ref: str, cited: Mapping[str, list[str]]) -> str:
     return f'<a href="{esc(url)}" rel="noopener noreferrer">{esc(words)}</a> ({esc(url)})'
 
 
-def _by_requirement(table: ReportTable, order: list[int], cited: Mapping[str, list[str]]) -> str:
-    """Per requirement: how many tests pass, fail, error; the central team's first question."""
+def _by_requirement(
+    table: ReportTable,
+    order: list[int],
+    cited: Mapping[str, list[str]],
+    catalogue: Catalogue,
+) -> str:
+    """Per requirement: how many tests pass, fail, error; the central team's first question;
+    and, per requirement, the sentence that sets its level."""
     if not len(table):
         return "<p>No govmail tests ran.</p>"
     cells = table.cells(range(len(table)), by="id")
+
+    def cite(ref: str) -> str:
+        return cite_html(ref, cited)
+
     rows = []
     for index in order:
         info = table.requirements[index]
@@ -452,14 +480,15 @@ def _by_requirement(table: ReportTable, order: list[int], cited: Mapping[str, li
             f"<td class='{CLASS[cell.worst]}'>{esc(info.title)}</td>{numbers}"
             f"<td>{cell.waived_failures or ''}</td><td>{cell.stale_waivers or ''}</td>"
             f"<td class=gm-src>{'; '.join(cite_html(r, cited) for r in info.sources)}"
-            "</td></tr>"
+            f"</td><td class=gm-src>{level_cell(info.id, catalogue, cite)}</td></tr>"
         )
     return (
         "<details><summary>Tests by requirement (failing, error, pass, n/a, waived, stale waiver)"
         "</summary>"
         "<table class='gm'><thead><tr><th>ID</th><th>level</th><th>title</th><th>fail</th>"
         "<th>error</th><th>pass</th><th>n/a</th><th>waived</th><th title='passes under a waiver "
-        "that pytest fails: remove the waiver'>stale waiver</th><th>sources</th></tr></thead>"
+        "that pytest fails: remove the waiver'>stale waiver</th><th>sources</th>"
+        "<th>level set by</th></tr></thead>"
         "<tbody>" + "".join(rows) + "</tbody></table></details>"
     )
 

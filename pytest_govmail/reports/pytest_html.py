@@ -20,8 +20,8 @@ from pytest_govmail.inputs.catalogue import Catalogue
 from pytest_govmail.reports.changes import change_html, changes_html, changes_key
 from pytest_govmail.reports.headline import citations_of
 from pytest_govmail.reports.page import cite_html
+from pytest_govmail.reports.sections import catalogue_parts, inputs, not_assessed, provenance
 from pytest_govmail.reports.sections import esc as _e
-from pytest_govmail.reports.sections import inputs, not_assessed, provenance
 from pytest_govmail.reports.status import LABEL, STALE, STATUSES, Cell, is_stale, worst
 from pytest_govmail.reports.terminal import GovmailReporter, tallied_areas
 
@@ -59,6 +59,7 @@ class GovmailHtml:
             prefix.append(changes_html(tally))
         prefix.append(self._matrix())
         prefix.append(not_assessed(self.catalogue, self.reporter.collected_ids))
+        prefix.append(catalogue_parts(self.catalogue))
         prefix.append(inputs(self.run))
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:

@@ -9,11 +9,16 @@ evidence and catalogue texts are the user's words, and a domain list can hold an
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html import escape
 
 from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue
+from pytest_govmail.reports.catalogue_notes import (
+    catalogue_line,
+    replay_changes,
+    withdrawal_text,
+)
 from pytest_govmail.reports.terminal import applied_waivers, vantage_lines, waiver_lines
 
 
@@ -45,10 +50,53 @@ def provenance(run: GovmailRun, catalogue: Catalogue) -> str:
         if missing
         else ""
     )
+    changed = replay_changes(run, catalogue)
     return banner + (
-        f"<p>{len(run.targets)} domain(s) assessed against catalogue "
-        f"v{esc(catalogue.version)}; {esc(source)}.</p>{seen}"
+        f"<p>{len(run.targets)} domain(s) assessed against "
+        f"{esc(catalogue_line(run, catalogue))}; {esc(source)}.</p>"
+        + (f"<p class='govmail-replay'>{esc(changed)}.</p>" if changed else "")
+        + seen
     )
+
+
+def catalogue_parts(catalogue: Catalogue, table_class: str = "govmail-matrix") -> str:
+    """The catalogue's changelog, its withdrawn requirements and the levels the organisation set.
+
+    Withdrawn requirements are listed because an assessor comparing with an older report must
+    see why a requirement is no longer there; the organisation's levels because they change
+    which failures count as MUST.
+    """
+    parts = []
+    entries = "".join(
+        f"<li><strong>v{esc(e.version)}</strong> ({esc(e.date.isoformat())}): "
+        + "<ul>"
+        + "".join(f"<li>{esc(c)}</li>" for c in e.changes)
+        + "</ul></li>"
+        for e in reversed(catalogue.changelog)
+    )
+    if entries:
+        parts.append(
+            f"<details><summary>Catalogue v{esc(catalogue.version)}: what changed</summary>"
+            f"<ul>{entries}</ul></details>"
+        )
+    if catalogue.withdrawn:
+        items = "".join(f"<li>{esc(withdrawal_text(r))}</li>" for r in catalogue.withdrawn)
+        parts.append(
+            f"<details><summary>{len(catalogue.withdrawn)} requirement(s) withdrawn, never run"
+            f"</summary><ul>{items}</ul></details>"
+        )
+    if catalogue.level_changes:
+        rows = "".join(
+            f"<tr><td>{esc(c.requirement)}</td><td>{esc(c.catalogue_level.value)}</td>"
+            f"<td>{esc(c.level.value)}</td><td>{esc(c.reason)}</td><td>{esc(c.source)}</td></tr>"
+            for c in catalogue.level_changes
+        )
+        parts.append(
+            f"<h3>Levels set by your organisation ({len(catalogue.level_changes)})</h3>"
+            f"<table class='{esc(table_class)}'><tr><th>requirement</th><th>catalogue level</th>"
+            "<th>level applied</th><th>reason</th><th>file</th></tr>" + rows + "</table>"
+        )
+    return "".join(parts)
 
 
 def not_assessed(catalogue: Catalogue, collected: Iterable[str]) -> str:
@@ -116,3 +164,25 @@ def waiver_table(run: GovmailRun, table_class: str = "govmail-matrix") -> str:
         + "".join(rows)
         + "</table>"
     )
+
+
+def level_cell(requirement_id: str, catalogue: Catalogue, cite: Callable[[str], str]) -> str:
+    """Who set a requirement's level: the sentence of the guidance (``cite`` renders its source
+    as a link), quoted; and the organisation's own level and reason when its levels file
+    changed it."""
+    record = catalogue.record(requirement_id)
+    if record is None:
+        return ""
+    cell = (
+        f"{cite(record.level_source)}: <q>{esc(record.level_quote)}</q>"
+        if record.level_source
+        else ""
+    )
+    for change in catalogue.level_changes:
+        if change.requirement == requirement_id:
+            cell = (
+                f"<strong>{esc(change.level.value)} by your organisation</strong>: "
+                f"{esc(change.reason)} (catalogue: {esc(change.catalogue_level.value)}, "
+                f"{cell})"
+            )
+    return cell

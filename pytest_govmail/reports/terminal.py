@@ -28,6 +28,12 @@ from pytest_govmail.model.tls import TlsScan, busiest_address
 from pytest_govmail.model.vantage import BLIND_CAUSE, BLOCKED_CAUSE
 from pytest_govmail.model.verdict import Status
 from pytest_govmail.plugin.pytest_private import take_over_failure_summary
+from pytest_govmail.reports.catalogue_notes import (
+    catalogue_line,
+    level_lines,
+    replay_changes,
+    withdrawn_line,
+)
 from pytest_govmail.reports.listing import (
     LINE_LISTING_ABOVE,
     WORD,
@@ -111,9 +117,15 @@ class GovmailReporter:
             else f"resolver {', '.join(run.settings.nameservers) or 'system'}, "
             f"timeout {run.settings.timeout:g} s"
         )
-        return [
-            f"govmail: {len(run.targets)} domain(s); {source}; catalogue v{self.catalogue.version}"
-        ] + [f"govmail: vantage point: {line}" for line in vantage_lines(run, look=True)]
+        lines = [
+            f"govmail: {len(run.targets)} domain(s); {source}; "
+            + catalogue_line(run, self.catalogue)
+        ]
+        changed = replay_changes(run, self.catalogue)
+        if changed:
+            lines.append(f"govmail: {changed}")
+        lines.extend(f"govmail: {line}" for line in level_lines(self.catalogue))
+        return lines + [f"govmail: vantage point: {line}" for line in vantage_lines(run, look=True)]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.clock.tests_start(self.run.stats.seconds)
@@ -323,6 +335,17 @@ class GovmailReporter:
                 f"govmail: {len(missing)} catalogue requirement(s) not assessed in this run "
                 f"(not implemented yet or deselected): {', '.join(missing)}"
             )
+        if self.run.replay is not None:
+            # Which catalogue judged the replayed file, and what this one does differently.
+            tr.write_line(f"govmail: {catalogue_line(self.run, self.catalogue)}")
+            changed = replay_changes(self.run, self.catalogue)
+            if changed:
+                tr.write_line(f"govmail: {changed}")
+        withdrawn = withdrawn_line(self.catalogue)
+        if withdrawn:
+            tr.write_line(f"govmail: {withdrawn}")
+        for line in level_lines(self.catalogue):
+            tr.write_line(f"govmail: {line}")
 
     @staticmethod
     def _worst(cell: Cell | None, stale: int) -> str:
