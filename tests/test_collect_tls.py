@@ -9,6 +9,7 @@ so the whole module stays fast.
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import ssl
 import threading
@@ -32,7 +33,8 @@ from pytest_govmail.collect.tls import (
     scan_address,
     scan_addresses,
 )
-from pytest_govmail.lab.pki import LabPki
+from pytest_govmail.judge import cert
+from pytest_govmail.lab.pki import LabPki, LeafCert, PrivateCa, server_context
 from pytest_govmail.lab.smtp_server import (
     COMPLIANT,
     LAB_ADDRESSES,
@@ -44,8 +46,11 @@ from pytest_govmail.lab.smtp_server import (
     LabSmtpServer,
     SmtpProfile,
 )
-from pytest_govmail.model.dns import ErrorKind
-from pytest_govmail.model.tls import KeyExchange, TlsScan, TlsVersion
+from pytest_govmail.model.dns import DnsSnapshot, ErrorKind
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.tls import KeyExchange, TlsScan, TlsVersion, from_json, to_json
+from pytest_govmail.model.verdict import Status, Verdict
 
 TIMEOUT = 1.0
 BACKOFF = 0.05
@@ -591,3 +596,82 @@ def test_anonymous_and_null_suites_are_found_not_crashed_on() -> None:
     assert "TLS_ECDH_anon_WITH_AES_128_CBC_SHA" in tls12.cipher_suites
     assert "TLS_ECDHE_RSA_WITH_NULL_SHA" in tls12.cipher_suites
     assert scan.chain_pem  # the preferred (certificate) suite's chain is still recorded
+
+
+# --------------------------------------------------------------------------- issue 19: trust
+
+
+def private_ca_scan(
+    leaf: LeafCert, ca: PrivateCa, tmp_path: Path, host: str, address: str
+) -> TlsScan:
+    """Serve ``leaf`` alone (as Postfix serves a private CA's leaf) and scan it with a CA file
+    that holds ``ca``."""
+    ca_file = tmp_path / "private-ca.pem"
+    ca_file.write_text(ca.pem, encoding="ascii")
+    context = server_context(leaf, include_intermediate=False)
+    with LabSmtpServer(COMPLIANT, hostname=host, context=context, host=address) as server:
+        request = ScanRequest(host, address, server.address[1])
+        return scan_address(
+            request, TlsScanSettings(timeout=TIMEOUT, allow_private=True, ca_file=ca_file)
+        )
+
+
+def cert_verdicts(scan: TlsScan) -> dict[str, Verdict]:
+    subject = Subject(
+        Target("private-ca-dept.gov.uk"), DnsSnapshot(()), host=scan.host, tls={scan.host: (scan,)}
+    )
+    return {
+        "CERT-01": cert.chain_trusted(subject),
+        "CERT-03": cert.within_validity(subject),
+        "CERT-07": cert.chain_complete_in_order(subject),
+    }
+
+
+def test_expired_leaf_of_a_ca_in_the_ca_file_is_expired_not_unanchored(tmp_path: Path) -> None:
+    # The CA was made after its leaf expired (a test CA made today, a leaf dated in the past):
+    # no instant when both were valid. The chain is one certificate, in order, issued by a trust
+    # anchor of the CA file: CERT-07 passes, CERT-03 says expired, and CERT-01's headline names
+    # the dates, not "not a trusted root".
+    host = "mx.expired-private-dept.gov.uk"
+    ca = PrivateCa(valid_from_days=-1.0)
+    leaf = ca.issue([host], valid_from_days=-100.0, valid_until_days=-10.0)
+    scan = private_ca_scan(leaf, ca, tmp_path, host, "127.0.5.20")
+    assert scan.error is None
+    ca_check = next(t for t in scan.trust if t.store == CA_FILE)
+    assert ca_check.verified is False and ca_check.anchored_by == "pytest-govmail lab private CA"
+    assert "no instant when every certificate was valid" in ca_check.detail
+    assert from_json(json.loads(json.dumps(to_json(scan)))) == scan  # anchored_by kept
+    got = cert_verdicts(scan)
+    assert got["CERT-07"].status is Status.PASS, got["CERT-07"].summary
+    assert "a trust anchor of the CA file" in got["CERT-07"].summary
+    assert [f.code for f in got["CERT-03"].findings] == ["cert.validity.expired"]
+    assert [f.code for f in got["CERT-01"].findings] == ["cert.chain.dates"]
+    observed = got["CERT-01"].findings[0].observed
+    assert "no instant when every certificate in it was valid" in observed
+    assert "not a trusted root" not in observed
+
+
+def test_expired_leaf_of_an_older_ca_is_judged_by_dates_alone(tmp_path: Path) -> None:
+    host = "mx.expired-older-ca-dept.gov.uk"
+    ca = PrivateCa(valid_from_days=-400.0)
+    leaf = ca.issue([host], valid_from_days=-100.0, valid_until_days=-10.0)
+    scan = private_ca_scan(leaf, ca, tmp_path, host, "127.0.5.21")
+    ca_check = next(t for t in scan.trust if t.store == CA_FILE)
+    assert ca_check.verified is True and "expired, see CERT-03" in ca_check.detail
+    got = cert_verdicts(scan)
+    assert (got["CERT-01"].status, got["CERT-07"].status) == (Status.PASS, Status.PASS)
+    assert got["CERT-03"].status is Status.FAIL
+
+
+def test_private_ca_leaf_without_aki_anchored_in_the_ca_file_is_trusted(tmp_path: Path) -> None:
+    # RFC 5280 4.2.1.1 asks CAs for the Authority Key Identifier, but path validation (6.1)
+    # does not check it, nor does OpenSSL in the sending MTAs: not a trust failure.
+    host = "mx.private-no-aki-dept.gov.uk"
+    ca = PrivateCa()
+    leaf = ca.issue([host])
+    assert not any(e.oid.dotted_string == "2.5.29.35" for e in leaf.cert.extensions)
+    scan = private_ca_scan(leaf, ca, tmp_path, host, "127.0.5.22")
+    assert {t.store: t.verified for t in scan.trust} == {MOZILLA: False, CA_FILE: True}
+    got = cert_verdicts(scan)
+    assert got["CERT-01"].status is Status.PASS and "CA file" in got["CERT-01"].summary
+    assert (got["CERT-03"].status, got["CERT-07"].status) == (Status.PASS, Status.PASS)

@@ -46,6 +46,7 @@ __all__ = [
     "KeySpec",
     "LabPki",
     "LeafCert",
+    "PrivateCa",
     "SignatureHash",
     "server_context",
 ]
@@ -363,3 +364,76 @@ def _resign_sha1(cert: x509.Certificate, signer: _PrivateKey) -> x509.Certificat
     algorithm = _der(0x30, _OID_SHA1_RSA + b"\x05\x00")
     der = _der(0x30, tbs + algorithm + _der(0x03, b"\x00" + signature))
     return x509.load_der_x509_certificate(der)
+
+
+class PrivateCa:
+    """A private root CA made the way an administrator makes one with ``openssl req -x509``
+    (OpenSSL's ``v3_ca`` section: basicConstraints CA and key identifiers, no key usage), valid
+    from ``valid_from`` to ``valid_until`` (relative days), whose leaves are signed directly,
+    served alone, and carry no Authority Key Identifier unless asked (as ``openssl x509 -req``
+    with an extension file naming only the subjectAltName makes them).
+
+    The issue-19 shapes: a CA created after its leaf expired (no instant when both were valid)
+    and a private-CA leaf without AKI, both anchored through ``--govmail-ca-file``.
+    """
+
+    def __init__(
+        self,
+        name: str = "pytest-govmail lab private CA",
+        *,
+        valid_from_days: float = -1.0,
+        valid_until_days: float = 365.0,
+    ) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        public = self.key.public_key()
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now + datetime.timedelta(days=valid_from_days))
+            .not_valid_after(now + datetime.timedelta(days=valid_until_days))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+
+    @property
+    def pem(self) -> str:
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+    def issue(
+        self,
+        names: Sequence[str],
+        *,
+        valid_from_days: float = -1.0,
+        valid_until_days: float = 90.0,
+        authority_key_identifier: bool = False,
+    ) -> LeafCert:
+        """A server certificate for ``names`` signed by this CA (days relative to now)."""
+        now = datetime.datetime.now(datetime.UTC)
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now + datetime.timedelta(days=valid_from_days))
+            .not_valid_after(now + datetime.timedelta(days=valid_until_days))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
+            )
+        )
+        if authority_key_identifier:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                critical=False,
+            )
+        return LeafCert(cert=builder.sign(self.key, hashes.SHA256()), key=key)
