@@ -17,10 +17,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
 
+from pytest_govmail.collect.suites import offered_codes
 from pytest_govmail.collect.tls import (
     CA_FILE,
     HANDSHAKE_OVERHEAD,
@@ -33,10 +35,11 @@ from pytest_govmail.collect.tls import (
     scan_address,
     scan_addresses,
 )
-from pytest_govmail.judge import cert
+from pytest_govmail.judge import cert, tls
 from pytest_govmail.lab.pki import LabPki, LeafCert, PrivateCa, server_context
 from pytest_govmail.lab.smtp_server import (
     COMPLIANT,
+    COMPLIANT_SUITES,
     LAB_ADDRESSES,
     LEGACY_TLS,
     PROFILES,
@@ -675,3 +678,74 @@ def test_private_ca_leaf_without_aki_anchored_in_the_ca_file_is_trusted(tmp_path
     got = cert_verdicts(scan)
     assert got["CERT-01"].status is Status.PASS and "CA file" in got["CERT-01"].summary
     assert (got["CERT-03"].status, got["CERT-07"].status) == (Status.PASS, Status.PASS)
+
+
+# --------------------------------------------------------------------------- issue 19: suites
+
+
+#: Postfix's default cipher list lets these through (OpenSSL names; IANA codes 0x00BF, 0x00C5).
+ANON_CAMELLIA = ("ADH-CAMELLIA128-SHA256", "ADH-CAMELLIA256-SHA256")
+ANON_CAMELLIA_IANA = {
+    "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256",
+    "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256",
+}
+
+
+def scan_profile(profile: SmtpProfile, address: str) -> TlsScan:
+    host = f"mx.{profile.name}-dept.gov.uk"
+    with LabSmtpServer(profile, hostname=host, pki=LabPki(), host=address) as server:
+        return scan_address(
+            ScanRequest(host, address, server.address[1]),
+            TlsScanSettings(timeout=TIMEOUT, allow_private=True),
+        )
+
+
+def host_verdict_of(judge: Any, scan: TlsScan) -> Verdict:
+    subject = Subject(
+        Target("suites-dept.gov.uk"), DnsSnapshot(()), host=scan.host, tls={scan.host: (scan,)}
+    )
+    return judge(subject)  # type: ignore[no-any-return]
+
+
+def test_the_probe_offers_anonymous_suites_in_its_client_hello() -> None:
+    # OpenSSL 1.1.1 at security level 1 leaves them out of the ClientHello though its cipher
+    # list names them; the probe's modern client runs at level 0 and really offers them.
+    codes = offered_codes(TlsVersion.TLS_1_2, False, ANON_CAMELLIA)
+    assert codes == [0x00BF, 0x00C5]
+    assert offered_codes(TlsVersion.TLS_1_2, False, ["NO-SUCH-SUITE"]) is None
+
+
+def test_every_suite_of_every_pool_can_be_offered() -> None:
+    from pytest_govmail.collect.suites import _suites
+
+    assert _suites().unofferable == {TlsVersion.TLS_1_2: (), TlsVersion.TLS_1_3: ()}
+
+
+def test_a_server_accepting_only_anonymous_dh_fails_tls06() -> None:
+    only_anon = SmtpProfile(
+        "anon-only",
+        maximum_version=ssl.TLSVersion.TLSv1_2,
+        ciphers=(*ANON_CAMELLIA, "@SECLEVEL=0"),
+        dh_bits=2048,
+    )
+    scan = scan_profile(only_anon, "127.0.5.30")
+    tls12 = scan.version(TlsVersion.TLS_1_2)
+    assert tls12 is not None and tls12.accepted is True and tls12.suites_complete is True
+    assert set(tls12.cipher_suites) == ANON_CAMELLIA_IANA
+    assert scan.chain_pem == ()  # anonymous: no certificate
+    verdict = host_verdict_of(tls.no_insecure_suites, scan)
+    assert verdict.status is Status.FAIL
+    assert "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256" in verdict.findings[0].observed
+
+
+def test_anonymous_camellia_beside_good_suites_is_shown() -> None:
+    postfix_like = SmtpProfile(
+        "anon-beside-good",
+        ciphers=(*COMPLIANT_SUITES, *ANON_CAMELLIA, "@SECLEVEL=0"),
+        dh_bits=2048,
+    )
+    scan = scan_profile(postfix_like, "127.0.5.31")
+    tls12 = scan.version(TlsVersion.TLS_1_2)
+    assert tls12 is not None and tls12.suites_complete is True
+    assert set(tls12.cipher_suites) == COMPLIANT12 | ANON_CAMELLIA_IANA
+    assert host_verdict_of(tls.no_insecure_suites, scan).status is Status.FAIL

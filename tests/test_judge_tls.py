@@ -6,6 +6,7 @@ The factories here (scans, subjects, and a small PKI made with ``cryptography``)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -695,6 +696,22 @@ def test_versions(
             None,
             "SSL 3.0",
             id="06-unknown-version",
+        ),
+        # Issue 19: a refusal of what the probe could offer is no refusal of what it could not.
+        pytest.param(
+            tls.no_insecure_suites,
+            {
+                "versions": versions(
+                    dataclasses.replace(
+                        vp(T12, False, detail="the probe could not offer 2 suite(s): X, Y"),
+                        suites_complete=False,
+                    )
+                )
+            },
+            U,
+            None,
+            "TLS 1.2: suite list incomplete (the probe could not offer 2 suite(s)",
+            id="06-refused-but-not-all-offered",
         ),
         pytest.param(
             tls.tls12_suites_acceptable, {}, P, None, "all 3 TLS 1.2 suite(s)", id="07-pass"

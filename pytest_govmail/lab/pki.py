@@ -39,7 +39,7 @@ from pathlib import Path
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import dh, ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "LeafCert",
     "PrivateCa",
     "SignatureHash",
+    "dh_parameters_pem",
     "server_context",
 ]
 
@@ -255,6 +256,7 @@ class LabPki:
         maximum_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3,
         ciphers: str | None = None,
         allow_client_renegotiation: bool = False,
+        dh_bits: int | None = None,
     ) -> ssl.SSLContext:
         """A server :class:`ssl.SSLContext` for ``leaf``; see :func:`server_context`."""
         return server_context(
@@ -264,6 +266,7 @@ class LabPki:
             maximum_version=maximum_version,
             ciphers=ciphers,
             allow_client_renegotiation=allow_client_renegotiation,
+            dh_bits=dh_bits,
         )
 
     def client_context(self) -> ssl.SSLContext:
@@ -280,8 +283,12 @@ def server_context(
     maximum_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3,
     ciphers: str | None = None,
     allow_client_renegotiation: bool = False,
+    dh_bits: int | None = None,
 ) -> ssl.SSLContext:
     """Build a server context serving ``leaf`` (with or without its intermediate).
+
+    ``dh_bits`` (1024 or 2048) loads finite-field DH parameters (:func:`dh_parameters_pem`),
+    which DHE and anonymous DH suites need: without them the server has no such suite to offer.
 
     ``ciphers`` is an OpenSSL cipher string for TLS 1.2 and below; TLS 1.3 suites cannot be
     restricted from Python (all three of OpenSSL's defaults are served). A minimum below TLS 1.2,
@@ -312,6 +319,10 @@ def server_context(
         ctx.options |= ssl.OP_NO_RENEGOTIATION
     with _temporary_pem(leaf.chain_pem(include_intermediate), leaf.key_pem) as (cert, key):
         ctx.load_cert_chain(cert, key)
+        if dh_bits is not None:
+            params = Path(key).with_name("dh.pem")
+            params.write_bytes(dh_parameters_pem(dh_bits))
+            ctx.load_dh_params(str(params))
     return ctx
 
 
@@ -437,3 +448,44 @@ class PrivateCa:
                 critical=False,
             )
         return LeafCert(cert=builder.sign(self.key, hashes.SHA256()), key=key)
+
+
+def _fixed_point(series: str, bits: int) -> int:
+    """floor(2**bits * pi) or floor(2**bits * e), in exact integer arithmetic (64 guard bits):
+    the published DH groups are defined from them."""
+    one = 1 << (bits + 64)
+    if series == "e":
+        total, term, k = 0, one, 0
+        while term:
+            total += term
+            k += 1
+            term //= k
+        return total >> 64
+
+    def arctan_inverse(x: int) -> int:  # arctan(1/x), Taylor series
+        total = term = one // x
+        n, sign = 1, 1
+        while term:
+            term //= x * x
+            n += 2
+            sign = -sign
+            total += sign * (term // n)
+        return total
+
+    return (16 * arctan_inverse(5) - 4 * arctan_inverse(239)) >> 64  # Machin's formula
+
+
+def dh_parameters_pem(bits: int) -> bytes:
+    """Published finite-field DH groups as PKCS#3 PEM, generator 2: 1024 bits is RFC 2409
+    section 6.2's Oakley group 2 (a weak group TLS-09 must fail), 2048 bits RFC 7919
+    appendix A.1's ffdhe2048. Each prime is computed from the RFC's own formula."""
+    if bits == 1024:
+        prime = 2**1024 - 2**960 - 1 + 2**64 * (_fixed_point("pi", 894) + 129093)
+    elif bits == 2048:
+        prime = 2**2048 - 2**1984 + (_fixed_point("e", 1918) + 560316) * 2**64 - 1
+    else:
+        raise ValueError(f"no published DH group of {bits} bits here (1024 or 2048)")
+    parameters = dh.DHParameterNumbers(prime, 2).parameters()
+    return parameters.parameter_bytes(
+        serialization.Encoding.PEM, serialization.ParameterFormat.PKCS3
+    )

@@ -201,7 +201,8 @@ class SmtpProfile:
     answered; ``drip_interval`` (seconds per byte of a :attr:`Greeting.DRIP` greeting),
     ``huge_line_bytes`` (the length of a ``HUGE_LINE`` line) and ``garbage`` (what a
     :attr:`StartTls.GARBAGE` server sends) tune the hostile behaviours; ``greet_wait`` is a
-    :attr:`Greeting.PREGREET` server's wait before it completes its greeting."""
+    :attr:`Greeting.PREGREET` server's wait before it completes its greeting; ``dh_bits`` loads
+    DH parameters of that size (DHE and anonymous DH suites need them)."""
 
     name: str
     description: str = ""
@@ -218,6 +219,7 @@ class SmtpProfile:
     huge_line_bytes: int = 2 * 1024 * 1024
     garbage: bytes = GARBAGE_AFTER_STARTTLS
     greet_wait: float = 6.0
+    dh_bits: int | None = None
 
     @property
     def needs_tls(self) -> bool:
@@ -904,6 +906,7 @@ def _context_for(profile: SmtpProfile, hostname: str, pki: LabPki) -> ssl.SSLCon
         maximum_version=profile.maximum_version,
         ciphers=":".join(profile.ciphers),
         allow_client_renegotiation=profile.allow_client_renegotiation,
+        dh_bits=profile.dh_bits,
     )
 
 

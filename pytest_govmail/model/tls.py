@@ -53,8 +53,9 @@ class VersionProbe:
     that is not a refusal); ``detail`` then says why. ``cipher_suites`` are IANA names of every
     suite found accepted at this version; ``preferred`` is the suite the server picked when the
     client offered all of them in the client's order (TLS-05). ``suites_complete`` is False
-    when the enumeration stopped early (a connection failed half way): the list is then a
-    lower bound, and a judge may fail on what it holds but never pass on it.
+    when the enumeration stopped early (a connection failed half way), or when the probe's
+    clients could not offer every suite they know at this version: the list is then a lower
+    bound (a refusal too), and a judge may fail on what it holds but never pass on it.
     """
 
     version: TlsVersion
