@@ -749,3 +749,44 @@ def test_anonymous_camellia_beside_good_suites_is_shown() -> None:
     assert tls12 is not None and tls12.suites_complete is True
     assert set(tls12.cipher_suites) == COMPLIANT12 | ANON_CAMELLIA_IANA
     assert host_verdict_of(tls.no_insecure_suites, scan).status is Status.FAIL
+
+
+# --------------------------------------------------------------------------- issue 19: TLS-09
+
+
+def test_1024_bit_dhe_as_the_second_choice_fails_tls09() -> None:
+    # The server prefers ECDHE (the negotiated key exchange is strong) and also accepts
+    # DHE-RSA on RFC 2409's 1024-bit group: every accepted suite's key exchange is recorded.
+    second_choice = SmtpProfile(
+        "dhe-1024-second",
+        maximum_version=ssl.TLSVersion.TLSv1_2,
+        ciphers=("ECDHE-RSA-AES256-GCM-SHA384", "DHE-RSA-AES128-GCM-SHA256", "@SECLEVEL=0"),
+        dh_bits=1024,
+    )
+    scan = scan_profile(second_choice, "127.0.5.32")
+    assert scan.key_exchange is not None and scan.key_exchange.kind == "ECDHE"
+    tls12 = scan.version(TlsVersion.TLS_1_2)
+    assert tls12 is not None
+    by_suite = {k.suite: k for k in tls12.key_exchanges}
+    assert set(by_suite) == set(tls12.cipher_suites)
+    assert by_suite["TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"] == KeyExchange(
+        "DHE", bits=1024, suite="TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+    )
+    assert from_json(json.loads(json.dumps(to_json(scan)))) == scan
+    verdict = host_verdict_of(tls.key_exchange_strong, scan)
+    assert verdict.status is Status.FAIL
+    assert [f.code for f in verdict.findings] == ["tls.kex.dhe_small"]
+    assert "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256" in verdict.findings[0].observed
+
+
+def test_anonymous_dh_is_recorded_as_anonymous_whatever_its_size() -> None:
+    only_anon = SmtpProfile(
+        "anon-kex",
+        maximum_version=ssl.TLSVersion.TLSv1_2,
+        ciphers=("ADH-AES128-GCM-SHA256", "@SECLEVEL=0"),
+        dh_bits=2048,
+    )
+    scan = scan_profile(only_anon, "127.0.5.33")
+    assert scan.key_exchange == KeyExchange("DH_anon", bits=2048)
+    verdict = host_verdict_of(tls.key_exchange_strong, scan)
+    assert [f.code for f in verdict.findings] == ["tls.kex.anonymous"]

@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from nassl._nassl import OpenSSLError
@@ -75,6 +75,8 @@ class _Pass:
     """What one client's elimination pass over one version found."""
 
     found: list[str] = field(default_factory=list)
+    #: The key exchange of each found suite's own handshake (OpenSSL name -> what it showed).
+    kex: dict[str, KeyExchange | None] = field(default_factory=dict)
     first: _Handshake | None = None
     refusal: str = ""
     unknown: str = ""
@@ -357,6 +359,7 @@ class _Handshaker:
                 break
             if shake.cipher not in result.found:
                 result.found.append(shake.cipher)
+                result.kex[shake.cipher] = _key_exchange(shake)
             if shake.cipher in remaining:
                 remaining.remove(shake.cipher)
         return result
@@ -384,11 +387,15 @@ class _Handshaker:
             passes = [self.eliminate(version, True, catalogue.legacy[version], extras=True)]
             preferred = legacy_first = passes[0].first
         found: list[str] = []
+        exchanges: list[KeyExchange] = []
         for one in passes:
             for cipher in one.found:
                 name = catalogue.name(cipher, version)
                 if name not in found:
                     found.append(name)
+                    kex = one.kex.get(cipher)
+                    if kex is not None:
+                        exchanges.append(replace(kex, suite=name))
         unknown = "; ".join(p.unknown for p in passes if p.unknown)
         if found:
             accepted: bool | None = True
@@ -419,6 +426,7 @@ class _Handshaker:
             cipher_suites=tuple(found),
             preferred=preferred_name,
             suites_complete=not (found and unknown) and not unofferable,
+            key_exchanges=tuple(exchanges),
         )
         return _VersionResult(
             probe,
@@ -485,12 +493,17 @@ def _close(client: BaseSslClient, timed: _TimedSocket, outcome_ok: bool) -> None
 
 
 def _key_exchange(shake: _Handshake) -> KeyExchange | None:
+    """The key exchange one handshake showed: the ephemeral key OpenSSL reports (sslyze reads
+    the same per accepted suite), with the kind read from the suite's name where the key alone
+    cannot tell it (an anonymous suite's DH key is no authenticated DHE)."""
     key = shake.key
-    if isinstance(key, EcDhEphemeralKeyInfo):
-        return KeyExchange("ECDHE", group=_GROUPS.get(key.curve_name, key.curve_name))
-    if isinstance(key, DhEphemeralKeyInfo):
-        return KeyExchange("DHE", bits=key.size)
     name = iana_name(shake.cipher or "")
+    anonymous = name.startswith(("TLS_DH_anon_", "TLS_ECDH_anon_"))
+    if isinstance(key, EcDhEphemeralKeyInfo):
+        group = _GROUPS.get(key.curve_name, key.curve_name)
+        return KeyExchange("ECDH_anon" if anonymous else "ECDHE", group=group)
+    if isinstance(key, DhEphemeralKeyInfo):
+        return KeyExchange("DH_anon" if anonymous else "DHE", bits=key.size)
     for prefix, kind in (
         ("TLS_ECDHE_", "ECDHE"),
         ("TLS_DHE_", "DHE"),

@@ -64,15 +64,22 @@ class VersionProbe:
     cipher_suites: tuple[str, ...] = ()
     preferred: str | None = None
     suites_complete: bool = True
+    #: The key exchange seen on each accepted suite's own handshake (``KeyExchange.suite``
+    #: names it), in the order of ``cipher_suites``: TLS-09 judges every one, not only the
+    #: negotiated one. Empty in evidence collected before it was recorded.
+    key_exchanges: tuple[KeyExchange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class KeyExchange:
-    """The key exchange of the preferred handshake: ``ECDHE`` with a group, ``DHE`` with bits."""
+    """A handshake's key exchange: ``ECDHE`` with a group, ``DHE`` with bits, or a kind read
+    from the suite's name (static ``RSA``, ``ECDH``, ``DH``; anonymous ``DH_anon``, ``ECDH_anon``).
+    ``suite`` is the IANA name of the suite it was seen on ("" for the preferred handshake's)."""
 
     kind: str
     group: str | None = None
     bits: int | None = None
+    suite: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +161,11 @@ def to_json(scan: TlsScan) -> dict[str, Any]:
                 "cipher_suites": list(v.cipher_suites),
                 "preferred": v.preferred,
                 "suites_complete": v.suites_complete,
+                **(
+                    {"key_exchanges": [_kex_to_json(k) for k in v.key_exchanges]}
+                    if v.key_exchanges
+                    else {}
+                ),
             }
             for v in scan.versions
         ],
@@ -179,6 +191,19 @@ def to_json(scan: TlsScan) -> dict[str, Any]:
         ],
         "profile": scan.profile,
     }
+
+
+def _kex_to_json(kex: KeyExchange) -> dict[str, Any]:
+    return {"kind": kex.kind, "group": kex.group, "bits": kex.bits, "suite": kex.suite}
+
+
+def _kex_from_json(data: Mapping[str, Any]) -> KeyExchange:
+    return KeyExchange(
+        kind=str(data["kind"]),
+        group=data.get("group"),
+        bits=data.get("bits"),
+        suite=str(data.get("suite", "")),
+    )
 
 
 def from_json(data: Mapping[str, Any]) -> TlsScan:
@@ -210,6 +235,7 @@ def from_json(data: Mapping[str, Any]) -> TlsScan:
                 cipher_suites=tuple(str(x) for x in v.get("cipher_suites", ())),
                 preferred=v.get("preferred"),
                 suites_complete=bool(v.get("suites_complete", True)),
+                key_exchanges=tuple(_kex_from_json(k) for k in v.get("key_exchanges", ())),
             )
             for v in data.get("versions", ())
         ),
