@@ -790,3 +790,27 @@ def test_anonymous_dh_is_recorded_as_anonymous_whatever_its_size() -> None:
     assert scan.key_exchange == KeyExchange("DH_anon", bits=2048)
     verdict = host_verdict_of(tls.key_exchange_strong, scan)
     assert [f.code for f in verdict.findings] == ["tls.kex.anonymous"]
+
+
+def test_self_signed_leaf_without_aki_is_worded_for_people(tmp_path: Path) -> None:
+    # A self-signed "snakeoil" certificate without an Authority Key Identifier: untrusted
+    # because nothing anchors it, said in words; anchored in the CA file, it is trusted (the
+    # key identifiers are not part of trust).
+    host = "mx.snakeoil-dept.gov.uk"
+    pki = LabPki()
+    leaf = pki.issue_leaf([host], self_signed=True, authority_key_identifier=False)
+    context = server_context(leaf, include_intermediate=False)
+    pinned = tmp_path / "pinned.pem"
+    pinned.write_text(leaf.cert_pem, encoding="ascii")
+    with LabSmtpServer(COMPLIANT, hostname=host, context=context, host="127.0.5.23") as server:
+        request = ScanRequest(host, "127.0.5.23", server.address[1])
+        alone = scan_address(request, TlsScanSettings(timeout=TIMEOUT, allow_private=True))
+        anchored = scan_address(
+            request, TlsScanSettings(timeout=TIMEOUT, allow_private=True, ca_file=pinned)
+        )
+    verdict = cert_verdicts(alone)["CERT-01"]
+    assert [f.code for f in verdict.findings] == ["cert.chain.self_signed"]
+    text = verdict.summary + " ".join(v for _, v in verdict.details)
+    assert "2.5.29.35" not in text and "missing required extension" not in text
+    assert "no chain from it leads to a trusted root" in verdict.findings[0].observed
+    assert cert_verdicts(anchored)["CERT-01"].status is Status.PASS
