@@ -955,12 +955,14 @@ def per_suite(*entries: tuple[str, KeyExchange]) -> tuple[VersionProbe, ...]:
             "key exchange not recorded for TLS 1.3",
             id="some-suites-unrecorded",
         ),
+        pytest.param(GOOD_VERSIONS, P, None, "ECDHE on", id="older-evidence"),
+        # Evidence from before per-suite records: judged on the negotiated exchange, as then.
         pytest.param(
-            GOOD_VERSIONS,
+            versions(GOOD_VERSIONS[0], vp(T12, True, [ECDHE_GCM256, STATIC_RSA], ECDHE_GCM256)),
             P,
             None,
-            "only the negotiated key exchange was recorded",
-            id="older-evidence",
+            "ECDHE on",
+            id="older-evidence-judged-on-the-negotiated-exchange",
         ),
     ],
 )

@@ -5,7 +5,7 @@ records the ephemeral key of each accepted suite's own handshake (``VersionProbe
 as sslyze records one per accepted suite), so a server whose second choice is 1024-bit DHE
 fails. A finding lists the handshakes that showed it (``TLS 1.2 TLS_DHE_RSA_WITH_...``);
 accepted suites without a record make TLS-09 INCONCLUSIVE unless something failed. Evidence
-from before per-suite records judges the negotiated key exchange alone, and says so.
+from before per-suite records is judged on the negotiated key exchange alone, as it was then.
 
 ECDHE on a group the profile allows (or a hybrid post-quantum group that contains one), or DHE
 of at least the profile's ``min_dhe_bits`` (RFC 7919 names its groups ``ffdheNNNN``), passes;
@@ -135,6 +135,11 @@ def _key_exchange(profile: TlsProfile) -> Check:
                     seen.append((f"{version} {_shown_suite(suite)}", kex))
                 elif recorded:
                     missing.append(f"{version} {_shown_suite(suite)}")
+        if not recorded:
+            # Evidence from before per-suite records: the negotiated exchange, judged as then.
+            if scan.key_exchange is None:
+                return _unknown("the key exchange of the handshake was not recorded")
+            return _one(scan.key_exchange, profile)
         if not seen:
             return _unknown("the key exchange of the handshake was not recorded")
         failed: dict[tuple[str, str], tuple[Finding, list[str]]] = {}
@@ -163,8 +168,6 @@ def _key_exchange(profile: TlsProfile) -> Check:
         if notes:
             return _unknown("; ".join(notes))
         counted = [f"{text} ({len(places)} handshake(s))" for text, places in passed.items()]
-        if not recorded:
-            return _ok(f"{'; '.join(counted)} (only the negotiated key exchange was recorded)")
         return _ok("every accepted suite's key exchange is strong: " + "; ".join(counted))
 
     return check
