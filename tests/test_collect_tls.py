@@ -642,7 +642,8 @@ def test_expired_leaf_of_a_ca_in_the_ca_file_is_expired_not_unanchored(tmp_path:
     assert scan.error is None
     ca_check = next(t for t in scan.trust if t.store == CA_FILE)
     assert ca_check.verified is False and ca_check.anchored_by == "pytest-govmail lab private CA"
-    assert "no instant when every certificate was valid" in ca_check.detail
+    assert "outside its validity at " in ca_check.detail
+    assert "pytest-govmail lab private CA (valid " in ca_check.detail
     assert from_json(json.loads(json.dumps(to_json(scan)))) == scan  # anchored_by kept
     got = cert_verdicts(scan)
     assert got["CERT-07"].status is Status.PASS, got["CERT-07"].summary
@@ -650,8 +651,23 @@ def test_expired_leaf_of_a_ca_in_the_ca_file_is_expired_not_unanchored(tmp_path:
     assert [f.code for f in got["CERT-03"].findings] == ["cert.validity.expired"]
     assert [f.code for f in got["CERT-01"].findings] == ["cert.chain.dates"]
     observed = got["CERT-01"].findings[0].observed
-    assert "no instant when every certificate in it was valid" in observed
+    assert "outside its validity period when checked" in observed
+    assert "pytest-govmail lab private CA (valid " in observed and "CERT-03" in observed
     assert "not a trusted root" not in observed
+
+
+def test_an_expired_ca_certificate_still_fails_trust(tmp_path: Path) -> None:
+    # The leaf is valid, its CA expired yesterday: the CA's dates are trust's (CERT-01), not
+    # CERT-03's, and the path is validated now.
+    host = "mx.expired-ca-dept.gov.uk"
+    ca = PrivateCa(valid_from_days=-400.0, valid_until_days=-1.0)
+    leaf = ca.issue([host], valid_from_days=-100.0, valid_until_days=60.0)
+    scan = private_ca_scan(leaf, ca, tmp_path, host, "127.0.5.24")
+    got = cert_verdicts(scan)
+    assert got["CERT-03"].status is Status.PASS
+    assert [f.code for f in got["CERT-01"].findings] == ["cert.chain.dates"]
+    assert "pytest-govmail lab private CA (valid " in got["CERT-01"].findings[0].observed
+    assert got["CERT-07"].status is Status.PASS  # in order, issued by an anchor
 
 
 def test_expired_leaf_of_an_older_ca_is_judged_by_dates_alone(tmp_path: Path) -> None:

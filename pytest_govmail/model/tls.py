@@ -82,6 +82,11 @@ class KeyExchange:
     suite: str = ""
 
 
+#: In a failed ``TrustCheck.detail``: the words before the certificates that were outside their
+#: validity at the instant of validation ("outside its validity at 2026-01-02: CA (valid ...)").
+OUTSIDE_VALIDITY = "outside its validity at"
+
+
 @dataclass(frozen=True, slots=True)
 class TrustCheck:
     """Path validation of the served chain against one trust source (Mozilla, a user CA file)."""
