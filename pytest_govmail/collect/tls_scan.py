@@ -10,6 +10,7 @@ adds the address check, the trust check and the assembly of the :class:`TlsScan`
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import threading
 import time
@@ -68,6 +69,10 @@ class _Handshake:
     client_renegotiation: bool | None = None
     retries: int = 0
     retried: str = ""
+    #: How it was asked (the client and the suites offered), so that another name's handshake
+    #: at the same address can ask the same question (see ``collect.tls``).
+    legacy: bool = False
+    offer: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -101,6 +106,7 @@ class _Handshaker:
     settings: TlsScanSettings
     connections: int
     handshakes: int
+    retries: int
     _lock: threading.Lock
     _spare: _Opened | None
     _throttled: threading.Event
@@ -110,15 +116,17 @@ class _Handshaker:
 
     # ----------------------------------------------------------------- accounting
 
-    def _count(self, connections: int = 0, handshakes: int = 0) -> None:
+    def _count(self, connections: int = 0, handshakes: int = 0, retries: int = 0) -> None:
         with self._lock:
             self.connections += connections
             self.handshakes += handshakes
+            self.retries += retries
 
     # ----------------------------------------------------------------- SMTP
 
     def open(self) -> _Opened:
-        """An SMTP session up to STARTTLS's 220, retrying 421s and early drops with backoff."""
+        """An SMTP session up to STARTTLS's 220, retrying with backoff and jitter what a busy
+        server does (a 421 greeting, a drop before the greeting, a reset, a refused connect)."""
         settings = self.settings
         attempts = max(0, settings.max_retries) + 1
         result = _Opened(None)
@@ -126,7 +134,12 @@ class _Handshaker:
         for attempt in range(attempts):
             if attempt:
                 self._throttled.set()
-                time.sleep(settings.retry_backoff * 2 ** (attempt - 1))
+                self._count(retries=1)
+                # Jitter (a quarter of the delay either way, the same on average) keeps a
+                # run's many connections to one provider from coming back in step after it
+                # pushed them all away at once.
+                delay = settings.retry_backoff * 2 ** (attempt - 1)
+                time.sleep(delay * random.uniform(0.75, 1.25))
             result, retry = self._open_once()
             if not retry:
                 if retried:
@@ -153,8 +166,12 @@ class _Handshaker:
             )
             return _Opened(None, error=error), False
         except ConnectionRefusedError:
+            # A provider shedding load refuses connects for a moment: worth a polite retry.
             error = ProbeError(ErrorKind.CONNECTION_REFUSED, f"TCP connect to {where} refused")
-            return _Opened(None, error=error), False
+            return _Opened(None, error=error), True
+        except ConnectionResetError:
+            error = ProbeError(ErrorKind.CONNECTION_REFUSED, f"TCP connect to {where} reset")
+            return _Opened(None, error=error), True
         except OSError as exc:
             error = ProbeError(ErrorKind.OTHER, f"TCP connect to {where}: {exc.strerror or exc}")
             return _Opened(None, error=error), False
@@ -223,6 +240,7 @@ class _Handshaker:
         try:
             timed.begin()
             outcome = self._do_handshake(client, timed)
+            outcome.legacy, outcome.offer = legacy, tuple(offer)
             if outcome.status == "ok":
                 # An anonymous suite (aNULL, which TLS-06 must see) presents no certificate.
                 with contextlib.suppress(ValueError):
