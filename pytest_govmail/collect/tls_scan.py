@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from nassl._nassl import OpenSSLError
@@ -38,10 +38,12 @@ from pytest_govmail.collect.smtp import (
     _TimedSocket,
 )
 from pytest_govmail.collect.suites import (
+    _ALL_SUITES,
     _NASSL_VERSION,
     _TLS13_SUITES,
     _suites,
     iana_name,
+    modern_cipher_string,
 )
 from pytest_govmail.model.dns import ErrorKind, ProbeError
 from pytest_govmail.model.tls import KeyExchange, SmtpDialogue, TlsVersion, VersionProbe
@@ -78,6 +80,8 @@ class _Pass:
     """What one client's elimination pass over one version found."""
 
     found: list[str] = field(default_factory=list)
+    #: The key exchange of each found suite's own handshake (OpenSSL name -> what it showed).
+    kex: dict[str, KeyExchange | None] = field(default_factory=dict)
     first: _Handshake | None = None
     refusal: str = ""
     unknown: str = ""
@@ -283,10 +287,13 @@ class _Handshaker:
                 ssl_verify=OpenSslVerifyEnum.NONE,
                 ignore_client_authentication_requests=True,
             )
+            # Security level 0 (see collect.suites): else OpenSSL leaves anonymous suites out of
+            # the ClientHello and refuses small DH groups, and the probe could not see them.
             if version is TlsVersion.TLS_1_3:
+                modern.set_cipher_list(modern_cipher_string(_ALL_SUITES))
                 modern.set_ciphersuites(":".join(offer))
             else:
-                modern.set_cipher_list(":".join(offer))
+                modern.set_cipher_list(modern_cipher_string(":".join(offer)))
             client = modern
         if self._sni is not None and version is not TlsVersion.SSL_2_0:
             client.set_tlsext_host_name(self._sni)
@@ -370,6 +377,7 @@ class _Handshaker:
                 break
             if shake.cipher not in result.found:
                 result.found.append(shake.cipher)
+                result.kex[shake.cipher] = _key_exchange(shake)
             if shake.cipher in remaining:
                 remaining.remove(shake.cipher)
         return result
@@ -397,11 +405,15 @@ class _Handshaker:
             passes = [self.eliminate(version, True, catalogue.legacy[version], extras=True)]
             preferred = legacy_first = passes[0].first
         found: list[str] = []
+        exchanges: list[KeyExchange] = []
         for one in passes:
             for cipher in one.found:
                 name = catalogue.name(cipher, version)
                 if name not in found:
                     found.append(name)
+                    kex = one.kex.get(cipher)
+                    if kex is not None:
+                        exchanges.append(replace(kex, suite=name))
         unknown = "; ".join(p.unknown for p in passes if p.unknown)
         if found:
             accepted: bool | None = True
@@ -411,6 +423,12 @@ class _Handshaker:
         else:
             accepted = False
             detail = next((p.refusal for p in passes if p.refusal), "refused")
+        unofferable = catalogue.unofferable.get(version, ())
+        if unofferable:
+            # What the client cannot offer, the server cannot be seen to accept.
+            shown = ", ".join(unofferable[:5]) + (" ..." if len(unofferable) > 5 else "")
+            note = f"the probe could not offer {len(unofferable)} suite(s): {shown}"
+            detail = f"{detail}; {note}" if detail else note
         retries = sum(p.retries for p in passes)
         if retries:
             reason = next(p.retried for p in passes if p.retried)
@@ -425,7 +443,8 @@ class _Handshaker:
             detail=detail,
             cipher_suites=tuple(found),
             preferred=preferred_name,
-            suites_complete=not (found and unknown),
+            suites_complete=not (found and unknown) and not unofferable,
+            key_exchanges=tuple(exchanges),
         )
         return _VersionResult(
             probe,
@@ -492,12 +511,17 @@ def _close(client: BaseSslClient, timed: _TimedSocket, outcome_ok: bool) -> None
 
 
 def _key_exchange(shake: _Handshake) -> KeyExchange | None:
+    """The key exchange one handshake showed: the ephemeral key OpenSSL reports (sslyze reads
+    the same per accepted suite), with the kind read from the suite's name where the key alone
+    cannot tell it (an anonymous suite's DH key is no authenticated DHE)."""
     key = shake.key
-    if isinstance(key, EcDhEphemeralKeyInfo):
-        return KeyExchange("ECDHE", group=_GROUPS.get(key.curve_name, key.curve_name))
-    if isinstance(key, DhEphemeralKeyInfo):
-        return KeyExchange("DHE", bits=key.size)
     name = iana_name(shake.cipher or "")
+    anonymous = name.startswith(("TLS_DH_anon_", "TLS_ECDH_anon_"))
+    if isinstance(key, EcDhEphemeralKeyInfo):
+        group = _GROUPS.get(key.curve_name, key.curve_name)
+        return KeyExchange("ECDH_anon" if anonymous else "ECDHE", group=group)
+    if isinstance(key, DhEphemeralKeyInfo):
+        return KeyExchange("DH_anon" if anonymous else "DHE", bits=key.size)
     for prefix, kind in (
         ("TLS_ECDHE_", "ECDHE"),
         ("TLS_DHE_", "DHE"),

@@ -61,8 +61,9 @@ class VersionProbe:
     that is not a refusal); ``detail`` then says why. ``cipher_suites`` are IANA names of every
     suite found accepted at this version; ``preferred`` is the suite the server picked when the
     client offered all of them in the client's order (TLS-05). ``suites_complete`` is False
-    when the enumeration stopped early (a connection failed half way): the list is then a
-    lower bound, and a judge may fail on what it holds but never pass on it.
+    when the enumeration stopped early (a connection failed half way), or when the probe's
+    clients could not offer every suite they know at this version: the list is then a lower
+    bound (a refusal too), and a judge may fail on what it holds but never pass on it.
     """
 
     version: TlsVersion
@@ -71,15 +72,27 @@ class VersionProbe:
     cipher_suites: tuple[str, ...] = ()
     preferred: str | None = None
     suites_complete: bool = True
+    #: The key exchange seen on each accepted suite's own handshake (``KeyExchange.suite``
+    #: names it), in the order of ``cipher_suites``: TLS-09 judges every one, not only the
+    #: negotiated one. Empty in evidence collected before it was recorded.
+    key_exchanges: tuple[KeyExchange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class KeyExchange:
-    """The key exchange of the preferred handshake: ``ECDHE`` with a group, ``DHE`` with bits."""
+    """A handshake's key exchange: ``ECDHE`` with a group, ``DHE`` with bits, or a kind read
+    from the suite's name (static ``RSA``, ``ECDH``, ``DH``; anonymous ``DH_anon``, ``ECDH_anon``).
+    ``suite`` is the IANA name of the suite it was seen on ("" for the preferred handshake's)."""
 
     kind: str
     group: str | None = None
     bits: int | None = None
+    suite: str = ""
+
+
+#: In a failed ``TrustCheck.detail``: the words before the certificates that were outside their
+#: validity at the instant of validation ("outside its validity at 2026-01-02: CA (valid ...)").
+OUTSIDE_VALIDITY = "outside its validity at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +102,10 @@ class TrustCheck:
     store: str
     verified: bool
     detail: str = ""
+    #: The anchor of this store that the served chain's last certificate links to by name and
+    #: signature, dates aside (its common name), or "" when none does: CERT-07 judges a chain
+    #: complete by it when validation failed for dates alone.
+    anchored_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +186,11 @@ def to_json(scan: TlsScan) -> dict[str, Any]:
                 "cipher_suites": list(v.cipher_suites),
                 "preferred": v.preferred,
                 "suites_complete": v.suites_complete,
+                **(
+                    {"key_exchanges": [_kex_to_json(k) for k in v.key_exchanges]}
+                    if v.key_exchanges
+                    else {}
+                ),
             }
             for v in scan.versions
         ],
@@ -184,13 +206,32 @@ def to_json(scan: TlsScan) -> dict[str, Any]:
         "client_renegotiation": scan.client_renegotiation,
         "chain_pem": list(scan.chain_pem),
         "trust": [
-            {"store": t.store, "verified": t.verified, "detail": t.detail} for t in scan.trust
+            {
+                "store": t.store,
+                "verified": t.verified,
+                "detail": t.detail,
+                **({"anchored_by": t.anchored_by} if t.anchored_by else {}),
+            }
+            for t in scan.trust
         ],
         "profile": scan.profile,
         "retries": scan.retries,
         "shared_with": scan.shared_with,
         "sharing": scan.sharing,
     }
+
+
+def _kex_to_json(kex: KeyExchange) -> dict[str, Any]:
+    return {"kind": kex.kind, "group": kex.group, "bits": kex.bits, "suite": kex.suite}
+
+
+def _kex_from_json(data: Mapping[str, Any]) -> KeyExchange:
+    return KeyExchange(
+        kind=str(data["kind"]),
+        group=data.get("group"),
+        bits=data.get("bits"),
+        suite=str(data.get("suite", "")),
+    )
 
 
 def from_json(data: Mapping[str, Any]) -> TlsScan:
@@ -222,6 +263,7 @@ def from_json(data: Mapping[str, Any]) -> TlsScan:
                 cipher_suites=tuple(str(x) for x in v.get("cipher_suites", ())),
                 preferred=v.get("preferred"),
                 suites_complete=bool(v.get("suites_complete", True)),
+                key_exchanges=tuple(_kex_from_json(k) for k in v.get("key_exchanges", ())),
             )
             for v in data.get("versions", ())
         ),
@@ -233,7 +275,12 @@ def from_json(data: Mapping[str, Any]) -> TlsScan:
         client_renegotiation=data.get("client_renegotiation"),
         chain_pem=tuple(str(x) for x in data.get("chain_pem", ())),
         trust=tuple(
-            TrustCheck(store=str(t["store"]), verified=bool(t["verified"]), detail=str(t["detail"]))
+            TrustCheck(
+                store=str(t["store"]),
+                verified=bool(t["verified"]),
+                detail=str(t["detail"]),
+                anchored_by=str(t.get("anchored_by", "")),
+            )
             for t in data.get("trust", ())
         ),
         profile=str(data.get("profile", "")),
