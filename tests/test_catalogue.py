@@ -442,6 +442,7 @@ def test_markdown_has_one_heading_and_table_per_area(catalogue: Catalogue) -> No
         "DNSSEC",
         "DANE",
         "Attestations",
+        "DMARC and TLS-RPT reports",
     ]
     header = "| ID | Level | Applies to | Scope | Passes when | Sources | Status |"
     assert markdown.count(header) == len(headings)

@@ -28,6 +28,7 @@ from pytest_govmail.judge.roles import RoleFacts, infer_roles, nonexistence
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
 from pytest_govmail.model.dns import DnsResult, DnsSnapshot, DnsView
+from pytest_govmail.model.feedback import Feedback
 from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
@@ -76,7 +77,10 @@ class GovmailRun(RunLedger):
     :mod:`pytest_govmail.engine.sharing`); ``scan_during_dns`` starts the TLS scans of each
     domain's MX addresses while DNS still answers for the rest (a full assessment scans them
     anyway; a selection such as ``-m dmarc`` must not); ``waiver_horizon`` holds the user's
-    waivers to a latest expiry (see :func:`pytest_govmail.plugin.options.waiver_horizon`).
+    waivers to a latest expiry (see :func:`pytest_govmail.plugin.options.waiver_horizon`);
+    ``feedback`` holds what the DMARC aggregate and TLS-RPT reports given said of each domain
+    (read like waivers, on live runs and replays alike: they are the user's files, not probes),
+    whose DKIM selectors the DKIM planner then asks for too.
     """
 
     def __init__(
@@ -92,6 +96,7 @@ class GovmailRun(RunLedger):
         share: WorkerShare | None = None,
         scan_during_dns: bool = False,
         waiver_horizon: Horizon | None = None,
+        feedback: Feedback | None = None,
     ) -> None:
         # A replay judges with the inputs of the run it replays, unless the user gives others.
         super().__init__({**(replay.inputs if replay else {}), **(inputs or {})})
@@ -114,7 +119,10 @@ class GovmailRun(RunLedger):
             (t.domain for t in self.targets), self.messages
         )
         self.messages_by_domain: Mapping[str, tuple[SampleMessage, ...]] = by_domain
-        self._dkim_planner = make_dkim_planner(by_domain)
+        self.feedback = feedback if feedback is not None else Feedback()
+        self._dkim_planner = make_dkim_planner(
+            by_domain, {d: f.selectors for d, f in self.feedback.domains.items()}
+        )
         self._collector: DnsCollector | None = None
         self._settled: set[str] = set()  # planner names, so workers can share them
         self._roles: dict[str, RoleFacts] = {}
@@ -526,6 +534,7 @@ class GovmailRun(RunLedger):
             messages=self.messages_by_domain.get(target.domain, ()),
             attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
             vantage=self.vantage,
+            feedback=self.feedback.for_domain(target.domain),
         )
 
     def to_evidence(self) -> evidence_file.Evidence:

@@ -56,6 +56,7 @@ AREA_TITLES: Mapping[str, str] = MappingProxyType(
         "dnssec": "DNSSEC",
         "dane": "DANE",
         "attest": "Attestations",
+        "reports": "DMARC and TLS-RPT reports",
     }
 )
 
@@ -81,7 +82,7 @@ _REQUIREMENT_FIELDS = (
 #: Fields a requirement may leave out: a record without a judge is not implemented yet.
 _OPTIONAL_FIELDS = ("judge", "level_source", "level_quote")
 #: What a record's ``needs`` may name: DNS planner groups, and the other kinds of evidence.
-_NEED_RE = re.compile(r"^(dns:[a-z]+|tls|policy|messages)$")
+_NEED_RE = re.compile(r"^(dns:[a-z]+|tls|policy|messages|reports)$")
 _JUDGE_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 _SOURCE_FIELDS = ("title", "url")
 _TOP_LEVEL_KEYS = frozenset({"version", "sources", "requirement"})

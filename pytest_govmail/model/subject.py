@@ -14,6 +14,7 @@ from pytest_govmail.model.target import Target
 if TYPE_CHECKING:
     from pytest_govmail.inputs.attestations import Attestation
     from pytest_govmail.model.dkim import SampleMessage
+    from pytest_govmail.model.feedback import DomainFeedback
     from pytest_govmail.model.https import PolicyFetch
     from pytest_govmail.model.tls import TlsScan
     from pytest_govmail.model.vantage import Vantage
@@ -46,6 +47,9 @@ class Subject:
     messages: tuple[SampleMessage, ...] = ()
     attestations: tuple[Attestation, ...] = ()
     vantage: Vantage | None = None  # what the collecting machine could see (model/vantage.py)
+    #: What DMARC aggregate and TLS-RPT reports said of the domain (``model/feedback.py``);
+    #: None when no report for it was given or read.
+    feedback: DomainFeedback | None = None
 
     @property
     def domain(self) -> str:
