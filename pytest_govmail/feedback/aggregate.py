@@ -41,9 +41,18 @@ _DOMAIN = re.compile(
 )
 
 
+_LOCAL_NAMES: dict[object, str] = {}
+
+
 def _local(tag: object) -> str:
-    text = tag if isinstance(tag, str) else ""
-    return text.rpartition("}")[2].lower()
+    """An element's name without its namespace, lower case (remembered: a report repeats a
+    few dozen names tens of thousands of times; hostile names beyond 1,000 are not kept)."""
+    known = _LOCAL_NAMES.get(tag)
+    if known is None:
+        known = (tag if isinstance(tag, str) else "").rpartition("}")[2].lower()
+        if len(_LOCAL_NAMES) < 1000:
+            _LOCAL_NAMES[tag] = known
+    return known
 
 
 def _child(element: ET.Element | None, name: str) -> ET.Element | None:
@@ -176,6 +185,8 @@ def parse_aggregate(data: bytes) -> AggregateReport:
                 metadata = element
             elif name == "policy_published":
                 published = element
+    except ReportError:
+        raise
     except defusedxml.DTDForbidden:
         raise ReportError("the XML declares a DTD, which reports never need: refused") from None
     except (defusedxml.EntitiesForbidden, defusedxml.ExternalReferenceForbidden):

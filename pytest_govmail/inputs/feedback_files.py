@@ -169,4 +169,6 @@ def read_reports(
                 builder.refuse(source, str(exc))
             except RecursionError:
                 builder.refuse(source, "nested too deeply")
+            except Exception as exc:  # one stranger's file never stops the run
+                builder.refuse(source, f"unreadable ({type(exc).__name__})")
     return builder.build()

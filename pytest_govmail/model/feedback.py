@@ -177,7 +177,12 @@ class Feedback:
     duplicates: int = 0
 
     def for_domain(self, domain: str) -> DomainFeedback | None:
-        return self.domains.get(domain)
+        """The domain's totals; empty ones when files were read but none reported on it (so its
+        verdict can name the window), None when no report file was given at all."""
+        found = self.domains.get(domain)
+        if found is None and self.files:
+            return DomainFeedback(domain, window_days=self.window_days)
+        return found
 
 
 @dataclass
