@@ -1,17 +1,23 @@
 """DMARC aggregate and TLS-RPT report parsing: receivers' shapes, containers, hostile files.
 
-The fixtures follow the shapes receivers publish in their sample reports and that DMARC tools'
-public test suites carry: Google (zip, no namespace, ``extra_contact_info``, ``np``), Microsoft
-(gzip, ``<version>``, ``envelope_to``, XSD/XSI namespace declarations), Yahoo (gzip, no
-``sp``/``pct`` details), Mimecast-style reports with the draft's default namespace
-``http://dmarc.org/dmarc-xml/0.1`` and upper-case results, Fastmail-style empty optional
-elements, and RFC 9990's ``urn:ietf:params:xml:ns:dmarc-2.0``; TLS-RPT as RFC 8460 section 4.4
-prints it. Hostile files: DTDs and entities (billion laughs, external entities), zip and gzip
-bombs, nesting, truncation, and random bytes (hypothesis).
+The fixtures are written here in the shapes real receivers send, as the public sample reports
+of DMARC tools show them (parsedmarc's ``samples/`` holds reports from Outlook.com, Mimecast,
+Google, Fastmail and others; the values here are our own): Google (zip, no namespace,
+``extra_contact_info``, ``np``), Outlook.com (``<version>``, ``envelope_to``, XSD/XSI namespace
+declarations, no DKIM result at all), Mimecast (``standalone="yes"``, ``<human_result/>``, and a
+gzip attachment with a stray CRLF after it, as the whole body of a non-multipart message),
+reporters that write ``Pass`` in mixed case, the draft namespace
+``http://dmarc.org/dmarc-xml/0.1``, Fastmail-style empty optional elements, RFC 9990's
+``urn:ietf:params:xml:ns:dmarc-2.0`` (its own sample); TLS-RPT as RFC 8460 section 4.4 prints
+it, Google's (``no-policy-found``, no details, in ``multipart/report`` with a text part a
+gateway rewrote), Mail.ru's (failures without an MX host) and details with empty fields.
+Hostile files: DTDs and entities (billion laughs, external entities), zip and gzip bombs,
+nesting, truncation, and random bytes (hypothesis).
 """
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import json
@@ -93,19 +99,52 @@ MICROSOFT = f"""<?xml version="1.0"?>
 </feedback>
 """.encode()
 
-# Upper-case results and the draft's default namespace, as some gateways write them.
-MIMECAST = f"""<?xml version="1.0" encoding="UTF-8"?>
-<feedback xmlns="http://dmarc.org/dmarc-xml/0.1">
-<report_metadata><org_name>Mimecast</org_name><email>dmarc@mimecast.example</email>
-<report_id>mc-0001</report_id><date_range><begin>{BEGIN}</begin><end>{END}</end></date_range>
-</report_metadata>
-<policy_published><domain>EXAMPLE.GOV.UK.</domain><p>Reject</p><sp>Reject</sp></policy_published>
-<record><row><source_ip>198.51.100.7</source_ip><count>5</count><policy_evaluated>
-<disposition>REJECT</disposition><dkim>FAIL</dkim><spf>FAIL</spf></policy_evaluated></row>
-<identifiers><header_from>example.gov.uk</header_from></identifiers>
-<auth_results><spf><domain>example.gov.uk</domain><result>Fail</result></spf></auth_results>
+MIMECAST = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<feedback>
+  <report_metadata>
+    <org_name>Mimecast</org_name>
+    <email>no-reply@uk-1.mimecastreport.example</email>
+    <extra_contact_info>https://community.mimecast.example/s/knowledge</extra_contact_info>
+    <report_id>0d5e7c3a9b1f4e2d8c6a0b9e7f5d3c1a</report_id>
+    <date_range><begin>{BEGIN}</begin><end>{END}</end></date_range>
+  </report_metadata>
+  <policy_published>
+    <domain>example.gov.uk</domain><adkim>r</adkim><aspf>r</aspf><p>reject</p><sp>none</sp>
+    <pct>100</pct>
+  </policy_published>
+  <record>
+    <row><source_ip>198.51.100.7</source_ip><count>5</count>
+      <policy_evaluated><disposition>reject</disposition><dkim>fail</dkim><spf>fail</spf>
+      </policy_evaluated></row>
+    <identifiers><header_from>example.gov.uk</header_from></identifiers>
+    <auth_results>
+      <dkim><domain>example.gov.uk</domain><selector>selector1</selector><result>fail</result>
+        <human_result/></dkim>
+      <spf><domain>example.gov.uk</domain><result>fail</result></spf>
+    </auth_results>
+  </record>
+</feedback>
+""".encode()
+
+# Mixed-case results, as some reporters write them.
+MIXED_CASE = f"""<?xml version="1.0" encoding="UTF-8" ?>
+<feedback><report_metadata><org_name>example.net </org_name><email>postmaster@example.net</email>
+<report_id>aggr_report_example.net_1</report_id>
+<date_range><begin>{BEGIN}</begin><end>{END}</end></date_range></report_metadata>
+<policy_published><domain>example.gov.uk</domain><p>Reject</p><pct>100</pct></policy_published>
+<record><row><source_ip>192.0.2.44</source_ip><count>1</count><policy_evaluated>
+<disposition>None</disposition><dkim>Pass</dkim><spf>PASS</spf></policy_evaluated></row>
+<identifiers><header_from>EXAMPLE.GOV.UK.</header_from></identifiers>
+<auth_results><dkim><domain>example.gov.uk</domain><result>Pass</result>
+<human_result>verify result: all signatures verified</human_result></dkim>
+<spf><domain>example.gov.uk</domain><result>Pass</result></spf></auth_results>
 </record></feedback>
 """.encode()
+
+# The draft schema's namespace as a default namespace.
+DRAFT_NAMESPACE = GOOGLE.replace(
+    b"<feedback>", b'<feedback xmlns="http://dmarc.org/dmarc-xml/0.1">'
+)
 
 # Empty optional elements and no auth_results at all, as small receivers send them.
 FASTMAIL = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -214,7 +253,9 @@ def _zip(name: str, data: bytes) -> bytes:
             ("mailer.example", "pass", "m1"),
             "rfc7489",
         ),
-        (MIMECAST, "Mimecast", "reject", 1, None, "rfc7489"),
+        (MIMECAST, "Mimecast", "reject", 1, ("example.gov.uk", "fail", "selector1"), "rfc7489"),
+        (MIXED_CASE, "example.net", "reject", 1, ("example.gov.uk", "pass", ""), "rfc7489"),
+        (DRAFT_NAMESPACE, "google.com", "none", 1, ("example.gov.uk", "pass", "google"), "rfc7489"),
         (FASTMAIL, "Fastmail Pty Ltd", "none", 1, None, "rfc7489"),
         (
             RFC9990,
@@ -225,7 +266,7 @@ def _zip(name: str, data: bytes) -> bytes:
             "rfc9990",
         ),
     ],
-    ids=["google", "microsoft", "mimecast", "fastmail", "rfc9990"],
+    ids=["google", "outlook", "mimecast", "mixed-case", "draft-namespace", "fastmail", "rfc9990"],
 )
 def test_receivers_shapes_parse(
     xml: bytes,
@@ -253,13 +294,19 @@ def test_receivers_shapes_parse(
         assert (got.domain, got.result, got.selector) == first_dkim
 
 
-def test_upper_case_results_read_as_rfc_words() -> None:
-    row = parse_aggregate(MIMECAST).rows[0]
-    assert (row.disposition, row.dkim_aligned, row.spf_aligned) == ("reject", "fail", "fail")
-    assert row.spf[0].result == "fail"
+def test_mixed_case_results_read_as_rfc_words() -> None:
+    report = parse_aggregate(MIXED_CASE)
+    row = report.rows[0]
+    assert (report.policy, row.disposition, row.dkim_aligned, row.spf_aligned) == (
+        "reject",
+        "none",
+        "pass",
+        "pass",
+    )
+    assert row.header_from == "example.gov.uk" and row.spf[0].result == "pass"
 
 
-def test_microsoft_unaligned_service_is_recognised() -> None:
+def test_outlook_unaligned_service_is_recognised() -> None:
     row = parse_aggregate(MICROSOFT).rows[0]
     assert not row.passes_dmarc and row.authenticates_unaligned
     assert row.source_ip == "2a01:111:f400:7e1a::200"
@@ -349,7 +396,7 @@ def test_zip_of_many_members_and_nested_archives_are_refused() -> None:
     "data", [b"\x1f\x8b\x08\x00garbage", b"PK\x03\x04garbage"], ids=["gzip", "zip"]
 )
 def test_corrupt_archives_are_refused(data: bytes) -> None:
-    with pytest.raises(ReportError, match="corrupt"):
+    with pytest.raises(ReportError, match="corrupt|truncated"):
         list(payloads(data))
 
 
@@ -430,7 +477,7 @@ def test_files_folders_messages_and_bad_files_in_one_run(tmp_path: Path) -> None
     domain = feedback.domains["example.gov.uk"]
     assert domain.dmarc_reports == 5 and domain.tls_reports == 1
     assert domain.tls_failures[("mx1.mail.example.gov.uk", "certificate-expired")] == 100
-    assert domain.selectors.keys() == {"google", "abc123"}
+    assert domain.selectors.keys() == {"google", "selector1", "abc123"}
     refused = {Path(r.source.split(" [")[0]).name: r.reason for r in feedback.refused}
     assert set(refused) == {"notes.txt", "laughs.xml", "bomb.xml.gz", "empty.eml", "missing"}
     assert "DTD" in refused["laughs.xml"] and "bomb" in refused["bomb.xml.gz"]
@@ -475,6 +522,81 @@ def test_reports_for_other_domains_are_named_not_kept(tmp_path: Path) -> None:
     (tmp_path / "a.xml").write_bytes(GOOGLE)
     feedback = read_reports([tmp_path], now=NOW, domains={"other.gov.uk"})
     assert feedback.domains == {} and feedback.other_domains == ("example.gov.uk",)
+
+
+def test_mimecast_gzip_with_a_stray_crlf_as_the_whole_message_body(tmp_path: Path) -> None:
+    """Mimecast sends the gzip as the only body of the message, with CRLF after the stream."""
+    body = base64.encodebytes(gzip.compress(MIMECAST) + b"\r\n").decode()
+    message = (
+        "From: no-reply@uk-1.mimecastreport.example\r\n"
+        "Subject: Report domain: example.gov.uk Submitter: mimecast.org\r\n"
+        "Content-Type: application/gzip\r\nContent-Transfer-Encoding: base64\r\n"
+        'Content-Disposition: attachment;\r\n filename="mimecast.org!example.gov.uk!1!2.xml.gz"\r\n'
+        "MIME-Version: 1.0\r\n\r\n" + body
+    )
+    (tmp_path / "mimecast.eml").write_text(message)
+    feedback = read_reports([tmp_path], now=NOW)
+    assert feedback.refused == ()
+    assert feedback.domains["example.gov.uk"].selectors.keys() == {"selector1"}
+
+
+def test_google_tlsrpt_in_multipart_report_with_a_rewritten_text_part(tmp_path: Path) -> None:
+    report = {
+        "organization-name": "Google Inc.",
+        "date-range": TLSRPT["date-range"],
+        "contact-info": "smtp-tls-reporting@google.com",
+        "report-id": "2026-11-30T00:00:00Z_example.gov.uk",
+        "policies": [
+            {
+                "policy": {"policy-type": "no-policy-found", "policy-domain": "example.gov.uk"},
+                "summary": {"total-successful-session-count": 48, "total-failure-session-count": 0},
+            }
+        ],
+    }
+    attachment = base64.encodebytes(gzip.compress(json.dumps(report).encode())).decode()
+    message = (
+        "From: noreply-smtp-tls-reporting@google.com\r\nTLS-Report-Domain: example.gov.uk\r\n"
+        'Content-Type: multipart/report; boundary="B"; report-type=tlsrpt\r\n'
+        "MIME-Version: 1.0\r\n\r\n--B\r\nContent-Type: text/plain; charset=UTF-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\nExternal Email =E2=80=93 Please use "
+        "caution\r\n\r\nThis is an aggregate TLS report from google.com\r\n--B\r\n"
+        "Content-Type: application/tlsrpt+gzip;\r\n"
+        '\tname="google.com!example.gov.uk!1!2!001.json.gz"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n" + attachment + "\r\n--B--\r\n"
+    )
+    (tmp_path / "google.eml").write_text(message)
+    feedback = read_reports([], [tmp_path], now=NOW)
+    domain = feedback.domains["example.gov.uk"]
+    assert feedback.refused == ()
+    assert (domain.tls_reports, domain.tls_successful, domain.tls_policy_types) == (
+        1,
+        48,
+        ("no-policy-found",),
+    )
+
+
+@pytest.mark.parametrize("host", [None, ""], ids=["absent", "empty"])
+def test_tlsrpt_failures_without_an_mx_host(host: str | None) -> None:
+    """Mail.ru leaves receiving-mx-hostname out of policy-fetch failures; others send ""."""
+    detail: dict[str, object] = {
+        "result-type": "sts-policy-fetch-error",
+        "failure-reason-code": "bad https response code: 404",
+        "failed-session-count": 1,
+    }
+    if host is not None:
+        detail.update({"receiving-mx-hostname": host, "sending-mta-ip": "", "receiving-ip": ""})
+    document = {
+        **TLSRPT,
+        "policies": [
+            {
+                "policy": {"policy-domain": "example.gov.uk", "policy-type": "sts"},
+                "summary": {"total-failure-session-count": 1, "total-successful-session-count": 0},
+                "failure-details": [detail],
+            }
+        ],
+    }
+    (failure,) = parse_tlsrpt(json.dumps(document).encode()).policies[0].failures
+    assert (failure.result_type, failure.receiving_mx_hostname) == ("sts-policy-fetch-error", "")
 
 
 @settings(max_examples=300, deadline=None)

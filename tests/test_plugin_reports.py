@@ -49,7 +49,7 @@ def test_reports_judge_senders_selectors_and_readiness(
         "*REPORTS-03 not applicable*already at p=reject*",
         "*REPORTS-01 not applicable: not assessed: no DMARC aggregate reports for "
         "bare-dept.gov.uk in the last 30 days*",
-        "govmail: reports: 6 file(s) read, 3 report(s) used, 2 refused, 1 older than 30 days "
+        "govmail: reports: 7 file(s) read, 4 report(s) used, 2 refused, 1 older than 30 days "
         "ignored, 0 other domain(s)*"[:-31]
         + "*",
         "govmail: report refused: */junk.xml: not a DMARC aggregate report*<html>*",
@@ -75,7 +75,7 @@ def test_dkim_checks_try_the_selectors_learnt_from_reports(
     # The DKIM checks' details name each selector's source: selector1 (also in the common list)
     # and mktg2025 (known from nowhere else) are credited to the report that showed them.
     assert "mktg2025 (DMARC report Outlook.com demo-mo-1" in text
-    assert "selector1 (DMARC report Mimecast demo-mo-2" in text  # the first file read
+    assert "selector1 (DMARC report Mimecast demo-mo-2" in text
 
 
 def test_a_narrow_window_ignores_the_reports_and_says_so(

@@ -10,7 +10,6 @@ expand a millionfold, so every read is bounded: :data:`MAX_UNPACKED_BYTES` a rep
 
 from __future__ import annotations
 
-import gzip
 import io
 import zipfile
 import zlib
@@ -40,15 +39,29 @@ def kind_of(data: bytes) -> str:
 
 
 def gunzip(data: bytes, limit: int = MAX_UNPACKED_BYTES) -> bytes:
-    """The decompressed bytes, or :class:`ReportError` past ``limit`` or when corrupt."""
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            out = stream.read(limit + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ReportError(f"corrupt gzip data ({type(exc).__name__})") from None
-    if len(out) > limit:
-        raise ReportError(f"gzip data expands past {limit:,} bytes (a decompression bomb?)")
-    return out
+    """The decompressed bytes, or :class:`ReportError` past ``limit`` or when corrupt.
+
+    Read with ``zlib`` a member at a time, each call bounded by what is left of ``limit``, so a
+    bomb is stopped after ``limit`` bytes, never inflated whole. Bytes after the last member are
+    ignored when they are not another member: Mimecast's reports carry a stray CRLF there
+    (``gzip.decompress`` refuses them), and the report itself is whole.
+    """
+    out = bytearray()
+    rest = data
+    while rest:
+        stream = zlib.decompressobj(wbits=31)
+        try:
+            out += stream.decompress(rest, limit - len(out) + 1)
+        except zlib.error as exc:
+            raise ReportError(f"corrupt gzip data ({exc})") from None
+        if len(out) > limit or stream.unconsumed_tail:
+            raise ReportError(f"gzip data expands past {limit:,} bytes (a decompression bomb?)")
+        if not stream.eof:
+            raise ReportError("truncated gzip data")
+        rest = stream.unused_data
+        if not rest.startswith(GZIP_MAGIC):
+            break
+    return bytes(out)
 
 
 def unzip(data: bytes, limit: int = MAX_UNPACKED_BYTES) -> Iterator[tuple[str, bytes]]:

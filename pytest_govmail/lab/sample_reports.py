@@ -6,11 +6,12 @@ provider's 127.0.2.10, which SPF authorises) and the strangers that send as its 
 reports are dated from the moment the lab starts, so the window never ages them out; one is
 dated 60 days back, to show that old reports are ignored and said to be.
 
-Each file takes the shape a real receiver sends: a zip of XML with no namespace (Google), gzip
-XML with a ``<version>`` and ``envelope_to`` in a mail message as ``application/gzip``
-(Microsoft), an RFC 9990 namespaced report with empty optional elements and upper-case results
-(Mimecast-style), and a TLS-RPT report as ``application/tlsrpt+gzip`` in a message (RFC 8460
-section 5.3).
+Each file takes the shape a real receiver sends, as DMARC tools' public sample reports show
+them: a zip of XML with no namespace (Google); gzip XML with a ``<version>`` and
+``envelope_to`` attached to a message as ``application/gzip`` (Outlook.com); gzip XML with a
+stray CRLF after the stream as the whole body of a non-multipart message (Mimecast); an RFC 9990
+report in its namespace with upper-case results; and a TLS-RPT report as
+``application/tlsrpt+gzip`` in a message (RFC 8460 section 5.3).
 
 - exemplary-dept.gov.uk (p=reject): its service passes aligned (DKIM ``s2026``), a spoofer is
   rejected: REPORTS-01 and -02 pass, -03 does not apply (already reject), TLS-RPT clean.
@@ -152,6 +153,15 @@ def mail_with(attachment: bytes, filename: str, maintype: str, subtype: str, sub
     return bytes(message)
 
 
+def mail_body(attachment: bytes, filename: str, subject: str) -> bytes:
+    """A report that is the message's only body (Mimecast sends them so)."""
+    message = EmailMessage()
+    message["From"] = "no-reply@uk-1.mimecastreport.example"
+    message["Subject"] = subject
+    message.set_content(attachment, maintype="application", subtype="gzip", filename=filename)
+    return bytes(message)
+
+
 def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
 
@@ -229,14 +239,30 @@ def write_sample_reports(folder: Path, now: datetime | None = None) -> tuple[Pat
     (dmarc / "outlook-report.eml").write_bytes(
         mail_with(_gzip(report), filename, "application", "gzip", f"Report Domain: {mo}")
     )
-    yahoo_rows: list[Row] = [
+    mimecast_rows: list[Row] = [
         (SERVICE, 300, "none", "pass", "pass", [(mo, "selector1", "pass")], [(mo, "pass")]),
     ]
-    (dmarc / f"mimecast!{mo}!{stamp}.xml.gz").write_bytes(
-        _gzip(
-            aggregate_xml(
-                "Mimecast", "demo-mo-2", mo, "none", begin, end, yahoo_rows, shape="rfc9990"
-            )
+    report = aggregate_xml("Mimecast", "demo-mo-2", mo, "none", begin, end, mimecast_rows)
+    (dmarc / "mimecast-report.eml").write_bytes(
+        mail_body(
+            _gzip(report) + b"\r\n",
+            f"mimecast.org!{mo}!{stamp}.xml.gz",
+            f"Report domain: {mo} Submitter: mimecast.org",
+        )
+    )
+    rfc9990_rows: list[Row] = [
+        (SERVICE, 200, "none", "pass", "pass", [(ex, "s2026", "pass")], [(ex, "pass")]),
+    ]
+    (dmarc / f"reporter.example!{ex}!{stamp}.xml").write_bytes(
+        aggregate_xml(
+            "Sample Reporter",
+            "demo-ex-2",
+            ex,
+            "reject",
+            begin,
+            end,
+            rfc9990_rows,
+            shape="rfc9990",
         )
     )
     tls_end = end
