@@ -396,7 +396,7 @@ def test_zip_of_many_members_and_nested_archives_are_refused() -> None:
     "data", [b"\x1f\x8b\x08\x00garbage", b"PK\x03\x04garbage"], ids=["gzip", "zip"]
 )
 def test_corrupt_archives_are_refused(data: bytes) -> None:
-    with pytest.raises(ReportError, match="corrupt|truncated"):
+    with pytest.raises(ReportError, match=r"corrupt|truncated"):
         list(payloads(data))
 
 
