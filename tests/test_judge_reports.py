@@ -200,3 +200,10 @@ def test_ptr_is_shown_when_the_run_has_it() -> None:
     verdict = senders_pass_aligned(with_reports(ptr, forward, rows=(SERVICE,)))
     details = dict(verdict.details)
     assert 'PTR "mail.example.gov.uk" (forward-confirmed)' in details["sender (passes)"]
+
+
+def test_ptr_that_does_not_resolve_back_is_said_so() -> None:
+    ptr = answer("10.2.0.192.in-addr.arpa", "PTR", "mail.example.gov.uk.")
+    forward = answer("mail.example.gov.uk", "A", "192.0.2.99")
+    details = dict(senders_pass_aligned(with_reports(ptr, forward, rows=(SERVICE,))).details)
+    assert "(does not resolve back to it)" in details["sender (passes)"]

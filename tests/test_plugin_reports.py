@@ -59,7 +59,7 @@ def test_reports_judge_senders_selectors_and_readiness(
     result.stdout.fnmatch_lines(["govmail: report refused: *evil\\x1b[2J.xml: *"])
 
 
-def test_dkim_checks_try_the_selectors_learnt_from_reports(
+def test_dkim_checks_and_ptr_lookups_use_what_reports_name(
     pytester: pytest.Pytester, lab: DemoLab, tmp_path: Path
 ) -> None:
     dmarc, _tls = write_sample_reports(tmp_path)
@@ -69,9 +69,11 @@ def test_dkim_checks_try_the_selectors_learnt_from_reports(
         f"--govmail-dmarc-reports={dmarc}",
         f"--govmail-report-data={data}",
         "-k",
-        "DKIM-01",
+        "DKIM-01 or REPORTS-01",
     )
     text = data.read_text("utf-8")
+    # The run asked the PTR of the sources the reports name, and whether it resolves back.
+    assert '127.0.2.10 [PTR \\"mx.sharedmail.example\\" (forward-confirmed)]' in text
     # The DKIM checks' details name each selector's source: selector1 (also in the common list)
     # and mktg2025 (known from nowhere else) are credited to the report that showed them.
     assert "mktg2025 (DMARC report Outlook.com demo-mo-1" in text

@@ -37,6 +37,7 @@ from pytest_govmail.model.vantage import CANARY, Vantage
 from pytest_govmail.plan import Planner
 from pytest_govmail.plan.dkim import assign_messages, make_dkim_planner
 from pytest_govmail.plan.mtasts import policy_requests
+from pytest_govmail.plan.senders import make_sender_planner
 from pytest_govmail.records.mx import address_pairs, host_addresses, mail_hosts
 
 if TYPE_CHECKING:
@@ -123,6 +124,12 @@ class GovmailRun(RunLedger):
         self._dkim_planner = make_dkim_planner(
             by_domain, {d: f.selectors for d, f in self.feedback.domains.items()}
         )
+        self._sender_planner = make_sender_planner(
+            {
+                d: tuple(dict.fromkeys(row.source_ip for row in f.senders))
+                for d, f in self.feedback.domains.items()
+            }
+        )
         self._collector: DnsCollector | None = None
         self._settled: set[str] = set()  # planner names, so workers can share them
         self._roles: dict[str, RoleFacts] = {}
@@ -179,7 +186,9 @@ class GovmailRun(RunLedger):
 
     def planners_for(self, groups: Iterable[str]) -> tuple[Planner, ...]:
         """The planners of these DNS groups, with this run's DKIM planner for ``dkim``."""
-        return needs.planners_for(set(groups), self._dkim_planner)
+        return needs.planners_for(
+            set(groups), self._dkim_planner, {"senders": self._sender_planner}
+        )
 
     def ensure(self, requirements: Collection[Requirement]) -> None:
         """Collect what ``requirements`` need for every target, asking nothing twice.

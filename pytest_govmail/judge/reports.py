@@ -109,22 +109,32 @@ def not_assessed(subject: Subject, kind: str = "DMARC aggregate") -> Verdict | N
 
 
 def _ptr(subject: Subject, address: str) -> str:
-    """The source's PTR name as this run saw it, forward-confirmed or not; "" if not asked."""
+    """The source's PTR name as this run saw it, and whether it resolves back to the address
+    (forward-confirmed, as GOV.UK asks of sending services); "" when the run did not ask."""
     try:
-        name = ipaddress.ip_address(address).reverse_pointer
+        parsed = ipaddress.ip_address(address)
     except ValueError:
         return ""
-    answer = subject.dns.get(name, "PTR")
+    answer = subject.dns.get(parsed.reverse_pointer, "PTR")
     if answer is None or answer.error is not None:
         return ""
     if not answer.records:
         return "no PTR"
     host = answer.records[0].rstrip(".")
-    confirmed = any(
-        address in (result.records if result is not None else ())
-        for result in (subject.dns.get(host, "A"), subject.dns.get(host, "AAAA"))
+    forward = subject.dns.get(host, "A" if parsed.version == 4 else "AAAA")
+    if forward is None or forward.error is not None:
+        return f"PTR {show_value(host, 80)}"
+    confirmed = any(_same_address(record, parsed) for record in forward.records)
+    return f"PTR {show_value(host, 80)}" + (
+        " (forward-confirmed)" if confirmed else " (does not resolve back to it)"
     )
-    return f"PTR {show_value(host, 80)}" + (" (forward-confirmed)" if confirmed else "")
+
+
+def _same_address(text: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    try:
+        return ipaddress.ip_address(text) == address
+    except ValueError:
+        return False
 
 
 def _describe(subject: Subject, source: Source) -> str:
