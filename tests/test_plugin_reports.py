@@ -110,3 +110,24 @@ def test_a_bad_window_is_a_usage_error(pytester: pytest.Pytester, lab: DemoLab) 
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--govmail-report-window: 0 is not 1 to 3650 days*"])
+
+
+def test_a_replay_with_the_same_reports_judges_the_same(
+    pytester: pytest.Pytester, lab: DemoLab, tmp_path: Path
+) -> None:
+    dmarc, _tls = write_sample_reports(tmp_path)
+    evidence = tmp_path / "evidence.json"
+    reports = f"--govmail-dmarc-reports={dmarc}"
+    live = pytester.runpytest(
+        *_args(lab, "monitoring-dept.gov.uk"),
+        reports,
+        f"--govmail-evidence-out={evidence}",
+        *DMARC_ONLY,
+    )
+    replayed = pytester.runpytest(
+        f"--govmail-replay={evidence}", reports, *BASE, "-p", "no:randomly", *DMARC_ONLY
+    )
+    assert live.parseoutcomes()["failed"] == replayed.parseoutcomes()["failed"] == 3
+    # Without the reports, a replay cannot tell: not assessed, not failed.
+    bare = pytester.runpytest(f"--govmail-replay={evidence}", *BASE, *DMARC_ONLY)
+    assert bare.parseoutcomes()["skipped"] == 3

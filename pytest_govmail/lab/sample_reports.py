@@ -15,7 +15,8 @@ report in its namespace with upper-case results; and a TLS-RPT report as
 
 - exemplary-dept.gov.uk (p=reject): its service passes aligned (DKIM ``s2026``), a spoofer is
   rejected: REPORTS-01 and -02 pass, -03 does not apply (already reject), TLS-RPT clean.
-- monitoring-dept.gov.uk (p=none): a mailing service signs as itself (unaligned) and another
+- monitoring-dept.gov.uk (p=none): a mailing service signs as itself (unaligned; its address
+  192.0.2.25 has a forward-confirmed PTR, o1.bulkmailer.example, in the lab's zones) and another
   signs with selector ``mktg2025``, whose key is not published: REPORTS-01, -02 and -03 fail,
   and ``mktg2025`` joins the DKIM checks as learnt from a report.
 - expired-cert-dept.gov.uk: senders report ``certificate-expired`` at its MX, as CERT-03 sees.
