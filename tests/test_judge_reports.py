@@ -207,3 +207,15 @@ def test_ptr_that_does_not_resolve_back_is_said_so() -> None:
     forward = answer("mail.example.gov.uk", "A", "192.0.2.99")
     details = dict(senders_pass_aligned(with_reports(ptr, forward, rows=(SERVICE,))).details)
     assert "(does not resolve back to it)" in details["sender (passes)"]
+
+
+def test_a_hostile_organisation_name_reaches_the_dkim_checks_inert() -> None:
+    builder = FeedbackBuilder(NOW, 30)
+    end = NOW - timedelta(days=1)
+    report = AggregateReport(
+        "evil\x1b]0;owned\x07\u202e", "r\x00", end - timedelta(days=1), end, D, rows=(SERVICE,)
+    )
+    builder.add_dmarc(report, "dir/\x1b[2Jfile.xml")
+    (where,) = builder.build().domains[D].selectors.values()
+    assert not any(c in where for c in "\x1b\x07\x00\u202e")
+    assert "\\x1b]0;owned" in where

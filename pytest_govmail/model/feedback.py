@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from pytest_govmail.model.text import inert
+
 #: Reports whose period ended more than this many days before the run are ignored by default.
 DEFAULT_WINDOW_DAYS = 30
 
@@ -270,7 +272,8 @@ class FeedbackBuilder:
         if report.policy:
             totals.policies.setdefault(report.policy, None)
         totals.skipped_rows += report.skipped_rows
-        where = f"DMARC report {report.org_name} {report.report_id} ({source})"
+        # Shown wherever the selector is (the DKIM checks' details too): inert from the start.
+        where = inert(f"DMARC report {report.org_name} {report.report_id} ({source})")
         for row in report.rows:
             for dkim in row.dkim:
                 if dkim.selector and dkim.domain == report.domain:
