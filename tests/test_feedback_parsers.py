@@ -672,3 +672,29 @@ def test_fuzz_json_shapes_in_tlsrpt(value: object) -> None:
         parse_tlsrpt(json.dumps(document).encode())
     except ReportError:
         pass
+
+
+_HEADERS = st.sampled_from(
+    [
+        b"",
+        b"From: a@example\r\nContent-Type: application/gzip\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n",
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\n'
+        b"Content-Type: application/zip\r\n\r\n",
+        b"Subject: x\r\n\r\n",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(head=_HEADERS, body=st.binary(max_size=1500))
+def test_fuzz_whole_files_are_refused_for_a_reason_we_wrote(
+    tmp_path_factory: pytest.TempPathFactory, head: bytes, body: bytes
+) -> None:
+    """Any file, message or not: read_reports never raises, and a refusal is one of ours, not
+    the catch-all for an exception nobody expected."""
+    path = tmp_path_factory.mktemp("fuzz") / "report"
+    path.write_bytes(head + body)
+    for dmarc, tls in (([path], []), ([], [path])):
+        feedback = read_reports(dmarc, tls, now=NOW)
+        assert all(not r.reason.startswith("unreadable (") for r in feedback.refused), feedback

@@ -219,3 +219,19 @@ def test_a_hostile_organisation_name_reaches_the_dkim_checks_inert() -> None:
     (where,) = builder.build().domains[D].selectors.values()
     assert not any(c in where for c in "\x1b\x07\x00\u202e")
     assert "\\x1b]0;owned" in where
+
+
+def test_senders_are_shown_per_reporting_day() -> None:
+    builder = FeedbackBuilder(NOW, 30)
+    for days, rows in ((2, (SERVICE,)), (1, (SERVICE, SPOOF))):
+        end = NOW - timedelta(days=days)
+        builder.add_dmarc(
+            AggregateReport("google.com", f"r{days}", end - timedelta(days=1), end, D, rows=rows),
+            "f.xml",
+        )
+    case = replace(subject(D), feedback=builder.build().for_domain(D), now=NOW)
+    details = dict(senders_pass_aligned(case).details)
+    assert details["by reporting day"] == (
+        "2026-11-29: 500 message(s), 500 passing aligned\n"
+        "2026-11-30: 590 message(s), 500 passing aligned"
+    )

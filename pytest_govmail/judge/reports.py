@@ -43,6 +43,8 @@ from pytest_govmail.records.txt import txt_values
 VOLUME = 10
 #: Sources listed in a verdict's details (the largest first).
 MAX_LISTED = 20
+#: Reporting days listed (the latest).
+MAX_DAYS = 31
 
 
 @dataclass
@@ -168,6 +170,12 @@ def _details(
     subject: Subject, feedback: DomainFeedback, found: list[Source]
 ) -> list[tuple[str, str]]:
     details = [("reports", _period(feedback))]
+    if feedback.periods:
+        days = [
+            f"{day}: {messages} message(s), {passing} passing aligned"
+            for day, messages, passing in feedback.periods[-MAX_DAYS:]
+        ]
+        details.append(("by reporting day", "\n".join(days)))
     for source in found[:MAX_LISTED]:
         kind = (
             "passes"

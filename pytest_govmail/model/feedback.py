@@ -153,6 +153,8 @@ class DomainFeedback:
     senders: tuple[SenderRow, ...] = ()
     skipped_rows: int = 0
     selectors: Mapping[str, str] = field(default_factory=dict)
+    #: (day the reporting period ended, messages, messages passing DMARC), oldest first.
+    periods: tuple[tuple[str, int, int], ...] = ()
     tls_reports: int = 0
     tls_old: int = 0
     tls_reporters: tuple[str, ...] = ()
@@ -198,6 +200,7 @@ class _DomainTotals:
     senders: dict[tuple[object, ...], SenderRow] = field(default_factory=dict)
     skipped_rows: int = 0
     selectors: dict[str, str] = field(default_factory=dict)
+    periods: dict[str, list[int]] = field(default_factory=dict)
     tls_reports: int = 0
     tls_old: int = 0
     tls_reporters: dict[str, None] = field(default_factory=dict)
@@ -274,7 +277,10 @@ class FeedbackBuilder:
         totals.skipped_rows += report.skipped_rows
         # Shown wherever the selector is (the DKIM checks' details too): inert from the start.
         where = inert(f"DMARC report {report.org_name} {report.report_id} ({source})")
+        day = totals.periods.setdefault(f"{report.end:%Y-%m-%d}", [0, 0])
         for row in report.rows:
+            day[0] += row.count
+            day[1] += row.count if row.passes_dmarc else 0
             for dkim in row.dkim:
                 if dkim.selector and dkim.domain == report.domain:
                     totals.selectors.setdefault(dkim.selector, where)
@@ -324,6 +330,7 @@ class FeedbackBuilder:
                 senders=tuple(sorted(t.senders.values(), key=lambda r: (-r.count, r.source_ip))),
                 skipped_rows=t.skipped_rows,
                 selectors=dict(t.selectors),
+                periods=tuple((d, m, p) for d, (m, p) in sorted(t.periods.items())),
                 tls_reports=t.tls_reports,
                 tls_old=t.tls_old,
                 tls_reporters=tuple(t.tls_reporters),
