@@ -698,3 +698,17 @@ def test_fuzz_whole_files_are_refused_for_a_reason_we_wrote(
     for dmarc, tls in (([path], []), ([], [path])):
         feedback = read_reports(dmarc, tls, now=NOW)
         assert all(not r.reason.startswith("unreadable (") for r in feedback.refused), feedback
+
+
+def test_fifos_devices_and_huge_files_are_refused_without_reading(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.xml"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.xml"
+    with huge.open("wb") as handle:
+        handle.truncate(17 * 1024 * 1024)  # sparse: over the bound without writing it
+    feedback = read_reports([fifo, Path("/dev/zero"), huge], now=NOW)
+    reasons = {Path(r.source).name: r.reason for r in feedback.refused}
+    assert reasons["pipe.xml"] == reasons["zero"] == "not a regular file"
+    assert "more than 16,777,216" in reasons["huge.xml"]
