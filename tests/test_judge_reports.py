@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from factories import answer, nxdomain, subject, txt
@@ -18,6 +19,7 @@ from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.model.feedback import (
     AggregateReport,
     AuthResult,
+    Feedback,
     FeedbackBuilder,
     SenderRow,
     TlsFailure,
@@ -235,3 +237,41 @@ def test_senders_are_shown_per_reporting_day() -> None:
         "2026-11-29: 500 message(s), 500 passing aligned\n"
         "2026-11-30: 590 message(s), 500 passing aligned"
     )
+
+
+def test_report_totals_survive_the_evidence_file(tmp_path: Path) -> None:
+    from pytest_govmail.model import evidence as evidence_file
+    from pytest_govmail.model.dns import DnsSnapshot
+    from pytest_govmail.model.target import Target
+
+    live = with_reports(
+        rows=(SERVICE, MAILER, SPOOF),
+        tls=(TlsFailure("certificate-expired", "mx.example.gov.uk", "", "", 7),),
+    )
+    assert live.feedback is not None
+    feedback = Feedback(domains={D: live.feedback}, files=2)
+    path = tmp_path / "evidence.json"
+    evidence_file.write(
+        evidence_file.Evidence((Target(D),), DnsSnapshot(), feedback=feedback), path
+    )
+    back = evidence_file.read(path).feedback
+    assert back is not None and back.domains[D] == live.feedback
+    replayed = replace(live, feedback=back.for_domain(D))
+    for judge in (senders_pass_aligned, tls_reports_clean):
+        assert judge(replayed) == judge(live)
+
+
+def test_a_damaged_feedback_section_is_an_evidence_error(tmp_path: Path) -> None:
+    import json
+
+    from pytest_govmail.model import evidence as evidence_file
+    from pytest_govmail.model.dns import DnsSnapshot
+    from pytest_govmail.model.target import Target
+
+    path = tmp_path / "evidence.json"
+    evidence_file.write(evidence_file.Evidence((Target(D),), DnsSnapshot()), path)
+    data = json.loads(path.read_text())
+    data["feedback"] = {"domains": [{"domain": D, "senders": [["1.2.3.4", "x", -1]]}]}
+    path.write_text(json.dumps(data))
+    with pytest.raises(evidence_file.EvidenceError, match="malformed evidence"):
+        evidence_file.read(path)

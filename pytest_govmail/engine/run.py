@@ -80,8 +80,9 @@ class GovmailRun(RunLedger):
     anyway; a selection such as ``-m dmarc`` must not); ``waiver_horizon`` holds the user's
     waivers to a latest expiry (see :func:`pytest_govmail.plugin.options.waiver_horizon`);
     ``feedback`` holds what the DMARC aggregate and TLS-RPT reports given said of each domain
-    (read like waivers, on live runs and replays alike: they are the user's files, not probes),
-    whose DKIM selectors the DKIM planner then asks for too.
+    (their per-domain totals, stored in the evidence; a replay judges with those it carries
+    unless the user gives reports again), whose DKIM selectors and sources the DKIM and sender
+    planners then ask about too.
     """
 
     def __init__(
@@ -120,6 +121,9 @@ class GovmailRun(RunLedger):
             (t.domain for t in self.targets), self.messages
         )
         self.messages_by_domain: Mapping[str, tuple[SampleMessage, ...]] = by_domain
+        # A replay judges with the reports of the run it replays, unless the user gives others.
+        if feedback is None and replay is not None:
+            feedback = replay.feedback
         self.feedback = feedback if feedback is not None else Feedback()
         self._dkim_planner = make_dkim_planner(
             by_domain, {d: f.selectors for d, f in self.feedback.domains.items()}
@@ -569,6 +573,7 @@ class GovmailRun(RunLedger):
             tls=dict(self.tls),
             policies=dict(self.policies),
             messages=self.messages,
+            feedback=self.feedback if self.feedback.files or self.feedback.domains else None,
         )
 
 

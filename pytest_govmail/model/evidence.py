@@ -11,7 +11,7 @@ import os
 import platform
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from pytest_govmail.model import https as model_https
 from pytest_govmail.model import tls as model_tls
 from pytest_govmail.model.dkim import SampleMessage
 from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError
+from pytest_govmail.model.feedback import Feedback, feedback_from_json, feedback_to_json
 from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.target import Role, Target
 from pytest_govmail.model.text import inert
@@ -67,6 +68,8 @@ class Evidence:
     tls: Mapping[tuple[str, str], TlsScan] = field(default_factory=dict)
     policies: Mapping[str, PolicyFetch] = field(default_factory=dict)
     messages: tuple[SampleMessage, ...] = ()
+    #: What the DMARC aggregate and TLS-RPT reports given said, per domain (None: none given).
+    feedback: Feedback | None = None
 
 
 def generator_versions() -> dict[str, str]:
@@ -150,6 +153,7 @@ def _head(evidence: Evidence) -> dict[str, Any]:
         "finished_at": evidence.finished_at,
         "settings": dict(evidence.settings),
         "inputs": {k: {"source": src, "text": text} for k, (src, text) in evidence.inputs.items()},
+        **({"feedback": feedback_to_json(evidence.feedback)} if evidence.feedback else {}),
     }
 
 
@@ -200,6 +204,9 @@ def decode(data: object, source: str = "evidence") -> Evidence:
             },
             policies=model_https.policies_from_json(data.get("policies", [])),
             messages=tuple(SampleMessage.from_json(m) for m in data.get("messages", ())),
+            feedback=(
+                feedback_from_json(data["feedback"]) if data.get("feedback") is not None else None
+            ),
         )
     except _MALFORMED as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:300]
@@ -291,6 +298,7 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
     tls: dict[tuple[str, str], TlsScan] = {}
     policies: dict[str, PolicyFetch] = {}
     messages: dict[str, SampleMessage] = {}
+    feedback: Feedback | None = None
     for part in parts:
         for t in part.targets:
             targets.setdefault(t.domain, t)
@@ -298,6 +306,10 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
         tls.update(part.tls)
         policies.update(part.policies)
         messages.update((m.source, m) for m in part.messages)
+        if part.feedback is not None:
+            # Shards assess different domains: their report totals unite.
+            base = feedback if feedback is not None else part.feedback
+            feedback = replace(base, domains={**base.domains, **part.feedback.domains})
     first = parts[0]
     return Evidence(
         targets=tuple(targets[d] for d in sorted(targets)),
@@ -310,4 +322,5 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
         tls=tls,
         policies=policies,
         messages=tuple(messages.values()),
+        feedback=feedback,
     )

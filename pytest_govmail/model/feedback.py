@@ -350,3 +350,147 @@ class FeedbackBuilder:
             other_domains=tuple(self._other),
             duplicates=self.duplicates,
         )
+
+
+# --- The evidence file's form (model/evidence.py stores it under "feedback") -----------------
+
+
+def _auth_to_json(result: AuthResult) -> list[str]:
+    return [result.domain, result.result, result.selector, result.scope]
+
+
+def _auth_from_json(data: object) -> AuthResult:
+    domain, result, selector, scope = (str(x) for x in _list(data, 4))
+    return AuthResult(domain, result, selector, scope)
+
+
+def _list(data: object, length: int | None = None) -> list[object]:
+    if not isinstance(data, list) or (length is not None and len(data) != length):
+        raise ValueError(f"expected a list{f' of {length}' if length else ''}, got {data!r:.60}")
+    return data
+
+
+def _count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise ValueError(f"not a count: {value!r:.60}")
+    return value
+
+
+def _when(value: object) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(str(value))
+
+
+def _row_to_json(row: SenderRow) -> list[object]:
+    return [
+        row.source_ip,
+        row.header_from,
+        row.disposition,
+        row.dkim_aligned,
+        row.spf_aligned,
+        [_auth_to_json(a) for a in row.dkim],
+        [_auth_to_json(a) for a in row.spf],
+        row.count,
+    ]
+
+
+def _row_from_json(data: object) -> SenderRow:
+    ip, header_from, disposition, dkim_aligned, spf_aligned, dkim, spf, count = _list(data, 8)
+    return SenderRow(
+        str(ip),
+        str(header_from),
+        str(disposition),
+        str(dkim_aligned),
+        str(spf_aligned),
+        tuple(_auth_from_json(a) for a in _list(dkim)),
+        tuple(_auth_from_json(a) for a in _list(spf)),
+        _count(count),
+    )
+
+
+def domain_to_json(d: DomainFeedback) -> dict[str, object]:
+    return {
+        "domain": d.domain,
+        "window_days": d.window_days,
+        "dmarc_reports": d.dmarc_reports,
+        "dmarc_old": d.dmarc_old,
+        "reporters": list(d.reporters),
+        "first": d.first.isoformat() if d.first else None,
+        "last": d.last.isoformat() if d.last else None,
+        "policies_seen": list(d.policies_seen),
+        "senders": [_row_to_json(r) for r in d.senders],
+        "skipped_rows": d.skipped_rows,
+        "selectors": dict(d.selectors),
+        "periods": [list(p) for p in d.periods],
+        "tls_reports": d.tls_reports,
+        "tls_old": d.tls_old,
+        "tls_reporters": list(d.tls_reporters),
+        "tls_successful": d.tls_successful,
+        "tls_failed": d.tls_failed,
+        "tls_failures": [[h, t, c] for (h, t), c in d.tls_failures.items()],
+        "tls_policy_types": list(d.tls_policy_types),
+    }
+
+
+def domain_from_json(data: Mapping[str, object]) -> DomainFeedback:
+    """One domain's totals from an evidence file (every string of a stranger's report is shown
+    escaped by the judges; the selectors' sources are made inert here, as when first read)."""
+
+    def texts(key: str) -> tuple[str, ...]:
+        return tuple(str(x) for x in _list(data.get(key, [])))
+
+    selectors = data.get("selectors", {})
+    if not isinstance(selectors, dict):
+        raise ValueError("selectors is not an object")
+    return DomainFeedback(
+        domain=str(data["domain"]),
+        window_days=_count(data.get("window_days", DEFAULT_WINDOW_DAYS)),
+        dmarc_reports=_count(data.get("dmarc_reports", 0)),
+        dmarc_old=_count(data.get("dmarc_old", 0)),
+        reporters=texts("reporters"),
+        first=_when(data.get("first")),
+        last=_when(data.get("last")),
+        policies_seen=texts("policies_seen"),
+        senders=tuple(_row_from_json(r) for r in _list(data.get("senders", []))),
+        skipped_rows=_count(data.get("skipped_rows", 0)),
+        selectors={str(k): inert(str(v)) for k, v in selectors.items()},
+        periods=tuple(
+            (str(day), _count(messages), _count(passing))
+            for day, messages, passing in (_list(p, 3) for p in _list(data.get("periods", [])))
+        ),
+        tls_reports=_count(data.get("tls_reports", 0)),
+        tls_old=_count(data.get("tls_old", 0)),
+        tls_reporters=texts("tls_reporters"),
+        tls_successful=_count(data.get("tls_successful", 0)),
+        tls_failed=_count(data.get("tls_failed", 0)),
+        tls_failures={
+            (str(host), str(kind)): _count(count)
+            for host, kind, count in (_list(f, 3) for f in _list(data.get("tls_failures", [])))
+        },
+        tls_policy_types=texts("tls_policy_types"),
+    )
+
+
+def feedback_to_json(feedback: Feedback) -> dict[str, object]:
+    """What the evidence file keeps: the per-domain totals the judges read, and the counts the
+    end-of-run line gives (the refused files' reasons stay in the run that read them)."""
+    return {
+        "window_days": feedback.window_days,
+        "files": feedback.files,
+        "old": feedback.old,
+        "duplicates": feedback.duplicates,
+        "refused": len(feedback.refused),
+        "domains": [domain_to_json(d) for d in feedback.domains.values()],
+    }
+
+
+def feedback_from_json(data: object) -> Feedback:
+    if not isinstance(data, dict):
+        raise ValueError("feedback is not an object")
+    domains = (domain_from_json(d) for d in _list(data.get("domains", [])) if isinstance(d, dict))
+    return Feedback(
+        domains={d.domain: d for d in domains},
+        files=_count(data.get("files", 0)),
+        window_days=_count(data.get("window_days", DEFAULT_WINDOW_DAYS)),
+        old=_count(data.get("old", 0)),
+        duplicates=_count(data.get("duplicates", 0)),
+    )
