@@ -353,7 +353,18 @@ EXTERNAL_DTD = b"""<?xml version="1.0"?>
 <!DOCTYPE feedback SYSTEM "http://198.51.100.1/evil.dtd"><feedback/>"""
 
 
-@pytest.mark.parametrize("data", [BILLION_LAUGHS, XXE, EXTERNAL_DTD], ids=["laughs", "xxe", "dtd"])
+UTF16_LAUGHS = (
+    BILLION_LAUGHS.replace(b'version="1.0"', b'version="1.0" encoding="UTF-16"')
+    .decode("ascii")
+    .encode("utf-16")
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [BILLION_LAUGHS, XXE, EXTERNAL_DTD, UTF16_LAUGHS],
+    ids=["laughs", "xxe", "dtd", "utf16-laughs"],
+)
 def test_dtds_and_entities_are_refused(data: bytes) -> None:
     with pytest.raises(ReportError, match="DTD"):
         parse_aggregate(data)
