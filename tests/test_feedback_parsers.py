@@ -723,3 +723,11 @@ def test_fifos_devices_and_huge_files_are_refused_without_reading(tmp_path: Path
     reasons = {Path(r.source).name: r.reason for r in feedback.refused}
     assert reasons["pipe.xml"] == reasons["zero"] == "not a regular file"
     assert "more than 16,777,216" in reasons["huge.xml"]
+
+
+def test_a_byte_order_mark_is_no_obstacle(tmp_path: Path) -> None:
+    (tmp_path / "a.xml").write_bytes(b"\xef\xbb\xbf" + GOOGLE)
+    (tmp_path / "b.json").write_bytes(b"\xef\xbb\xbf" + json.dumps(TLSRPT).encode())
+    feedback = read_reports([tmp_path / "a.xml"], [tmp_path / "b.json"], now=NOW)
+    domain = feedback.domains["example.gov.uk"]
+    assert (feedback.refused, domain.dmarc_reports, domain.tls_reports) == ((), 1, 1)
