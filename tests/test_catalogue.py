@@ -618,6 +618,7 @@ def test_markdown_has_one_heading_and_table_per_area(catalogue: Catalogue) -> No
         "DNSSEC",
         "DANE",
         "Attestations",
+        "DMARC and TLS-RPT reports",
     } <= set(areas)
     header = "| ID | Level | Applies to | Scope | Passes when | Sources | Level set by | Status |"
     assert markdown.count(header) == len(areas)

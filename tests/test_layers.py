@@ -48,7 +48,7 @@ from pytest_govmail.records.dkim import (
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "pytest_govmail"
-PURE_PACKAGES = ("judge", "records", "plan")
+PURE_PACKAGES = ("judge", "records", "plan", "feedback")
 
 #: Network libraries and their helpers: importing any of them (or a submodule) is a failure.
 NETWORK = (
@@ -210,6 +210,13 @@ NOT_IMPORTED = {
     "judge": ("pytest_govmail.plan", *UPPER_LAYERS),
     "records": ("pytest_govmail.judge", "pytest_govmail.plan", *UPPER_LAYERS),
     "plan": ("pytest_govmail.judge", *UPPER_LAYERS),
+    # The report parsers read bytes into the model: no judge, planner, input or upper layer.
+    "feedback": (
+        "pytest_govmail.judge",
+        "pytest_govmail.plan",
+        "pytest_govmail.inputs",
+        *UPPER_LAYERS,
+    ),
 }
 
 

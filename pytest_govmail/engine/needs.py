@@ -32,8 +32,9 @@ from pytest_govmail.plan.tlsrpt import tlsrpt_queries
 
 Judge = Callable[[Subject], Verdict]
 
-#: The DNS planner groups a record's ``needs`` may name as ``dns:GROUP``. ``dkim`` is built per
-#: run (its selectors come from the targets and the sample messages), so the run adds it.
+#: The DNS planner groups a record's ``needs`` may name as ``dns:GROUP``. ``dkim`` and
+#: ``senders`` are built per run (from the targets, the sample messages and the DMARC reports
+#: given), so the run adds them.
 PLANNER_GROUPS: Mapping[str, tuple[Planner, ...]] = MappingProxyType(
     {
         "mx": (mx_queries,),
@@ -47,6 +48,7 @@ PLANNER_GROUPS: Mapping[str, tuple[Planner, ...]] = MappingProxyType(
         "dane": (dane_queries,),
         "dnssec": (dnssec_queries,),
         "dkim": (),
+        "senders": (),
     }
 )
 
@@ -78,13 +80,19 @@ def needs_policy(requirements: Iterable[Requirement]) -> bool:
     return any("policy" in r.needs for r in requirements)
 
 
-def planners_for(groups: Collection[str], dkim: Planner | None = None) -> tuple[Planner, ...]:
-    """The planners of ``groups`` (sorted, each once), after those every run asks."""
+def planners_for(
+    groups: Collection[str],
+    dkim: Planner | None = None,
+    per_run: Mapping[str, Planner] | None = None,
+) -> tuple[Planner, ...]:
+    """The planners of ``groups`` (sorted, each once), after those every run asks; ``dkim`` and
+    ``per_run`` (group -> planner) are the planners a run builds for itself."""
     chosen: list[Planner] = list(ALWAYS)
+    built = {**({"dkim": dkim} if dkim is not None else {}), **(per_run or {})}
     for group in sorted(set(groups)):
         if group not in PLANNER_GROUPS:
             raise NeedsError(f"no DNS planner group {group!r} (known: {', '.join(PLANNER_GROUPS)})")
-        extra = (dkim,) if group == "dkim" and dkim is not None else ()
+        extra = (built[group],) if group in built else ()
         for planner in PLANNER_GROUPS[group] + extra:
             if planner not in chosen:
                 chosen.append(planner)

@@ -29,6 +29,7 @@ from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
 from pytest_govmail.model.dns import DnsResult, DnsSnapshot, DnsView, Query
 from pytest_govmail.model.dnssec import DnssecChain
+from pytest_govmail.model.feedback import Feedback
 from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
@@ -37,6 +38,7 @@ from pytest_govmail.model.vantage import CANARY, Vantage
 from pytest_govmail.plan import Planner
 from pytest_govmail.plan.dkim import assign_messages, make_dkim_planner
 from pytest_govmail.plan.mtasts import policy_requests
+from pytest_govmail.plan.senders import make_sender_planner
 from pytest_govmail.records.mx import address_pairs, host_addresses, mail_hosts
 
 if TYPE_CHECKING:
@@ -87,7 +89,11 @@ class GovmailRun(RunLedger):
     :mod:`pytest_govmail.engine.sharing`); ``scan_during_dns`` starts the TLS scans of each
     domain's MX addresses while DNS still answers for the rest (a full assessment scans them
     anyway; a selection such as ``-m dmarc`` must not); ``waiver_horizon`` holds the user's
-    waivers to a latest expiry (see :func:`pytest_govmail.plugin.options.waiver_horizon`).
+    waivers to a latest expiry (see :func:`pytest_govmail.plugin.options.waiver_horizon`);
+    ``feedback`` holds what the DMARC aggregate and TLS-RPT reports given said of each domain
+    (their per-domain totals, stored in the evidence; a replay judges with those it carries
+    unless the user gives reports again), whose DKIM selectors and sources the DKIM and sender
+    planners then ask about too.
     """
 
     def __init__(
@@ -103,6 +109,7 @@ class GovmailRun(RunLedger):
         share: WorkerShare | None = None,
         scan_during_dns: bool = False,
         waiver_horizon: Horizon | None = None,
+        feedback: Feedback | None = None,
     ) -> None:
         # A replay judges with the inputs of the run it replays, unless the user gives others.
         super().__init__({**(replay.inputs if replay else {}), **(inputs or {})})
@@ -129,7 +136,19 @@ class GovmailRun(RunLedger):
             (t.domain for t in self.targets), self.messages
         )
         self.messages_by_domain: Mapping[str, tuple[SampleMessage, ...]] = by_domain
-        self._dkim_planner = make_dkim_planner(by_domain)
+        # A replay judges with the reports of the run it replays, unless the user gives others.
+        if feedback is None and replay is not None:
+            feedback = replay.feedback
+        self.feedback = feedback if feedback is not None else Feedback()
+        self._dkim_planner = make_dkim_planner(
+            by_domain, {d: f.selectors for d, f in self.feedback.domains.items()}
+        )
+        self._sender_planner = make_sender_planner(
+            {
+                d: tuple(dict.fromkeys(row.source_ip for row in f.senders))
+                for d, f in self.feedback.domains.items()
+            }
+        )
         self._collector: DnsCollector | None = None
         self._settled: set[str] = set()  # planner names, so workers can share them
         self._roles: dict[str, RoleFacts] = {}
@@ -186,7 +205,9 @@ class GovmailRun(RunLedger):
 
     def planners_for(self, groups: Iterable[str]) -> tuple[Planner, ...]:
         """The planners of these DNS groups, with this run's DKIM planner for ``dkim``."""
-        return needs.planners_for(set(groups), self._dkim_planner)
+        return needs.planners_for(
+            set(groups), self._dkim_planner, {"senders": self._sender_planner}
+        )
 
     def ensure(self, requirements: Collection[Requirement]) -> None:
         """Collect what ``requirements`` need for every target, asking nothing twice.
@@ -600,6 +621,7 @@ class GovmailRun(RunLedger):
             vantage=self.vantage,
             dnssec=self.dnssec,
             retired=self.retired,
+            feedback=self.feedback.for_domain(target.domain),
         )
 
     def to_evidence(self) -> evidence_file.Evidence:
@@ -631,6 +653,7 @@ class GovmailRun(RunLedger):
             messages=self.messages,
             dnssec=dict(self.dnssec),
             catalogue_version=load_catalogue().version,
+            feedback=self.feedback if self.feedback.files or self.feedback.domains else None,
         )
 
 

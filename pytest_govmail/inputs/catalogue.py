@@ -65,6 +65,7 @@ AREA_TITLES: Mapping[str, str] = MappingProxyType(
         "dnssec": "DNSSEC",
         "dane": "DANE",
         "attest": "Attestations",
+        "reports": "DMARC and TLS-RPT reports",
     }
 )
 
@@ -98,7 +99,7 @@ _WITHDRAWN_FIELDS = frozenset({"date", "reason", "replaced_by"})
 _CHANGELOG_FIELDS = frozenset({"version", "date", "changes", "added", "withdrawn", "levels"})
 _VERSION_RE = re.compile(r"^[1-9][0-9]{0,5}$")
 #: What a record's ``needs`` may name: DNS planner groups, and the other kinds of evidence.
-_NEED_RE = re.compile(r"^(dns:[a-z]+|tls|policy|messages)$")
+_NEED_RE = re.compile(r"^(dns:[a-z]+|tls|policy|messages|reports)$")
 _JUDGE_RE = re.compile(r"^[a-z][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 _SOURCE_FIELDS = ("title", "url")
 _TOP_LEVEL_KEYS = frozenset({"version", "sources", "requirement", "changelog"})

@@ -12,7 +12,8 @@ The modules: :mod:`~.mx`, :mod:`~.spf`, :mod:`~.dmarc`, :mod:`~.dkim`, :mod:`~.m
 declared facts; for what each MX address does on port 25, :mod:`~.tls` (the TLS requirements'
 entry points) over :mod:`~.host` (per-address verdicts, the SMTP session, the profile),
 :mod:`~.suites`, :mod:`~.kex`, :mod:`~.cert`, :mod:`~.chain` (the served chain, parsed once) and
-:mod:`~.dane`; :mod:`~.common` holds the shared DNS lookup and message helpers.
+:mod:`~.dane`; for what receivers report back (DMARC aggregate and TLS-RPT reports),
+:mod:`~.reports`; :mod:`~.common` holds the shared DNS lookup and message helpers.
 
 A judge imports the model, the record parsers (:mod:`pytest_govmail.records`) and the typed
 inputs, never a DNS planner (:mod:`pytest_govmail.plan`) nor any layer that does I/O or drives

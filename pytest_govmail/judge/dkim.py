@@ -143,7 +143,8 @@ def survey(subject: Subject) -> Survey:
     evidence: list[str] = []
     known = False
     guessed: list[str] = []
-    pairs = selectors_for(subject.target, subject.messages)
+    reported = subject.feedback.selectors if subject.feedback is not None else None
+    pairs = selectors_for(subject.target, subject.messages, reported)
     for selector, source in pairs:
         name = key_name(selector, subject.domain)
         if name is None:  # selectors_for only returns selectors that form a name

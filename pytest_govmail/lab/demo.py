@@ -110,6 +110,8 @@ class DemoLab:
     timeout: float = DEMO_TIMEOUT
     waivers: Path = DEMO_WAIVERS
     attestations: Path = DEMO_ATTESTATIONS
+    #: The sample DMARC aggregate and TLS-RPT reports, written at start with current dates.
+    reports: Path | None = None
 
     @property
     def nameserver(self) -> str:
@@ -133,6 +135,11 @@ class DemoLab:
                 ca_file=str(self.services.ca_file),
                 eml=[str(p) for p in self.services.dkim.messages],
             )
+        if self.reports is not None:
+            info.update(
+                dmarc_reports=[str(self.reports / "dmarc")],
+                tlsrpt_reports=[str(self.reports / "tlsrpt")],
+            )
         return info
 
     def cli_args(self) -> list[str]:
@@ -150,6 +157,10 @@ class DemoLab:
         return args
 
     def stop(self) -> None:
+        if self.reports is not None:
+            import shutil
+
+            shutil.rmtree(self.reports, ignore_errors=True)
         self.dns.stop()
         if self.trust_anchor is not None:
             shutil.rmtree(self.trust_anchor.parent, ignore_errors=True)
@@ -184,4 +195,8 @@ def start_demo_lab(
         if running is not None:
             running.stop()
         raise
-    return DemoLab(server, demo_targets(), running, trust_anchor=anchor)
+    from pytest_govmail.lab.sample_reports import write_sample_reports
+
+    reports = Path(tempfile.mkdtemp(prefix="govmail-lab-reports-"))
+    write_sample_reports(reports)
+    return DemoLab(server, demo_targets(), running, trust_anchor=anchor, reports=reports)

@@ -62,6 +62,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "MTASTS-08": "fail",
         "DKIM-08": "error",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "ancient-tls-dept.gov.uk": {
         "DNSSEC-01": "fail",
@@ -79,6 +83,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "bare-dept.gov.uk": {
         "DMARC-01": "fail",
@@ -124,6 +132,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "MTASTS-09": "fail",
         "DKIM-08": "error",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "broken-dns-dept.gov.uk": {
         "DKIM-01": "fail",
@@ -159,6 +171,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "MTASTS-08": "fail",
         "DKIM-08": "fail",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "dormant-dept.gov.uk": {
         "DNSSEC-01": "fail",
@@ -206,6 +222,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "MTASTS-09": "skip",
         "DKIM-08": "skip",
         "TLSRPT-03": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "exemplary-dept.gov.uk": {
         "PARK-01": "skip",
@@ -214,6 +234,7 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-03": "skip",
     },
     "expired-cert-dept.gov.uk": {
         "CERT-03": "fail",
@@ -229,6 +250,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-04": "fail",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
     },
     "half-parked-dept.gov.uk": {
         "DNSSEC-01": "fail",
@@ -260,6 +285,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "MTASTS-09": "fail",
         "DKIM-08": "error",
         "PARK-05": "fail",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "hostile-dept.gov.uk": {
         "DKIM-02": "fail",
@@ -301,6 +330,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "MTASTS-08": "fail",
         "DKIM-08": "error",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     # TLS-09 judges every accepted suite's key exchange (issue 19): the anonymous ECDH suite
     # fails it too, not only TLS-06.
@@ -319,6 +352,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "legacy-tls-dept.gov.uk": {
         "DNSSEC-01": "fail",
@@ -333,6 +370,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "monitoring-dept.gov.uk": {
         "ATTEST-01": "fail",
@@ -354,6 +395,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PTR-02": "skip",
         "DKIM-08": "fail",
         "PARK-05": "skip",
+        "REPORTS-01": "fail",
+        "REPORTS-02": "fail",
+        "REPORTS-03": "fail",
+        "REPORTS-04": "skip",
     },
     # Its SHA-1 chain is served complete and in order, issued by the lab root: CERT-07 passes
     # (issue 19: order is judged apart from trust), CERT-01 and CERT-06 fail for the SHA-1.
@@ -377,6 +422,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "no-intermediate-dept.gov.uk": {
         "CERT-01": "fail",
@@ -393,6 +442,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "plaintext-dept.gov.uk": {
         "DNSSEC-01": "fail",
@@ -423,6 +476,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "rejecting-dept.gov.uk": {
         "DNSSEC-01": "fail",
@@ -454,6 +511,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "self-signed-dept.gov.uk": {
         "CERT-01": "fail",
@@ -474,6 +535,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PTR-02": "skip",
         "MTASTS-08": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     # A server that accepts the connection and never greets proves nothing about the host
     # (a greeting delayed on purpose, a tarpit aimed at the tester): could not tell (issue 19),
@@ -508,6 +573,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "sprawling-spf-dept.gov.uk": {
         "DKIM-03": "fail",
@@ -531,6 +600,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "SPF-06": "xfail",
         "PARK-05": "skip",
         "PTR-02": "fail",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "throttled-dept.gov.uk": {
         "DNSSEC-01": "fail",
@@ -562,6 +635,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "unreachable-dept.gov.uk": {
         "DNSSEC-01": "fail",
@@ -629,6 +706,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "MTASTS-09": "error",
         "DKIM-08": "error",
         "PARK-05": "error",
+        "REPORTS-04": "error",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
     },
     # TLS-09 judges every accepted suite's key exchange (issue 19): its static-RSA suites
     # (no forward secrecy) fail it, though the negotiated ECDHE passes.
@@ -652,6 +733,10 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PTR-02": "skip",
         "MTASTS-08": "fail",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
     "wrong-name-dept.gov.uk": {
         "CERT-02": "fail",
@@ -672,5 +757,9 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PTR-02": "skip",
         "MTASTS-08": "skip",
         "PARK-05": "skip",
+        "REPORTS-01": "skip",
+        "REPORTS-02": "skip",
+        "REPORTS-03": "skip",
+        "REPORTS-04": "skip",
     },
 }

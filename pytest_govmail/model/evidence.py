@@ -14,7 +14,7 @@ import os
 import platform
 import stat
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from pytest_govmail.model import tls as model_tls
 from pytest_govmail.model.dkim import SampleMessage
 from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Query
 from pytest_govmail.model.dnssec import DnssecChain
+from pytest_govmail.model.feedback import Feedback, feedback_from_json, feedback_to_json
 from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.target import Role, Target
 from pytest_govmail.model.text import inert
@@ -90,6 +91,9 @@ class Evidence:
     def judged_by(self) -> str:
         """The catalogue version that judged the run that wrote this file."""
         return self.catalogue_version or CATALOGUE_BEFORE_RECORDED
+
+    #: What the DMARC aggregate and TLS-RPT reports given said, per domain (None: none given).
+    feedback: Feedback | None = None
 
 
 def generator_versions() -> dict[str, str]:
@@ -174,6 +178,7 @@ def _head(evidence: Evidence) -> dict[str, Any]:
         "finished_at": evidence.finished_at,
         "settings": dict(evidence.settings),
         "inputs": {k: {"source": src, "text": text} for k, (src, text) in evidence.inputs.items()},
+        **({"feedback": feedback_to_json(evidence.feedback)} if evidence.feedback else {}),
     }
 
 
@@ -231,6 +236,9 @@ def decode(data: object, source: str = "evidence") -> Evidence:
             messages=tuple(SampleMessage.from_json(m) for m in data.get("messages", ())),
             dnssec=model_dnssec.chains_from_json(data.get("dnssec", ())),
             catalogue_version=_catalogue_version(data.get("catalogue_version", "")),
+            feedback=(
+                feedback_from_json(data["feedback"]) if data.get("feedback") is not None else None
+            ),
         )
     except _MALFORMED as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:300]
@@ -334,6 +342,7 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
     policies: dict[str, PolicyFetch] = {}
     messages: dict[str, SampleMessage] = {}
     dnssec: dict[Query, DnssecChain] = {}
+    feedback: Feedback | None = None
     for part in parts:
         for t in part.targets:
             targets.setdefault(t.domain, t)
@@ -342,6 +351,10 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
         policies.update(part.policies)
         messages.update((m.source, m) for m in part.messages)
         dnssec.update(part.dnssec)
+        if part.feedback is not None:
+            # Shards assess different domains: their report totals unite.
+            base = feedback if feedback is not None else part.feedback
+            feedback = replace(base, domains={**base.domains, **part.feedback.domains})
     first = parts[0]
     return Evidence(
         targets=tuple(targets[d] for d in sorted(targets)),
@@ -356,6 +369,7 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
         messages=tuple(messages.values()),
         dnssec=dnssec,
         catalogue_version=_merged_version(parts),
+        feedback=feedback,
     )
 
 

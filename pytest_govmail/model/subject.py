@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from pytest_govmail.model.dkim import SampleMessage
     from pytest_govmail.model.dns import Query
     from pytest_govmail.model.dnssec import DnssecChain
+    from pytest_govmail.model.feedback import DomainFeedback
     from pytest_govmail.model.https import PolicyFetch
     from pytest_govmail.model.tls import TlsScan
     from pytest_govmail.model.vantage import Vantage
@@ -56,6 +57,9 @@ class Subject:
     #: did not validate (evidence from before DNSSEC was collected, or not selected).
     dnssec: Mapping[Query, DnssecChain] = field(default_factory=dict)
     retired: RetiredReporting = field(default_factory=packaged_retired)
+    #: What DMARC aggregate and TLS-RPT reports said of the domain (``model/feedback.py``);
+    #: None when no report for it was given or read.
+    feedback: DomainFeedback | None = None
 
     @property
     def domain(self) -> str:

@@ -70,14 +70,19 @@ def assign_messages(
     return {d: tuple(m) for d, m in assigned.items()}, tuple(unassigned)
 
 
-def make_dkim_planner(messages_by_domain: Mapping[str, Sequence[SampleMessage]]) -> Planner:
+def make_dkim_planner(
+    messages_by_domain: Mapping[str, Sequence[SampleMessage]],
+    reported_selectors: Mapping[str, Mapping[str, str]] | None = None,
+) -> Planner:
     """The DKIM planner for a run whose sample messages are ``messages_by_domain``
-    (see :func:`assign_messages`)."""
+    (see :func:`assign_messages`) and whose DMARC reports showed ``reported_selectors``
+    (domain -> selector -> where it was seen)."""
 
     def dkim_planner(target: Target, dns: DnsView) -> Iterable[Query]:
         messages = tuple(messages_by_domain.get(target.domain, ()))
+        reported = (reported_selectors or {}).get(target.domain)
         queries: dict[Query, None] = {}
-        for selector, _source in selectors_for(target, messages):
+        for selector, _source in selectors_for(target, messages, reported):
             name = key_name(selector, target.domain)
             if name is not None:
                 queries[Query.of(name, "TXT")] = None

@@ -38,6 +38,7 @@ from pytest_govmail.inputs.tls_profile import ProfileError
 from pytest_govmail.inputs.waivers import WaiverError
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
+from pytest_govmail.model.feedback import Feedback
 from pytest_govmail.model.target import Target
 from pytest_govmail.plugin.keys import (
     demo_key,
@@ -47,6 +48,7 @@ from pytest_govmail.plugin.keys import (
 )
 from pytest_govmail.plugin.options import (
     option_or_ini,
+    report_window,
     settings_from,
     targets_from,
     waiver_horizon,
@@ -105,6 +107,7 @@ def build_run(config: pytest.Config, catalogue: Catalogue) -> GovmailRun | None:
             # (-m dmarc) scans nothing it does not need.
             scan_during_dns=bool(evidence_only) or full,
             waiver_horizon=waiver_horizon(config),
+            feedback=_read_feedback(config, targets, replay),
         )
     except (WaiverError, AttestationError, ProfileError, RetiredError) as exc:
         raise pytest.UsageError(str(exc) + _withdrawn_hint(str(exc), catalogue)) from None
@@ -220,6 +223,78 @@ def _messages(settings: Settings) -> tuple[SampleMessage, ...]:
     if bad:
         raise pytest.UsageError(f"--govmail-eml: {bad[0].source}: {bad[0].error}")
     return messages
+
+
+def _read_feedback(
+    config: pytest.Config,
+    targets: tuple[Target, ...],
+    replay: evidence_file.Evidence | None,
+) -> Feedback | None:
+    """The DMARC aggregate and TLS-RPT reports given (and the demo lab's), folded per domain.
+
+    Read on live runs and replays alike, like waivers: they are the user's files. The window
+    is counted back from when the evidence was collected, so a replay judges the same reports
+    the same way. Files that are not reports are listed at the end of the run, not fatal.
+    """
+    dmarc = [Path(p) for p in config.getoption("govmail_dmarc_reports")]
+    tlsrpt = [Path(p) for p in config.getoption("govmail_tlsrpt_reports")]
+    demo = config.stash.get(demo_key, None)
+    if demo is not None and not dmarc and not tlsrpt:
+        dmarc = [Path(p) for p in demo.get("dmarc_reports", ())]
+        tlsrpt = [Path(p) for p in demo.get("tlsrpt_reports", ())]
+    if not dmarc and not tlsrpt:
+        return None
+    from datetime import UTC, datetime
+
+    from pytest_govmail.inputs.feedback_files import read_reports
+
+    now = datetime.now(UTC)
+    if replay is not None:
+        with contextlib.suppress(ValueError):
+            now = datetime.fromisoformat(replay.started_at)
+    feedback = read_reports(
+        dmarc,
+        tlsrpt,
+        now=now,
+        window_days=report_window(config),
+        domains={t.domain for t in targets},
+    )
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(FeedbackSummary(feedback), "govmail-feedback")
+    return feedback
+
+
+class FeedbackSummary:
+    """At the end of the run, what the report files gave: read, refused (each with its reason,
+    shown inert), older than the window, for domains not assessed."""
+
+    MAX_REFUSED_SHOWN = 20
+
+    def __init__(self, feedback: Feedback) -> None:
+        self.feedback = feedback
+
+    def lines(self) -> list[str]:
+        from pytest_govmail.model.text import inert
+
+        f = self.feedback
+        used = sum(d.dmarc_reports + d.tls_reports for d in f.domains.values())
+        lines = [
+            f"govmail: reports: {f.files} file(s) read, {used} report(s) used, "
+            f"{len(f.refused)} refused, {f.old} older than {f.window_days} days ignored"
+            + (f", {f.duplicates} duplicate(s)" if f.duplicates else "")
+            + (f", {len(f.other_domains)} other domain(s) not assessed" if f.other_domains else "")
+        ]
+        for refused in f.refused[: self.MAX_REFUSED_SHOWN]:
+            lines.append(
+                f"govmail: report refused: {inert(refused.source)}: {inert(refused.reason)}"
+            )
+        if len(f.refused) > self.MAX_REFUSED_SHOWN:
+            lines.append(f"govmail: ... and {len(f.refused) - self.MAX_REFUSED_SHOWN} more refused")
+        return lines
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for line in self.lines():
+            terminalreporter.write_line(line)
 
 
 def _shard(config: pytest.Config, targets: tuple[Target, ...]) -> tuple[Target, ...]:

@@ -129,6 +129,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     option(
         group,
+        "--govmail-dmarc-reports",
+        collects=False,
+        action="append",
+        default=[],
+        dest="govmail_dmarc_reports",
+        metavar="PATH",
+        help="DMARC aggregate reports as receivers send them (.xml, .xml.gz, .zip, .eml): a "
+        "file or a folder, read recursively (repeatable; REPORTS-01..03, and their DKIM "
+        "selectors join the DKIM checks).",
+    )
+    option(
+        group,
+        "--govmail-tlsrpt-reports",
+        collects=False,
+        action="append",
+        default=[],
+        dest="govmail_tlsrpt_reports",
+        metavar="PATH",
+        help="TLS-RPT reports (RFC 8460 JSON, .json.gz, .eml): a file or a folder, read "
+        "recursively (repeatable; REPORTS-04).",
+    )
+    option(
+        group,
+        "--govmail-report-window",
+        collects=False,
+        dest="govmail_report_window",
+        type=int,
+        metavar="DAYS",
+        help="ignore DMARC and TLS-RPT reports whose period ended more than DAYS days before "
+        "the run (default 30).",
+    )
+    option(
+        group,
         "--govmail-ca-file",
         collects=True,
         dest="govmail_ca_file",
@@ -390,6 +423,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="bool",
         default=True,
     )
+
+
+def report_window(config: pytest.Config) -> int:
+    """``--govmail-report-window`` in days (default 30); out of range is a usage error."""
+    from pytest_govmail.model.feedback import DEFAULT_WINDOW_DAYS
+
+    days = config.getoption("govmail_report_window")
+    if days is None:
+        return DEFAULT_WINDOW_DAYS
+    if not 1 <= days <= 3650:
+        raise pytest.UsageError(f"--govmail-report-window: {days} is not 1 to 3650 days")
+    return int(days)
 
 
 def option_or_ini(config: pytest.Config, name: str) -> str:

@@ -7,7 +7,11 @@ cannot be listed from DNS, so the selectors tried come from three sources, in th
    column, which the plugin has already merged into :attr:`Target.dkim_selectors`;
 2. ``message <path>``: the ``s=`` of each ``DKIM-Signature`` with ``d=`` equal to the domain in
    the sample messages given for it (``--govmail-eml``);
-3. ``common list``: :data:`COMMON_SELECTORS`, the defaults of widely used mail services. They
+3. ``DMARC report <org> <id> (<file>)``: each selector that DMARC aggregate reports
+   (``--govmail-dmarc-reports``) show signing for the domain (``auth_results/dkim`` with
+   ``domain`` equal to it), as :attr:`pytest_govmail.model.feedback.DomainFeedback.selectors`
+   holds them: the selectors really in use, which neither DNS nor guessing can list;
+4. ``common list``: :data:`COMMON_SELECTORS`, the defaults of widely used mail services. They
    are always asked, whatever else is known, so every run asks the same names (and replay finds
    them in the evidence), and so an old key left at a default selector is still judged.
 
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from pytest_govmail.model.dkim import SampleMessage
 from pytest_govmail.model.dns import normalise_name
@@ -71,9 +75,12 @@ def message_source(message: SampleMessage) -> str:
 
 
 def selectors_for(
-    target: Target, messages: Iterable[SampleMessage] = ()
+    target: Target,
+    messages: Iterable[SampleMessage] = (),
+    reported: Mapping[str, str] | None = None,
 ) -> tuple[tuple[str, str], ...]:
-    """Every selector to try for ``target.domain``, in order, each with its source."""
+    """Every selector to try for ``target.domain``, in order, each with its source;
+    ``reported`` maps the selectors seen in DMARC reports to where each was seen."""
     found: dict[str, str] = {}
     for selector in target.dkim_selectors:
         found.setdefault(selector.lower(), SOURCE_GIVEN)
@@ -81,6 +88,8 @@ def selectors_for(
         for signature in message.dkim_signatures[:MAX_SIGNATURES_PER_MESSAGE]:
             if signature.error is None and normalise_name(signature.domain) == target.domain:
                 found.setdefault(signature.selector.lower(), message_source(message))
+    for selector, where in (reported or {}).items():
+        found.setdefault(selector.lower(), where)
     for selector, _origin in COMMON_SELECTORS:
         found.setdefault(selector, SOURCE_COMMON)
     return tuple(
