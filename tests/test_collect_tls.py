@@ -9,6 +9,7 @@ so the whole module stays fast.
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import ssl
 import threading
@@ -16,10 +17,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
 
+from pytest_govmail.collect.suites import offered_codes
 from pytest_govmail.collect.tls import (
     CA_FILE,
     HANDSHAKE_OVERHEAD,
@@ -32,9 +35,11 @@ from pytest_govmail.collect.tls import (
     scan_address,
     scan_addresses,
 )
-from pytest_govmail.lab.pki import LabPki
+from pytest_govmail.judge import cert, tls
+from pytest_govmail.lab.pki import LabPki, LeafCert, PrivateCa, server_context
 from pytest_govmail.lab.smtp_server import (
     COMPLIANT,
+    COMPLIANT_SUITES,
     LAB_ADDRESSES,
     LEGACY_TLS,
     PROFILES,
@@ -44,8 +49,11 @@ from pytest_govmail.lab.smtp_server import (
     LabSmtpServer,
     SmtpProfile,
 )
-from pytest_govmail.model.dns import ErrorKind
-from pytest_govmail.model.tls import KeyExchange, TlsScan, TlsVersion
+from pytest_govmail.model.dns import DnsSnapshot, ErrorKind
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
+from pytest_govmail.model.tls import KeyExchange, TlsScan, TlsVersion, from_json, to_json
+from pytest_govmail.model.verdict import Status, Verdict
 
 TIMEOUT = 1.0
 BACKOFF = 0.05
@@ -591,3 +599,153 @@ def test_anonymous_and_null_suites_are_found_not_crashed_on() -> None:
     assert "TLS_ECDH_anon_WITH_AES_128_CBC_SHA" in tls12.cipher_suites
     assert "TLS_ECDHE_RSA_WITH_NULL_SHA" in tls12.cipher_suites
     assert scan.chain_pem  # the preferred (certificate) suite's chain is still recorded
+
+
+# --------------------------------------------------------------------------- issue 19: trust
+
+
+def private_ca_scan(
+    leaf: LeafCert, ca: PrivateCa, tmp_path: Path, host: str, address: str
+) -> TlsScan:
+    """Serve ``leaf`` alone (as Postfix serves a private CA's leaf) and scan it with a CA file
+    that holds ``ca``."""
+    ca_file = tmp_path / "private-ca.pem"
+    ca_file.write_text(ca.pem, encoding="ascii")
+    context = server_context(leaf, include_intermediate=False)
+    with LabSmtpServer(COMPLIANT, hostname=host, context=context, host=address) as server:
+        request = ScanRequest(host, address, server.address[1])
+        return scan_address(
+            request, TlsScanSettings(timeout=TIMEOUT, allow_private=True, ca_file=ca_file)
+        )
+
+
+def cert_verdicts(scan: TlsScan) -> dict[str, Verdict]:
+    subject = Subject(
+        Target("private-ca-dept.gov.uk"), DnsSnapshot(()), host=scan.host, tls={scan.host: (scan,)}
+    )
+    return {
+        "CERT-01": cert.chain_trusted(subject),
+        "CERT-03": cert.within_validity(subject),
+        "CERT-07": cert.chain_complete_in_order(subject),
+    }
+
+
+def test_expired_leaf_of_a_ca_in_the_ca_file_is_expired_not_unanchored(tmp_path: Path) -> None:
+    # The CA was made after its leaf expired (a test CA made today, a leaf dated in the past):
+    # no instant when both were valid. The chain is one certificate, in order, issued by a trust
+    # anchor of the CA file: CERT-07 passes, CERT-03 says expired, and CERT-01's headline names
+    # the dates, not "not a trusted root".
+    host = "mx.expired-private-dept.gov.uk"
+    ca = PrivateCa(valid_from_days=-1.0)
+    leaf = ca.issue([host], valid_from_days=-100.0, valid_until_days=-10.0)
+    scan = private_ca_scan(leaf, ca, tmp_path, host, "127.0.5.20")
+    assert scan.error is None
+    ca_check = next(t for t in scan.trust if t.store == CA_FILE)
+    assert ca_check.verified is False and ca_check.anchored_by == "pytest-govmail lab private CA"
+    assert "no instant when every certificate was valid" in ca_check.detail
+    assert from_json(json.loads(json.dumps(to_json(scan)))) == scan  # anchored_by kept
+    got = cert_verdicts(scan)
+    assert got["CERT-07"].status is Status.PASS, got["CERT-07"].summary
+    assert "a trust anchor of the CA file" in got["CERT-07"].summary
+    assert [f.code for f in got["CERT-03"].findings] == ["cert.validity.expired"]
+    assert [f.code for f in got["CERT-01"].findings] == ["cert.chain.dates"]
+    observed = got["CERT-01"].findings[0].observed
+    assert "no instant when every certificate in it was valid" in observed
+    assert "not a trusted root" not in observed
+
+
+def test_expired_leaf_of_an_older_ca_is_judged_by_dates_alone(tmp_path: Path) -> None:
+    host = "mx.expired-older-ca-dept.gov.uk"
+    ca = PrivateCa(valid_from_days=-400.0)
+    leaf = ca.issue([host], valid_from_days=-100.0, valid_until_days=-10.0)
+    scan = private_ca_scan(leaf, ca, tmp_path, host, "127.0.5.21")
+    ca_check = next(t for t in scan.trust if t.store == CA_FILE)
+    assert ca_check.verified is True and "expired, see CERT-03" in ca_check.detail
+    got = cert_verdicts(scan)
+    assert (got["CERT-01"].status, got["CERT-07"].status) == (Status.PASS, Status.PASS)
+    assert got["CERT-03"].status is Status.FAIL
+
+
+def test_private_ca_leaf_without_aki_anchored_in_the_ca_file_is_trusted(tmp_path: Path) -> None:
+    # RFC 5280 4.2.1.1 asks CAs for the Authority Key Identifier, but path validation (6.1)
+    # does not check it, nor does OpenSSL in the sending MTAs: not a trust failure.
+    host = "mx.private-no-aki-dept.gov.uk"
+    ca = PrivateCa()
+    leaf = ca.issue([host])
+    assert not any(e.oid.dotted_string == "2.5.29.35" for e in leaf.cert.extensions)
+    scan = private_ca_scan(leaf, ca, tmp_path, host, "127.0.5.22")
+    assert {t.store: t.verified for t in scan.trust} == {MOZILLA: False, CA_FILE: True}
+    got = cert_verdicts(scan)
+    assert got["CERT-01"].status is Status.PASS and "CA file" in got["CERT-01"].summary
+    assert (got["CERT-03"].status, got["CERT-07"].status) == (Status.PASS, Status.PASS)
+
+
+# --------------------------------------------------------------------------- issue 19: suites
+
+
+#: Postfix's default cipher list lets these through (OpenSSL names; IANA codes 0x00BF, 0x00C5).
+ANON_CAMELLIA = ("ADH-CAMELLIA128-SHA256", "ADH-CAMELLIA256-SHA256")
+ANON_CAMELLIA_IANA = {
+    "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256",
+    "TLS_DH_anon_WITH_CAMELLIA_256_CBC_SHA256",
+}
+
+
+def scan_profile(profile: SmtpProfile, address: str) -> TlsScan:
+    host = f"mx.{profile.name}-dept.gov.uk"
+    with LabSmtpServer(profile, hostname=host, pki=LabPki(), host=address) as server:
+        return scan_address(
+            ScanRequest(host, address, server.address[1]),
+            TlsScanSettings(timeout=TIMEOUT, allow_private=True),
+        )
+
+
+def host_verdict_of(judge: Any, scan: TlsScan) -> Verdict:
+    subject = Subject(
+        Target("suites-dept.gov.uk"), DnsSnapshot(()), host=scan.host, tls={scan.host: (scan,)}
+    )
+    return judge(subject)  # type: ignore[no-any-return]
+
+
+def test_the_probe_offers_anonymous_suites_in_its_client_hello() -> None:
+    # OpenSSL 1.1.1 at security level 1 leaves them out of the ClientHello though its cipher
+    # list names them; the probe's modern client runs at level 0 and really offers them.
+    codes = offered_codes(TlsVersion.TLS_1_2, False, ANON_CAMELLIA)
+    assert codes == [0x00BF, 0x00C5]
+    assert offered_codes(TlsVersion.TLS_1_2, False, ["NO-SUCH-SUITE"]) is None
+
+
+def test_every_suite_of_every_pool_can_be_offered() -> None:
+    from pytest_govmail.collect.suites import _suites
+
+    assert _suites().unofferable == {TlsVersion.TLS_1_2: (), TlsVersion.TLS_1_3: ()}
+
+
+def test_a_server_accepting_only_anonymous_dh_fails_tls06() -> None:
+    only_anon = SmtpProfile(
+        "anon-only",
+        maximum_version=ssl.TLSVersion.TLSv1_2,
+        ciphers=(*ANON_CAMELLIA, "@SECLEVEL=0"),
+        dh_bits=2048,
+    )
+    scan = scan_profile(only_anon, "127.0.5.30")
+    tls12 = scan.version(TlsVersion.TLS_1_2)
+    assert tls12 is not None and tls12.accepted is True and tls12.suites_complete is True
+    assert set(tls12.cipher_suites) == ANON_CAMELLIA_IANA
+    assert scan.chain_pem == ()  # anonymous: no certificate
+    verdict = host_verdict_of(tls.no_insecure_suites, scan)
+    assert verdict.status is Status.FAIL
+    assert "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256" in verdict.findings[0].observed
+
+
+def test_anonymous_camellia_beside_good_suites_is_shown() -> None:
+    postfix_like = SmtpProfile(
+        "anon-beside-good",
+        ciphers=(*COMPLIANT_SUITES, *ANON_CAMELLIA, "@SECLEVEL=0"),
+        dh_bits=2048,
+    )
+    scan = scan_profile(postfix_like, "127.0.5.31")
+    tls12 = scan.version(TlsVersion.TLS_1_2)
+    assert tls12 is not None and tls12.suites_complete is True
+    assert set(tls12.cipher_suites) == COMPLIANT12 | ANON_CAMELLIA_IANA
+    assert host_verdict_of(tls.no_insecure_suites, scan).status is Status.FAIL

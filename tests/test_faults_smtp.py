@@ -20,6 +20,7 @@ import time
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +33,7 @@ from pytest_govmail.lab.smtp_server import (
     HUGE_EHLO_LINE,
     HUGE_GREETING_LINE,
     LAB_ADDRESSES,
+    POSTSCREEN,
     PROFILES,
     SLOW_BANNER,
     SLOW_HANDSHAKE,
@@ -66,7 +68,9 @@ FAULTS: tuple[SmtpProfile, ...] = (
 )
 ADDRESSES = {
     name: f"127.0.6.{10 + index}"
-    for index, name in enumerate([HEALTHY, *(p.name for p in FAULTS), SLOW_HANDSHAKE.name])
+    for index, name in enumerate(
+        [HEALTHY, *(p.name for p in FAULTS), SLOW_HANDSHAKE.name, POSTSCREEN.name]
+    )
 }
 
 
@@ -154,6 +158,7 @@ def test_the_lab_profiles_are_named_and_addressed() -> None:
         assert PROFILES[profile.name] is profile
         assert profile.name in LAB_ADDRESSES
     assert SLOW_HANDSHAKE.name not in PROFILES  # each probe costs a timeout: kept out
+    assert POSTSCREEN.name not in PROFILES  # its first connection costs the pregreet wait
     assert not SLOW_BANNER.needs_tls and not DROP_AFTER_EHLO.needs_tls
     assert not STARTTLS_GARBAGE.needs_tls
     assert HUGE_GREETING_LINE.needs_tls and HUGE_EHLO_LINE.needs_tls  # lenient clients get on
@@ -208,10 +213,10 @@ def test_banner_dripped_one_byte_a_second_ends_at_the_timeout(lab: Lab, run: Run
     assert scan.connections == 1 and scan.handshakes == 0  # a timeout is not retried
     server = lab.servers[SLOW_BANNER.name]
     assert server.wait_idle(2.0)  # the drip stops when the client hangs up
+    # A greeting that never completes proves nothing about the host: could not tell.
     mx04, tls01 = verdicts(scan)
-    assert mx04.status is Status.FAIL
-    assert [f.code for f in mx04.findings] == ["mx.banner.none"]
-    assert "no complete greeting" in mx04.findings[0].observed
+    assert mx04.status is Status.INCONCLUSIVE and not mx04.findings
+    assert "could not tell" in mx04.summary and "no complete greeting" in mx04.summary
     assert tls01.status is Status.INCONCLUSIVE and "see MX-04" in tls01.summary
 
 
@@ -381,3 +386,104 @@ def test_the_lab_drip_never_ends_a_line() -> None:
                 received += chunk
         assert received.startswith(b"220 mx.d") and b"\n" not in received and b"\r" not in received
         assert server.wait_idle(1.0)  # the client hung up: the drip stopped
+
+
+# --------------------------------------------------------------------------- postscreen (issue 19)
+
+
+def all_tls_verdicts(scan: TlsScan) -> dict[str, Verdict]:
+    """Every TLS and certificate verdict of one address, by the catalogue's judge names."""
+    from pytest_govmail.judge import cert, tls
+
+    subject = Subject(Target(DOMAIN), DnsSnapshot(()), host=scan.host, tls={scan.host: (scan,)})
+    judges = {
+        "MX-04": tls.answers_smtp,
+        "TLS-01": tls.starttls_completes,
+        "TLS-02": tls.modern_tls_negotiated,
+        "TLS-03": tls.ssl_refused,
+        "TLS-04": tls.old_tls_refused,
+        "TLS-06": tls.no_insecure_suites,
+        "TLS-08": tls.tls13_supported,
+        "TLS-09": tls.key_exchange_strong,
+        "TLS-10": tls.no_compression_secure_renegotiation,
+        "CERT-01": cert.chain_trusted,
+        "CERT-02": cert.names_mx_host,
+        "CERT-03": cert.within_validity,
+        "CERT-07": cert.chain_complete_in_order,
+    }
+    return {name: judge(subject) for name, judge in judges.items()}
+
+
+def test_postscreen_greeting_at_the_default_timeout_passes_mx04(tmp_path: Path) -> None:
+    # postscreen sends "220-" at once and completes the greeting after its pregreet wait (6 s,
+    # longer than the default --govmail-timeout of 5 s): the begun greeting gets the longer
+    # --govmail-greeting-timeout, MX-04 passes and every TLS verdict comes.
+    from pytest_govmail.engine.settings import Settings
+
+    defaults = Settings()
+    pki = LabPki()
+    ca_file = pki.write_ca_file(tmp_path / "lab-ca.pem")
+    with LabSmtpServer(
+        POSTSCREEN,
+        hostname=hostname(POSTSCREEN.name),
+        pki=pki,
+        host=ADDRESSES[POSTSCREEN.name],
+        idle_timeout=10.0,
+    ) as server:
+        request = ScanRequest(hostname(POSTSCREEN.name), *server.address)
+        scan = scan_address(
+            request,
+            settings(
+                timeout=defaults.timeout,
+                greeting_timeout=defaults.greeting_timeout,
+                ca_file=ca_file,
+            ),
+        )
+        assert server.wait_idle()
+        log = server.connection_log
+    assert defaults.timeout < POSTSCREEN.greet_wait < defaults.greeting_timeout
+    assert scan.error is None
+    assert scan.smtp is not None and scan.smtp.banner_code == 220
+    assert scan.smtp.banner is not None and scan.smtp.banner.startswith("220-")
+    assert scan.elapsed_ms >= POSTSCREEN.greet_wait * 1000
+    # Only the first connection waited: postscreen remembers a client that passed.
+    assert sorted(r.greeting for r in log) == [220] * len(log)
+    assert sum(1 for r in log if r.seconds >= POSTSCREEN.greet_wait) == 1
+    got = all_tls_verdicts(scan)
+    assert got["MX-04"].status is Status.PASS
+    for name, verdict in got.items():
+        assert verdict.status is Status.PASS, (name, verdict.summary)
+
+
+def test_postscreen_greeting_past_the_greeting_wait_is_inconclusive() -> None:
+    quick = dataclasses.replace(POSTSCREEN, greet_wait=1.5)
+    with LabSmtpServer(
+        quick, hostname=hostname(POSTSCREEN.name), pki=LabPki(), host=ADDRESSES[POSTSCREEN.name]
+    ) as server:
+        request = ScanRequest(hostname(POSTSCREEN.name), *server.address)
+        started = time.monotonic()
+        scan = scan_address(request, settings(timeout=0.3, greeting_timeout=0.5))
+        seconds = time.monotonic() - started
+    kind, detail = error_of(scan)
+    assert kind is ErrorKind.TIMEOUT
+    assert detail.startswith("greeting begun but not complete within 0.5 s of its first line (")
+    assert "b'220-mx.postscreen" in detail
+    assert seconds < 0.5 + MARGIN  # the greeting wait bounds it, not the server's 1.5 s
+    mx04, tls01 = verdicts(scan)
+    assert mx04.status is Status.INCONCLUSIVE and not mx04.findings
+    assert "could not tell" in mx04.summary and "--govmail-greeting-timeout" in mx04.summary
+    assert tls01.status is Status.INCONCLUSIVE
+
+
+def test_the_begun_greeting_wait_does_not_count_against_the_connection_limit() -> None:
+    quick = dataclasses.replace(POSTSCREEN, greet_wait=0.8)
+    with LabSmtpServer(
+        quick, hostname=hostname(POSTSCREEN.name), pki=LabPki(), host=ADDRESSES[POSTSCREEN.name]
+    ) as server:
+        request = ScanRequest(hostname(POSTSCREEN.name), *server.address)
+        scan = scan_address(
+            request, settings(timeout=0.5, connection_timeout=0.9, greeting_timeout=2.0)
+        )
+    assert scan.error is None, scan.error
+    assert scan.smtp is not None and scan.smtp.banner_code == 220
+    assert any(v.accepted for v in scan.versions)

@@ -182,6 +182,68 @@ def test_cert01(changes: dict[str, Any], status: Status, code: str | None, text:
         assert "the Mozilla store: no chain from it leads to a trusted root" in verdict.summary
 
 
+#: cryptography's own words for the issue-19 failures, as its verifier raises them.
+NOT_VALID_AT_TIME = (
+    "lab-ca.pem: validation failed: cert is not valid at validation time (encountered "
+    "processing <Certificate(subject=<Name(CN=mx1.example-dept.gov.uk)>, ...)>); no instant "
+    "when every certificate was valid"
+)
+MISSING_AKI = (
+    "lab-ca.pem: validation failed: invalid extension: 2.5.29.35: Certificate is missing "
+    "required extension (encountered processing <Certificate(subject=<Name(CN=x)>, ...)>)"
+)
+BAD_BASIC_CONSTRAINTS = (
+    "validation failed: invalid extension: 2.5.29.19: basicConstraints.pathLenConstraint "
+    "present without cA (encountered processing <Certificate(...)>)"
+)
+
+
+@pytest.mark.parametrize(
+    ("trust", "code", "says", "never"),
+    [
+        pytest.param(
+            (*MOZILLA_FAILED, TrustCheck("ca-file", False, NOT_VALID_AT_TIME, "Test Root CA")),
+            "cert.chain.dates",
+            [
+                "cannot be validated at any time: no instant when every certificate",
+                "see CERT-03",
+                'links to the trust anchor "Test Root CA"',
+            ],
+            ["not a trusted root"],
+            id="dates-not-root",
+        ),
+        pytest.param(
+            (*MOZILLA_FAILED, TrustCheck("ca-file", False, MISSING_AKI)),
+            "cert.chain.untrusted",
+            [
+                "the chain does not validate: ",
+                "a certificate lacks the Authority Key Identifier extension",
+            ],
+            ["2.5.29.35", "missing required extension", "not a trusted root"],
+            id="extension-worded",
+        ),
+        pytest.param(
+            (TrustCheck("mozilla", False, BAD_BASIC_CONSTRAINTS),),
+            "cert.chain.untrusted",
+            ["Basic Constraints extension is not acceptable"],
+            ["2.5.29.19"],
+            id="other-extension-worded",
+        ),
+    ],
+)
+def test_cert01_names_the_real_cause_in_words(
+    trust: tuple[TrustCheck, ...], code: str, says: list[str], never: list[str]
+) -> None:
+    verdict = cert.chain_trusted(subject(scan(trust=trust)))
+    assert verdict.status is F
+    assert [f.code for f in verdict.findings] == [code]
+    observed = verdict.findings[0].observed
+    for text in says:
+        assert text in observed, observed
+    for text in never:
+        assert text not in observed, observed
+
+
 # ------------------------------------------------------------------------------------------
 # CERT-02
 # ------------------------------------------------------------------------------------------
@@ -477,6 +539,24 @@ def test_forged_signatures_verify() -> None:
         pytest.param(_sha1_leaf(), MOZILLA_OK, P, None, "3 certificate(s)", id="sha1-in-order"),
         pytest.param(GOOD_CHAIN, (), U, None, "no path validation", id="no-validation"),
         pytest.param((*pem(LEAF), "junk"), MOZILLA_OK, U, None, "cannot be read", id="junk"),
+        # Issue 19: an expired chain whose issuer is an anchor of the CA file is in order and
+        # complete; its dates are CERT-03's, its validation CERT-01's.
+        pytest.param(
+            pem(LEAF, INTER),
+            (*MOZILLA_FAILED, TrustCheck("ca-file", False, NOT_VALID_AT_TIME, "Test Root CA")),
+            P,
+            None,
+            '"Test Root CA", a trust anchor of the CA file',
+            id="expired-but-anchored",
+        ),
+        pytest.param(
+            pem(LEAF),
+            (*MOZILLA_FAILED, TrustCheck("ca-file", False, NOT_VALID_AT_TIME)),
+            F,
+            "cert.chain.incomplete",
+            "was not served and is not a trust anchor",
+            id="dates-and-not-anchored",
+        ),
     ],
 )
 def test_cert07(

@@ -6,6 +6,7 @@ The factories here (scans, subjects, and a small PKI made with ``cryptography``)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -283,18 +284,34 @@ P, F, U, N = Status.PASS, Status.FAIL, Status.INCONCLUSIVE, Status.NOT_APPLICABL
             "often blocked",
             id="connect-timeout",
         ),
+        # No greeting proves nothing about the host (postscreen's pregreet wait, a tarpit aimed
+        # at the tester): could not tell, never a failure (issue 19).
         pytest.param(
             {"smtp": SmtpDialogue(), "error": error(ErrorKind.TIMEOUT, "no greeting in 30s")},
-            F,
-            "mx.banner.none",
-            "no SMTP greeting",
+            U,
+            None,
+            "could not tell",
             id="connected-no-banner",
         ),
         pytest.param(
-            {"smtp": SmtpDialogue(), "error": error(ErrorKind.PROTOCOL, "closed")},
-            F,
-            "mx.banner.none",
+            {
+                "smtp": SmtpDialogue(),
+                "error": error(
+                    ErrorKind.TIMEOUT,
+                    "greeting begun but not complete within 30 s of its first line "
+                    "(24 bytes received: b'220-mx.example.gov.uk\\r\\n')",
+                ),
+            },
+            U,
             None,
+            "greeting begun but not complete",
+            id="greeting-begun-never-completed",
+        ),
+        pytest.param(
+            {"smtp": SmtpDialogue(), "error": error(ErrorKind.PROTOCOL, "closed")},
+            U,
+            None,
+            "no complete SMTP greeting",
             id="connected-then-closed",
         ),
         pytest.param(
@@ -679,6 +696,22 @@ def test_versions(
             None,
             "SSL 3.0",
             id="06-unknown-version",
+        ),
+        # Issue 19: a refusal of what the probe could offer is no refusal of what it could not.
+        pytest.param(
+            tls.no_insecure_suites,
+            {
+                "versions": versions(
+                    dataclasses.replace(
+                        vp(T12, False, detail="the probe could not offer 2 suite(s): X, Y"),
+                        suites_complete=False,
+                    )
+                )
+            },
+            U,
+            None,
+            "TLS 1.2: suite list incomplete (the probe could not offer 2 suite(s)",
+            id="06-refused-but-not-all-offered",
         ),
         pytest.param(
             tls.tls12_suites_acceptable, {}, P, None, "all 3 TLS 1.2 suite(s)", id="07-pass"

@@ -287,6 +287,11 @@ def test_last_failed_reruns_only_failures(pytester: pytest.Pytester, lab: DemoLa
             "--govmail-timeout: 0 s; it must be more than 0 and at most 300 seconds",
             id="timeout",
         ),
+        pytest.param(
+            ["--govmail-domain=a.gov.uk", "--govmail-greeting-timeout=301"],
+            "--govmail-greeting-timeout: 301 s; it must be more than 0 and at most 300 seconds*",
+            id="greeting-timeout",
+        ),
         pytest.param(["--govmail-domain="], "--govmail-domain: '' names no domain*", id="empty"),
         pytest.param(
             ["--govmail-domain=a.gov.uk", "--govmail-domains-file=d.txt"],

@@ -16,6 +16,12 @@ from pathlib import Path
 DEFAULT_EHLO_NAME = "govmail-probe.invalid"
 #: ``connection_timeout`` when it is not set: this many times ``timeout``.
 _CONNECTION_TIMEOUT_FACTOR = 3.0
+#: How long a greeting that has begun (``220-`` received) may take to complete, in seconds.
+#: Postfix's postscreen sends ``220-`` at once and completes the greeting only after its
+#: pregreet wait (``postscreen_greet_wait``: 6 s by default, 2 s under stress); RFC 5321
+#: section 4.5.3.2 gives the initial 220 five minutes. 30 s is five times postscreen's default
+#: and bounds what a server that never completes its greeting costs.
+DEFAULT_GREETING_TIMEOUT = 30.0
 
 
 def default_ehlo_name() -> str:
@@ -47,7 +53,9 @@ class TlsScanSettings:
     handshake, however slowly the bytes arrive). ``connection_timeout`` bounds one connection
     from connect to close (None: 3 x ``timeout``). ``max_retries`` and ``retry_backoff``
     (seconds, doubled per retry) apply to 421 greetings and connections dropped before the
-    greeting. ``max_parallel_addresses`` bounds how many addresses are scanned at once."""
+    greeting. ``max_parallel_addresses`` bounds how many addresses are scanned at once.
+    ``greeting_timeout`` replaces ``timeout`` for the rest of a greeting once its first
+    ``220-`` line has come (and that wait does not count against ``connection_timeout``)."""
 
     timeout: float = 10.0
     ehlo_name: str = field(default_factory=default_ehlo_name)
@@ -59,6 +67,7 @@ class TlsScanSettings:
     retry_backoff: float = 2.0
     max_parallel_addresses: int = 32
     connection_timeout: float | None = None
+    greeting_timeout: float = DEFAULT_GREETING_TIMEOUT
 
     @property
     def connection_seconds(self) -> float:

@@ -34,12 +34,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class _SmtpFailure(Exception):
-    """The SMTP exchange failed; ``retry`` says whether another connection may help."""
+    """The SMTP exchange failed; ``retry`` says whether another connection may help, and
+    ``line`` is the (cleaned) line that was not an SMTP reply, when that was the failure."""
 
-    def __init__(self, error: ProbeError, retry: bool = False) -> None:
+    def __init__(self, error: ProbeError, retry: bool = False, line: str | None = None) -> None:
         super().__init__(error.describe())
         self.error = error
         self.retry = retry
+        self.line = line
 
 
 def _clean(raw: bytes) -> str:
@@ -86,6 +88,11 @@ class _Clock:
         own = time.monotonic() + self.step
         return (self.end, True) if self.end < own else (own, False)
 
+    def extended(self, seconds: float) -> _Clock:
+        """This clock with the connection's limit moved ``seconds`` later (the time spent
+        waiting for a greeting that had begun is not counted against it)."""
+        return replace(self, end=self.end + max(0.0, seconds))
+
     def late(self, what: str, limited: bool, received: int, head: bytes) -> str:
         """The detail of a step that did not complete in time."""
         if limited:
@@ -109,28 +116,41 @@ class _SmtpReader:
         self._buffer = b""
         self.received = 0
         self.head = b""
+        self.begun_at: float | None = None
 
     def leftover(self) -> bytes:
         """What the server sent beyond the last reply (handed to the TLS client)."""
         data, self._buffer = self._buffer, b""
         return data
 
-    def reply(self, what: str, deadline: float) -> tuple[int, list[str], str]:
-        """``(code, texts without codes, raw lines joined by newlines)``."""
+    def reply(
+        self, what: str, deadline: float, begun: float | None = None
+    ) -> tuple[int, list[str], str]:
+        """``(code, texts without codes, raw lines joined by newlines)``.
+
+        ``begun`` (seconds): once a first complete continuation line (``220-``) has come, the
+        rest of the reply is waited for until that many seconds after it (:attr:`begun_at`
+        records when), whatever ``deadline`` said.
+        """
         self.received = len(self._buffer)
         self.head = self._buffer[:_PREVIEW]
+        self.begun_at = None
         texts: list[str] = []
         raw: list[str] = []
         while True:
             line = self._line(deadline, what)
             if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b"", b" ", b"-"):
                 raise _SmtpFailure(
-                    ProbeError(ErrorKind.PROTOCOL, f"malformed {what} line: {_clean(line)!r}")
+                    ProbeError(ErrorKind.PROTOCOL, f"malformed {what} line: {_clean(line)!r}"),
+                    line=_clean(line),
                 )
             texts.append(_clean(line[4:]))
             raw.append(_clean(line))
             if line[3:4] != b"-":
                 return int(line[:3]), texts, "\n".join(raw)
+            if begun is not None and self.begun_at is None:
+                self.begun_at = time.monotonic()
+                deadline = max(deadline, self.begun_at + begun)
             if len(texts) >= _MAX_REPLY_LINES:
                 raise _SmtpFailure(
                     ProbeError(ErrorKind.TOO_LARGE, f"{what} longer than {_MAX_REPLY_LINES} lines")
@@ -254,11 +274,24 @@ class _SmtpSession:
     def _read(self, what: str) -> tuple[int, list[str], str]:
         deadline, limited = self.clock.step_deadline()
         reader = self._reader
+        # A greeting that has begun (a "220-" line, as postscreen sends before its pregreet
+        # wait) is given the longer greeting wait: RFC 5321 section 4.5.3.2 gives the whole
+        # initial 220 five minutes, and a client that hangs up early is never let through.
+        begun = self.settings.greeting_timeout if what == "greeting" else None
         try:
-            return reader.reply(what, deadline)
+            reply = reader.reply(what, deadline, begun)
         except TimeoutError:
-            detail = self.clock.late(what, limited, reader.received, reader.head)
+            if reader.begun_at is not None and begun is not None:
+                detail = f"greeting begun but not complete within {begun:g} s of its first line"
+                shown = _preview(reader.head, reader.received)
+                detail += f" ({reader.received} bytes received: {shown})"
+            else:
+                detail = self.clock.late(what, limited, reader.received, reader.head)
             raise _SmtpFailure(ProbeError(ErrorKind.TIMEOUT, detail)) from None
+        except _SmtpFailure as failure:
+            if what == "greeting" and failure.line is not None:
+                self.dialogue = SmtpDialogue(banner=failure.line)
+            raise
         except (EOFError, OSError) as exc:
             where = _WHERE.get(what, f"before the {what}")
             if isinstance(exc, EOFError):
@@ -271,6 +304,10 @@ class _SmtpSession:
             raise _SmtpFailure(
                 ProbeError(ErrorKind.PROTOCOL, detail), retry=what == "greeting"
             ) from None
+        finally:
+            if reader.begun_at is not None:
+                self.clock = self.clock.extended(time.monotonic() - reader.begun_at)
+        return reply
 
     def _send(self, command: str) -> None:
         verb = command.split(" ", 1)[0]

@@ -34,7 +34,10 @@ How, and why:
   with ``cryptography``'s X.509 verifier against a DNS name taken from the leaf's own SAN, once
   against sslyze's Mozilla store (:data:`MOZILLA`) and once against ``--govmail-ca-file``
   (:data:`CA_FILE`), so CERT-01 (trust) and CERT-02 (name match, judged from the PEM) stay
-  separate facts. Validation is at the current time, so an expired chain is not verified.
+  separate facts. Validation is as of an instant inside the path's validity (now when it can
+  be) and leaves the key identifiers aside, so that dates (CERT-03) and RFC 5280's profile
+  rules for CAs stay apart from trust (:mod:`pytest_govmail.collect.trust` says which checks
+  belong to trust).
 * Per address at most ``connections_per_address`` connections are open at once (version probes
   run side by side on that many workers); addresses are scanned in parallel. Once a server has
   throttled (a 421, or a drop before the greeting, that was retried), the rest of its version
@@ -69,13 +72,13 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.x509 import DNSName, IPAddress
-from cryptography.x509.verification import PolicyBuilder, Store
+from cryptography.x509.verification import Store
 
 from pytest_govmail.collect import netsafety
 from pytest_govmail.collect.scan_settings import (
@@ -91,6 +94,7 @@ from pytest_govmail.collect.trust import CA_FILE, MOZILLA
 from pytest_govmail.collect.trust import Anchors as _Anchors
 from pytest_govmail.collect.trust import file_anchors as _file_anchors
 from pytest_govmail.collect.trust import mozilla_anchors as _mozilla_anchors
+from pytest_govmail.collect.trust import validate_served_chain as _validate_served_chain
 from pytest_govmail.model.dns import ErrorKind, ProbeError
 from pytest_govmail.model.tls import (
     NEWEST_FIRST,
@@ -190,32 +194,11 @@ def _check_chain(
     if subject is None:
         why = "the leaf has no subjectAltName DNS name or address to validate it for"
         return tuple(TrustCheck(s.store, False, why) for s in sources)
-    # Trust is judged apart from time (CERT-01/07 versus CERT-03): a leaf outside its validity
-    # is validated as of the nearest moment inside it, and the detail says so.
-    at, note = _validation_time(leaf, now)
-    checks: list[TrustCheck] = []
-    for source in sources:
-        verifier = PolicyBuilder().store(source.certs).time(at).build_server_verifier(subject)
-        try:
-            path = verifier.verify(leaf, intermediates)
-        except Exception as exc:  # VerificationError, or a malformed extension
-            checks.append(TrustCheck(source.store, False, f"{source.label}: {exc}"[:500]))
-            continue
-        route = " <- ".join(_subject_text(c) for c in path)
-        checks.append(TrustCheck(source.store, True, f"{source.label}: {route}{note}"[:500]))
-    return tuple(checks)
-
-
-def _validation_time(leaf: x509.Certificate, now: datetime) -> tuple[datetime, str]:
-    """``now``, or the nearest instant inside the leaf's validity when ``now`` is outside it."""
-    start, end = leaf.not_valid_before_utc, leaf.not_valid_after_utc
-    if now > end:
-        return end - timedelta(
-            seconds=1
-        ), f" (validated as of {end:%Y-%m-%d}: expired, see CERT-03)"
-    if now < start:
-        return start + timedelta(seconds=1), f" (validated as of {start:%Y-%m-%d}: not yet valid)"
-    return now, ""
+    # Trust is judged apart from time (CERT-01/07 versus CERT-03) and from the key identifiers
+    # (see collect.trust): validated as of an instant inside the path's validity.
+    return tuple(
+        _validate_served_chain(leaf, intermediates, source, subject, now) for source in sources
+    )
 
 
 class _AddressScan(_Handshaker):

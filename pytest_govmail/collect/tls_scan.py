@@ -37,10 +37,12 @@ from pytest_govmail.collect.smtp import (
     _TimedSocket,
 )
 from pytest_govmail.collect.suites import (
+    _ALL_SUITES,
     _NASSL_VERSION,
     _TLS13_SUITES,
     _suites,
     iana_name,
+    modern_cipher_string,
 )
 from pytest_govmail.model.dns import ErrorKind, ProbeError
 from pytest_govmail.model.tls import KeyExchange, SmtpDialogue, TlsVersion, VersionProbe
@@ -265,10 +267,13 @@ class _Handshaker:
                 ssl_verify=OpenSslVerifyEnum.NONE,
                 ignore_client_authentication_requests=True,
             )
+            # Security level 0 (see collect.suites): else OpenSSL leaves anonymous suites out of
+            # the ClientHello and refuses small DH groups, and the probe could not see them.
             if version is TlsVersion.TLS_1_3:
+                modern.set_cipher_list(modern_cipher_string(_ALL_SUITES))
                 modern.set_ciphersuites(":".join(offer))
             else:
-                modern.set_cipher_list(":".join(offer))
+                modern.set_cipher_list(modern_cipher_string(":".join(offer)))
             client = modern
         if self._sni is not None and version is not TlsVersion.SSL_2_0:
             client.set_tlsext_host_name(self._sni)
@@ -393,6 +398,12 @@ class _Handshaker:
         else:
             accepted = False
             detail = next((p.refusal for p in passes if p.refusal), "refused")
+        unofferable = catalogue.unofferable.get(version, ())
+        if unofferable:
+            # What the client cannot offer, the server cannot be seen to accept.
+            shown = ", ".join(unofferable[:5]) + (" ..." if len(unofferable) > 5 else "")
+            note = f"the probe could not offer {len(unofferable)} suite(s): {shown}"
+            detail = f"{detail}; {note}" if detail else note
         retries = sum(p.retries for p in passes)
         if retries:
             reason = next(p.retried for p in passes if p.retried)
@@ -407,7 +418,7 @@ class _Handshaker:
             detail=detail,
             cipher_suites=tuple(found),
             preferred=preferred_name,
-            suites_complete=not (found and unknown),
+            suites_complete=not (found and unknown) and not unofferable,
         )
         return _VersionResult(
             probe,

@@ -13,6 +13,25 @@ machine that collected it. So both use:
 * ``ca-file``: the user's ``--govmail-ca-file`` extra anchors (a private CA, the demo lab's).
 
 Stores are parsed once (the Mozilla one per process, a CA file per path, size and mtime).
+
+What trust is (CERT-01), and what it is not. :func:`validate_served_chain` asks cryptography's
+verifier for a path from the served leaf to an anchor, with the RFC 5280 section 6.1 checks a
+relying party makes: each signature, each issuer a CA (basicConstraints cA, keyCertSign when key
+usage is present, path length), name constraints, serverAuth when the leaf limits its extended
+key usage, and a subjectAltName to validate. Two things are judged apart:
+
+* Dates. CERT-03 judges the leaf's dates; the path is validated as of an instant inside the
+  validity of the leaf, the served intermediates and the anchor that issued the top of the chain
+  (now, when now is inside them all), so an expired leaf from a trusted CA is "expired", not
+  "untrusted". When no such instant exists (a CA created after its leaf expired) the check fails
+  and says so; ``TrustCheck.anchored_by`` still names the anchor the chain links to by name and
+  signature, so CERT-07 judges order and completeness, not dates.
+* Identifiers. The Authority Key Identifier (on leaves and CAs) and the Subject Key Identifier (on
+  CAs) help a validator build paths; RFC 5280 section 4.2.1.1 asks CAs to include them, but path
+  validation (section 6.1) does not check them, nor do the TLS libraries of sending MTAs
+  (OpenSSL for Postfix and Exim). A private CA's leaf without them, anchored through
+  ``--govmail-ca-file``, is trusted; a CA certificate without key usage is too (section 6.1.4
+  (n) checks keyCertSign only when the extension is present).
 """
 
 from __future__ import annotations
@@ -20,11 +39,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+from cryptography.x509.verification import (
+    Criticality,
+    ExtensionPolicy,
+    Policy,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
 from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import (
     TrustStoresRepository,
 )
@@ -41,6 +67,8 @@ __all__ = [
     "check_certificate",
     "file_anchors",
     "mozilla_anchors",
+    "trust_policy",
+    "validate_served_chain",
 ]
 
 #: ``TrustCheck.store`` of the public store (sslyze's copy of Mozilla NSS's roots).
@@ -58,6 +86,9 @@ class Anchors:
     store: str
     certs: Store
     label: str
+    #: The anchors themselves, to choose a validation instant inside their validity and to name
+    #: the one a chain links to (empty when only a ``Store`` was given).
+    roots: tuple[x509.Certificate, ...] = ()
 
 
 _lock = threading.Lock()
@@ -75,7 +106,7 @@ def mozilla_anchors() -> Anchors:
             with certificate_warnings_ignored():
                 main = TrustStoresRepository.get_default().get_main_store()
                 certs = x509.load_pem_x509_certificates(main.path.read_bytes())
-            _mozilla = Anchors(MOZILLA, Store(certs), f"{main.name} {main.version}")
+            _mozilla = Anchors(MOZILLA, Store(certs), f"{main.name} {main.version}", tuple(certs))
         return _mozilla
 
 
@@ -89,14 +120,112 @@ def file_anchors(path: Path) -> Anchors:
         if cached is not None:
             return cached
         with certificate_warnings_ignored():
-            anchors = Anchors(
-                CA_FILE, Store(x509.load_pem_x509_certificates(path.read_bytes())), str(path)
-            )
+            roots = x509.load_pem_x509_certificates(path.read_bytes())
+            anchors = Anchors(CA_FILE, Store(roots), str(path), tuple(roots))
     except (OSError, ValueError) as exc:
         raise ValueError(f"cannot read CA certificates from {path}: {exc}") from exc
     with _lock:
         _files[key] = anchors
     return anchors
+
+
+def _key_cert_sign(_policy: Policy, cert: x509.Certificate, usage: x509.KeyUsage | None) -> None:
+    """RFC 5280 section 6.1.4 (n): a CA's key usage, when present, must allow keyCertSign."""
+    if usage is not None and not usage.key_cert_sign:
+        raise ValueError("the CA's key usage does not allow certificate signing (keyCertSign)")
+
+
+def trust_policy(builder: PolicyBuilder) -> PolicyBuilder:
+    """``builder`` with the extension checks that belong to trust (see the module docstring):
+    cryptography's Web PKI defaults, less the key identifiers and a CA's required key usage."""
+    ca = (
+        ExtensionPolicy.webpki_defaults_ca()
+        .may_be_present(x509.AuthorityKeyIdentifier, Criticality.NON_CRITICAL, None)
+        .may_be_present(x509.SubjectKeyIdentifier, Criticality.NON_CRITICAL, None)
+        .may_be_present(x509.KeyUsage, Criticality.AGNOSTIC, _key_cert_sign)
+    )
+    ee = ExtensionPolicy.webpki_defaults_ee().may_be_present(
+        x509.AuthorityKeyIdentifier, Criticality.NON_CRITICAL, None
+    )
+    return builder.extension_policies(ca_policy=ca, ee_policy=ee)
+
+
+def _issuers_of(
+    cert: x509.Certificate, roots: Sequence[x509.Certificate]
+) -> list[x509.Certificate]:
+    """The anchors whose name and key issued ``cert`` (or that are ``cert`` itself)."""
+    found = []
+    for root in roots:
+        if root == cert:
+            found.append(root)
+            continue
+        if root.subject != cert.issuer:
+            continue
+        try:
+            cert.verify_directly_issued_by(root)
+        except Exception:  # a wrong key, or an algorithm the check refuses
+            continue
+        found.append(root)
+    return found
+
+
+def _validation_instant(
+    chain: Sequence[x509.Certificate], anchor: x509.Certificate | None, now: datetime
+) -> tuple[datetime, str]:
+    """``now``, or the nearest instant inside the validity of every certificate of the path
+    (the leaf's alone when they share none), and a note saying which and why."""
+    leaf = chain[0]
+    path = [*chain, *([anchor] if anchor is not None else [])]
+    start = max(c.not_valid_before_utc for c in path)
+    end = min(c.not_valid_after_utc for c in path)
+    if start > end:  # no instant when all were valid: judge the leaf's, and let it fail
+        start, end = leaf.not_valid_before_utc, leaf.not_valid_after_utc
+    if now > end:
+        expired = leaf.not_valid_after_utc < now
+        why = "the leaf expired, see CERT-03" if expired else "a CA certificate expired"
+        return end - timedelta(seconds=1), f" (validated as of {end:%Y-%m-%d}: {why})"
+    if now < start:
+        return start + timedelta(seconds=1), f" (validated as of {start:%Y-%m-%d}: not yet valid)"
+    return now, ""
+
+
+def _subject_text(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    if names:
+        return str(names[0].value)
+    return cert.subject.rfc4514_string() or "(empty subject)"
+
+
+def validate_served_chain(
+    leaf: x509.Certificate,
+    intermediates: Sequence[x509.Certificate],
+    source: Anchors,
+    subject: x509.DNSName | x509.IPAddress,
+    now: datetime,
+) -> TrustCheck:
+    """Path validation of a served chain against one trust source (see the module docstring)."""
+    served = [leaf, *intermediates]
+    anchors = _issuers_of(served[-1], source.roots)
+    anchor = anchors[0] if anchors else None
+    at, note = _validation_instant(served, anchor, now)
+    anchored_by = _subject_text(anchor) if anchor is not None else ""
+    builder = trust_policy(PolicyBuilder().store(source.certs).time(at))
+    try:
+        path = builder.build_server_verifier(subject).verify(leaf, list(intermediates))
+    except Exception as exc:  # VerificationError, or a malformed extension
+        detail = f"{source.label}: {exc}"
+        if anchor is not None and "not valid at validation time" in str(exc):
+            valid = (
+                f"{anchor.not_valid_before_utc:%Y-%m-%d} to {anchor.not_valid_after_utc:%Y-%m-%d}"
+            )
+            detail += (
+                f"; no instant when every certificate was valid (the anchor {anchored_by} is "
+                f"valid {valid}, the leaf {leaf.not_valid_before_utc:%Y-%m-%d} to "
+                f"{leaf.not_valid_after_utc:%Y-%m-%d})"
+            )
+        return TrustCheck(source.store, False, detail[:500], anchored_by)
+    route = " <- ".join(_subject_text(c) for c in path)
+    return TrustCheck(source.store, True, f"{source.label}: {route}{note}"[:500], anchored_by)
 
 
 def _load_certificate(data: bytes) -> x509.Certificate | None:
@@ -156,12 +285,9 @@ def check_certificate(
             checks.append(source)
             continue
         try:
-            verifier = (
-                PolicyBuilder()
-                .store(source.certs)
-                .time(at.astimezone(UTC).replace(tzinfo=None))
-                .build_server_verifier(x509.DNSName(host))
-            )
+            builder = PolicyBuilder().store(source.certs)
+            builder = trust_policy(builder.time(at.astimezone(UTC).replace(tzinfo=None)))
+            verifier = builder.build_server_verifier(x509.DNSName(host))
             verifier.verify(leaf, intermediates)
         except VerificationError as exc:
             checks.append(TrustCheck(source.store, False, str(exc)))

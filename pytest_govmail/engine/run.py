@@ -376,6 +376,7 @@ class GovmailRun(RunLedger):
         return AddressScanner(
             TlsScanSettings(
                 timeout=self.settings.timeout,
+                greeting_timeout=self.settings.greeting_timeout,
                 ehlo_name=self.settings.ehlo_name or default_ehlo_name(),
                 ca_file=self.settings.ca_file,
                 connections_per_address=self.settings.connections_per_address,
@@ -533,6 +534,7 @@ class GovmailRun(RunLedger):
         settings = {
             "resolver": self.resolver_label,
             "timeout": f"{self.settings.timeout:g}",
+            "greeting_timeout": f"{self.settings.greeting_timeout:g}",
             "smtp_port": str(self.settings.smtp_port),
             "https_port": str(self.settings.https_port),
         }

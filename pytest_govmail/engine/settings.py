@@ -6,6 +6,8 @@ import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_govmail.collect.scan_settings import DEFAULT_GREETING_TIMEOUT
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -13,6 +15,8 @@ class Settings:
 
     nameservers: tuple[str, ...] = ()
     timeout: float = 5.0
+    #: --govmail-greeting-timeout: how long a greeting that has begun ("220-") may take.
+    greeting_timeout: float = DEFAULT_GREETING_TIMEOUT
     concurrency: int = 200
     smtp_port: int = 25
     https_port: int = 443

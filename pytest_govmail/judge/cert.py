@@ -24,8 +24,13 @@ Decisions:
   (the public store: sslyze's Mozilla store) and ``"ca-file"`` (the anchors the user gave with
   ``--govmail-ca-file``: a private CA, the demo lab). The chain passes if either validated; a
   pass through ``ca-file`` alone says so. Other store names are ignored. No check under either
-  name is INCONCLUSIVE. A failure names the self-signed certificate, or the issuer of the last
-  served certificate, with the validator's own detail.
+  name is INCONCLUSIVE. A failure names its cause in plain words, the validator's as well: a
+  chain that no instant of validity covers (``cert.chain.dates``: the collector validates as of
+  an instant inside every certificate's validity, so dates alone never read as "untrusted"), a
+  self-signed certificate, a reason other than a missing root (an unacceptable extension, a
+  refused algorithm), else the issuer of the last served certificate that is not a trusted root.
+  Which RFC 5280 checks count as trust is :mod:`pytest_govmail.collect.trust`'s: the key
+  identifiers (AKI, SKI) do not.
 - CERT-02 compares the MX hostname (lower case, no trailing dot) with the leaf's subjectAltName
   DNS names only: the subject CN is never used. A wildcard matches only as the whole left-most
   label (``*.example.gov.uk`` covers ``mx.example.gov.uk``, not ``a.mx.example.gov.uk`` nor
@@ -43,7 +48,9 @@ Decisions:
 - CERT-07: "in order" means each served certificate is issued by the next one (names match and
   the next one's key verifies the signature). "Complete" means the last served certificate is a
   self-signed root, or path validation against ``mozilla`` or ``ca-file`` succeeded with the
-  served intermediates (the collector's validator does not fetch missing intermediates). A chain
+  served intermediates (the collector's validator does not fetch missing intermediates), or the
+  last served certificate is issued, by name and signature, by an anchor of either store
+  (``TrustCheck.anchored_by``: validation may have failed for dates, CERT-03's). A chain
   in order whose path validation failed and that does not end at a root FAILS as incomplete: the
   finding names the issuer that was not served, which is either a missing intermediate or an
   unknown CA (CERT-01 tells the two apart for a reader).
@@ -51,6 +58,7 @@ Decisions:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -130,6 +138,11 @@ def _relevant_checks(scan: TlsScan) -> list[TrustCheck]:
     return [t for t in scan.trust if t.store.strip().lower() in TRUST_STORES]
 
 
+#: The cause CERT-01 words as "ends at X, which is not a trusted root".
+_NO_ROOT = "no chain from it leads to a trusted root"
+#: cryptography's words when no instant lies inside every certificate's validity.
+_DATES = "not valid at validation time"
+
 #: What a path validator's own words mean, in plain English, by a phrase they contain. The
 #: texts come from the libraries (cryptography's Rust verifier quotes its internal types, such
 #: as ``AlgorithmIdentifier { oid: DefinedByMarker(PhantomData<...``): an assessor needs the
@@ -139,13 +152,35 @@ _VALIDATION_CAUSES = (
         "forbidden signature algorithm",
         "a certificate is signed with an algorithm trust stores refuse (such as SHA-1)",
     ),
+    (
+        "forbidden public key algorithm",
+        "a certificate's key is of a kind trust stores refuse",
+    ),
+    (_DATES, "no instant when every certificate of the chain was valid"),
     ("expired", "a certificate is outside its validity period"),
     ("not yet valid", "a certificate is outside its validity period"),
-    ("no interior errors", "no chain from it leads to a trusted root"),
-    ("unable to get local issuer", "no chain from it leads to a trusted root"),
-    ("self signed", "no chain from it leads to a trusted root"),
-    ("self-signed", "no chain from it leads to a trusted root"),
+    ("no interior errors", _NO_ROOT),
+    ("unable to get local issuer", _NO_ROOT),
+    ("self signed", _NO_ROOT),
+    ("self-signed", _NO_ROOT),
+    ("required eku not found", "the leaf's extended key usage does not allow a TLS server"),
+    ("keycertsign", "an issuing certificate's key usage does not allow signing certificates"),
+    ("basicconstraints.ca", "a certificate is used as a CA but is not marked as one"),
+    ("chain depth", "the chain is longer than a validator follows"),
 )
+
+#: Extensions named in a validator's words ("invalid extension: 2.5.29.35: ..."), by OID.
+_EXTENSIONS = {
+    "2.5.29.14": "Subject Key Identifier",
+    "2.5.29.15": "Key Usage",
+    "2.5.29.17": "Subject Alternative Name",
+    "2.5.29.19": "Basic Constraints",
+    "2.5.29.30": "Name Constraints",
+    "2.5.29.32": "Certificate Policies",
+    "2.5.29.35": "Authority Key Identifier",
+    "2.5.29.37": "Extended Key Usage",
+    "1.3.6.1.5.5.7.1.1": "Authority Information Access",
+}
 
 #: How each store reads in a message.
 _STORE_NAMES = {"mozilla": "the Mozilla store", "ca-file": "the CA file"}
@@ -159,6 +194,13 @@ def _plain_cause(detail: str) -> str:
             return cause
     if not detail:
         return "validation failed"
+    match = re.search(r"invalid extension: ([0-9.]+): ([^(]*)", detail)
+    if match:
+        oid, why = match.group(1), match.group(2).strip().rstrip(".")
+        name = _EXTENSIONS.get(oid, f"extension {oid}")
+        if "missing required extension" in why.lower():
+            return f"a certificate lacks the {name} extension, which the validator requires"
+        return f"a certificate's {name} extension is not acceptable ({show_value(why, 60)})"
     # The text after the last "validation failed:" is the validator's reason, without the
     # store's label or file path in front of it.
     reason = detail.rpartition("validation failed:")[2].strip() or detail
@@ -251,6 +293,38 @@ def _trusted(scan: TlsScan) -> AddressVerdict:
                 _TRUSTED,
                 "Reissue the certificate signed with SHA-256 or stronger, from a publicly "
                 "trusted CA, and serve its current SHA-2 intermediates with it.",
+            )
+        )
+    if any(_DATES in t.detail for t in checks):
+        # Trust is judged apart from dates (CERT-03): the collector validates as of an instant
+        # inside every certificate's validity, so this says there was none, whatever the root.
+        anchored = sorted({t.anchored_by for t in checks if t.anchored_by})
+        through = (
+            f"; it links to the trust anchor {show_value(anchored[0], 80)} by name and signature"
+            if anchored
+            else ""
+        )
+        return _bad(
+            Finding(
+                "cert.chain.dates",
+                "the chain cannot be validated at any time: no instant when every certificate "
+                f"in it was valid (the leaf is valid {_when(leaf.not_valid_before_utc)} to "
+                f"{_when(leaf.not_valid_after_utc)}; see CERT-03){through}",
+                _TRUSTED,
+                "Reissue the certificate from the CA (the CA's own certificate must be valid "
+                "for the whole life of the certificates it issues), and serve the CA's current "
+                "intermediates with it.",
+            )
+        )
+    if {_plain_cause(t.detail) for t in checks} - {_NO_ROOT}:
+        # The validator found a path to an anchor and refused it for another reason: say it.
+        return _bad(
+            Finding(
+                "cert.chain.untrusted",
+                f"the chain does not validate: {why}",
+                _TRUSTED,
+                "Reissue the certificate so that it and its CA certificates follow RFC 5280's "
+                "profile (see the reason), from a publicly trusted CA.",
             )
         )
     if self_issued(top) and len(chain.certs) > 1:
@@ -575,6 +649,16 @@ def _complete(scan: TlsScan) -> AddressVerdict:
     checks = _relevant_checks(scan)
     if any(t.verified for t in checks):
         return _ok(f"{len(certs)} certificate(s) in order; path validation succeeded")
+    anchored = [t for t in checks if t.anchored_by]
+    if anchored:
+        # Order and completeness, not dates nor the profile (CERT-01 and CERT-03 judge those):
+        # the last served certificate's issuer is a trust anchor, by name and signature.
+        store = _STORE_NAMES.get(anchored[0].store.strip().lower(), anchored[0].store)
+        return _ok(
+            f"{len(certs)} certificate(s) in order; the last is issued by "
+            f"{show_value(anchored[0].anchored_by, 80)}, a trust anchor of {store} (path "
+            "validation failed for another reason: see CERT-01)"
+        )
     if not checks:
         return _unknown(
             "the chain is in order but does not end at a root, and no path validation was "

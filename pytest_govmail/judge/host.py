@@ -295,17 +295,14 @@ def _greeting(scan: TlsScan) -> AddressVerdict:
     if smtp is not None and error.kind in (ErrorKind.TIMEOUT, ErrorKind.PROTOCOL):
         if smtp.banner:
             return _bad(_garbled(show_value(smtp.banner, 200)))
-        return _bad(
-            Finding(
-                "mx.banner.none",
-                "the TCP connection was accepted but no SMTP greeting came ("
-                + error.describe()[:200]
-                + ")",
-                "a 220 greeting on TCP port 25",
-                "Check that the mail server itself answers on port 25 at this address, and that "
-                "no proxy, load balancer or firewall holds connections open without a server "
-                "behind them.",
-            )
+        # No greeting within the wait proves nothing about the host: a greeting that is slow
+        # by design (postscreen's pregreet wait), a tarpit aimed at the testing address, or a
+        # connection closed early all leave the question open. Only what shows the host
+        # refuses mail (a 5xx greeting, a refused connection) fails MX-04.
+        return _unknown(
+            "could not tell: the TCP connection was accepted but no complete SMTP greeting "
+            f"came ({show_value(error.describe(), 200)}); if the server delays its greeting on "
+            "purpose, raise --govmail-greeting-timeout or --govmail-timeout"
         )
     if error.kind is ErrorKind.TIMEOUT:
         return _unknown(

@@ -113,6 +113,8 @@ def _no_insecure(profile: TlsProfile) -> Check:
                 open_notes.append(_unknown_versions(scan, [version]))
                 continue
             if not probe.accepted:
+                if not probe.suites_complete:  # refused what was offered, not all there is
+                    open_notes.append(f"{_SHOWN[version]}: suite list incomplete ({probe.detail})")
                 continue
             suites = _suites(probe)
             if not suites:

@@ -24,9 +24,14 @@ What each requirement needs, and what it says when it is missing:
 - MX-04 judges the greeting. 220 passes. 421, or any 4xx greeting, is INCONCLUSIVE (throttled or
   temporarily refused: try later). 554, or any 5xx, FAILS. Connection refused FAILS. A connect
   timeout is INCONCLUSIVE (networks often block outbound port 25). A connection that was
-  accepted but then sent no greeting (the collector records ``smtp`` with no ``banner_code``
-  together with a TIMEOUT or PROTOCOL error) FAILS, as does a greeting that is not an SMTP reply.
-  A private address the run was not allowed to probe is INCONCLUSIVE.
+  accepted but then sent no complete greeting (the collector records ``smtp`` with no
+  ``banner_code`` together with a TIMEOUT or PROTOCOL error) is INCONCLUSIVE: it proves nothing
+  about the host (postscreen completes its greeting only after its pregreet wait; a tarpit may
+  be aimed at the testing address), and the collector already waits ``--govmail-greeting-timeout``
+  for a greeting that has begun. MX-04 FAILS only on what shows the host refuses mail or that
+  no client can speak SMTP to it: a 5xx greeting, a refused connection, a greeting that is not
+  an SMTP reply, or one longer than SMTP allows. A private address the run was not allowed to
+  probe is INCONCLUSIVE.
 - TLS-01 needs MX-04 to pass at the address (else INCONCLUSIVE "see MX-04"). It FAILS when EHLO
   does not advertise STARTTLS, when STARTTLS is answered with anything but 220 (421 excepted:
   INCONCLUSIVE), and when every version's handshake was refused; it passes when a handshake

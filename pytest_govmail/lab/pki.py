@@ -39,14 +39,16 @@ from pathlib import Path
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import dh, ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 __all__ = [
     "KeySpec",
     "LabPki",
     "LeafCert",
+    "PrivateCa",
     "SignatureHash",
+    "dh_parameters_pem",
     "server_context",
 ]
 
@@ -254,6 +256,7 @@ class LabPki:
         maximum_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3,
         ciphers: str | None = None,
         allow_client_renegotiation: bool = False,
+        dh_bits: int | None = None,
     ) -> ssl.SSLContext:
         """A server :class:`ssl.SSLContext` for ``leaf``; see :func:`server_context`."""
         return server_context(
@@ -263,6 +266,7 @@ class LabPki:
             maximum_version=maximum_version,
             ciphers=ciphers,
             allow_client_renegotiation=allow_client_renegotiation,
+            dh_bits=dh_bits,
         )
 
     def client_context(self) -> ssl.SSLContext:
@@ -279,8 +283,12 @@ def server_context(
     maximum_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3,
     ciphers: str | None = None,
     allow_client_renegotiation: bool = False,
+    dh_bits: int | None = None,
 ) -> ssl.SSLContext:
     """Build a server context serving ``leaf`` (with or without its intermediate).
+
+    ``dh_bits`` (1024 or 2048) loads finite-field DH parameters (:func:`dh_parameters_pem`),
+    which DHE and anonymous DH suites need: without them the server has no such suite to offer.
 
     ``ciphers`` is an OpenSSL cipher string for TLS 1.2 and below; TLS 1.3 suites cannot be
     restricted from Python (all three of OpenSSL's defaults are served). A minimum below TLS 1.2,
@@ -311,6 +319,10 @@ def server_context(
         ctx.options |= ssl.OP_NO_RENEGOTIATION
     with _temporary_pem(leaf.chain_pem(include_intermediate), leaf.key_pem) as (cert, key):
         ctx.load_cert_chain(cert, key)
+        if dh_bits is not None:
+            params = Path(key).with_name("dh.pem")
+            params.write_bytes(dh_parameters_pem(dh_bits))
+            ctx.load_dh_params(str(params))
     return ctx
 
 
@@ -363,3 +375,117 @@ def _resign_sha1(cert: x509.Certificate, signer: _PrivateKey) -> x509.Certificat
     algorithm = _der(0x30, _OID_SHA1_RSA + b"\x05\x00")
     der = _der(0x30, tbs + algorithm + _der(0x03, b"\x00" + signature))
     return x509.load_der_x509_certificate(der)
+
+
+class PrivateCa:
+    """A private root CA made the way an administrator makes one with ``openssl req -x509``
+    (OpenSSL's ``v3_ca`` section: basicConstraints CA and key identifiers, no key usage), valid
+    from ``valid_from`` to ``valid_until`` (relative days), whose leaves are signed directly,
+    served alone, and carry no Authority Key Identifier unless asked (as ``openssl x509 -req``
+    with an extension file naming only the subjectAltName makes them).
+
+    The issue-19 shapes: a CA created after its leaf expired (no instant when both were valid)
+    and a private-CA leaf without AKI, both anchored through ``--govmail-ca-file``.
+    """
+
+    def __init__(
+        self,
+        name: str = "pytest-govmail lab private CA",
+        *,
+        valid_from_days: float = -1.0,
+        valid_until_days: float = 365.0,
+    ) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        public = self.key.public_key()
+        self.cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now + datetime.timedelta(days=valid_from_days))
+            .not_valid_after(now + datetime.timedelta(days=valid_until_days))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+
+    @property
+    def pem(self) -> str:
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+    def issue(
+        self,
+        names: Sequence[str],
+        *,
+        valid_from_days: float = -1.0,
+        valid_until_days: float = 90.0,
+        authority_key_identifier: bool = False,
+    ) -> LeafCert:
+        """A server certificate for ``names`` signed by this CA (days relative to now)."""
+        now = datetime.datetime.now(datetime.UTC)
+        key = ec.generate_private_key(ec.SECP256R1())
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
+            .issuer_name(self.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now + datetime.timedelta(days=valid_from_days))
+            .not_valid_after(now + datetime.timedelta(days=valid_until_days))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
+            )
+        )
+        if authority_key_identifier:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                critical=False,
+            )
+        return LeafCert(cert=builder.sign(self.key, hashes.SHA256()), key=key)
+
+
+def _fixed_point(series: str, bits: int) -> int:
+    """floor(2**bits * pi) or floor(2**bits * e), in exact integer arithmetic (64 guard bits):
+    the published DH groups are defined from them."""
+    one = 1 << (bits + 64)
+    if series == "e":
+        total, term, k = 0, one, 0
+        while term:
+            total += term
+            k += 1
+            term //= k
+        return total >> 64
+
+    def arctan_inverse(x: int) -> int:  # arctan(1/x), Taylor series
+        total = term = one // x
+        n, sign = 1, 1
+        while term:
+            term //= x * x
+            n += 2
+            sign = -sign
+            total += sign * (term // n)
+        return total
+
+    return (16 * arctan_inverse(5) - 4 * arctan_inverse(239)) >> 64  # Machin's formula
+
+
+def dh_parameters_pem(bits: int) -> bytes:
+    """Published finite-field DH groups as PKCS#3 PEM, generator 2: 1024 bits is RFC 2409
+    section 6.2's Oakley group 2 (a weak group TLS-09 must fail), 2048 bits RFC 7919
+    appendix A.1's ffdhe2048. Each prime is computed from the RFC's own formula."""
+    if bits == 1024:
+        prime = 2**1024 - 2**960 - 1 + 2**64 * (_fixed_point("pi", 894) + 129093)
+    elif bits == 2048:
+        prime = 2**2048 - 2**1984 + (_fixed_point("e", 1918) + 560316) * 2**64 - 1
+    else:
+        raise ValueError(f"no published DH group of {bits} bits here (1024 or 2048)")
+    parameters = dh.DHParameterNumbers(prime, 2).parameters()
+    return parameters.parameter_bytes(
+        serialization.Encoding.PEM, serialization.ParameterFormat.PKCS3
+    )

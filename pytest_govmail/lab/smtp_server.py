@@ -73,6 +73,7 @@ __all__ = [
     "MAX_LINE",
     "MISSING_INTERMEDIATE",
     "NO_STARTTLS",
+    "POSTSCREEN",
     "PROFILES",
     "SELF_SIGNED",
     "SILENT",
@@ -128,6 +129,12 @@ class Greeting(enum.Enum):
     end (a tarpit that keeps the client waiting on a greeting that never completes)."""
     HUGE_LINE = "huge-line"
     """A ``220-`` continuation line of ``huge_line_bytes`` bytes, then the normal greeting."""
+    PREGREET = "pregreet"
+    """Postfix postscreen's pregreet test: ``220-<host> ESMTP`` at once, the rest of the
+    greeting only after ``greet_wait`` seconds (``postscreen_greet_wait``, 6 s by default). A
+    client that speaks before then is answered ``521`` and dropped, as postscreen's ``drop``
+    action does; one that waits is remembered (postscreen's cache of passed clients), and its
+    later connections are handed straight to the server (a plain ``220`` at once)."""
 
 
 class StartTls(enum.Enum):
@@ -193,7 +200,9 @@ class SmtpProfile:
     connection (1 = every connection) with ``421`` and closes it. ``ehlo`` says how EHLO is
     answered; ``drip_interval`` (seconds per byte of a :attr:`Greeting.DRIP` greeting),
     ``huge_line_bytes`` (the length of a ``HUGE_LINE`` line) and ``garbage`` (what a
-    :attr:`StartTls.GARBAGE` server sends) tune the hostile behaviours."""
+    :attr:`StartTls.GARBAGE` server sends) tune the hostile behaviours; ``greet_wait`` is a
+    :attr:`Greeting.PREGREET` server's wait before it completes its greeting; ``dh_bits`` loads
+    DH parameters of that size (DHE and anonymous DH suites need them)."""
 
     name: str
     description: str = ""
@@ -209,12 +218,14 @@ class SmtpProfile:
     drip_interval: float = 1.0
     huge_line_bytes: int = 2 * 1024 * 1024
     garbage: bytes = GARBAGE_AFTER_STARTTLS
+    greet_wait: float = 6.0
+    dh_bits: int | None = None
 
     @property
     def needs_tls(self) -> bool:
         """Whether a session can ever reach a TLS handshake (so a certificate is needed)."""
         return (
-            self.greeting in (Greeting.NORMAL, Greeting.HUGE_LINE)
+            self.greeting in (Greeting.NORMAL, Greeting.HUGE_LINE, Greeting.PREGREET)
             and self.ehlo is not EhloReply.DROP
             and self.starttls is StartTls.OFFERED
             and self.throttle_every != 1
@@ -296,6 +307,14 @@ SLOW_HANDSHAKE = SmtpProfile(
     "slow-handshake",
     "answers the ClientHello with a TLS record header, then one byte a second, forever",
     starttls=StartTls.DRIP,
+)
+#: Postfix's postscreen in front of the server (issue 19): ``220-`` at once, the greeting
+#: completed after 6 s (``postscreen_greet_wait``'s default). Not in :data:`PROFILES`: its first
+#: connection costs the wait.
+POSTSCREEN = SmtpProfile(
+    "postscreen",
+    "postscreen-like: '220-' at once, the greeting completed after a 6 s pregreet wait",
+    greeting=Greeting.PREGREET,
 )
 
 PROFILES: Mapping[str, SmtpProfile] = {
@@ -395,6 +414,24 @@ class _Channel:
         except OSError as exc:
             raise _Closed(str(exc)) from exc
 
+    def wait_quiet(self, seconds: float) -> bool | None:
+        """Wait ``seconds`` for the client to say nothing: False if it stayed quiet, True if it
+        sent something (kept for the dialogue), None if it hung up."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(_RECV)
+            except TimeoutError:
+                return False
+            except OSError:
+                return None
+            if not chunk:
+                return None
+            self._buffer += chunk
+            return True
+        return False
+
     def closed_within(self, seconds: float) -> bool:
         """Wait up to ``seconds`` for the client to hang up (what it sends is discarded)."""
         deadline = time.monotonic() + seconds
@@ -469,6 +506,7 @@ class LabSmtpServer(LabServerLifecycle[_Channel]):
         self._handshakes_completed = 0
         self._peak = 0
         self._log: collections.deque[ConnectionRecord] = collections.deque(maxlen=log_size)
+        self._passed: set[str] = set()  # clients that passed a PREGREET test
 
         super().__init__()
         self._listener: socket.socket | None = None
@@ -646,6 +684,8 @@ class LabSmtpServer(LabServerLifecycle[_Channel]):
             return
         if profile.greeting is Greeting.HUGE_LINE:
             self._send_huge_line(channel, "220-")
+        if profile.greeting is Greeting.PREGREET and not self._pregreet(channel, session):
+            return
         session.greeting = 220
         channel.send(f"220 {host} ESMTP govmail lab\r\n")
         in_tls = False
@@ -687,6 +727,30 @@ class LabSmtpServer(LabServerLifecycle[_Channel]):
                 channel.send("503 5.5.1 TLS already active\r\n")
             else:
                 channel.send("502 5.5.2 command not implemented\r\n")
+
+    def _pregreet(self, channel: _Channel, session: _Session) -> bool:
+        """postscreen's pregreet test: ``220-`` now, silence for ``greet_wait``; whether the
+        client passed (it said nothing). Passed clients skip the test on later connections."""
+        peer = session.peer[0]
+        with self._lock:
+            if peer in self._passed:
+                return True
+        channel.send(f"220-{self.hostname} ESMTP govmail lab (postscreen-like)\r\n")
+        early = channel.wait_quiet(self.profile.greet_wait)
+        if early is None:
+            raise _Closed("client left during the pregreet wait")
+        if early:
+            session.greeting = 521
+            channel.send("521 5.5.1 Protocol error: client talked before its turn\r\n")
+            return False
+        with self._lock:
+            self._passed.add(peer)
+        return True
+
+    def forget_clients(self) -> None:
+        """Forget the clients that passed the pregreet test (each is tested again)."""
+        with self._lock:
+            self._passed.clear()
 
     def _drip(self, channel: _Channel, text: bytes | None = None) -> None:
         """``220 `` and then one byte of ``text`` (by default one without a line end) per
@@ -842,6 +906,7 @@ def _context_for(profile: SmtpProfile, hostname: str, pki: LabPki) -> ssl.SSLCon
         maximum_version=profile.maximum_version,
         ciphers=":".join(profile.ciphers),
         allow_client_renegotiation=profile.allow_client_renegotiation,
+        dh_bits=profile.dh_bits,
     )
 
 

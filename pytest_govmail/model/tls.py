@@ -53,8 +53,9 @@ class VersionProbe:
     that is not a refusal); ``detail`` then says why. ``cipher_suites`` are IANA names of every
     suite found accepted at this version; ``preferred`` is the suite the server picked when the
     client offered all of them in the client's order (TLS-05). ``suites_complete`` is False
-    when the enumeration stopped early (a connection failed half way): the list is then a
-    lower bound, and a judge may fail on what it holds but never pass on it.
+    when the enumeration stopped early (a connection failed half way), or when the probe's
+    clients could not offer every suite they know at this version: the list is then a lower
+    bound (a refusal too), and a judge may fail on what it holds but never pass on it.
     """
 
     version: TlsVersion
@@ -81,6 +82,10 @@ class TrustCheck:
     store: str
     verified: bool
     detail: str = ""
+    #: The anchor of this store that the served chain's last certificate links to by name and
+    #: signature, dates aside (its common name), or "" when none does: CERT-07 judges a chain
+    #: complete by it when validation failed for dates alone.
+    anchored_by: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +169,13 @@ def to_json(scan: TlsScan) -> dict[str, Any]:
         "client_renegotiation": scan.client_renegotiation,
         "chain_pem": list(scan.chain_pem),
         "trust": [
-            {"store": t.store, "verified": t.verified, "detail": t.detail} for t in scan.trust
+            {
+                "store": t.store,
+                "verified": t.verified,
+                "detail": t.detail,
+                **({"anchored_by": t.anchored_by} if t.anchored_by else {}),
+            }
+            for t in scan.trust
         ],
         "profile": scan.profile,
     }
@@ -210,7 +221,12 @@ def from_json(data: Mapping[str, Any]) -> TlsScan:
         client_renegotiation=data.get("client_renegotiation"),
         chain_pem=tuple(str(x) for x in data.get("chain_pem", ())),
         trust=tuple(
-            TrustCheck(store=str(t["store"]), verified=bool(t["verified"]), detail=str(t["detail"]))
+            TrustCheck(
+                store=str(t["store"]),
+                verified=bool(t["verified"]),
+                detail=str(t["detail"]),
+                anchored_by=str(t.get("anchored_by", "")),
+            )
             for t in data.get("trust", ())
         ),
         profile=str(data.get("profile", "")),

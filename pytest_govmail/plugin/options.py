@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_govmail.collect.scan_settings import DEFAULT_GREETING_TIMEOUT
 from pytest_govmail.engine.settings import Settings, parse_nameserver
 from pytest_govmail.inputs.targets import targets_from_file, targets_from_values
 from pytest_govmail.model.target import Target
@@ -73,6 +74,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         metavar="SECONDS",
         help="per-query network timeout (default 5).",
+    )
+    option(
+        group,
+        "--govmail-greeting-timeout",
+        collects=True,
+        dest="govmail_greeting_timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long an SMTP greeting that has begun ('220-' received) may take to complete "
+        "(default 30). Postfix's postscreen sends '220-' at once and the rest after its "
+        "pregreet wait (6 s by default), longer than --govmail-timeout; RFC 5321 section "
+        "4.5.3.2 allows the greeting five minutes. A greeting that never begins still waits "
+        "--govmail-timeout.",
     )
     option(
         group,
@@ -272,6 +286,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("govmail_domains_file", "domains file (see --govmail-domains-file)", default="")
     parser.addini("govmail_nameservers", "resolvers IP[:PORT]", type="linelist", default=[])
     parser.addini("govmail_timeout", "per-query network timeout in seconds", default="5")
+    parser.addini(
+        "govmail_greeting_timeout",
+        "seconds a begun SMTP greeting may take to complete (default 30)",
+        default="",
+    )
     parser.addini("govmail_dkim_selectors", "DKIM selectors to try", type="linelist", default=[])
     parser.addini("govmail_evidence_out", "write evidence JSON here", default="")
     parser.addini("govmail_ca_file", "extra trust anchors (PEM)", default="")
@@ -347,6 +366,20 @@ def settings_from(config: pytest.Config) -> Settings:
         raise pytest.UsageError(
             f"--govmail-timeout: {timeout:g} s; it must be more than 0 and at most 300 seconds"
         )
+    greeting_text = option_or_ini(config, "govmail_greeting_timeout").strip()
+    greeting_timeout = DEFAULT_GREETING_TIMEOUT
+    if greeting_text:
+        try:
+            greeting_timeout = float(greeting_text)
+        except ValueError:
+            raise pytest.UsageError(
+                f"--govmail-greeting-timeout: {greeting_text!r} is not a number"
+            ) from None
+        if not 0 < greeting_timeout <= 300:
+            raise pytest.UsageError(
+                f"--govmail-greeting-timeout: {greeting_timeout:g} s; it must be more than 0 "
+                "and at most 300 seconds (RFC 5321's five minutes)"
+            )
     smtp_port = _int_setting(config, "govmail_smtp_port", "--govmail-smtp-port", 65535)
     https_port = _int_setting(config, "govmail_https_port", "--govmail-https-port", 65535)
     connections = _int_setting(
@@ -370,6 +403,7 @@ def settings_from(config: pytest.Config) -> Settings:
     return Settings(
         nameservers=tuple(nameservers),
         timeout=timeout,
+        greeting_timeout=greeting_timeout,
         smtp_port=smtp_port,
         https_port=https_port,
         ca_file=Path(ca_file) if ca_file else None,
