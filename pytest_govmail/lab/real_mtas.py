@@ -26,8 +26,10 @@ Each listener has its own 127.0.50.x address; all share one port, as the lab's o
 (``ADDRESS:PORT inet ...``) because ``inet_interfaces`` accepts only addresses configured on an
 interface, and 127.0.50.x reaches loopback without being one. Name lookups of clients are off
 (``smtpd_peername_lookup = no``, Exim's ``host_lookup`` empty): the servers must not ask the
-machine's resolver about loopback peers. Certificates come from :class:`~pytest_govmail.lab.pki.LabPki`,
-so ``--govmail-ca-file`` with the lab's root is the trust anchor.
+machine's resolver about loopback peers. Certificates come from
+:class:`~pytest_govmail.lab.pki.LabPki`, and the expired one from a
+:class:`~pytest_govmail.lab.pki.PrivateCa` made today; ``--govmail-ca-file`` with both roots
+anchors them.
 
 Starting needs root (Postfix's master, and Exim keeping its ``Debian-exim`` user) and the
 packages; :func:`missing` says why a server cannot run, so tests skip with that reason.
@@ -36,7 +38,6 @@ packages; :func:`missing` says why a server cannot run, so tests skip with that 
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 import pwd
 import shutil
@@ -53,7 +54,7 @@ from typing import Literal
 
 from pytest_govmail.lab.dns_server import LabDnsServer
 from pytest_govmail.lab.lifecycle import StartStop
-from pytest_govmail.lab.pki import LabPki, LeafCert
+from pytest_govmail.lab.pki import LabPki, LeafCert, PrivateCa, dh_parameters_pem
 from pytest_govmail.model.target import Target
 
 __all__ = [
@@ -94,13 +95,16 @@ MOZILLA_INTERMEDIATE = (
     "DHE-RSA-CHACHA20-POLY1305",
     "tls_preempt_cipherlist = no",
 )
-#: An old how-to's settings kept alive on OpenSSL 3: every version from TLS 1.0, Postfix's
-#: "low" grade, and security level 0 (OpenSSL 3 refuses TLS 1.0/1.1 at its default level 1).
+#: An old how-to's settings: every version from TLS 1.0, the "high" grade less the families it
+#: names, the server's order, and the 1024-bit DH parameters such guides had admins generate
+#: (``openssl dhparam -out dh1024.pem 1024``; here RFC 2409's group 2).
 LEGACY = (
     "smtpd_tls_protocols = !SSLv2, !SSLv3",
     "smtpd_tls_mandatory_protocols = !SSLv2, !SSLv3",
-    "smtpd_tls_ciphers = low",
-    "tls_low_cipherlist = aNULL:-aNULL:HIGH:MEDIUM:LOW:+RC4:@STRENGTH:@SECLEVEL=0",
+    "smtpd_tls_ciphers = high",
+    "smtpd_tls_exclude_ciphers = aNULL, MD5, RC4, 3DES",
+    "smtpd_tls_dh1024_param_file = ${config_directory}/dh1024.pem",
+    "tls_preempt_cipherlist = yes",
 )
 #: Static-RSA and CBC-SHA1 suites first, and the server's order enforced: it picks them.
 WEAK_SERVER_ORDER = (
@@ -117,7 +121,8 @@ class RealListener:
     """One real MTA listener: which program, where, configured how, with which certificate.
 
     ``settings`` are lines appended to Postfix's ``main.cf`` (Exim's listener uses Debian's
-    configuration as it is). ``postscreen`` puts postscreen in front of smtpd in ``master.cf``.
+    configuration as it is). ``postscreen`` puts postscreen in front of smtpd in ``master.cf``;
+    ``dh_bits`` writes ``dh<bits>.pem`` (published DH parameters) into the config directory.
     """
 
     name: str
@@ -127,6 +132,7 @@ class RealListener:
     settings: tuple[str, ...] = ()
     certificate: Certificate = "lab"
     postscreen: bool = False
+    dh_bits: int | None = None
 
     @property
     def domain(self) -> str:
@@ -147,7 +153,14 @@ POSTFIX_LISTENERS: tuple[RealListener, ...] = (
         MOZILLA_INTERMEDIATE,
     ),
     RealListener("postfix-debian", "postfix", "127.0.50.11", "Debian's defaults"),
-    RealListener("postfix-legacy", "postfix", "127.0.50.12", "TLS 1.0 up, low grade", LEGACY),
+    RealListener(
+        "postfix-legacy",
+        "postfix",
+        "127.0.50.12",
+        "an old how-to: TLS 1.0 up, server order, 1024-bit DH parameters",
+        LEGACY,
+        dh_bits=1024,
+    ),
     RealListener(
         "postfix-weak",
         "postfix",
@@ -167,7 +180,7 @@ POSTFIX_LISTENERS: tuple[RealListener, ...] = (
         "postfix-expired",
         "postfix",
         "127.0.50.15",
-        "Mozilla intermediate, expired certificate from the lab CA",
+        "Mozilla intermediate, expired certificate from a private CA made today",
         MOZILLA_INTERMEDIATE,
         certificate="expired",
     ),
@@ -310,6 +323,7 @@ class RealMtaLab(StartStop):
         folder: Path | None = None,
     ) -> None:
         self.pki = pki
+        self.private_ca = PrivateCa("pytest-govmail real MTA lab private CA")
         self.listeners = tuple(listeners)
         self._own_folder = folder is None
         self.folder = folder or Path(tempfile.mkdtemp(prefix="govmail-mtas-"))
@@ -380,27 +394,24 @@ class RealMtaLab(StartStop):
         if listener.certificate == "self-signed":
             return self.pki.issue_leaf(names, self_signed=True)
         if listener.certificate == "expired":
-            now = datetime.datetime.now(datetime.UTC)
-            return self.pki.issue_leaf(
-                names,
-                not_before=now - datetime.timedelta(days=400),
-                not_after=now - datetime.timedelta(days=30),
-            )
+            # Signed by a private CA made today, as an admin's ``openssl req -x509`` CA is:
+            # there is no instant when the leaf and its CA were both valid.
+            return self.private_ca.issue(names, valid_from_days=-400, valid_until_days=-30)
         return self.pki.issue_leaf(names)
 
     @staticmethod
     def _served_chain(listener: RealListener, leaf: LeafCert) -> str:
-        """What the server sends: leaf and intermediate, or (expired) the leaf alone.
+        """What the server sends: the leaf and its intermediate (a private CA's leaf: alone).
 
-        The expired leaf's issuer is a trust anchor of the CA file (:meth:`write_ca_file`), so
-        the leaf alone is a complete chain (RFC 8446 section 4.4.2 lets a server omit what the
-        client already has): only its dates are wrong.
+        The private CA is a trust anchor of the CA file (:meth:`write_ca_file`), so its leaf
+        alone is a complete chain (RFC 8446 section 4.4.2 lets a server omit what the client
+        already has): only its dates are wrong.
         """
-        return leaf.chain_pem(include_intermediate=listener.certificate != "expired")
+        return leaf.chain_pem()
 
     def write_ca_file(self, path: Path) -> Path:
-        """The lab's root and intermediate CA certificates: the ``--govmail-ca-file`` to give."""
-        _write(path, self.pki.ca_pem + self.pki.intermediate_pem)
+        """The lab's root and the private CA: the ``--govmail-ca-file`` to give."""
+        _write(path, self.pki.ca_pem + self.private_ca.pem)
         return path
 
     # ------------------------------------------------------------------ Postfix
@@ -416,6 +427,8 @@ class RealMtaLab(StartStop):
         leaf = self._leaf(listener)
         chain = _write(conf / "chain.pem", self._served_chain(listener, leaf))
         key = _write(conf / "key.pem", leaf.key_pem, mode=0o600)
+        if listener.dh_bits is not None:
+            (conf / f"dh{listener.dh_bits}.pem").write_bytes(dh_parameters_pem(listener.dh_bits))
         log = base / "maillog"
         debian = Path("/usr/share/postfix/main.cf.debian").read_text("utf-8")
         tls = Path("/usr/share/postfix/main.cf.tls").read_text("utf-8")
