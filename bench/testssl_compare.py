@@ -36,6 +36,7 @@ policy) and testssl.sh's own words for trust, names, dates and chain order:
 
     python bench/testssl_compare.py                   # every listener (about 15 minutes)
     python bench/testssl_compare.py --listeners postfix-modern exim-debian --json out.json
+    python bench/testssl_compare.py --testssl-from out.json   # only pytest-govmail again
 
 Needs root, Debian's postfix and testssl.sh packages and Exim's unpacked files (``.ci/run``
 installs them). Nothing here touches the internet.
@@ -61,6 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest_govmail
 from pytest_govmail.inputs.tls_profile import TlsProfile, iana_name, load_profile
 from pytest_govmail.lab.real_mtas import (
     LISTENERS,
@@ -347,6 +349,14 @@ def govmail_facts(
 # ---------------------------------------------------------------------------------------------
 
 
+def checkout_env() -> dict[str, str]:
+    """The environment for a pytest-govmail run of this checkout (first on the path, whatever
+    the working directory: a relative PYTHONPATH would not follow the run elsewhere)."""
+    root = str(Path(pytest_govmail.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
 def run_govmail(
     lab: RealMtaDeployment, relay: CountingRelay, folder: Path, listeners: Sequence[RealListener]
 ) -> dict[str, Facts]:
@@ -373,7 +383,9 @@ def run_govmail(
     ]
     relay.reset()
     started = time.monotonic()
-    subprocess.run(args, cwd=folder, capture_output=True, check=False, timeout=900)
+    subprocess.run(
+        args, cwd=folder, env=checkout_env(), capture_output=True, check=False, timeout=900
+    )
     seconds = time.monotonic() - started
     facts = govmail_facts(json.loads(evidence.read_text("utf-8")), junit, listeners)
     for listener in listeners:
@@ -490,6 +502,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--listeners", nargs="+", default=[], help="names (default: all)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument(
+        "--testssl-from",
+        type=Path,
+        help="take testssl.sh's facts and counts from this earlier --json file (its findings "
+        "do not depend on this checkout) instead of running it again",
+    )
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         print("needs root (the MTAs' daemons)", file=sys.stderr)
@@ -498,8 +516,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     with deployment(args.listeners) as (lab, relay), tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         ours = run_govmail(lab, relay, folder, lab.listeners)
+        earlier = {}
+        if args.testssl_from:
+            earlier = {
+                r["listener"]: r["testssl"] for r in json.loads(args.testssl_from.read_text())
+            }
         for listener in lab.listeners:
-            theirs = run_testssl(lab, relay, folder, listener)
+            if listener.name in earlier:
+                theirs = Facts(**earlier[listener.name])
+            else:
+                theirs = run_testssl(lab, relay, folder, listener)
             results.append(compare(listener.name, listener.story, ours[listener.name], theirs))
             sys.stdout.flush()
     agree_versions = sum(r["versions_agree"] for r in results)
