@@ -14,8 +14,16 @@ Connections and handshakes are counted by the servers themselves (renegotiations
 both tools are measured the same way. Each figure is the median of ``--runs`` runs; the ratio is
 sslyze / govmail. Nothing here touches the internet.
 
+Then the shared-provider shape (issue 13): ``--shared`` tenant MX names on one provider address
+(plus a tenant served its own certificate by SNI and a name an SNI router sends to a different
+server), and one compliant self-hosted address, all scanned in one
+:func:`~pytest_govmail.collect.tls.scan_addresses` call as a run would. It prints handshakes and
+connections per address, the budget accepted suites + 10 + (names served - 1) for the names
+that share the address's scan, and the busiest address.
+
     python bench/tls_handshakes.py                # all TLS-speaking profiles, 3 runs
     python bench/tls_handshakes.py --runs 5 --extras --profiles compliant weak-suites
+    python bench/tls_handshakes.py --shared 200 --shared-only
 """
 
 from __future__ import annotations
@@ -36,9 +44,20 @@ from sslyze.scanner.models import ServerScanRequest
 from sslyze.scanner.scanner import Scanner
 from sslyze.server_setting import ServerNetworkConfiguration, ServerNetworkLocation
 
-from pytest_govmail.collect.tls import ScanRequest, TlsScanSettings, scan_address
+from pytest_govmail.collect.tls import ScanRequest, TlsScanSettings, scan_address, scan_addresses
 from pytest_govmail.lab.pki import LabPki
-from pytest_govmail.lab.smtp_server import LAB_ADDRESSES, PROFILES, LabMx, LabSmtpFleet
+from pytest_govmail.lab.smtp_server import (
+    COMPLIANT,
+    LAB_ADDRESSES,
+    PROFILES,
+    SHARED_PROVIDER_OTHER_SERVER,
+    SHARED_PROVIDER_OWN_CERT,
+    LabMx,
+    LabSmtpFleet,
+    shared_provider,
+    shared_provider_tenants,
+)
+from pytest_govmail.model.tls import TlsScan, address_loads, busiest_address
 
 #: Profiles whose servers complete a normal SMTP greeting and TLS handshakes. The fault
 #: profiles (silent, dripping, oversized lines, always 421) would measure only each tool's
@@ -153,6 +172,56 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:7.1f}x" if b else "      -"
 
 
+def shared_shape(tenants: int, settings: TlsScanSettings, runs: int) -> None:
+    """Handshakes and connections per address on the shared-provider shape (median of runs)."""
+    provider = shared_provider()
+    own = LabMx("mx.self-hosted-dept.gov.uk", "127.0.6.20", COMPLIANT)
+    names = (*shared_provider_tenants(tenants), SHARED_PROVIDER_OWN_CERT)
+    names += (SHARED_PROVIDER_OTHER_SERVER,)
+    with LabSmtpFleet([provider, own], pki=LabPki(), idle_timeout=settings.timeout + 1) as fleet:
+        requests = [ScanRequest(n, provider.address, fleet.port) for n in names]
+        requests.append(ScanRequest(own.hostname, own.address, fleet.port))
+        samples: list[tuple[float, dict[tuple[str, str], TlsScan], dict[str, tuple[int, int]]]]
+        samples = []
+        for _ in range(runs):
+            for server in fleet:
+                server.wait_idle()
+                server.reset_stats()
+            started = time.perf_counter()
+            scans = scan_addresses(requests, settings)
+            seconds = time.perf_counter() - started
+            for server in fleet:
+                server.wait_idle()
+            seen = {s.address[0]: (s.connections, s.handshakes) for s in fleet}
+            samples.append((seconds, scans, seen))
+        samples.sort(key=lambda x: x[0])
+        seconds, scans, seen = samples[len(samples) // 2]
+        print(
+            f"\nshared-provider shape: {len(names)} MX names on {provider.address}, 1 self-hosted;"
+            f" {runs} run(s), the median by time: {seconds:.3f} s"
+        )
+        print(
+            f"{'address':12} {'names':>5} {'full':>4} {'conns':>6} {'hshakes':>7} {'retries':>7}"
+            f" {'budget':>6} {'server conns/hshakes':>21}"
+        )
+        for load in address_loads(scans.values()):
+            shared = [s for s in scans.values() if s.address == load.address]
+            lane = [s for s in shared if s.shared_with or s.host == load.full_scans[0]]
+            first = next(s for s in shared if s.host == load.full_scans[0])
+            accepted = sum(len(v.cipher_suites) for v in first.versions if v.accepted)
+            budget = accepted + 10 + len(lane) - 1
+            used = sum(s.handshakes for s in lane)
+            conns, shakes = seen[load.address]
+            print(
+                f"{load.address:12} {len(load.names):5d} {len(load.full_scans):4d} "
+                f"{load.connections:6d} {load.handshakes:7d} {load.retries:7d} {budget:6d} "
+                f"{conns:>14d}/{shakes:<6d}"
+                + ("" if used <= budget else f"  OVER BUDGET ({used} in the shared lane)")
+            )
+        for line in busiest_address(scans.values()):
+            print(line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=3, help="runs per server and tool (median)")
@@ -160,6 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=2, help="per address, both tools")
     parser.add_argument("--timeout", type=int, default=2, help="network timeout, seconds")
     parser.add_argument("--extras", action="store_true", help="also time sslyze's other scans")
+    parser.add_argument("--shared", type=int, default=40, help="tenant names on one address")
+    parser.add_argument("--shared-only", action="store_true", help="only the shared shape")
     args = parser.parse_args(argv)
     unknown = [p for p in args.profiles if p not in PROFILES]
     if unknown:
@@ -179,6 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             allow_private=True,
             retry_backoff=0.2,
         )
+        if args.shared_only:
+            shared_shape(args.shared, settings, args.runs)
+            return 0
         tools: list[tuple[str, Runner]] = [
             ("govmail", govmail),
             ("sslyze", sslyze_scan(SUITE_COMMANDS, args.connections, args.timeout)),
@@ -227,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"  {name:8}: {conns:6.0f} connections, {hs:6.0f} handshakes, "
                     f"{secs:6.3f} s per host"
                 )
+        shared_shape(args.shared, settings, args.runs)
     return 0
 
 

@@ -25,9 +25,10 @@ from hypothesis import strategies as st
 from pytest_govmail.collect import https, netsafety
 from pytest_govmail.collect.https import fetch_policies, fetch_policy
 from pytest_govmail.collect.netsafety import address_problem
+from pytest_govmail.judge.mtasts import mtasts_cert_not_expiring
 from pytest_govmail.lab.https_server import LabHttpsServer, Site, policy_text
 from pytest_govmail.lab.pki import LabPki, server_context
-from pytest_govmail.model.dns import ErrorKind, ProbeError
+from pytest_govmail.model.dns import DnsSnapshot, ErrorKind, ProbeError
 from pytest_govmail.model.https import (
     MAX_BODY_BYTES,
     CertificateCheck,
@@ -37,7 +38,10 @@ from pytest_govmail.model.https import (
     policies_to_json,
     to_json,
 )
+from pytest_govmail.model.subject import Subject
+from pytest_govmail.model.target import Target
 from pytest_govmail.model.tls import TrustCheck
+from pytest_govmail.model.verdict import Status
 from pytest_govmail.records.mtasts_policy import parse_mtasts_policy
 
 LOOPBACK = ["127.0.0.1"]
@@ -255,6 +259,20 @@ def test_tls_alert_is_recorded_as_handshake_failure(lab: Lab) -> None:
     assert fetch.error is not None and fetch.error.kind is ErrorKind.TLS_HANDSHAKE
     assert "UNRECOGNIZED_NAME" in fetch.error.detail.upper()
     assert fetch.status is None and fetch.address == "127.0.0.1" and fetch.certificate is None
+
+
+def test_the_recorded_chain_is_what_mtasts_09_judges_expiry_on(lab: Lab) -> None:
+    # MTASTS-09 reads the leaf's notAfter from the recorded chain alone: a fresh lab leaf (90
+    # days) passes a 30-day window; the expired one fails, though its body arrived intact.
+    for domain, status, text in (
+        ("compliant-dept.gov.uk", Status.PASS, "in 8"),
+        ("expired-dept.gov.uk", Status.FAIL, "already expired"),
+    ):
+        fetch = lab.fetch(domain)
+        judged = mtasts_cert_not_expiring(
+            Subject(Target(domain), DnsSnapshot(()), cert_expiry_days=30, policies={domain: fetch})
+        )
+        assert judged.status is status and text in judged.summary, judged
 
 
 def test_interim_responses_http10_bare_lf_and_folded_headers(lab: Lab) -> None:

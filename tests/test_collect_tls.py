@@ -433,8 +433,8 @@ def test_always_421_is_throttled_after_bounded_retries(scans: dict[str, TlsScan]
     assert scan.error is not None and scan.error.kind is ErrorKind.THROTTLED
     assert "3 attempts" in scan.error.detail
     assert scan.smtp is not None and scan.smtp.banner_code == 421
-    assert scan.connections == 3 and scan.handshakes == 0
-    assert scan.elapsed_ms >= (BACKOFF + 2 * BACKOFF) * 1000
+    assert scan.connections == 3 and scan.handshakes == 0 and scan.retries == 2
+    assert scan.elapsed_ms >= 0.75 * (BACKOFF + 2 * BACKOFF) * 1000  # jitter: +-25 %
 
 
 def test_421_every_third_connection_is_retried(lab: Lab) -> None:
@@ -471,6 +471,8 @@ def test_connection_refused(lab: Lab) -> None:
     scan = scan_address(request, lab.settings())
     assert scan.error is not None and scan.error.kind is ErrorKind.CONNECTION_REFUSED
     assert scan.smtp is None and scan.connections == 0
+    # A provider shedding load refuses for a moment: retried politely, then inconclusive.
+    assert "(3 attempts)" in scan.error.detail and scan.retries == 2
 
 
 @pytest.fixture
@@ -642,7 +644,8 @@ def test_expired_leaf_of_a_ca_in_the_ca_file_is_expired_not_unanchored(tmp_path:
     assert scan.error is None
     ca_check = next(t for t in scan.trust if t.store == CA_FILE)
     assert ca_check.verified is False and ca_check.anchored_by == "pytest-govmail lab private CA"
-    assert "no instant when every certificate was valid" in ca_check.detail
+    assert "outside its validity at " in ca_check.detail
+    assert "pytest-govmail lab private CA (valid " in ca_check.detail
     assert from_json(json.loads(json.dumps(to_json(scan)))) == scan  # anchored_by kept
     got = cert_verdicts(scan)
     assert got["CERT-07"].status is Status.PASS, got["CERT-07"].summary
@@ -650,8 +653,23 @@ def test_expired_leaf_of_a_ca_in_the_ca_file_is_expired_not_unanchored(tmp_path:
     assert [f.code for f in got["CERT-03"].findings] == ["cert.validity.expired"]
     assert [f.code for f in got["CERT-01"].findings] == ["cert.chain.dates"]
     observed = got["CERT-01"].findings[0].observed
-    assert "no instant when every certificate in it was valid" in observed
+    assert "outside its validity period when checked" in observed
+    assert "pytest-govmail lab private CA (valid " in observed and "CERT-03" in observed
     assert "not a trusted root" not in observed
+
+
+def test_an_expired_ca_certificate_still_fails_trust(tmp_path: Path) -> None:
+    # The leaf is valid, its CA expired yesterday: the CA's dates are trust's (CERT-01), not
+    # CERT-03's, and the path is validated now.
+    host = "mx.expired-ca-dept.gov.uk"
+    ca = PrivateCa(valid_from_days=-400.0, valid_until_days=-1.0)
+    leaf = ca.issue([host], valid_from_days=-100.0, valid_until_days=60.0)
+    scan = private_ca_scan(leaf, ca, tmp_path, host, "127.0.5.24")
+    got = cert_verdicts(scan)
+    assert got["CERT-03"].status is Status.PASS
+    assert [f.code for f in got["CERT-01"].findings] == ["cert.chain.dates"]
+    assert "pytest-govmail lab private CA (valid " in got["CERT-01"].findings[0].observed
+    assert got["CERT-07"].status is Status.PASS  # in order, issued by an anchor
 
 
 def test_expired_leaf_of_an_older_ca_is_judged_by_dates_alone(tmp_path: Path) -> None:
@@ -749,3 +767,68 @@ def test_anonymous_camellia_beside_good_suites_is_shown() -> None:
     assert tls12 is not None and tls12.suites_complete is True
     assert set(tls12.cipher_suites) == COMPLIANT12 | ANON_CAMELLIA_IANA
     assert host_verdict_of(tls.no_insecure_suites, scan).status is Status.FAIL
+
+
+# --------------------------------------------------------------------------- issue 19: TLS-09
+
+
+def test_1024_bit_dhe_as_the_second_choice_fails_tls09() -> None:
+    # The server prefers ECDHE (the negotiated key exchange is strong) and also accepts
+    # DHE-RSA on RFC 2409's 1024-bit group: every accepted suite's key exchange is recorded.
+    second_choice = SmtpProfile(
+        "dhe-1024-second",
+        maximum_version=ssl.TLSVersion.TLSv1_2,
+        ciphers=("ECDHE-RSA-AES256-GCM-SHA384", "DHE-RSA-AES128-GCM-SHA256", "@SECLEVEL=0"),
+        dh_bits=1024,
+    )
+    scan = scan_profile(second_choice, "127.0.5.32")
+    assert scan.key_exchange is not None and scan.key_exchange.kind == "ECDHE"
+    tls12 = scan.version(TlsVersion.TLS_1_2)
+    assert tls12 is not None
+    by_suite = {k.suite: k for k in tls12.key_exchanges}
+    assert set(by_suite) == set(tls12.cipher_suites)
+    assert by_suite["TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"] == KeyExchange(
+        "DHE", bits=1024, suite="TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+    )
+    assert from_json(json.loads(json.dumps(to_json(scan)))) == scan
+    verdict = host_verdict_of(tls.key_exchange_strong, scan)
+    assert verdict.status is Status.FAIL
+    assert [f.code for f in verdict.findings] == ["tls.kex.dhe_small"]
+    assert "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256" in verdict.findings[0].observed
+
+
+def test_anonymous_dh_is_recorded_as_anonymous_whatever_its_size() -> None:
+    only_anon = SmtpProfile(
+        "anon-kex",
+        maximum_version=ssl.TLSVersion.TLSv1_2,
+        ciphers=("ADH-AES128-GCM-SHA256", "@SECLEVEL=0"),
+        dh_bits=2048,
+    )
+    scan = scan_profile(only_anon, "127.0.5.33")
+    assert scan.key_exchange == KeyExchange("DH_anon", bits=2048)
+    verdict = host_verdict_of(tls.key_exchange_strong, scan)
+    assert [f.code for f in verdict.findings] == ["tls.kex.anonymous"]
+
+
+def test_self_signed_leaf_without_aki_is_worded_for_people(tmp_path: Path) -> None:
+    # A self-signed "snakeoil" certificate without an Authority Key Identifier: untrusted
+    # because nothing anchors it, said in words; anchored in the CA file, it is trusted (the
+    # key identifiers are not part of trust).
+    host = "mx.snakeoil-dept.gov.uk"
+    pki = LabPki()
+    leaf = pki.issue_leaf([host], self_signed=True, authority_key_identifier=False)
+    context = server_context(leaf, include_intermediate=False)
+    pinned = tmp_path / "pinned.pem"
+    pinned.write_text(leaf.cert_pem, encoding="ascii")
+    with LabSmtpServer(COMPLIANT, hostname=host, context=context, host="127.0.5.23") as server:
+        request = ScanRequest(host, "127.0.5.23", server.address[1])
+        alone = scan_address(request, TlsScanSettings(timeout=TIMEOUT, allow_private=True))
+        anchored = scan_address(
+            request, TlsScanSettings(timeout=TIMEOUT, allow_private=True, ca_file=pinned)
+        )
+    verdict = cert_verdicts(alone)["CERT-01"]
+    assert [f.code for f in verdict.findings] == ["cert.chain.self_signed"]
+    text = verdict.summary + " ".join(v for _, v in verdict.details)
+    assert "2.5.29.35" not in text and "missing required extension" not in text
+    assert "no chain from it leads to a trusted root" in verdict.findings[0].observed
+    assert cert_verdicts(anchored)["CERT-01"].status is Status.PASS

@@ -881,6 +881,98 @@ def test_tls09(kex: KeyExchange | None, status: Status, code: str | None, text: 
     check(tls.key_exchange_strong(subject(scan(key_exchange=kex))), status, code, text or "")
 
 
+DHE_GCM128 = "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"
+X25519 = KeyExchange("ECDHE", "X25519")
+
+
+def per_suite(*entries: tuple[str, KeyExchange]) -> tuple[VersionProbe, ...]:
+    """TLS 1.3 as GOOD_VERSIONS has it, and TLS 1.2 accepting ``entries`` with their key
+    exchanges recorded per suite, the first preferred."""
+    suites = [suite for suite, _ in entries]
+    kexes = tuple(dataclasses.replace(k, suite=suite) for suite, k in entries)
+    tls13 = dataclasses.replace(
+        GOOD_VERSIONS[0],
+        key_exchanges=tuple(
+            dataclasses.replace(X25519, suite=x) for x in GOOD_VERSIONS[0].cipher_suites
+        ),
+    )
+    tls12 = dataclasses.replace(vp(T12, True, suites, suites[0]), key_exchanges=kexes)
+    return versions(tls13, tls12)
+
+
+@pytest.mark.parametrize(
+    ("probes", "status", "code", "text"),
+    [
+        pytest.param(
+            per_suite((ECDHE_GCM256, X25519), (ECDHE_GCM, KeyExchange("ECDHE", "P-256"))),
+            P,
+            None,
+            "every accepted suite's key exchange is strong",
+            id="all-strong",
+        ),
+        # Issue 19: 1024-bit DHE-RSA only as the server's second choice.
+        pytest.param(
+            per_suite((ECDHE_GCM256, X25519), (DHE_GCM128, KeyExchange("DHE", None, 1024))),
+            F,
+            "tls.kex.dhe_small",
+            f"DHE with a 1024-bit group (TLS 1.2 {DHE_GCM128})",
+            id="dhe-1024-second-choice",
+        ),
+        pytest.param(
+            per_suite((ECDHE_GCM256, X25519), (STATIC_RSA, KeyExchange("RSA"))),
+            F,
+            "tls.kex.static",
+            f"TLS 1.2 {STATIC_RSA}",
+            id="static-rsa-second-choice",
+        ),
+        pytest.param(
+            per_suite(
+                (ECDHE_GCM256, X25519),
+                ("TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256", KeyExchange("DH_anon", None, 2048)),
+            ),
+            F,
+            "tls.kex.anonymous",
+            "TLS_DH_anon_WITH_CAMELLIA_128_CBC_SHA256",
+            id="anonymous-dh-of-a-good-size",
+        ),
+        pytest.param(
+            per_suite((ECDHE_GCM256, X25519), (DHE_GCM128, KeyExchange("DHE"))),
+            U,
+            None,
+            f"DHE key exchange of unrecorded size (TLS 1.2 {DHE_GCM128})",
+            id="dhe-size-unknown",
+        ),
+        pytest.param(
+            versions(
+                dataclasses.replace(
+                    GOOD_VERSIONS[0],
+                    key_exchanges=(dataclasses.replace(X25519, suite=AES256),),
+                ),
+                GOOD_VERSIONS[1],
+            ),
+            U,
+            None,
+            "key exchange not recorded for TLS 1.3",
+            id="some-suites-unrecorded",
+        ),
+        pytest.param(GOOD_VERSIONS, P, None, "ECDHE on", id="older-evidence"),
+        # Evidence from before per-suite records: judged on the negotiated exchange, as then.
+        pytest.param(
+            versions(GOOD_VERSIONS[0], vp(T12, True, [ECDHE_GCM256, STATIC_RSA], ECDHE_GCM256)),
+            P,
+            None,
+            "ECDHE on",
+            id="older-evidence-judged-on-the-negotiated-exchange",
+        ),
+    ],
+)
+def test_tls09_judges_every_accepted_suite(
+    probes: tuple[VersionProbe, ...], status: Status, code: str | None, text: str
+) -> None:
+    verdict = tls.key_exchange_strong(subject(scan(key_exchange=X25519, versions=probes)))
+    check(verdict, status, code, text)
+
+
 TLS13_ONLY = versions(vp(T12))
 
 

@@ -230,7 +230,7 @@ def test_replay_gives_identical_verdicts_offline(pytester: pytest.Pytester) -> N
     )
     live = outcomes(pytester.path / "reports" / "junit.xml")
     saved = json.loads(evidence.read_text())
-    assert saved["schema_version"] == 1 and saved["settings"]["resolver"].startswith("127.0.0.1")
+    assert saved["schema_version"] == 2 and saved["settings"]["resolver"].startswith("127.0.0.1")
     assert any(r.get("error") for r in saved["dns"])  # failures are evidence too
     (pytester.path / "reports" / "junit.xml").unlink()
     second = pytester.runpytest_subprocess(f"--govmail-replay={evidence}", *BASE)

@@ -76,6 +76,7 @@ def test_wheel_holds_the_suites_and_data_files(wheel: Path) -> None:
         *(f"pytest_govmail/{p.relative_to(package)}" for p in package.rglob("*.toml")),
         *(f"pytest_govmail/{p.relative_to(package)}" for p in package.glob("reports/assets/*")),
         *(f"pytest_govmail/{p.relative_to(package)}" for p in package.glob("lab/zones/*.zone")),
+        *(f"pytest_govmail/{p.relative_to(package)}" for p in package.glob("lab/*.json")),
         "pytest_govmail/py.typed",
     }
     assert {
@@ -83,6 +84,7 @@ def test_wheel_holds_the_suites_and_data_files(wheel: Path) -> None:
         "pytest_govmail/inputs/catalogue.toml",
         "pytest_govmail/reports/assets/report.js",
         "pytest_govmail/lab/zones/exemplary-dept.gov.uk.zone",
+        "pytest_govmail/lab/last-month.json",
     } <= wanted
     assert sorted(wanted - names) == []
     # Nothing of the checkout's tests, benchmarks or CI goes to users.

@@ -4,7 +4,12 @@ The greeting, EHLO and STARTTLS are spoken on a plain socket with bounded reads,
 greeting code and TLS-01 the EHLO and STARTTLS replies; :class:`_TimedSocket` then carries the
 TLS handshake on the same connection with the same deadlines. Hostile servers are bounded in
 time (each reply within ``timeout``, each connection within ``connection_timeout``) and memory
-(no more than ``_MAX_LINE + _RECV`` bytes of one reply are buffered). Used by
+(no more than ``_MAX_LINE + _RECV`` bytes of one reply are buffered). One exception, bounded too:
+a greeting whose first ``220-`` line has come may take ``greeting_timeout`` (30 s by default)
+to complete, not counted against the connection's limit, because Postfix's postscreen sends
+``220-`` at once and the rest only after its pregreet wait (6 s by default), and RFC 5321
+section 4.5.3.2 gives the initial 220 five minutes. A client that hangs up sooner is never
+let through, on any rerun. Used by
 :mod:`pytest_govmail.collect.tls_scan`; see :mod:`pytest_govmail.collect.tls` for the whole scan.
 """
 

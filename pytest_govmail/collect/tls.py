@@ -11,8 +11,9 @@ How, and why:
   link-local and other non-global addresses are refused (``PRIVATE_ADDRESS``) unless allowed.
 * The SMTP dialogue (greeting, EHLO, STARTTLS) is spoken here on a plain socket with bounded
   reads, so MX-04 gets the greeting code and TLS-01 the EHLO and STARTTLS replies. A 421
-  greeting (or a connection dropped before the greeting) is retried with exponential backoff a
-  bounded number of times, then recorded as ``THROTTLED`` (or ``PROTOCOL``). A greeting other
+  greeting (or a connection dropped before the greeting, reset, or refused) is retried with
+  exponential backoff and jitter a bounded number of times, then recorded as ``THROTTLED`` (or
+  ``PROTOCOL``, ``CONNECTION_REFUSED``) with the attempts. A greeting other
   than 220 ends the scan with ``PROTOCOL`` (the code is in ``smtp.banner_code``). STARTTLS not
   advertised, or refused (454), is an observation, not an error: ``smtp`` says so and no TLS
   version is probed. The first connection's STARTTLS is reused for the first handshake.
@@ -34,15 +35,33 @@ How, and why:
   with ``cryptography``'s X.509 verifier against a DNS name taken from the leaf's own SAN, once
   against sslyze's Mozilla store (:data:`MOZILLA`) and once against ``--govmail-ca-file``
   (:data:`CA_FILE`), so CERT-01 (trust) and CERT-02 (name match, judged from the PEM) stay
-  separate facts. Validation is as of an instant inside the path's validity (now when it can
-  be) and leaves the key identifiers aside, so that dates (CERT-03) and RFC 5280's profile
-  rules for CAs stay apart from trust (:mod:`pytest_govmail.collect.trust` says which checks
-  belong to trust).
-* Per address at most ``connections_per_address`` connections are open at once (version probes
-  run side by side on that many workers); addresses are scanned in parallel. Once a server has
-  throttled (a 421, or a drop before the greeting, that was retried), the rest of its version
-  probes open one connection at a time, so a server that refuses every other connection still
-  gets a complete scan; retries are noted in the detail of the version whose probe needed them.
+  separate facts. Validation is now while the leaf is valid, else as of an instant inside the
+  leaf's and its CAs' validity, and leaves the key identifiers aside, so that the leaf's dates
+  (CERT-03) and RFC 5280's identifier rules stay apart from trust
+  (:mod:`pytest_govmail.collect.trust` says which checks belong to trust).
+* The TLS facts of a server belong to its address, the certificate to the name it is asked
+  for. Shared providers give every customer its own MX name on a few addresses (Microsoft 365's
+  ``<tenant>.mail.protection.outlook.com``, Proofpoint's ``pphosted.com`` names), so the
+  versions, suites, key exchange, compression and renegotiation are enumerated once per
+  (address, port) per run, with the first name submitted as SNI. Every further name on that
+  address gets one connection and one handshake with its own name as SNI, asking what the
+  full scan's preferred handshake asked (same version, client and suites): its SMTP dialogue,
+  chain and trust are its own (CERT-02 judges the certificate that name is served), the server
+  facts are copied from the full scan and ``shared_with`` names it. A name whose handshake
+  shows a different server behind the address (another chain *and* another suite choice, or a
+  refusal of what the address accepted) is scanned in full after all, and ``sharing`` says
+  why. When the address's full scan reached no TLS session (refused, silent, throttled, no
+  STARTTLS), the further names share that outcome without a connection: the dialogue before
+  STARTTLS cannot depend on a name the server has not been told.
+* Politeness per provider: each (address, port) is one lane, worked through by one thread at a
+  time, so at most ``connections_per_address`` connections are open to it at once whatever
+  names point at it (version probes run side by side on that many workers; further names take
+  one connection each, that many at once). A 421, a drop before the greeting, a reset or a
+  refused connect is retried after a backoff with jitter, ``max_retries`` times, then recorded
+  as the error it was (inconclusive, with the reason and the attempts). Once a server has
+  throttled, the rest of its connections, for any name, open one at a time, so a server that
+  refuses every other connection still gets a complete scan; retries are noted in the detail
+  of the version whose probe needed them and counted in ``TlsScan.retries``.
 * Hostile servers are bounded in time and memory. Each SMTP reply must be complete within
   ``timeout`` (however the bytes trickle in: a greeting dripped a byte a second ends at the
   timeout, with the bytes received in the detail), each TLS handshake too (the socket nassl
@@ -69,9 +88,10 @@ import ipaddress
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,7 +109,12 @@ from pytest_govmail.collect.scan_settings import (
 )
 from pytest_govmail.collect.smtp import _Opened
 from pytest_govmail.collect.suites import _suites, iana_name
-from pytest_govmail.collect.tls_scan import _Handshaker, _key_exchange, _ok, _VersionResult
+from pytest_govmail.collect.tls_scan import (
+    _Handshaker,
+    _key_exchange,
+    _ok,
+    _VersionResult,
+)
 from pytest_govmail.collect.trust import CA_FILE, MOZILLA
 from pytest_govmail.collect.trust import Anchors as _Anchors
 from pytest_govmail.collect.trust import file_anchors as _file_anchors
@@ -201,18 +226,40 @@ def _check_chain(
     )
 
 
-class _AddressScan(_Handshaker):
-    """One address: the dialogue, then the version probes on a few workers."""
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    """The preferred handshake of an address's full scan: what it asked and what it got."""
 
-    def __init__(self, request: ScanRequest, settings: TlsScanSettings, sources: list[_Anchors]):
+    version: TlsVersion
+    legacy: bool
+    offer: tuple[str, ...]
+    cipher: str
+    chain: tuple[str, ...]
+
+
+class _AddressScan(_Handshaker):
+    """One address: the dialogue, then the version probes on a few workers; or, for a further
+    name on an address already scanned, one handshake with that name as SNI (:meth:`run_name`).
+    """
+
+    def __init__(
+        self,
+        request: ScanRequest,
+        settings: TlsScanSettings,
+        sources: list[_Anchors],
+        throttled: threading.Event | None = None,
+    ):
         self.request = request
         self.settings = settings
         self.sources = sources
         self._lock = threading.Lock()
         self.connections = 0
         self.handshakes = 0
+        self.retries = 0
+        self.reference: _Reference | None = None  # set by a full scan that got a chain
         self._spare: _Opened | None = None  # the dialogue's session, after STARTTLS
-        self._throttled = threading.Event()  # a retry was needed: open one at a time
+        # A retry was needed: open one at a time (shared by every name on the address).
+        self._throttled = throttled if throttled is not None else threading.Event()
         self._serial = threading.Lock()
         self._non_tls: str | None = None  # the server answered a ClientHello with non-TLS data
         self._sni: str | None = None
@@ -240,6 +287,7 @@ class _AddressScan(_Handshaker):
                 elapsed_ms=elapsed,
                 connections=self.connections,
                 handshakes=self.handshakes,
+                retries=self.retries,
                 **fields,
             )
 
@@ -288,6 +336,10 @@ class _AddressScan(_Handshaker):
             facts["chain_pem"] = top.chain
             facts["key_exchange"] = _key_exchange(top)
             facts["trust"] = _check_chain(top.chain, self.sources, now)
+            if top.cipher and top.offer:
+                self.reference = _Reference(
+                    accepted[0], top.legacy, top.offer, top.cipher, tuple(top.chain)
+                )
         legacy = [v for v in accepted if v is not TlsVersion.TLS_1_3 and results[v].legacy_first]
         if legacy:
             first = results[legacy[0]].legacy_first
@@ -307,6 +359,117 @@ class _AddressScan(_Handshaker):
             # TLS 1.3 has neither compression nor renegotiation (RFC 8446 sections 4.1.2, 4.2).
             facts.update(compression=False, secure_renegotiation=True, client_renegotiation=False)
         return facts
+
+    def run_name(self, full: TlsScan, reference: _Reference) -> TlsScan | str:
+        """One connection and one handshake with this name as SNI, asking what ``full``'s
+        preferred handshake asked. The scan (server facts from ``full``, the dialogue, chain
+        and trust this name's own), or why this name needs a full scan of its own."""
+        at = datetime.now(UTC)
+        started = time.perf_counter()
+        host, by = self.request.host, full.host
+        base = replace(
+            full,
+            host=host,
+            at=at.isoformat(timespec="milliseconds"),
+            shared_with=by,
+            error=None,
+        )
+
+        def finish(**fields: Any) -> TlsScan:
+            return replace(
+                base,
+                elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+                connections=self.connections,
+                handshakes=self.handshakes,
+                retries=self.retries,
+                **fields,
+            )
+
+        opened = self.open()
+        if opened.sock is None:
+            why = opened.error.describe() if opened.error else "no STARTTLS on this connection"
+            note = f"server facts from {by}'s scan of this address; this name's one connection: "
+            # Versions stay those of the address, but this name's own session failed: its
+            # certificate is unknown, and the error makes its tests inconclusive with the reason.
+            error = opened.error or ProbeError(ErrorKind.TLS_HANDSHAKE, why)
+            return finish(
+                smtp=opened.dialogue,
+                error=error,
+                chain_pem=(),
+                trust=(),
+                sharing=(note + why)[:500],
+            )
+        self._spare = opened
+        shake = self.handshake(reference.version, reference.legacy, reference.offer)
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.sock is not None:
+            spare.sock.close()
+        # A reset or a close is no answer to the question (a busy provider sheds connections
+        # so): the name's certificate is unknown, rather than its server taken for another.
+        dropped = shake.status == "refused" and shake.detail.startswith(_DROPPED)
+        if shake.status == "unknown" or dropped:
+            why = f"the handshake with SNI {host} failed: {shake.detail}"
+            return finish(
+                smtp=opened.dialogue,
+                error=ProbeError(ErrorKind.TLS_HANDSHAKE, why[:1000]),
+                chain_pem=(),
+                trust=(),
+                sharing=f"server facts from {by}'s scan of this address; {why}"[:500],
+            )
+        same_chain = _ok(shake) and tuple(shake.chain) == reference.chain
+        same_suite = _ok(shake) and shake.cipher == reference.cipher
+        if not (same_chain or same_suite):
+            cipher = iana_name(shake.cipher or "")
+            chose = f"chose {cipher}" if _ok(shake) else f"refused ({shake.detail})"
+            return (
+                f"a different server behind {_where(self.request)}: with SNI {host}, "
+                f"{reference.version.value} {chose} and "
+                f"{'served another chain' if _ok(shake) else 'served no chain'}, where {by} got "
+                f"{iana_name(reference.cipher)}"
+            )[:500]
+        chain = tuple(shake.chain)
+        own = "the same chain as" if same_chain else "its own certificate, not"
+        return finish(
+            smtp=opened.dialogue,
+            chain_pem=chain,
+            trust=_check_chain(chain, self.sources, at),
+            sharing=(
+                f"one handshake with SNI {host} ({reference.version.value}, "
+                f"{iana_name(shake.cipher or '')}): {own} {by}'s; versions, suites, key "
+                f"exchange, compression and renegotiation from {by}'s scan of this address"
+            )[:500],
+        )
+
+
+#: How :mod:`.tls_scan` words a handshake the server cut off without a TLS alert.
+_DROPPED = ("connection reset during the handshake", "server closed the connection in the")
+
+
+def _where(request: ScanRequest) -> str:
+    address = f"[{request.address}]" if ":" in request.address else request.address
+    return f"{address}:{request.port}"
+
+
+def _shared_outcome(full: TlsScan, host: str) -> TlsScan:
+    """A further name on an address whose full scan reached no TLS session: the same outcome,
+    without a connection (nothing before STARTTLS can depend on a name never sent)."""
+    what = full.error.describe() if full.error is not None else "no TLS session"
+    return replace(
+        full,
+        host=host,
+        elapsed_ms=0.0,
+        connections=0,
+        handshakes=0,
+        retries=0,
+        chain_pem=(),
+        trust=(),
+        shared_with=full.host,
+        sharing=(
+            f"no connection made for this name: {full.host}'s scan of this address gave no "
+            f"handshake to repeat with this name as SNI ({what})"
+        )[:500],
+    )
 
 
 # --------------------------------------------------------------------------- entry points
@@ -331,12 +494,29 @@ def scan_addresses(
     return scanner.results()
 
 
+@dataclass(slots=True)
+class _Lane:
+    """One (address, port): its names waiting, in order, and its full scan once made."""
+
+    queue: deque[ScanRequest] = field(default_factory=deque)
+    active: bool = False
+    full: TlsScan | None = None
+    reference: _Reference | None = None
+    throttled: threading.Event = field(default_factory=threading.Event)
+    serial: threading.Lock = field(default_factory=threading.Lock)  # once throttled
+
+
 class AddressScanner:
     """Scans ``(host, address)`` pairs as they are submitted, each once, in a bounded pool.
 
     :func:`scan_addresses` submits a whole list; the engine submits each domain's MX addresses
     as soon as DNS has found them, so that the scans (and a mute server's timeout) run while
     the rest of DNS is still answering. :meth:`results` waits for every scan submitted.
+
+    Pairs are grouped by (address, port) into lanes: the first name on an address gets the
+    full scan, the others one handshake each (see the module's docstring). A lane is worked
+    by one pool thread at a time, so the per-address connection cap holds across its names,
+    and the names of a provider's address never wait behind each other's timeouts in the pool.
     """
 
     def __init__(self, settings: TlsScanSettings, watch: Port25Watch | None = None) -> None:
@@ -351,6 +531,7 @@ class AddressScanner:
         _suites()  # build the catalogue once, outside the worker threads
         self._pool: ThreadPoolExecutor | None = None
         self._futures: dict[tuple[str, str], Future[TlsScan]] = {}
+        self._lanes: dict[tuple[str, int], _Lane] = {}
         self._lock = threading.Lock()  # submit() may be called from another thread
 
     def submit(self, requests: Sequence[ScanRequest]) -> int:
@@ -366,7 +547,12 @@ class AddressScanner:
                         max(1, self.settings.max_parallel_addresses),
                         thread_name_prefix="govmail-tls",
                     )
-                self._futures[key] = self._pool.submit(self._one, request)
+                self._futures[key] = Future()
+                lane = self._lanes.setdefault((request.address, request.port), _Lane())
+                lane.queue.append(request)
+                if not lane.active:
+                    lane.active = True
+                    self._pool.submit(self._drain, lane)
                 new += 1
         return new
 
@@ -374,36 +560,134 @@ class AddressScanner:
         """Every submitted scan, once all are done; the pool's threads are then let go."""
         with self._lock:
             futures = dict(self._futures)
+        wait(futures.values())
+        with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
         return {key: future.result() for key, future in futures.items()}
 
-    def _one(self, request: ScanRequest) -> TlsScan:
-        watch = self._watch
-        why = watch.give_up() if watch is not None else None
-        if why is not None:
-            return TlsScan(
-                host=request.host,
-                address=request.address,
-                port=request.port,
-                error=ProbeError(ErrorKind.NOT_COLLECTED, why),
-                profile=self.settings.profile_name,
-            )
-        scan = self._scan(request)
-        if watch is not None:
-            watch.note(scan)
-        return scan
+    # ----------------------------------------------------------------- one lane
 
-    def _scan(self, request: ScanRequest) -> TlsScan:
+    def _drain(self, lane: _Lane) -> None:
+        """Work through a lane's names until none is waiting (more may come while it runs)."""
+        while True:
+            with self._lock:
+                if not lane.queue:
+                    lane.active = False
+                    return
+                batch = list(lane.queue)
+                lane.queue.clear()
+            try:
+                if lane.full is None:
+                    scan, lane.reference = self._full(batch[0], lane, "")
+                    lane.full = scan
+                    self._done(batch[0], scan)
+                    batch = batch[1:]
+                self._names(lane, batch)
+            except Exception as exc:  # a bug: no name may be left waiting for ever
+                for request in batch:
+                    if not self._future(request).done():
+                        self._done(request, self._failed(request, exc))
+
+    def _names(self, lane: _Lane, batch: list[ScanRequest]) -> None:
+        """The further names: one handshake each, ``connections_per_address`` at a time (one
+        at a time once the server has throttled); then a full scan for any that showed a
+        different server, one after another."""
+        if not batch:
+            return
+        workers = 1 if lane.throttled.is_set() else self.settings.connections_per_address
+        workers = max(1, min(workers, len(batch)))
+        if workers == 1:
+            outcomes = [self._name(lane, r) for r in batch]
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="govmail-tls-name") as pool:
+                outcomes = list(pool.map(lambda r: self._name(lane, r), batch))
+        for request, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, TlsScan):
+                self._done(request, outcome)
+                continue
+            scan, _ = self._full(request, lane, outcome[1], outcome[0])
+            self._done(request, scan)
+
+    def _name(self, lane: _Lane, request: ScanRequest) -> TlsScan | tuple[_AddressScan, str]:
+        """A further name's scan, or (its scanner so far, why it needs a full scan)."""
+        full, reference = lane.full, lane.reference
+        assert full is not None
+        why = self._give_up()
+        if why is not None:
+            return self._not_tried(request, why)
+        if reference is None:
+            return _shared_outcome(full, request.host)
+        scanner = _AddressScan(request, self.settings, self._sources, lane.throttled)
+        # Once the server has throttled, its names take one connection at a time.
+        gate: contextlib.AbstractContextManager[Any] = (
+            lane.serial if lane.throttled.is_set() else contextlib.nullcontext()
+        )
         try:
-            return _AddressScan(request, self.settings, self._sources).run()
+            with gate:
+                outcome = scanner.run_name(full, reference)
+        except Exception as exc:  # a bug must cost one name, not the run
+            return self._failed(request, exc)
+        if isinstance(outcome, TlsScan):
+            self._note(outcome)
+            return outcome
+        return scanner, outcome
+
+    def _full(
+        self,
+        request: ScanRequest,
+        lane: _Lane,
+        fallback: str,
+        scanner: _AddressScan | None = None,
+    ) -> tuple[TlsScan, _Reference | None]:
+        """The full scan of an address with this name as SNI (``fallback``: why a further
+        name needed one; ``scanner`` then carries what its first handshake cost)."""
+        why = self._give_up()
+        if why is not None:
+            return self._not_tried(request, why), None
+        if scanner is None:
+            scanner = _AddressScan(request, self.settings, self._sources, lane.throttled)
+        try:
+            scan = scanner.run()
         except Exception as exc:  # a bug must cost one address, not the run
-            _log.warning("TLS scan of %s failed", request, exc_info=True)
-            return TlsScan(
-                host=request.host,
-                address=request.address,
-                port=request.port,
-                error=ProbeError(ErrorKind.OTHER, f"scanner error: {exc!r}"[:500]),
-                profile=self.settings.profile_name,
-            )
+            return self._failed(request, exc), None
+        if fallback:
+            scan = replace(scan, sharing=f"full scan: {fallback}"[:500])
+        self._note(scan)
+        return scan, scanner.reference
+
+    def _future(self, request: ScanRequest) -> Future[TlsScan]:
+        with self._lock:
+            return self._futures[(request.host, request.address)]
+
+    def _done(self, request: ScanRequest, scan: TlsScan) -> None:
+        future = self._future(request)
+        if not future.done():
+            future.set_result(scan)
+
+    def _give_up(self) -> str | None:
+        return self._watch.give_up() if self._watch is not None else None
+
+    def _note(self, scan: TlsScan) -> None:
+        if self._watch is not None:
+            self._watch.note(scan)
+
+    def _not_tried(self, request: ScanRequest, why: str) -> TlsScan:
+        return TlsScan(
+            host=request.host,
+            address=request.address,
+            port=request.port,
+            error=ProbeError(ErrorKind.NOT_COLLECTED, why),
+            profile=self.settings.profile_name,
+        )
+
+    def _failed(self, request: ScanRequest, exc: Exception) -> TlsScan:
+        _log.warning("TLS scan of %s failed", request, exc_info=True)
+        return TlsScan(
+            host=request.host,
+            address=request.address,
+            port=request.port,
+            error=ProbeError(ErrorKind.OTHER, f"scanner error: {exc!r}"[:500]),
+            profile=self.settings.profile_name,
+        )

@@ -10,11 +10,12 @@ adds the address check, the trust check and the assembly of the :class:`TlsScan`
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from nassl._nassl import OpenSSLError
@@ -68,6 +69,10 @@ class _Handshake:
     client_renegotiation: bool | None = None
     retries: int = 0
     retried: str = ""
+    #: How it was asked (the client and the suites offered), so that another name's handshake
+    #: at the same address can ask the same question (see ``collect.tls``).
+    legacy: bool = False
+    offer: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -75,6 +80,8 @@ class _Pass:
     """What one client's elimination pass over one version found."""
 
     found: list[str] = field(default_factory=list)
+    #: The key exchange of each found suite's own handshake (OpenSSL name -> what it showed).
+    kex: dict[str, KeyExchange | None] = field(default_factory=dict)
     first: _Handshake | None = None
     refusal: str = ""
     unknown: str = ""
@@ -99,6 +106,7 @@ class _Handshaker:
     settings: TlsScanSettings
     connections: int
     handshakes: int
+    retries: int
     _lock: threading.Lock
     _spare: _Opened | None
     _throttled: threading.Event
@@ -108,15 +116,17 @@ class _Handshaker:
 
     # ----------------------------------------------------------------- accounting
 
-    def _count(self, connections: int = 0, handshakes: int = 0) -> None:
+    def _count(self, connections: int = 0, handshakes: int = 0, retries: int = 0) -> None:
         with self._lock:
             self.connections += connections
             self.handshakes += handshakes
+            self.retries += retries
 
     # ----------------------------------------------------------------- SMTP
 
     def open(self) -> _Opened:
-        """An SMTP session up to STARTTLS's 220, retrying 421s and early drops with backoff."""
+        """An SMTP session up to STARTTLS's 220, retrying with backoff and jitter what a busy
+        server does (a 421 greeting, a drop before the greeting, a reset, a refused connect)."""
         settings = self.settings
         attempts = max(0, settings.max_retries) + 1
         result = _Opened(None)
@@ -124,7 +134,12 @@ class _Handshaker:
         for attempt in range(attempts):
             if attempt:
                 self._throttled.set()
-                time.sleep(settings.retry_backoff * 2 ** (attempt - 1))
+                self._count(retries=1)
+                # Jitter (a quarter of the delay either way, the same on average) keeps a
+                # run's many connections to one provider from coming back in step after it
+                # pushed them all away at once.
+                delay = settings.retry_backoff * 2 ** (attempt - 1)
+                time.sleep(delay * random.uniform(0.75, 1.25))
             result, retry = self._open_once()
             if not retry:
                 if retried:
@@ -151,8 +166,12 @@ class _Handshaker:
             )
             return _Opened(None, error=error), False
         except ConnectionRefusedError:
+            # A provider shedding load refuses connects for a moment: worth a polite retry.
             error = ProbeError(ErrorKind.CONNECTION_REFUSED, f"TCP connect to {where} refused")
-            return _Opened(None, error=error), False
+            return _Opened(None, error=error), True
+        except ConnectionResetError:
+            error = ProbeError(ErrorKind.CONNECTION_REFUSED, f"TCP connect to {where} reset")
+            return _Opened(None, error=error), True
         except OSError as exc:
             error = ProbeError(ErrorKind.OTHER, f"TCP connect to {where}: {exc.strerror or exc}")
             return _Opened(None, error=error), False
@@ -221,6 +240,7 @@ class _Handshaker:
         try:
             timed.begin()
             outcome = self._do_handshake(client, timed)
+            outcome.legacy, outcome.offer = legacy, tuple(offer)
             if outcome.status == "ok":
                 # An anonymous suite (aNULL, which TLS-06 must see) presents no certificate.
                 with contextlib.suppress(ValueError):
@@ -357,6 +377,7 @@ class _Handshaker:
                 break
             if shake.cipher not in result.found:
                 result.found.append(shake.cipher)
+                result.kex[shake.cipher] = _key_exchange(shake)
             if shake.cipher in remaining:
                 remaining.remove(shake.cipher)
         return result
@@ -384,11 +405,15 @@ class _Handshaker:
             passes = [self.eliminate(version, True, catalogue.legacy[version], extras=True)]
             preferred = legacy_first = passes[0].first
         found: list[str] = []
+        exchanges: list[KeyExchange] = []
         for one in passes:
             for cipher in one.found:
                 name = catalogue.name(cipher, version)
                 if name not in found:
                     found.append(name)
+                    kex = one.kex.get(cipher)
+                    if kex is not None:
+                        exchanges.append(replace(kex, suite=name))
         unknown = "; ".join(p.unknown for p in passes if p.unknown)
         if found:
             accepted: bool | None = True
@@ -419,6 +444,7 @@ class _Handshaker:
             cipher_suites=tuple(found),
             preferred=preferred_name,
             suites_complete=not (found and unknown) and not unofferable,
+            key_exchanges=tuple(exchanges),
         )
         return _VersionResult(
             probe,
@@ -485,12 +511,17 @@ def _close(client: BaseSslClient, timed: _TimedSocket, outcome_ok: bool) -> None
 
 
 def _key_exchange(shake: _Handshake) -> KeyExchange | None:
+    """The key exchange one handshake showed: the ephemeral key OpenSSL reports (sslyze reads
+    the same per accepted suite), with the kind read from the suite's name where the key alone
+    cannot tell it (an anonymous suite's DH key is no authenticated DHE)."""
     key = shake.key
-    if isinstance(key, EcDhEphemeralKeyInfo):
-        return KeyExchange("ECDHE", group=_GROUPS.get(key.curve_name, key.curve_name))
-    if isinstance(key, DhEphemeralKeyInfo):
-        return KeyExchange("DHE", bits=key.size)
     name = iana_name(shake.cipher or "")
+    anonymous = name.startswith(("TLS_DH_anon_", "TLS_ECDH_anon_"))
+    if isinstance(key, EcDhEphemeralKeyInfo):
+        group = _GROUPS.get(key.curve_name, key.curve_name)
+        return KeyExchange("ECDH_anon" if anonymous else "ECDHE", group=group)
+    if isinstance(key, DhEphemeralKeyInfo):
+        return KeyExchange("DH_anon" if anonymous else "DHE", bits=key.size)
     for prefix, kind in (
         ("TLS_ECDHE_", "ECDHE"),
         ("TLS_DHE_", "DHE"),

@@ -20,12 +20,13 @@ relying party makes: each signature, each issuer a CA (basicConstraints cA, keyC
 usage is present, path length), name constraints, serverAuth when the leaf limits its extended
 key usage, and a subjectAltName to validate. Two things are judged apart:
 
-* Dates. CERT-03 judges the leaf's dates; the path is validated as of an instant inside the
-  validity of the leaf, the served intermediates and the anchor that issued the top of the chain
-  (now, when now is inside them all), so an expired leaf from a trusted CA is "expired", not
-  "untrusted". When no such instant exists (a CA created after its leaf expired) the check fails
-  and says so; ``TrustCheck.anchored_by`` still names the anchor the chain links to by name and
-  signature, so CERT-07 judges order and completeness, not dates.
+* The leaf's dates. CERT-03 judges them; the CA certificates' dates stay part of trust. While
+  the leaf is valid the path is validated now; a leaf outside its validity is validated as of
+  the nearest instant inside it that is also inside every CA certificate's validity, so an
+  expired leaf from a trusted CA is "expired", not "untrusted". When there is no such instant
+  (a CA created after its leaf expired) the check fails and names the certificates outside
+  their validity; ``TrustCheck.anchored_by`` still names the anchor the chain links to by name
+  and signature, so CERT-07 judges order and completeness, not dates.
 * Identifiers. The Authority Key Identifier (on leaves and CAs) and the Subject Key Identifier (on
   CAs) help a validator build paths; RFC 5280 section 4.2.1.1 asks CAs to include them, but path
   validation (section 6.1) does not check them, nor do the TLS libraries of sending MTAs
@@ -57,7 +58,7 @@ from sslyze.plugins.certificate_info.trust_stores.trust_store_repository import 
 
 from pytest_govmail.collect.quiet import certificate_warnings_ignored
 from pytest_govmail.model.https import CertificateCheck
-from pytest_govmail.model.tls import TrustCheck
+from pytest_govmail.model.tls import OUTSIDE_VALIDITY, TrustCheck
 from pytest_govmail.records.mtasts_policy import mx_pattern_matches
 
 __all__ = [
@@ -172,21 +173,39 @@ def _issuers_of(
 def _validation_instant(
     chain: Sequence[x509.Certificate], anchor: x509.Certificate | None, now: datetime
 ) -> tuple[datetime, str]:
-    """``now``, or the nearest instant inside the validity of every certificate of the path
-    (the leaf's alone when they share none), and a note saying which and why."""
+    """When to validate, and a note saying why when it is not ``now``.
+
+    The leaf's dates are CERT-03's, the CA certificates' are part of trust: while the leaf is
+    valid the path is validated ``now`` (an expired intermediate or anchor fails it). A leaf
+    outside its validity is validated as of the nearest instant inside it that is also inside
+    every CA certificate's validity, or, when there is none, the nearest inside its own (and
+    the validation then fails for the dates, which the detail explains).
+    """
     leaf = chain[0]
+    start, end = leaf.not_valid_before_utc, leaf.not_valid_after_utc
+    if start <= now <= end:
+        return now, ""
     path = [*chain, *([anchor] if anchor is not None else [])]
-    start = max(c.not_valid_before_utc for c in path)
-    end = min(c.not_valid_after_utc for c in path)
-    if start > end:  # no instant when all were valid: judge the leaf's, and let it fail
-        start, end = leaf.not_valid_before_utc, leaf.not_valid_after_utc
+    common_start = max(c.not_valid_before_utc for c in path)
+    common_end = min(c.not_valid_after_utc for c in path)
+    if common_start <= common_end:
+        start, end = common_start, common_end
     if now > end:
-        expired = leaf.not_valid_after_utc < now
-        why = "the leaf expired, see CERT-03" if expired else "a CA certificate expired"
-        return end - timedelta(seconds=1), f" (validated as of {end:%Y-%m-%d}: {why})"
-    if now < start:
-        return start + timedelta(seconds=1), f" (validated as of {start:%Y-%m-%d}: not yet valid)"
-    return now, ""
+        return end - timedelta(
+            seconds=1
+        ), f" (validated as of {end:%Y-%m-%d}: expired, see CERT-03)"
+    return start + timedelta(seconds=1), f" (validated as of {start:%Y-%m-%d}: not yet valid)"
+
+
+def _outside(certs: Sequence[x509.Certificate], at: datetime) -> str:
+    """The certificates of ``certs`` not valid at ``at``, with their validity, for a detail."""
+    named = [
+        f"{_subject_text(c)} (valid {c.not_valid_before_utc:%Y-%m-%d} to "
+        f"{c.not_valid_after_utc:%Y-%m-%d})"
+        for c in certs
+        if not c.not_valid_before_utc <= at <= c.not_valid_after_utc
+    ]
+    return f"; {OUTSIDE_VALIDITY} {at:%Y-%m-%d}: {', '.join(named)}" if named else ""
 
 
 def _subject_text(cert: x509.Certificate) -> str:
@@ -213,17 +232,10 @@ def validate_served_chain(
     try:
         path = builder.build_server_verifier(subject).verify(leaf, list(intermediates))
     except Exception as exc:  # VerificationError, or a malformed extension
-        detail = f"{source.label}: {exc}"
-        if anchor is not None and "not valid at validation time" in str(exc):
-            valid = (
-                f"{anchor.not_valid_before_utc:%Y-%m-%d} to {anchor.not_valid_after_utc:%Y-%m-%d}"
-            )
-            detail += (
-                f"; no instant when every certificate was valid (the anchor {anchored_by} is "
-                f"valid {valid}, the leaf {leaf.not_valid_before_utc:%Y-%m-%d} to "
-                f"{leaf.not_valid_after_utc:%Y-%m-%d})"
-            )
-        return TrustCheck(source.store, False, detail[:500], anchored_by)
+        detail = str(exc).split(" (encountered processing", 1)[0]
+        if "not valid at validation time" in detail:
+            detail += _outside([*served, *([anchor] if anchor is not None else [])], at)
+        return TrustCheck(source.store, False, f"{source.label}: {detail}"[:500], anchored_by)
     route = " <- ".join(_subject_text(c) for c in path)
     return TrustCheck(source.store, True, f"{source.label}: {route}{note}"[:500], anchored_by)
 

@@ -25,6 +25,7 @@ from pytest_govmail.plan.base import (
 from pytest_govmail.plan.dane import dane_queries
 from pytest_govmail.plan.dmarc import dmarc_queries
 from pytest_govmail.plan.mtasts import mtasts_policy_queries, mtasts_queries
+from pytest_govmail.plan.ptr import sending_ptr_queries
 from pytest_govmail.plan.spf import spf_queries
 from pytest_govmail.plan.tlsrpt import tlsrpt_queries
 
@@ -41,6 +42,7 @@ PLANNER_GROUPS: Mapping[str, tuple[Planner, ...]] = MappingProxyType(
         "mtasts": (mtasts_queries, mtasts_policy_queries),
         "park": (park_queries,),
         "ptr": (ptr_queries,),
+        "sendptr": (sending_ptr_queries,),
         "dane": (dane_queries,),
         "dkim": (),
     }

@@ -51,6 +51,8 @@ def planner_name(planner: Planner) -> str:
 
 #: The settled mark (see :meth:`GovmailRun.settled_marks`) holding the seconds spent collecting.
 SECONDS_MARK = ":seconds="
+#: ...and the seconds of each phase: DNS, TLS scans, MTA-STS policy fetches.
+PHASES_MARK = ":phase-seconds="
 
 
 @dataclass
@@ -59,10 +61,18 @@ class CollectStats:
 
     dns_queries: int = 0
     dns_failures: int = 0
+    #: Distinct (address, port) scanned, the MX names served on them, and what they cost.
     tls_addresses: int = 0
+    tls_names: int = 0
     tls_handshakes: int = 0
+    tls_connections: int = 0
     policies: int = 0
+    #: Wall time collecting, all phases together (they overlap: scans run during DNS)...
     seconds: float = 0.0
+    #: ...and per phase, each from its start to its end.
+    dns_seconds: float = 0.0
+    tls_seconds: float = 0.0
+    policy_seconds: float = 0.0
     phases: list[str] = field(default_factory=list)
 
 
@@ -300,6 +310,9 @@ class GovmailRun(RunLedger):
         # The time spent collecting so far, by every worker: the controller, which collects
         # nothing itself, reports it (it said "collected in 0.00 s" before).
         done += [f"{SECONDS_MARK}{self.stats.seconds:.3f}"]
+        stats = self.stats
+        done += [f"{PHASES_MARK}{stats.dns_seconds:.3f},{stats.tls_seconds:.3f},"
+                 f"{stats.policy_seconds:.3f}"]  # fmt: skip
         return done
 
     def resume(self, saved: evidence_file.Evidence, marks: Collection[str]) -> None:
@@ -318,8 +331,7 @@ class GovmailRun(RunLedger):
         self.policies.update(saved.policies)
         self._forget()
         self.stats.dns_queries, self.stats.dns_failures = _counts(saved.dns)
-        self.stats.tls_addresses = len(self.tls)
-        self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
+        self._count_tls()
         self.stats.policies = len(self.policies)
         marks = saved.settings.get("collected", "").split()
         for mark in marks:
@@ -327,6 +339,12 @@ class GovmailRun(RunLedger):
                 with suppress(ValueError):
                     seconds = float(mark.removeprefix(SECONDS_MARK))
                     self.stats.seconds = max(self.stats.seconds, seconds)
+            if mark.startswith(PHASES_MARK):
+                with suppress(ValueError):
+                    dns, tls, https = map(float, mark.removeprefix(PHASES_MARK).split(","))
+                    self.stats.dns_seconds = max(self.stats.dns_seconds, dns)
+                    self.stats.tls_seconds = max(self.stats.tls_seconds, tls)
+                    self.stats.policy_seconds = max(self.stats.policy_seconds, https)
 
     def _ensure_dns(self, areas: set[str], scan_tls: bool) -> None:
         """Ask the planners of ``areas`` to a fixed point; with ``scan_tls`` (and
@@ -352,6 +370,7 @@ class GovmailRun(RunLedger):
         self._forget()
         self.stats.seconds += time.perf_counter() - start
         self.stats.dns_queries, self.stats.dns_failures = _counts(self._snapshot)
+        self.stats.dns_seconds += time.perf_counter() - start
         self.stats.phases.append("dns:" + ",".join(sorted(areas)))
         self._say(
             f"DNS: {self.stats.dns_queries} answers ({self.stats.dns_failures} failed) "
@@ -420,13 +439,20 @@ class GovmailRun(RunLedger):
         self._note_port25()
         self._forget()
         self._tls_done = True
-        self.stats.tls_addresses = len(self.tls)
-        self.stats.tls_handshakes = sum(s.handshakes for s in self.tls.values())
+        self._count_tls()
+        self.stats.tls_seconds += time.perf_counter() - start
         self.stats.phases.append("tls")
         self._say(
             f"TLS: {self.stats.tls_addresses} address(es), {self.stats.tls_handshakes} "
             f"handshakes in {time.perf_counter() - start:.1f} s"
         )
+
+    def _count_tls(self) -> None:
+        scans = self.tls.values()
+        self.stats.tls_addresses = len({(s.address, s.port) for s in scans})
+        self.stats.tls_names = len(self.tls)
+        self.stats.tls_handshakes = sum(s.handshakes for s in scans)
+        self.stats.tls_connections = sum(s.connections for s in scans)
 
     def _note_port25(self) -> None:
         """Whether outbound port 25 answered, looks blocked, or cannot be told, from the scans."""
@@ -458,6 +484,7 @@ class GovmailRun(RunLedger):
         self._forget()
         self._policies_done = True
         self.stats.policies = len(self.policies)
+        self.stats.policy_seconds += time.perf_counter() - start
         self.stats.phases.append("https")
         self._say(
             f"MTA-STS: {len(requests)} policy fetch(es) in {time.perf_counter() - start:.1f} s"

@@ -25,8 +25,9 @@ Decisions:
   ``--govmail-ca-file``: a private CA, the demo lab). The chain passes if either validated; a
   pass through ``ca-file`` alone says so. Other store names are ignored. No check under either
   name is INCONCLUSIVE. A failure names its cause in plain words, the validator's as well: a
-  chain that no instant of validity covers (``cert.chain.dates``: the collector validates as of
-  an instant inside every certificate's validity, so dates alone never read as "untrusted"), a
+  certificate outside its validity when checked (``cert.chain.dates``: the collector validates
+  now while the leaf is valid, else as of an instant inside every certificate's validity, so an
+  expired leaf alone never reads as "untrusted"; an expired CA certificate does), a
   self-signed certificate, a reason other than a missing root (an unacceptable extension, a
   refused algorithm), else the issuer of the last served certificate that is not a trusted root.
   Which RFC 5280 checks count as trust is :mod:`pytest_govmail.collect.trust`'s: the key
@@ -84,7 +85,7 @@ from pytest_govmail.judge.host import (
     tls_session,
 )
 from pytest_govmail.model.subject import Subject
-from pytest_govmail.model.tls import TlsScan, TrustCheck
+from pytest_govmail.model.tls import OUTSIDE_VALIDITY, TlsScan, TrustCheck
 from pytest_govmail.model.verdict import Finding, Verdict
 
 if TYPE_CHECKING:
@@ -156,7 +157,7 @@ _VALIDATION_CAUSES = (
         "forbidden public key algorithm",
         "a certificate's key is of a kind trust stores refuse",
     ),
-    (_DATES, "no instant when every certificate of the chain was valid"),
+    (_DATES, "a certificate is outside its validity period"),
     ("expired", "a certificate is outside its validity period"),
     ("not yet valid", "a certificate is outside its validity period"),
     ("no interior errors", _NO_ROOT),
@@ -295,9 +296,19 @@ def _trusted(scan: TlsScan) -> AddressVerdict:
                 "trusted CA, and serve its current SHA-2 intermediates with it.",
             )
         )
-    if any(_DATES in t.detail for t in checks):
-        # Trust is judged apart from dates (CERT-03): the collector validates as of an instant
-        # inside every certificate's validity, so this says there was none, whatever the root.
+    dated = [t for t in checks if _DATES in t.detail]
+    if dated:
+        # The collector validates while the leaf is valid, or as of an instant inside every
+        # certificate's validity: this names the certificates outside theirs at that instant.
+        specifics = next(
+            (
+                t.detail.partition(OUTSIDE_VALIDITY)[2].strip(" :")
+                for t in dated
+                if OUTSIDE_VALIDITY in t.detail
+            ),
+            "",
+        )
+        at = f" ({OUTSIDE_VALIDITY} {show_value(specifics, 240)})" if specifics else ""
         anchored = sorted({t.anchored_by for t in checks if t.anchored_by})
         through = (
             f"; it links to the trust anchor {show_value(anchored[0], 80)} by name and signature"
@@ -307,12 +318,11 @@ def _trusted(scan: TlsScan) -> AddressVerdict:
         return _bad(
             Finding(
                 "cert.chain.dates",
-                "the chain cannot be validated at any time: no instant when every certificate "
-                f"in it was valid (the leaf is valid {_when(leaf.not_valid_before_utc)} to "
-                f"{_when(leaf.not_valid_after_utc)}; see CERT-03){through}",
+                "the chain does not validate because a certificate in it is outside its "
+                f"validity period when checked{at}{through} (the leaf's own dates: CERT-03)",
                 _TRUSTED,
-                "Reissue the certificate from the CA (the CA's own certificate must be valid "
-                "for the whole life of the certificates it issues), and serve the CA's current "
+                "Reissue the certificate from a CA whose own certificates are valid for the "
+                "whole life of the certificates they issue, and serve the CA's current "
                 "intermediates with it.",
             )
         )

@@ -10,6 +10,7 @@ certificate is issued by the certificate whose subject is its issuer and whose k
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ __all__ = [
     "describe_name",
     "issued_by",
     "load_chain",
+    "load_pem_chain",
     "self_issued",
     "signed_by_key",
 ]
@@ -68,10 +70,16 @@ def _load_pem(pem: str) -> x509.Certificate | str:
 
 def load_chain(scan: TlsScan) -> Chain:
     """The served chain of ``scan``, parsed with cryptography; never raises."""
-    if not scan.chain_pem:
+    return load_pem_chain(scan.chain_pem)
+
+
+def load_pem_chain(chain_pem: Sequence[str]) -> Chain:
+    """A served chain given as PEM entries, leaf first (a TLS scan's, or the MTA-STS policy
+    host's); never raises."""
+    if not chain_pem:
         return Chain((), "no certificate recorded")
     certs: list[x509.Certificate] = []
-    for index, pem in enumerate(scan.chain_pem, start=1):
+    for index, pem in enumerate(chain_pem, start=1):
         loaded = _load_pem(pem) if isinstance(pem, str) else "not text"
         if isinstance(loaded, str):
             return Chain(

@@ -1,4 +1,4 @@
-"""Judges for DKIM (DKIM-01..DKIM-07): the keys a domain publishes, and sample messages' signatures.
+"""Judges for DKIM (DKIM-01..DKIM-08): the keys a domain publishes, and sample messages' signatures.
 
 Sources: RFC 6376 (section 3.6.1 key records, 3.6.2 key lookup, 3.5 and 6 signatures and their
 verification), RFC 8301 (section 3.1 no SHA-1, 3.2 RSA key sizes), RFC 8463 (ed25519-sha256),
@@ -28,6 +28,9 @@ the same in every judge:
   valid, non-revoked key found. With nothing to judge they return DKIM-01's verdict (FAIL with
   ``dkim.key.missing``/``revoked``/``invalid`` when the known selectors have no usable key,
   INCONCLUSIVE otherwise), as DMARC-02..08 do when no DMARC record applies.
+- DKIM-08 compares the live keys found: two selectors with one key FAIL (GOV.UK's DKIM
+  standard: a separate key and DNS entry per sending service); what DNS cannot show (which
+  services sign with which selector) is said in the details.
 - DKIM-07 verifies each sample message given for the domain with dkimpy, answering its key
   lookups from the run's DNS evidence only (so replay re-verifies offline with the same result):
   no sample message is NOT APPLICABLE. See :func:`dkim_signature_valid`.
@@ -445,6 +448,73 @@ def dkim_not_testing(subject: Subject) -> Verdict:
         return f"no key in test mode: {_list_keys(live)}"
 
     return _judge_keys(subject, _check_testing, passed)
+
+
+# --- DKIM-08: a selector (and key) per sending service ------------------------------------------
+
+#: What DNS cannot show about DKIM-08, said in every verdict.
+SELECTOR_LIMITS = (
+    "DNS shows which selectors publish which keys, not which services sign with them: one "
+    "selector used by several services, or a key copied between services under different "
+    "names elsewhere, cannot be seen here. Only the selectors tried are compared (those given, "
+    "those in sample messages, and the common list)"
+)
+
+
+def dkim_selector_per_service(subject: Subject) -> Verdict:
+    """DKIM-08: no two selectors publish the same public key, so each sending service can have,
+    rotate and revoke its own (GOV.UK DKIM standard: "You need a separate DKIM key and DNS entry
+    for each service you send email from").
+
+    Selectors are compared by the key they publish (key type and the decoded ``p=``), following
+    CNAMEs as a receiver does: ``selector2`` made a CNAME to ``selector1``, the same key pasted
+    at two selectors, or a wildcard ``*._domainkey`` with a live key (every selector tried then
+    answers it) all FAIL. A single key passes: DNS cannot tell how many services use it, and the
+    details say so (:data:`SELECTOR_LIMITS`). With no live key this returns DKIM-01's verdict.
+    """
+    found = survey(subject)
+    live = found.live
+    if not live:
+        return _no_live_key(subject, found)
+    details = (*found.details, ("limits", SELECTOR_LIMITS))
+    groups: dict[tuple[str, bytes], list[KeyRecord]] = {}
+    for record in live:
+        if record.key is None:  # never: a live record has parsed
+            continue
+        groups.setdefault((record.key.key_type, record.key.public_key), []).append(record)
+    shared = [g for g in groups.values() if len({r.selector for r in g}) > 1]
+    if shared:
+        findings = []
+        for group in shared:
+            selectors = list(dict.fromkeys(r.selector for r in group))
+            via = sorted({r.found_at for r in group if " via CNAME " in r.found_at})
+            wildcard = len(selectors) > 3 and all(r.source == SOURCE_COMMON for r in group)
+            why = (
+                "; so many guessed selectors answering one key suggests a wildcard "
+                "*._domainkey record with a live key"
+                if wildcard
+                else ""
+            )
+            cname = f" (reached via CNAME: {'; '.join(via)})" if via else ""
+            findings.append(
+                Finding(
+                    "dkim.key.shared",
+                    f"selectors {', '.join(selectors)} publish the same "
+                    f"{group[0].key.describe() if group[0].key else 'key'}{cname}{why}",
+                    "a different key at each selector: one selector and key per sending service",
+                    "Give each service that signs for the domain its own selector and key pair "
+                    f"(<service>._domainkey.{subject.domain}), so that one can be rotated or "
+                    "revoked without touching the others; replace a CNAME or copy that points "
+                    "one selector at another's key with that service's own key, and delete a "
+                    "wildcard *._domainkey record that holds a live key.",
+                )
+            )
+        return Verdict.failed(*findings, evidence=found.evidence, details=details)
+    if found.failed:
+        return _inconclusive_lookups(found, f"the {len(live)} key(s) found are all different")
+    listed = ", ".join(dict.fromkeys(r.selector for r in live))
+    what = "one selector" if len(groups) == 1 else f"{len(groups)} selectors, each its own key"
+    return Verdict.passed(f"{what}: {listed}", found.evidence, details)
 
 
 # --- DKIM-07: sample messages -------------------------------------------------------------------

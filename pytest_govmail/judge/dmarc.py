@@ -14,6 +14,11 @@ Which record applies (DMARC-01) follows RFC 7489 section 6.6.3: the TXT records 
 :func:`~pytest_govmail.records.dmarc.organisational_domain`). Several DMARC records at one name
 means no record applies (step 5; RFC 9989 section 4.10 discards them all too).
 
+Each record is judged as RFC 9989 (DMARCbis) reads it: DMARC-02, -04, -05 and PARK-02 carry
+:func:`dmarcbis_details` (what receivers apply, a warning per tag RFC 9989 removed, and each
+point where an RFC 7489 receiver reads the record otherwise), and DMARC-02's failure says how
+each kind of receiver reads an invalid record (:func:`invalid_record_details`).
+
 Conventions for every judge here:
 
 - Answers are read only through :func:`~pytest_govmail.judge.common.lookup`: a timeout or
@@ -38,16 +43,20 @@ from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.records.dmarc import (
+    REMOVED_TAGS,
     DmarcRecord,
     DmarcSyntaxError,
     ReportUri,
     authorisation_name,
     dmarc_records,
+    invalid_tags,
     is_dmarc_record,
     looks_like_dmarc,
     needs_authorisation,
     organisational_domain,
     parse_dmarc,
+    rfc7489_differences,
+    rfc9989_reading,
     salvage_dmarc,
 )
 from pytest_govmail.records.txt import txt_values
@@ -242,6 +251,95 @@ def _fix(subject: Subject, found: Applicable, record: DmarcRecord, action: str) 
     )
 
 
+# --- DMARCbis (RFC 9989): how the record reads, and where RFC 7489 receivers differ -------------
+
+
+def dmarcbis_details(record: DmarcRecord) -> tuple[tuple[str, str], ...]:
+    """Verdict details for a record judged under RFC 9989.
+
+    One "RFC 9989 reading" line (the policies applied to the domain, its existing and its
+    non-existent subdomains, after ``t=y``; or that no DMARC processing applies), a "warning" for
+    each tag RFC 9989 removed (``pct``, ``rf``, ``ri``: kept valid, never failed for), and an
+    "RFC 7489 receivers" line for each difference :func:`rfc7489_differences` finds.
+    """
+    reading = rfc9989_reading(record)
+    if reading.processed:
+        parts = [
+            f"the domain {reading.applied(reading.domain)}",
+            f"existing subdomains {reading.applied(reading.subdomains)}",
+            f"non-existent subdomains {reading.applied(reading.nonexistent)}",
+        ]
+        text = "receivers apply: " + ", ".join(parts)
+        if reading.testing:
+            text += " (t=y: one level below the policy written)"
+    else:
+        text = "no p and no rua: receivers apply no DMARC processing (section 4.10.1)"
+    details: list[tuple[str, str]] = [("RFC 9989 reading", text)]
+    for tag in REMOVED_TAGS:
+        if record.tag(tag) is not None:
+            details.append(
+                (
+                    "warning",
+                    f"{tag}={show_value(record.tag(tag) or '', 40)}: RFC 9989 removed {tag}; "
+                    "its receivers ignore it. Remove the tag when RFC 7489 receivers no longer "
+                    "matter to you.",
+                )
+            )
+    details.extend(("RFC 7489 receivers", line) for line in rfc7489_differences(record))
+    return tuple(details)
+
+
+def invalid_record_details(text: str) -> tuple[tuple[str, str], ...]:
+    """How receivers read a record that is not valid: RFC 9989 and RFC 7489 part ways here.
+
+    RFC 9989 section 4.8 discards each invalid tag for its default, but section 4.10.1 says a
+    record whose ``p``, ``sp`` or ``np`` is not valid is read "as if a record containing p=none
+    was retrieved" when ``rua`` holds a valid URI, and with no DMARC processing otherwise. RFC
+    7489 section 6.6.3 says the same of an invalid ``p`` or ``sp``, but it has no ``np``, ``t``
+    or ``psd``: it ignores those tags whatever their value, so an invalid ``np`` lowers the whole
+    policy to none for one kind of receiver and changes nothing for the other.
+    """
+    bad = invalid_tags(text)
+    if not bad:
+        return ()
+    kept = salvage_dmarc(text)
+    shown = ", ".join(show_value(t, 40) for t in bad)
+    policy_bad = [t for t in bad if t in ("p", "sp", "np")]
+    if policy_bad or kept.p is None:
+        what = f"{'/'.join(policy_bad)} not valid" if policy_bad else "no valid p"
+        if kept.rua:
+            reading = f"{what}: receivers act as if the record held p=none (section 4.10.1)"
+        else:
+            reading = f"{what} and no valid rua: receivers apply no DMARC processing"
+    else:
+        reading = (
+            f"receivers discard the invalid {shown} for the defaults (section 4.8) and read "
+            "the rest: " + dict(dmarcbis_details(kept))["RFC 9989 reading"]
+        )
+    old_bad = [t for t in bad if t in ("p", "sp")]
+    if old_bad:
+        same = "read p=none" if kept.rua else "apply no DMARC processing"
+        old = f"{'/'.join(old_bad)} not valid: RFC 7489 receivers {same} too (section 6.6.3)"
+    elif set(bad) <= {"np", "t", "psd"}:
+        old = (
+            f"RFC 7489 has no tag {shown} and ignores it, so its receivers apply the policy "
+            f"as written (p={kept.p or 'none'})"
+        )
+    else:
+        old = (
+            f"the invalid {shown} break RFC 7489's grammar: how its receivers read the record "
+            "varies (many discard it)"
+        )
+    return (("RFC 9989 reading", reading), ("RFC 7489 receivers", old))
+
+
+def _without_weak_np(record: DmarcRecord) -> DmarcRecord:
+    """The record without an ``np`` weaker than reject (for a parked domain's fix)."""
+    if record.np in (None, "reject"):
+        return record
+    return parse_dmarc(record.with_changes(drop=["np"]))
+
+
 # --- the requirements ---------------------------------------------------------------------------
 
 
@@ -304,11 +402,14 @@ def dmarc_syntax_valid(subject: Subject) -> Verdict:
                 _fix(subject, found, salvage_dmarc(found.text), f"Correct the record: {exc}."),
             ),
             evidence=found.evidence,
+            details=invalid_record_details(found.text),
         )
     notes = tuple(("note", note) for note in record.notes)
     extra = f" ({len(notes)} note(s))" if notes else ""
     return Verdict.passed(
-        f"valid DMARC record{extra}: {found.quoted()}", evidence=found.evidence, details=notes
+        f"valid DMARC record{extra}: {found.quoted()}",
+        evidence=found.evidence,
+        details=(*dmarcbis_details(record), *notes),
     )
 
 
@@ -378,9 +479,10 @@ def dmarc_pct_full(subject: Subject) -> Verdict:
     if isinstance(got, Verdict):
         return got
     found, record = got
+    details = dmarcbis_details(record)
     if record.pct is None or record.pct == 100:
         shown = "no pct tag" if record.pct is None else "pct=100"
-        return Verdict.passed(f"{shown}: {found.quoted()}", evidence=found.evidence)
+        return Verdict.passed(f"{shown}: {found.quoted()}", found.evidence, details)
     return Verdict.failed(
         Finding(
             "dmarc.pct.partial",
@@ -390,11 +492,14 @@ def dmarc_pct_full(subject: Subject) -> Verdict:
             _fix(subject, found, record, "Remove pct (RFC 9989 removed the tag)."),
         ),
         evidence=found.evidence,
+        details=details,
     )
 
 
 def dmarc_subdomain_policy(subject: Subject) -> Verdict:
-    """DMARC-05: ``sp`` is not none (MC "sp should be quarantine or reject"; RFC 7489 section 6.3).
+    """DMARC-05: ``sp`` is not none (MC "sp should be quarantine or reject"; RFC 7489 section 6.3),
+    nor is RFC 9989's ``np`` (section 4.7: the policy for non-existent subdomains) when
+    subdomains are otherwise protected.
 
     Only an explicit ``sp=none`` fails, as Mail Check's rule does. Without ``sp`` subdomains take
     ``p`` (RFC 9989 section 4.7), and ``p=none`` is DMARC-03's failure, not reported twice. Mail
@@ -406,18 +511,39 @@ def dmarc_subdomain_policy(subject: Subject) -> Verdict:
     if isinstance(got, Verdict):
         return got
     found, record = got
-    if record.sp != "none":
-        shown = f"sp={record.sp}" if record.sp else f"no sp tag (subdomains take p={record.policy})"
-        return Verdict.passed(f"{shown}: {found.quoted()}", evidence=found.evidence)
-    return Verdict.failed(
-        Finding(
-            "dmarc.sp.none",
-            f"sp=none leaves subdomains unprotected: {found.quoted()}",
-            "no sp tag, or sp=quarantine or sp=reject",
-            _fix(subject, found, record, "Remove sp=none (subdomains then take p)."),
-        ),
-        evidence=found.evidence,
-    )
+    details = dmarcbis_details(record)
+    findings = []
+    if record.sp == "none":
+        findings.append(
+            Finding(
+                "dmarc.sp.none",
+                f"sp=none leaves subdomains unprotected: {found.quoted()}",
+                "no sp tag, or sp=quarantine or sp=reject",
+                _fix(subject, found, record, "Remove sp=none (subdomains then take p)."),
+            )
+        )
+    if record.np == "none" and record.subdomain_policy != "none":
+        findings.append(
+            Finding(
+                "dmarc.np.none",
+                "np=none leaves non-existent subdomains unprotected: RFC 9989 receivers apply "
+                f"none to mail from them (section 4.7): {found.quoted()}",
+                "no np tag (non-existent subdomains then take sp, else p), or np=quarantine or "
+                "np=reject",
+                _publish(
+                    subject,
+                    found,
+                    record.with_changes(drop=["np"]),
+                    "Remove np=none: made-up subdomains are what spoofers use.",
+                ),
+            )
+        )
+    if findings:
+        return Verdict.failed(*findings, evidence=found.evidence, details=details)
+    shown = f"sp={record.sp}" if record.sp else f"no sp tag (subdomains take p={record.policy})"
+    if record.np is not None:
+        shown += f", np={record.np}"
+    return Verdict.passed(f"{shown}: {found.quoted()}", found.evidence, details)
 
 
 def dmarc_aggregate_reporting(subject: Subject) -> Verdict:
@@ -592,11 +718,18 @@ def parked_dmarc_reject(subject: Subject) -> Verdict:
             problems.append(
                 f"sp={record.sp}" if record.sp else f"no sp tag (subdomains take p={record.policy})"
             )
+    if not problems and record.np not in (None, "reject"):
+        problems.append(
+            f"np={record.np} (RFC 9989: mail from non-existent subdomains gets {record.np})"
+        )
     if not problems and record.t == "y":
         problems.append("t=y (RFC 9989 test mode: receivers apply quarantine, not reject)")
+    details = dmarcbis_details(record)
     if not problems:
         return Verdict.passed(
-            f"reject for the domain and its subdomains: {found.quoted()}", evidence=found.evidence
+            f"reject for the domain and its subdomains: {found.quoted()}",
+            found.evidence,
+            details,
         )
     return Verdict.failed(
         Finding(
@@ -606,9 +739,12 @@ def parked_dmarc_reject(subject: Subject) -> Verdict:
             _publish(
                 subject,
                 found,
-                recommended_record(record, parked=True, for_subdomain=found.inherited),
+                recommended_record(
+                    _without_weak_np(record), parked=True, for_subdomain=found.inherited
+                ),
                 "A domain that sends no mail should reject everything in its name.",
             ),
         ),
         evidence=found.evidence,
+        details=details,
     )

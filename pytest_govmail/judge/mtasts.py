@@ -1,4 +1,4 @@
-"""MTA-STS (RFC 8461): MTASTS-01, the ``_mta-sts`` TXT record, and MTASTS-02..07, the policy.
+"""MTA-STS (RFC 8461): MTASTS-01, the ``_mta-sts`` TXT record, and MTASTS-02..09, the policy.
 
 Sources: RFC 8461 section 3.1 (the record, and: records that do not begin with ``v=STSv1`` are
 discarded; if not exactly one remains, or it is invalid, senders assume there is no MTA-STS
@@ -48,6 +48,10 @@ The policy judges (MTASTS-02..07) read ``subject.policies[domain]``, a
   FAIL fails it, naming host and requirement; otherwise any INCONCLUSIVE (including a host not
   probed) makes it INCONCLUSIVE. A policy that matches no MX host FAILS (enforcing it would stop
   all mail; see MTASTS-06).
+- MTASTS-08 (advisory) FAILS a valid ``*.`` mx pattern, naming the MX hosts it matches (G5: "Do
+  not use wildcard MX records"); a ``*`` inside a label is MTASTS-03's syntax failure.
+- MTASTS-09 warns (SHOULD) when the policy host's certificate is within CERT-04's window of its
+  notAfter, read from the chain the fetch recorded.
 
 Verdict ``evidence`` lists DNS questions only (the ``_mta-sts`` TXT, the policy host's A/AAAA,
 the MX set); the fetch itself (URL, address, status, headers, certificate, policy text) is in the
@@ -59,9 +63,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 
 from pytest_govmail.judge import cert, tls
+from pytest_govmail.judge.chain import load_pem_chain
 from pytest_govmail.judge.common import describe_answer, lookup, show_value, where
+from pytest_govmail.judge.host import expiry_days, judging_profile, judging_time
 from pytest_govmail.model.dns import ErrorKind, Query
 from pytest_govmail.model.https import (
     MAX_BODY_BYTES,
@@ -76,6 +83,8 @@ from pytest_govmail.records.mtasts_policy import (
     MAX_AGE_LIMIT,
     MtaStsPolicy,
     MtaStsPolicyError,
+    is_wildcard_pattern,
+    mx_pattern_matches,
     parse_mtasts_policy,
 )
 from pytest_govmail.records.mx import ADDRESS_TYPES, mail_hosts
@@ -496,7 +505,7 @@ def mtasts_policy_valid(subject: Subject) -> Verdict:
     except MtaStsPolicyError as exc:
         return Verdict.failed(
             Finding(
-                "mtasts.policy.syntax",
+                exc.code,
                 f"the policy at {fetch.url} is invalid: {show_value(str(exc), 400)}",
                 "version: STSv1, one mode (enforce, testing or none), one max_age of at most "
                 f"{MAX_AGE_LIMIT}, one mx line per mail host, one 'key: value' per line",
@@ -712,4 +721,107 @@ def mtasts_safe_to_enforce(subject: Subject) -> Verdict:
         f"every MX host the policy matches ({', '.join(matched)}) passes TLS-02 and CERT-01..03",
         evidence,
         details,
+    )
+
+
+def mtasts_no_wildcard_mx(subject: Subject) -> Verdict:
+    """MTASTS-08 (advisory): the policy names each MX host, with no ``*.`` pattern (G5: "Do not
+    use wildcard MX records").
+
+    RFC 8461 section 3.2 allows a ``*.`` leftmost label, matching any one label (section 4.1), so
+    such a policy is valid (MTASTS-03 passes) and every MX it matches is enforced. The guidance
+    still asks for names: a wildcard also vouches for hosts that are not, or are no longer, the
+    domain's mail servers, and for a shared provider's whole fleet. The MX hosts each wildcard
+    matches today are named, so the fix is a list of ``mx:`` lines. A wildcard *inside* a label
+    (``mx*.example.net``) is not a pattern at all: MTASTS-03 fails it, and this judge points
+    there. ``mode: none`` lists no hosts, so this does not apply to it.
+    """
+    parsed = _parsed(subject)
+    if isinstance(parsed, Verdict):
+        return parsed
+    policy, fetch, evidence = parsed
+    details = _fetch_details(fetch)
+    if policy.mode == "none" and not policy.mx:
+        return Verdict.not_applicable("mode: none: the policy lists no MX hosts", evidence)
+    wildcards = [p for p in policy.mx if is_wildcard_pattern(p)]
+    if not wildcards:
+        listed = ", ".join(show_value(p, 100) for p in policy.mx[:10])
+        return Verdict.passed(f"every mx line names one host: {listed}", evidence, details)
+    hosts = mail_hosts(subject.target, subject.dns) or ()
+    matched: list[str] = []
+    for pattern in wildcards:
+        covered = [h for h in hosts if mx_pattern_matches(pattern, h)]
+        shown = ", ".join(covered) if covered else "no current MX host"
+        matched.append(f"{show_value(pattern, 100)} (matches {shown})")
+    named = [h for h in hosts if policy.matching_pattern(h) in wildcards]
+    example = "\\n".join(f"mx: {h}" for h in named) or "one 'mx: <host>' line per MX host"
+    return Verdict.failed(
+        Finding(
+            "mtasts.mx.wildcard",
+            f"the policy at {fetch.url} uses wildcard mx patterns: {'; '.join(matched)}",
+            "an mx line naming each MX host, no '*.' pattern (G5)",
+            f"Replace each wildcard with the MX hosts it stands for ({example}) and change the "
+            "id in the _mta-sts TXT record.",
+        ),
+        evidence=evidence,
+        details=details,
+    )
+
+
+def mtasts_cert_not_expiring(subject: Subject) -> Verdict:
+    """MTASTS-09: the policy host's certificate is more than N days from its notAfter, N being
+    CERT-04's window (``--govmail-cert-expiry-days``, else the cipher profile's).
+
+    RFC 8461 section 3.3: the policy is fetched over HTTPS with a certificate that validates, and
+    when no policy can be fetched and none is cached "senders MUST continue with delivery as
+    though the domain has not implemented MTA-STS". A policy host whose certificate lapses turns
+    the domain's protection off as each sender's cache (``max_age``) runs out, so its expiry is
+    warned of like an MX host's (CERT-04). The leaf is the first certificate the collector
+    recorded (``PolicyFetch.chain_pem``). No fetch: the same answer as MTASTS-02..07; a fetch
+    that got no certificate cannot be judged here (MTASTS-02 says why): inconclusive when the
+    host could not be reached, not applicable when it was reached but the TLS handshake failed.
+    """
+    fetch = subject.policies.get(subject.domain)
+    if fetch is None:
+        return _without_fetch(subject)
+    evidence = _policy_keys(subject.domain)
+    details = _fetch_details(fetch)
+    chain = load_pem_chain(fetch.chain_pem)
+    if not chain.certs:
+        if fetch.error is not None and fetch.error.kind is ErrorKind.TLS_HANDSHAKE:
+            return Verdict.not_applicable(
+                f"{fetch.host} presented no certificate to judge: the TLS handshake failed "
+                f"({show_value(fetch.error.describe(), 200)}; see MTASTS-02)",
+                evidence,
+            )
+        why = fetch.error.describe() if fetch.error is not None else chain.problem
+        return Verdict.inconclusive(
+            f"no certificate of {fetch.host} to judge ({show_value(why, 200)}; see MTASTS-02)",
+            evidence,
+            details,
+        )
+    days = expiry_days(subject, judging_profile(subject))
+    now = judging_time(subject)
+    end = chain.certs[0].not_valid_after_utc
+    left = end - now
+    window = [("judged at", f"{now.isoformat(timespec='seconds')}; warning window {days} days")]
+    if left > timedelta(days=days):
+        return Verdict.passed(
+            f"the certificate of {fetch.host} expires {end:%Y-%m-%d}, in {left.days} days",
+            evidence,
+            [*window, *details],
+        )
+    state = f"{left.days} day(s) left" if left >= timedelta(0) else "already expired"
+    return Verdict.failed(
+        Finding(
+            "mtasts.cert.expiry_soon",
+            f"the certificate of the MTA-STS policy host {fetch.host} expires "
+            f"{end:%Y-%m-%d %H:%M} UTC ({state})",
+            f"more than {days} days before notAfter",
+            f"Renew the certificate of {fetch.host} now and automate its renewal (for example "
+            "with ACME): when it lapses, senders cannot refresh the policy and stop applying "
+            "MTA-STS once their cached copy expires.",
+        ),
+        evidence=evidence,
+        details=[*window, *details],
     )

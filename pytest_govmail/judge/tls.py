@@ -46,7 +46,8 @@ What each requirement needs, and what it says when it is missing:
 - TLS-03/TLS-04 FAIL when any of the versions is accepted; TLS-05 judges the suite the server
   chose at the highest version it accepts (a higher version whose outcome is unknown makes it
   INCONCLUSIVE); TLS-06 looks at every version; TLS-07 only at TLS 1.2 (a server that refuses
-  TLS 1.2 passes: it accepts no TLS 1.2 suite); TLS-09 judges ``key_exchange`` (ECDHE on an
+  TLS 1.2 passes: it accepts no TLS 1.2 suite); TLS-09 judges ``key_exchange`` and every
+  accepted suite's own key exchange (``VersionProbe.key_exchanges``; ECDHE on an
   allowed group or a hybrid group that contains one; DHE of at least ``min_dhe_bits``; the
   static ``RSA``, ``ECDH`` and ``DH`` kinds and anonymous ``*_anon`` kinds FAIL; any other kind
   passes only on an allowed group); TLS-10's renegotiation and compression parts pass on a

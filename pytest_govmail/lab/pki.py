@@ -178,12 +178,14 @@ class LabPki:
         not_before: datetime.datetime | None = None,
         not_after: datetime.datetime | None = None,
         self_signed: bool = False,
+        authority_key_identifier: bool = True,
     ) -> LeafCert:
         """Issue a server certificate for the DNS ``names`` (the first is also the CN).
 
         The default validity is from one day ago to 90 days ahead. ``self_signed`` makes the
         leaf sign itself (no intermediates). SHA-1 needs an RSA signer: the intermediate is
-        RSA, and a self-signed SHA-1 leaf needs an RSA ``key``.
+        RSA, and a self-signed SHA-1 leaf needs an RSA ``key``. ``authority_key_identifier``
+        False leaves the AKI out (as many self-signed "snakeoil" certificates do).
         """
         if not names:
             raise ValueError("a leaf certificate needs at least one DNS name")
@@ -239,8 +241,9 @@ class LabPki:
             .add_extension(
                 x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False
             )
-            .add_extension(aki, critical=False)
         )
+        if authority_key_identifier:
+            builder = builder.add_extension(aki, critical=False)
         cert = builder.sign(signer, hashes.SHA256())
         if signature_hash is SignatureHash.SHA1:
             cert = _resign_sha1(cert, signer)

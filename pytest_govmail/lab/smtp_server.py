@@ -29,6 +29,12 @@ Design, and why:
   Plaintext buffered when STARTTLS is accepted is discarded (no command injection).
 * Counters and a bounded per-connection log (:class:`ConnectionRecord`) let tests and the bench
   count connections and handshakes as the server saw them.
+* The shared-provider shape (:func:`shared_provider`): many tenant MX names on one address, as
+  Microsoft 365 and Proofpoint give their customers. The server routes each handshake by the
+  ClientHello's SNI, read with ``MSG_PEEK`` before OpenSSL sees it (as an SNI-routing front end
+  does): a name in ``sni_contexts`` gets that context (its own certificate, or a different TLS
+  server behind the same address, with other versions and suites), or, mapped to None, a TCP
+  reset (a router with no backend for it); any other name the default.
 
 What this machine's OpenSSL (3.0) can serve, and so what the profiles use: TLS 1.0 to 1.3
 (TLS 1.0/1.1 only at ``@SECLEVEL=0``), static-RSA suites, CBC-SHA1 suites, NULL and anonymous
@@ -50,6 +56,7 @@ import logging
 import selectors
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -76,6 +83,10 @@ __all__ = [
     "POSTSCREEN",
     "PROFILES",
     "SELF_SIGNED",
+    "SHARED_PROVIDER_ADDRESS",
+    "SHARED_PROVIDER_HOST",
+    "SHARED_PROVIDER_OTHER_SERVER",
+    "SHARED_PROVIDER_OWN_CERT",
     "SILENT",
     "SLOW_BANNER",
     "SLOW_HANDSHAKE",
@@ -94,7 +105,11 @@ __all__ = [
     "LabSmtpServer",
     "LeafSpec",
     "SmtpProfile",
+    "SniRoute",
     "StartTls",
+    "shared_provider",
+    "shared_provider_tenants",
+    "shared_provider_zones",
 ]
 
 _log = logging.getLogger(__name__)
@@ -362,6 +377,7 @@ class ConnectionRecord:
     cipher: str | None = None
     tls_error: str | None = None
     seconds: float = 0.0
+    sni: str | None = None
 
 
 class _Closed(Exception):
@@ -480,6 +496,7 @@ class LabSmtpServer(LabServerLifecycle[_Channel]):
         idle_timeout: float = 10.0,
         max_connections: int = 64,
         log_size: int = 10_000,
+        sni_contexts: Mapping[str, ssl.SSLContext | None] | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port out of range: {port}")
@@ -495,6 +512,8 @@ class LabSmtpServer(LabServerLifecycle[_Channel]):
         self._idle = idle_timeout
         self._max_connections = max_connections
         self._context = context
+        #: Lower-case SNI name -> the TLS server behind the address for that name.
+        self._sni_contexts = {k.lower(): v for k, v in (sni_contexts or {}).items()}
         if self._context is None and profile.needs_tls:
             if pki is None:
                 raise ValueError(f"profile {profile.name!r} serves TLS: pass pki= or context=")
@@ -822,9 +841,18 @@ class LabSmtpServer(LabServerLifecycle[_Channel]):
         with self._lock:
             self._handshakes += 1
         session.handshake_attempted = True
-        tls = self._context.wrap_socket(
-            channel.sock, server_side=True, do_handshake_on_connect=False
-        )
+        context = self._context
+        if self._sni_contexts:
+            session.sni = _peek_server_name(channel.sock, self._idle)
+            routed = self._sni_contexts.get(session.sni or "", context)
+            if routed is None:  # no backend for this name: reset the connection
+                channel.sock.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                session.tls_error = "reset by the SNI router"
+                raise _Closed("reset by the SNI router")
+            context = routed
+        tls = context.wrap_socket(channel.sock, server_side=True, do_handshake_on_connect=False)
         channel.sock = tls
         tls.settimeout(self._idle)
         try:
@@ -873,6 +901,7 @@ class _Session:
     tls_version: str | None = None
     cipher: str | None = None
     tls_error: str | None = None
+    sni: str | None = None
 
     def record(self, seconds: float) -> ConnectionRecord:
         return ConnectionRecord(
@@ -885,7 +914,67 @@ class _Session:
             cipher=self.cipher,
             tls_error=self.tls_error,
             seconds=round(seconds, 4),
+            sni=self.sni,
         )
+
+
+#: The largest ClientHello record read ahead for its SNI (a TLS record is at most 16 KiB).
+_HELLO_MAX = 5 + 16384
+
+
+def _peek_server_name(sock: socket.socket, timeout: float) -> str | None:
+    """The SNI host name of the ClientHello waiting on ``sock``, read without consuming it
+    (``MSG_PEEK``), or None (no SNI, not a TLS ClientHello, or not complete in ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    want = 5
+    data = b""
+    while len(data) < want:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            sock.settimeout(left)
+            data = sock.recv(want, socket.MSG_PEEK)
+        except OSError:
+            return None
+        if not data:
+            return None
+        if len(data) >= 5:
+            if data[0] != 22:
+                return None
+            want = min(5 + int.from_bytes(data[3:5], "big"), _HELLO_MAX)
+            if len(data) < want:
+                time.sleep(0.005)  # the rest of the record is on its way
+    return _server_name(data[5:want])
+
+
+def _server_name(hello: bytes) -> str | None:
+    """The host_name of a ClientHello's server_name extension (RFC 6066 section 3)."""
+
+    def take(at: int, size: int) -> tuple[bytes, int]:
+        if at + size > len(hello):
+            raise IndexError
+        return hello[at : at + size], at + size
+
+    try:
+        if hello[0] != 1:  # client_hello
+            return None
+        at = 4 + 2 + 32  # handshake header, client_version, random
+        for width in (1, 2, 1):  # session_id, cipher_suites, compression_methods
+            size, at = take(at, width)
+            _, at = take(at, int.from_bytes(size, "big"))
+        size, at = take(at, 2)
+        end = at + int.from_bytes(size, "big")
+        while at + 4 <= end:
+            kind, at = take(at, 2)
+            size, at = take(at, 2)
+            body, at = take(at, int.from_bytes(size, "big"))
+            if kind == b"\x00\x00" and len(body) > 5 and body[2] == 0:
+                length = int.from_bytes(body[3:5], "big")
+                return body[5 : 5 + length].decode("ascii", "replace").lower().rstrip(".")
+    except IndexError:
+        return None
+    return None
 
 
 def _context_for(profile: SmtpProfile, hostname: str, pki: LabPki) -> ssl.SSLContext:
@@ -911,12 +1000,88 @@ def _context_for(profile: SmtpProfile, hostname: str, pki: LabPki) -> ssl.SSLCon
 
 
 @dataclass(frozen=True, slots=True)
+class SniRoute:
+    """A name a shared address answers for with another TLS server: ``profile`` gives its
+    versions, suites and certificate (issued for ``name`` unless the profile's leaf names);
+    None resets every handshake with that name (an SNI router with no backend for it)."""
+
+    name: str
+    profile: SmtpProfile | None
+
+
+@dataclass(frozen=True, slots=True)
 class LabMx:
-    """One sample MX of the lab: its name, its loopback address and how it behaves."""
+    """One sample MX of the lab: its name, its loopback address and how it behaves.
+
+    ``sni_routes`` make it a shared provider's address: those names, when sent as SNI, reach
+    another TLS server behind it (:class:`SniRoute`); every other name gets ``profile``'s.
+    """
 
     hostname: str
     address: str
     profile: SmtpProfile
+    sni_routes: tuple[SniRoute, ...] = ()
+
+
+#: The shared-provider shape: one address, a provider certificate for
+#: ``*.mail.sharedprovider.example`` (Microsoft 365 serves ``*.mail.protection.outlook.com`` to
+#: every ``<tenant>.mail.protection.outlook.com`` the same way), tenant names under it, a
+#: tenant whose own vanity MX name gets its own certificate by SNI, and a name that an SNI
+#: router sends to a different, older server behind the same address.
+SHARED_PROVIDER_ADDRESS = "127.0.6.10"
+SHARED_PROVIDER_HOST = "mail.sharedprovider.example"
+SHARED_PROVIDER_OWN_CERT = "mx.own-cert-council.gov.uk"
+SHARED_PROVIDER_OTHER_SERVER = "gateway.old-council.gov.uk"
+_PROVIDER = dataclasses.replace(
+    COMPLIANT,
+    name="shared-provider",
+    description="a shared provider's address: one wildcard certificate for its tenants",
+    leaf=LeafSpec(names=("*.mail.sharedprovider.example", SHARED_PROVIDER_HOST)),
+)
+#: The different server behind the provider's address: TLS 1.2 at most, its own suites.
+_OLD_GATEWAY = SmtpProfile(
+    "old-gateway",
+    "an older gateway behind the provider's SNI router: TLS 1.2 at most, CBC-SHA1 first",
+    maximum_version=ssl.TLSVersion.TLSv1_2,
+    ciphers=("ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-GCM-SHA384"),
+)
+
+
+def shared_provider_tenants(count: int) -> tuple[str, ...]:
+    """``count`` tenant MX names under the provider's wildcard."""
+    return tuple(f"tenant{n}.mail.sharedprovider.example" for n in range(1, count + 1))
+
+
+def shared_provider_zones(tenants: int, address: str = SHARED_PROVIDER_ADDRESS) -> dict[str, str]:
+    """Zones for the shape: ``tenant<N>-council.gov.uk`` each with MX
+    ``tenant<N>.mail.sharedprovider.example`` (a wildcard A record, as the provider's tenant
+    names all resolve into its pool), and the two councils whose own MX names point there."""
+    soa = (
+        "@ 300 IN SOA ns1.lab-dns.example. hostmaster.lab-dns.example. 1 3600 600 604800 300\n"
+        "@ 300 IN NS ns1.lab-dns.example.\n"
+    )
+    zones = {"sharedprovider.example": f"{soa}mail 300 IN A {address}\n*.mail 300 IN A {address}\n"}
+    for index in range(1, tenants + 1):
+        zones[f"tenant{index}-council.gov.uk"] = (
+            f"{soa}@ 300 IN MX 10 tenant{index}.mail.sharedprovider.example.\n"
+        )
+    for name in (SHARED_PROVIDER_OWN_CERT, SHARED_PROVIDER_OTHER_SERVER):
+        label, domain = name.split(".", 1)
+        zones[domain] = f"{soa}@ 300 IN MX 10 {name}.\n{label} 300 IN A {address}\n"
+    return zones
+
+
+def shared_provider(address: str = SHARED_PROVIDER_ADDRESS) -> LabMx:
+    """The shared provider's server (see :data:`SHARED_PROVIDER_ADDRESS`)."""
+    return LabMx(
+        SHARED_PROVIDER_HOST,
+        address,
+        _PROVIDER,
+        sni_routes=(
+            SniRoute(SHARED_PROVIDER_OWN_CERT, dataclasses.replace(COMPLIANT, name="own-cert")),
+            SniRoute(SHARED_PROVIDER_OTHER_SERVER, _OLD_GATEWAY),
+        ),
+    )
 
 
 class LabSmtpFleet(StartStop):
@@ -955,6 +1120,13 @@ class LabSmtpFleet(StartStop):
             for mx in self.hosts
             if mx.profile.needs_tls
         }
+        routes = {
+            mx.hostname: {
+                r.name: None if r.profile is None else _context_for(r.profile, r.name, self._pki)
+                for r in mx.sni_routes
+            }
+            for mx in self.hosts
+        }
         last: OSError | None = None
         for _ in range(attempts):
             started: list[LabSmtpServer] = []
@@ -968,6 +1140,7 @@ class LabSmtpFleet(StartStop):
                         port=port,
                         context=contexts.get(mx.hostname),
                         idle_timeout=self._idle,
+                        sni_contexts=routes[mx.hostname],
                     ).start()
                     started.append(server)
                     port = server.address[1]

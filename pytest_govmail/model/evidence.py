@@ -25,7 +25,10 @@ from pytest_govmail.model.target import Role, Target
 from pytest_govmail.model.text import inert
 from pytest_govmail.model.tls import TlsScan
 
-SCHEMA_VERSION = 1
+#: 2: a TLS scan may share its server facts with another name's scan of the same address
+#: (``shared_with``, ``sharing``, ``retries``), and ``tls_addresses`` sums each address's load.
+#: A version 1 file reads as before: every scan its own (no field it lacks is needed).
+SCHEMA_VERSION = 2
 
 #: The largest evidence file read (a 10,000-domain sweep writes about 100 MiB): anything larger
 #: is refused before it is read, so that a wrong path (a disk image, /dev/zero) cannot exhaust
@@ -159,6 +162,10 @@ def _lists(evidence: Evidence) -> dict[str, Iterable[Any]]:
         "targets": (_target_to_json(t) for t in evidence.targets),
         "dns": (_result_to_json(r) for r in sorted(evidence.dns, key=lambda r: r.query)),
         "tls": (model_tls.to_json(evidence.tls[k]) for k in sorted(evidence.tls)),
+        # Derived from "tls" (and recomputed on reading): what each address was asked.
+        "tls_addresses": (
+            load.to_json() for load in model_tls.address_loads(evidence.tls.values())
+        ),
         "policies": model_https.policies_to_json(evidence.policies),
         "messages": (m.to_json() for m in evidence.messages),
     }

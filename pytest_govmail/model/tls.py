@@ -4,16 +4,24 @@ These are facts, never verdicts (the judges in ``judge/tls.py`` and ``judge/cert
 kept in the project's own terms so that the evidence file does not depend on sslyze's objects,
 which change shape between major versions. One :class:`TlsScan` covers one address of one MX
 host; a host test judges every address of its host and names the one that fails.
+
+The TLS facts of a server belong to its address, the certificate to the name it is asked for:
+shared providers give every customer its own MX name on a few addresses, so a run enumerates
+versions, suites, key exchange, compression and renegotiation once per (address, port) and, for
+each further name on that address, makes one handshake with that name as SNI for the chain it
+serves. Such a scan says whose full scan its server facts come from (``shared_with``) and how
+it was made (``sharing``); :func:`address_loads` sums what each address was asked.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pytest_govmail.model.dns import ErrorKind, ProbeError
+from pytest_govmail.model.text import inert
 
 
 class TlsVersion(enum.StrEnum):
@@ -64,15 +72,27 @@ class VersionProbe:
     cipher_suites: tuple[str, ...] = ()
     preferred: str | None = None
     suites_complete: bool = True
+    #: The key exchange seen on each accepted suite's own handshake (``KeyExchange.suite``
+    #: names it), in the order of ``cipher_suites``: TLS-09 judges every one, not only the
+    #: negotiated one. Empty in evidence collected before it was recorded.
+    key_exchanges: tuple[KeyExchange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class KeyExchange:
-    """The key exchange of the preferred handshake: ``ECDHE`` with a group, ``DHE`` with bits."""
+    """A handshake's key exchange: ``ECDHE`` with a group, ``DHE`` with bits, or a kind read
+    from the suite's name (static ``RSA``, ``ECDH``, ``DH``; anonymous ``DH_anon``, ``ECDH_anon``).
+    ``suite`` is the IANA name of the suite it was seen on ("" for the preferred handshake's)."""
 
     kind: str
     group: str | None = None
     bits: int | None = None
+    suite: str = ""
+
+
+#: In a failed ``TrustCheck.detail``: the words before the certificates that were outside their
+#: validity at the instant of validation ("outside its validity at 2026-01-02: CA (valid ...)").
+OUTSIDE_VALIDITY = "outside its validity at"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +110,16 @@ class TrustCheck:
 
 @dataclass(frozen=True, slots=True)
 class TlsScan:
-    """Everything seen at one address of one MX host (port 25 unless a lab says otherwise)."""
+    """Everything seen at one address of one MX host (port 25 unless a lab says otherwise).
+
+    ``connections``, ``handshakes`` and ``retries`` (connections made again after a 421, a
+    reset or a refusal) are what this name's scan cost the server. ``shared_with`` is empty
+    when this scan enumerated the server itself; otherwise it names the MX host whose scan of
+    the same address gave ``versions``, ``key_exchange``, ``compression`` and the renegotiation
+    facts, while ``smtp``, ``chain_pem`` and ``trust`` are this name's own (one connection, one
+    handshake with this name as SNI). ``sharing`` says in words which it was, and why a name
+    was scanned in full after all (its SNI showed a different server).
+    """
 
     host: str
     address: str
@@ -109,6 +138,9 @@ class TlsScan:
     chain_pem: tuple[str, ...] = ()
     trust: tuple[TrustCheck, ...] = ()
     profile: str = ""
+    retries: int = 0
+    shared_with: str = ""
+    sharing: str = ""
 
     def version(self, version: TlsVersion) -> VersionProbe | None:
         for probe in self.versions:
@@ -154,6 +186,11 @@ def to_json(scan: TlsScan) -> dict[str, Any]:
                 "cipher_suites": list(v.cipher_suites),
                 "preferred": v.preferred,
                 "suites_complete": v.suites_complete,
+                **(
+                    {"key_exchanges": [_kex_to_json(k) for k in v.key_exchanges]}
+                    if v.key_exchanges
+                    else {}
+                ),
             }
             for v in scan.versions
         ],
@@ -178,7 +215,23 @@ def to_json(scan: TlsScan) -> dict[str, Any]:
             for t in scan.trust
         ],
         "profile": scan.profile,
+        "retries": scan.retries,
+        "shared_with": scan.shared_with,
+        "sharing": scan.sharing,
     }
+
+
+def _kex_to_json(kex: KeyExchange) -> dict[str, Any]:
+    return {"kind": kex.kind, "group": kex.group, "bits": kex.bits, "suite": kex.suite}
+
+
+def _kex_from_json(data: Mapping[str, Any]) -> KeyExchange:
+    return KeyExchange(
+        kind=str(data["kind"]),
+        group=data.get("group"),
+        bits=data.get("bits"),
+        suite=str(data.get("suite", "")),
+    )
 
 
 def from_json(data: Mapping[str, Any]) -> TlsScan:
@@ -210,6 +263,7 @@ def from_json(data: Mapping[str, Any]) -> TlsScan:
                 cipher_suites=tuple(str(x) for x in v.get("cipher_suites", ())),
                 preferred=v.get("preferred"),
                 suites_complete=bool(v.get("suites_complete", True)),
+                key_exchanges=tuple(_kex_from_json(k) for k in v.get("key_exchanges", ())),
             )
             for v in data.get("versions", ())
         ),
@@ -230,4 +284,73 @@ def from_json(data: Mapping[str, Any]) -> TlsScan:
             for t in data.get("trust", ())
         ),
         profile=str(data.get("profile", "")),
+        retries=int(data.get("retries", 0)),
+        shared_with=str(data.get("shared_with", "")),
+        sharing=str(data.get("sharing", "")),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AddressLoad:
+    """What one run asked of one server address (politeness per provider).
+
+    ``names`` are the MX host names served on it, ``full_scans`` those whose scan enumerated
+    the server (one, unless a name's SNI showed a different server behind the address).
+    """
+
+    address: str
+    port: int
+    connections: int = 0
+    handshakes: int = 0
+    retries: int = 0
+    names: tuple[str, ...] = ()
+    full_scans: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "port": self.port,
+            "connections": self.connections,
+            "handshakes": self.handshakes,
+            "retries": self.retries,
+            "names": list(self.names),
+            "full_scans": list(self.full_scans),
+        }
+
+
+def address_loads(scans: Iterable[TlsScan]) -> list[AddressLoad]:
+    """Per (address, port): connections, handshakes, retries and names served, busiest first
+    (most handshakes, then most connections)."""
+    loads: dict[tuple[str, int], AddressLoad] = {}
+    for scan in scans:
+        key = (scan.address, scan.port)
+        load = loads.get(key) or AddressLoad(scan.address, scan.port)
+        full = () if scan.shared_with else (scan.host,)
+        loads[key] = AddressLoad(
+            scan.address,
+            scan.port,
+            load.connections + scan.connections,
+            load.handshakes + scan.handshakes,
+            load.retries + scan.retries,
+            (*load.names, scan.host),
+            (*load.full_scans, *full),
+        )
+    return sorted(loads.values(), key=lambda x: (-x.handshakes, -x.connections, x.address, x.port))
+
+
+def busiest_address(scans: Iterable[TlsScan]) -> list[str]:
+    """The address a run asked most of (most handshakes, then connections), as one line for
+    the terminal summary; no line when nothing was scanned. It is what a shared provider saw
+    of the run, the figure its throttling answers to."""
+    loads = address_loads(scans)
+    if not loads:
+        return []
+    top = loads[0]
+    # Shown inert: a replayed file's address is anybody's text.
+    where = inert(f"[{top.address}]" if ":" in top.address else top.address)[:64]
+    where += f":{top.port}"
+    full = f" ({len(top.full_scans)} full scans)" if len(top.full_scans) > 1 else ""
+    return [
+        f"busiest MX address {where}: {top.handshakes} handshake(s), {top.connections} "
+        f"connection(s), {len(top.names)} MX name(s) served{full}, {top.retries} retried"
+    ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Generator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -52,6 +52,10 @@ from pytest_govmail.plugin.pytest_private import (
     shorten_tracebacks,
 )
 
+if TYPE_CHECKING:
+    from pytest_govmail.engine.run import GovmailRun
+    from pytest_govmail.reports.terminal import GovmailReporter
+
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,6 +80,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if evidence_only:
         check_evidence_only(config, run)
     if run is None:
+        if config.getoption("govmail_baseline") or config.getoption("govmail_fail_on") == "new":
+            raise pytest.UsageError(
+                "--govmail-baseline and --govmail-fail-on compare a run's tests: no domains to "
+                "assess (give --govmail-domain, a domains file, --govmail-replay or --govmail-demo)"
+            )
         return
     config.stash[run_key] = run
     if evidence_only:
@@ -89,6 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     reporter = GovmailReporter(config, run, catalogue)
     config.pluginmanager.register(reporter, "govmail-reporter")
+    _compare_with_baseline(config, run, catalogue, reporter)
     from pytest_govmail.reports.page import register
 
     register(config, reporter)
@@ -101,6 +111,22 @@ def pytest_configure(config: pytest.Config) -> None:
         from pytest_govmail.reports.pytest_html import GovmailHtml
 
         config.pluginmanager.register(GovmailHtml(reporter), "govmail-html")
+
+
+def _compare_with_baseline(
+    config: pytest.Config, run: GovmailRun, catalogue: Catalogue, reporter: GovmailReporter
+) -> None:
+    """Under ``--govmail-baseline``, give each test its change (see :mod:`.baseline`)."""
+    from pytest_govmail.plugin.baseline import BaselineReport, baseline_key, load_baseline
+
+    baseline = load_baseline(config, catalogue, run)
+    if baseline is None:
+        return
+    config.stash[baseline_key] = baseline
+    reporter.baseline = baseline
+    config.pluginmanager.register(
+        BaselineReport(config, baseline, run, catalogue), "govmail-baseline"
+    )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -364,7 +390,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         add_testsuite_property(config, "govmail.nxdomain", " ".join(run.nonexistent))
     out = option_or_ini(config, "govmail_evidence_out")
     if out:
-        evidence_file.write(run.to_evidence(), Path(out))
+        from pytest_govmail.plugin.baseline import with_assessed_ids
+
+        # The requirements assessed, so that a later run given this file as its baseline
+        # tells a requirement added since (not comparable) from a regression.
+        assessed = {r.id for r in selected_requirements(session.items)} or {
+            r.id for r in load_catalogue() if r.implemented
+        }
+        evidence_file.write(with_assessed_ids(run.to_evidence(), assessed), Path(out))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

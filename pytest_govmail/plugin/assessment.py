@@ -174,6 +174,23 @@ def judge_case(
     return judge(subject)
 
 
+def verdict_for(
+    requirement: Requirement, case: Case, judge: Callable[[Subject], Verdict], run: GovmailRun
+) -> Verdict:
+    """The verdict of one test on ``run``'s evidence, waivers aside: what :func:`decide` acts
+    on, and what a baseline's evidence is judged with (:mod:`pytest_govmail.plugin.baseline`),
+    so that today's tests and the baseline's are decided by the same steps."""
+    subject = run.subject(case.target, case.host)
+    missing = run.nxdomain(case.target.domain)
+    if missing is not None:
+        # The name itself does not exist: one cause for every test of the domain.
+        verdict = nonexistent_verdict(case.target.domain, missing, run.resolver_label)
+    else:
+        verdict = judge_case(requirement, subject, judge, case.host_scoped, run.roles(subject))
+    # A blind resolver or a blocked port 25 overrules both: the cause is this machine.
+    return overrule(subject, verdict)
+
+
 def decide(assessment: Assessment, run: GovmailRun) -> Verdict:
     """Work out the test's verdict and waiver, and raise its setup outcome.
 
@@ -185,16 +202,7 @@ def decide(assessment: Assessment, run: GovmailRun) -> Verdict:
     requirement, case = assessment.requirement, assessment.case
     run.ensure((requirement,))
     subject = run.subject(case.target, case.host)
-    missing = run.nxdomain(case.target.domain)
-    if missing is not None:
-        # The name itself does not exist: one cause for every test of the domain.
-        verdict = nonexistent_verdict(case.target.domain, missing, run.resolver_label)
-    else:
-        verdict = judge_case(
-            requirement, subject, assessment.judge, case.host_scoped, run.roles(subject)
-        )
-    # A blind resolver or a blocked port 25 overrules both: the cause is this machine.
-    verdict = overrule(subject, verdict)
+    verdict = verdict_for(requirement, case, assessment.judge, run)
     match = find_waiver(
         run.waivers, requirement.id, case.target.domain, case.host, datetime.now(UTC).date()
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import tempfile
 from collections.abc import Callable, Generator
 from dataclasses import replace
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from pytest_govmail.engine import memory
 from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.engine.settings import Settings
 from pytest_govmail.engine.sharing import WorkerShare
@@ -53,6 +55,7 @@ from pytest_govmail.plugin.options import (
 from pytest_govmail.plugin.pytest_private import (
     default_junit_path,
 )
+from pytest_govmail.sweep.arguments import sweep_command
 
 
 def suites_dir() -> Path:
@@ -72,6 +75,8 @@ def build_run(config: pytest.Config, catalogue: Catalogue) -> GovmailRun | None:
         return None
     targets, settings, replay, messages = found
     evidence_only = config.getoption("govmail_evidence_only")
+    if not evidence_only:
+        check_memory(config, len(targets), catalogue)
     full = _use_packaged_suites(config) and not _selects(config) and replay is None
     try:
         return GovmailRun(
@@ -92,6 +97,32 @@ def build_run(config: pytest.Config, catalogue: Catalogue) -> GovmailRun | None:
         )
     except (WaiverError, AttestationError, ProfileError) as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def check_memory(config: pytest.Config, domains: int, catalogue: Catalogue) -> None:
+    """Stop, before anything is collected, a run this machine cannot hold in memory, with the
+    ``govmail-sweep`` command that does the same work in bounded memory (see
+    :mod:`pytest_govmail.engine.memory`); ``--govmail-ignore-memory-estimate`` runs it anyway.
+    Checked by the process the user started; pytest-xdist's workers were counted there."""
+    if config.getoption("govmail_ignore_memory_estimate") or hasattr(config, "workerinput"):
+        return
+    available = memory.available_bytes()
+    if available is None:
+        return
+    workers = config.getoption("numprocesses", None)
+    count = workers if isinstance(workers, int) else (os.cpu_count() or 1) if workers else 0
+    need = memory.estimate(domains, catalogue.requirements, workers=count)
+    if need.bytes_needed <= available:
+        return
+    in_processes = f" over {need.processes} processes" if need.processes > 1 else ""
+    raise pytest.UsageError(
+        f"govmail: {need.domains:,} domains would make about {need.tests:,} tests, needing "
+        f"about {need.gib()} of memory{in_processes} (pytest holds every test and its report "
+        f"until the end), and this machine has {available / 2**30:.1f} GiB available. "
+        "govmail-sweep does the same work in batches, in bounded memory:\n"
+        f"    {sweep_command(config.invocation_params.args)}\n"
+        "or add --govmail-ignore-memory-estimate to run it in this process anyway."
+    )
 
 
 RunParts = tuple[

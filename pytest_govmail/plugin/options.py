@@ -282,6 +282,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="also write the HTML report's data as JSON (govmail-sweep merges its batches').",
     )
+    option(
+        group,
+        "--govmail-ignore-memory-estimate",
+        collects=False,
+        action="store_true",
+        default=False,
+        dest="govmail_ignore_memory_estimate",
+        help="run even when the run's estimated memory is more than this machine has "
+        "available (by default such a run stops at once and names the govmail-sweep command "
+        "that does the same work in bounded memory).",
+    )
+    option(
+        group,
+        "--govmail-baseline",
+        collects=False,
+        dest="govmail_baseline",
+        metavar="FILE",
+        help="an earlier run's evidence file: each test says how it changed against it (new "
+        "failure, fixed, still failing, newly inconclusive, ...) in the terminal, the HTML "
+        "report and JUnit (govmail.change).",
+    )
+    option(
+        group,
+        "--govmail-fail-on",
+        collects=False,
+        choices=("any", "new"),
+        default="any",
+        dest="govmail_fail_on",
+        help="any (default): exit 1 when any test fails; new: exit 1 only when a test got "
+        "worse than --govmail-baseline (a new failure or newly inconclusive).",
+    )
     parser.addini("govmail_domains", "domains to assess", type="linelist", default=[])
     parser.addini("govmail_domains_file", "domains file (see --govmail-domains-file)", default="")
     parser.addini("govmail_nameservers", "resolvers IP[:PORT]", type="linelist", default=[])

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 
 import pytest
 
@@ -42,7 +42,7 @@ from _pytest._code.code import (
     ReprTraceback,
 )
 
-keywords_key = pytest.StashKey[dict[str, int]]()
+keywords_key = pytest.StashKey[dict[str, Literal[1]]]()
 
 #: PRIVATE: the modules of pytest's own plugins that implement per-phase hooks
 #: (``pytest_runtest_setup`` and the rest, see ``PHASE_HOOKS`` in
@@ -185,10 +185,11 @@ def govmail_report(item: pytest.Item, call: pytest.CallInfo[Any]) -> pytest.Test
         longrepr = _value_repr(item, error)
     else:
         return None
-    keywords = item.stash.get(keywords_key, None)
+    keywords: dict[str, Literal[1]] | None = item.stash.get(keywords_key, None)
     if keywords is None:
         # The same for all three phases: computed once (pytest walks every parent per report).
-        keywords = item.stash[keywords_key] = {name: 1 for name in item.keywords}
+        keywords = {name: 1 for name in item.keywords}
+        item.stash[keywords_key] = keywords
     # PRIVATE: ``Item._report_sections``, what ``Item.add_report_section`` collected (output a
     # capturing plugin saw in this phase), read as ``TestReport.from_item_and_call`` reads it.
     # Public alternative: that classmethod, which formats the traceback this module skips.

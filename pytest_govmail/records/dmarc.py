@@ -46,6 +46,13 @@ Decisions, with their sources:
   address ``local@domain`` with a host-name domain (RFC 6068).
 - ``np``, ``psd`` and ``t`` are RFC 9989 tags (section 4.7); RFC 7489 receivers ignore them.
 
+Each record is judged as RFC 9989 reads it: :func:`rfc9989_reading` gives the policies a receiver
+applies (section 4.10.1: a record without ``p`` is ``p=none`` when ``rua`` holds a URI and
+otherwise means no DMARC processing; ``t=y`` lowers each policy one level), and
+:func:`rfc7489_differences` says, line by line, where an RFC 7489 receiver reads the same record
+otherwise (``pct``, ``t``, ``np``, ``psd``, ``rf``/``ri``, ``p`` missing or out of place, ``fo``,
+``!size``).
+
 Organisational domains come from the Public Suffix List packaged with ``publicsuffixlist`` (RFC
 7489 section 3.2); nothing is downloaded. Both sections of the list are used, ICANN and private:
 GDS registered ``service.gov.uk`` and ``campaign.gov.uk`` in the private section precisely so
@@ -64,6 +71,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
 from pytest_govmail.model.dns import DnsResult, normalise_name
+from pytest_govmail.model.text import show_value
 from pytest_govmail.records.txt import txt_values
 
 if TYPE_CHECKING:
@@ -570,6 +578,25 @@ def salvage_dmarc(text: str) -> DmarcRecord:
     return parse_dmarc("; ".join(["v=DMARC1", *(f"{n}={v}" for n, v in kept.items())]))
 
 
+def invalid_tags(text: str) -> tuple[str, ...]:
+    """The lower-case names of the tags whose value is invalid on its own, in order, each once.
+
+    A receiver that follows RFC 9989 section 4.8 discards exactly these ("syntax errors in the
+    remainder of the record MUST be discarded in favor of default values"); the rest is what
+    :func:`salvage_dmarc` keeps. Empty for text that does not start with the version tag.
+    """
+    bad: dict[str, None] = {}
+    for chunk in text.split(";")[1:] if is_dmarc_record(text) else ():
+        chunk = chunk.strip(_WSP)
+        if not chunk:
+            continue
+        try:
+            parse_dmarc(f"v=DMARC1; {chunk}")
+        except DmarcSyntaxError:
+            bad.setdefault(chunk.partition("=")[0].strip(_WSP).lower()[:40])
+    return tuple(bad)
+
+
 def _version_problem(text: str) -> str:
     if text[:1] in (" ", "\t") and is_dmarc_record(text.lstrip(_WSP)):
         return "white space before v=DMARC1: the record must start with the version tag"
@@ -617,3 +644,137 @@ def authorisation_name(policy_domain: str, destination_host: str) -> str:
     its own ``_dmarc`` record applies, the organisational domain when the record was inherited.
     """
     return f"{normalise_name(policy_domain)}._report._dmarc.{normalise_name(destination_host)}"
+
+
+# --- how receivers read a record: RFC 9989, and where RFC 7489 differs ----------------------------
+
+#: RFC 9989 section 4.7 ``t=y``: "the policy applied to any failing messages will be one level
+#: below the specified policy".
+ONE_LEVEL_BELOW: Mapping[Policy, Policy] = {
+    "reject": "quarantine",
+    "quarantine": "none",
+    "none": "none",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rfc9989Reading:
+    """What an RFC 9989 receiver applies for a record (section 4.10.1), before ``t=y``.
+
+    ``processed`` is False when the record has no ``p`` and no ``rua`` URI: "the Mail Receiver
+    applies no DMARC processing". Otherwise ``domain``, ``subdomains`` and ``nonexistent`` are the
+    policies for the domain that published the record, for its existing subdomains (``sp``, else
+    ``p``) and for its non-existent subdomains (``np``, else ``sp``, else ``p``); ``testing`` is
+    ``t=y``, which lowers each of them one level (:meth:`applied`).
+    """
+
+    processed: bool
+    domain: Policy = "none"
+    subdomains: Policy = "none"
+    nonexistent: Policy = "none"
+    testing: bool = False
+
+    def applied(self, policy: Policy) -> Policy:
+        """``policy`` as receivers apply it: one level below in test mode (``t=y``)."""
+        return ONE_LEVEL_BELOW[policy] if self.testing else policy
+
+
+def rfc9989_reading(record: DmarcRecord) -> Rfc9989Reading:
+    """How an RFC 9989 receiver reads ``record`` (sections 4.7 and 4.10.1).
+
+    A record without ``p`` "is treated as if it included p=none" when its ``rua`` holds at least
+    one valid URI ("the Mail Receiver MUST act as if a record containing p=none was retrieved");
+    without either, "the Mail Receiver applies no DMARC processing to this message". ``pct``,
+    ``rf`` and ``ri`` do not exist in RFC 9989 and change nothing here.
+    """
+    if record.p is None and not record.rua:
+        return Rfc9989Reading(processed=False)
+    domain = record.p or "none"
+    subdomains = record.sp or domain
+    return Rfc9989Reading(True, domain, subdomains, record.np or subdomains, record.t == "y")
+
+
+def rfc7489_differences(record: DmarcRecord) -> tuple[str, ...]:
+    """Where an RFC 7489 receiver reads ``record`` otherwise than an RFC 9989 one, one line each.
+
+    RFC 7489 receivers know neither ``t``, ``np`` nor ``psd`` (its section 6.3 has no such tags,
+    and unknown tags are ignored), still apply ``pct`` (section 6.6.4: the policy to that
+    percentage of failing mail, the next lower one to the rest) and read ``rf``/``ri``, which RFC
+    9989 removed (Appendix C.5.2); its grammar (section 6.4) wants ``p`` as the second tag, and
+    its ``fo`` allows repeats that RFC 9989's grammar does not.
+    """
+    out: list[str] = []
+    reading = rfc9989_reading(record)
+    if record.p is None:
+        if reading.processed:
+            out.append(
+                "no p: RFC 9989 reads the record as p=none (rua holds a URI); RFC 7489's grammar "
+                "requires p, so a strict RFC 7489 receiver may discard the record, and one that "
+                "follows its section 6.6.3 reads it as p=none too"
+            )
+        else:
+            out.append(
+                "no p and no rua: RFC 9989 receivers apply no DMARC processing; RFC 7489 "
+                "receivers discard the record as invalid: either way it protects nothing"
+            )
+    elif record.tags[1][0] != "p":
+        out.append(
+            "p is not the tag after v: RFC 7489's grammar (section 6.4) requires that order, so "
+            "a strict RFC 7489 receiver may discard the record; RFC 9989 accepts any order"
+        )
+    if record.t == "y" and reading.processed:
+        lowered = [
+            f"{tag}={policy} as {ONE_LEVEL_BELOW[policy]}"
+            for tag, policy in (("p", record.p), ("sp", record.sp), ("np", record.np))
+            if policy not in (None, "none")
+        ]
+        if lowered:
+            out.append(
+                f"t=y: RFC 9989 receivers apply {', '.join(lowered)} (test mode); RFC 7489 "
+                "receivers do not know t and apply the policy in full"
+            )
+    if record.pct is not None and record.pct < 100:
+        policy = record.p or "none"
+        lower = ONE_LEVEL_BELOW[policy]
+        full = reading.applied(policy)
+        shown = f"p={policy}" + (f" (as {full}, t=y)" if full != policy else "")
+        text = (
+            f"pct={record.pct}: RFC 7489 receivers apply p={policy} to {record.pct}% of failing "
+            f"mail and {lower} to the rest; RFC 9989 receivers ignore pct and apply {shown} "
+            "to all of it"
+        )
+        if record.pct == 0:
+            text += " (pct=0 was used as a test mode: RFC 9989's t=y says that)"
+        out.append(text)
+    if record.np is not None:
+        sp = record.sp or record.p or "none"
+        out.append(
+            f"np={record.np}: RFC 7489 receivers ignore np, so mail from non-existent subdomains "
+            f"gets sp/p ({sp}) there"
+        )
+    if record.psd is not None:
+        out.append(
+            f"psd={record.psd}: RFC 7489 receivers ignore psd and take the organisational domain "
+            "from the Public Suffix List (RFC 7489 section 3.2), not from RFC 9989's DNS tree walk"
+        )
+    for tag in ("rf", "ri"):
+        if record.tag(tag) is not None:
+            out.append(
+                f"{tag}={show_value(record.tag(tag) or '', 40)}: read by RFC 7489 receivers, "
+                "ignored by RFC 9989 receivers (removed, Appendix C.5.2)"
+            )
+    if len(set(record.fo)) != len(record.fo) or {"0", "1"} <= set(record.fo):
+        out.append(
+            "fo repeats an option or holds both 0 and 1: valid for RFC 7489, outside RFC 9989's "
+            "grammar, whose receivers discard it for the default fo=0 (section 4.8)"
+        )
+    if any(u.size_text is not None for u in (*record.rua, *record.ruf)):
+        out.append(
+            "a '!size' limit on a report URI: RFC 7489 reporters honour it, RFC 9989 reporters "
+            "ignore it (obsolete syntax, section 4.8)"
+        )
+    return tuple(out)
+
+
+#: Tags RFC 9989 removed: kept and validated as RFC 7489 defines them, each with a warning.
+REMOVED_TAGS = ("pct", "rf", "ri")

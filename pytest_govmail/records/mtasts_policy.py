@@ -61,7 +61,17 @@ _WSP = " \t"
 
 
 class MtaStsPolicyError(ValueError):
-    """The text is not a valid MTA-STS policy file (RFC 8461 section 3.2)."""
+    """The text is not a valid MTA-STS policy file (RFC 8461 section 3.2).
+
+    ``code`` is a stable name for the finding: ``mtasts.policy.syntax`` for most errors, and
+    ``mtasts.policy.mx_wildcard`` for an ``mx`` pattern with a ``*`` anywhere but as the whole
+    leftmost label (``mx*.example.net``, ``mail.*.example.net``, ``*.*.example.net``), which
+    section 3.2's ``["*." ] Domain`` does not allow and section 4.1's matching cannot read.
+    """
+
+    def __init__(self, message: str, code: str = "mtasts.policy.syntax") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +194,23 @@ def _max_age(number: int, value: str) -> int:
 def _mx(number: int, value: str) -> str:
     if is_mx_pattern(value):
         return value
+    code = "mtasts.policy.syntax"
     if value.endswith(".") and is_mx_pattern(value[:-1]):
         why = "a pattern must not end with '.'"
     elif "*" in value:
-        why = "a wildcard is only allowed as a whole first label, '*.' then a hostname"
+        why = (
+            "a wildcard is only allowed as a whole first label, '*.' then a hostname "
+            "(RFC 8461 section 3.2)"
+        )
+        code = "mtasts.policy.mx_wildcard"
     else:
         why = "not a hostname (letters, digits and inner hyphens, separated by dots)"
-    raise MtaStsPolicyError(f"line {number}: mx {_short(value)} is invalid: {why}")
+    raise MtaStsPolicyError(f"line {number}: mx {_short(value)} is invalid: {why}", code)
+
+
+def is_wildcard_pattern(pattern: str) -> bool:
+    """True for a valid ``*.`` pattern (one that matches any single leftmost label)."""
+    return pattern.startswith("*.") and is_mx_pattern(pattern)
 
 
 def _extension_value(number: int, key: str, value: str) -> str:

@@ -880,3 +880,172 @@ def walk_spf(domain: str, dns: DnsView) -> SpfTree:
     walk = _Walk(dns, root_name)
     root = walk.node(root_name, (), 0)
     return SpfTree(root, walk.truncated)
+
+
+# --------------------------------------------------------------------------------------------
+# The addresses a domain's own SPF record authorises directly (PTR-02)
+
+#: Single addresses PTR-02 follows per domain: each costs a PTR question and up to
+#: :data:`~pytest_govmail.records.ptr.MAX_PTR_NAMES` forward questions.
+MAX_SENDING_ADDRESSES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class SendingAddress:
+    """One address the domain's own SPF record authorises: the address and the term that names it.
+
+    ``host`` is the name whose A/AAAA record gave the address (for ``a`` and ``mx`` terms), or
+    ``""`` for an ``ip4``/``ip6`` term that names the address itself.
+    """
+
+    address: str
+    term: str
+    host: str = ""
+
+    @property
+    def rdtype(self) -> str:
+        """The forward record type of the address: ``A`` or ``AAAA``."""
+        return "A" if ipaddress.ip_address(self.address).version == 4 else "AAAA"
+
+
+@dataclass(frozen=True, slots=True)
+class SendingAddresses:
+    """What :func:`sending_addresses` found in a domain's own SPF record.
+
+    ``node`` is the root of the SPF walk (its state says whether there is one valid record);
+    ``addresses`` are the single addresses authorised directly, each once, in record order;
+    ``ranges`` the ``ip4``/``ip6`` terms wider than one address; ``elsewhere`` the authorising
+    terms whose addresses belong to someone else's record or name (``include``, ``redirect``,
+    ``a``/``mx`` of another domain, ``exists``, ``ptr``, or a target with client macros);
+    ``queries`` every DNS question the addresses rest on (answered or not); ``more`` how many
+    addresses were left out past :data:`MAX_SENDING_ADDRESSES`.
+    """
+
+    node: SpfNode
+    addresses: tuple[SendingAddress, ...] = ()
+    ranges: tuple[str, ...] = ()
+    elsewhere: tuple[str, ...] = ()
+    queries: tuple[Query, ...] = ()
+    more: int = 0
+
+
+def _own_name(target: str, domain: str) -> bool:
+    return target == domain or target.endswith("." + domain)
+
+
+def _single(mech: Mechanism) -> str | None:
+    """The address of an ``ip4``/``ip6`` term that names exactly one address, else None."""
+    if mech.network is None:
+        return None
+    try:
+        address = ipaddress.ip_address(mech.network)
+    except ValueError:
+        return None
+    prefix = mech.cidr6 if mech.name == "ip6" else mech.cidr4
+    if prefix is not None and prefix != address.max_prefixlen:
+        return None
+    return str(address)
+
+
+def answer_addresses(result: DnsResult | None) -> Iterator[str]:
+    """The addresses of an A or AAAA answer, normalised (``ipaddress`` text); junk skipped."""
+    if result is None or result.error is not None:
+        return
+    for text in result.records:
+        try:
+            yield str(ipaddress.ip_address(text.strip()))
+        except ValueError:
+            continue
+
+
+def sending_addresses(domain: str, dns: DnsView) -> SendingAddresses:
+    """The addresses ``domain``'s own SPF records authorise directly (RFC 7208 sections 5.2-5.6).
+
+    Only ``+`` (pass) mechanisms before the first ``all`` authorise anything (sections 4.6.2,
+    5.1). Of those:
+
+    - ``ip4``/``ip6`` with no prefix or a full one (``/32``, ``/128``) name one address;
+      a shorter prefix is a range, listed in ``ranges`` and not enumerated;
+    - ``a`` and ``mx`` whose target is the domain itself or a name under it give the addresses of
+      that name (for ``mx``, of its first :data:`MAX_MX_NAMES` exchanges); a ``/cidr`` on them
+      widens what is authorised around those addresses, but the addresses themselves are judged;
+    - ``include`` and ``redirect`` of the domain itself or a name under it (the common
+      ``include:_spf.<domain>``) are the domain's own lists: their records are read the same way,
+      as deep as the walk went;
+    - everything else that authorises (``include``/``redirect`` of other names, ``a``/``mx`` of
+      other names, ``exists``, ``ptr``) names another party's addresses, listed in ``elsewhere``.
+
+    Pure: reads the answers in ``dns``; a missing answer simply contributes no address (its
+    question is in ``queries`` for the planner to ask and the judge to check).
+    """
+    domain = normalise_name(domain)
+    root = walk_spf(domain, dns).root
+    if root.state is not NodeState.OK or root.record is None:
+        return SendingAddresses(root)
+    senders = _Senders(domain, dns)
+    senders.visit(root)
+    addresses = tuple(senders.found.values())
+    return SendingAddresses(
+        root,
+        addresses[:MAX_SENDING_ADDRESSES],
+        tuple(senders.ranges),
+        tuple(senders.elsewhere),
+        tuple(senders.queries),
+        max(0, len(addresses) - MAX_SENDING_ADDRESSES),
+    )
+
+
+class _Senders:
+    """What :func:`sending_addresses` gathers while it reads the domain's own records."""
+
+    def __init__(self, domain: str, dns: DnsView) -> None:
+        self.domain = domain
+        self.dns = dns
+        self.found: dict[str, SendingAddress] = {}
+        self.ranges: list[str] = []
+        self.elsewhere: list[str] = []
+        self.queries: dict[Query, None] = {}
+
+    def visit(self, node: SpfNode) -> None:
+        record = node.record
+        if record is None:
+            return
+        where = "" if node.domain == self.domain else f" (in {node.domain})"
+        by_term = {id(lookup.term): lookup for lookup in node.lookups}
+        for mech in record.mechanisms:
+            if mech.name == "all":
+                break
+            if mech.result_qualifier != "+":
+                continue
+            text = f"{mech}{where}"
+            if mech.name in ("ip4", "ip6"):
+                single = _single(mech)
+                if single is None:
+                    self.ranges.append(text)
+                else:
+                    self.found.setdefault(single, SendingAddress(single, text))
+                continue
+            self.term(mech.name, by_term.get(id(mech)), text)
+        redirect = record.redirect
+        if redirect is not None and record.all is None:
+            self.term("redirect", by_term.get(id(redirect)), f"{redirect}{where}")
+
+    def term(self, name: str, lookup: TermLookup | None, text: str) -> None:
+        target = lookup.target if lookup is not None else None
+        if lookup is None or target is None or not _own_name(target, self.domain):
+            self.elsewhere.append(text)
+            return
+        if name in ("include", "redirect"):
+            child = lookup.child
+            self.queries.update(dict.fromkeys(lookup.queries))
+            if child is not None and child.state is NodeState.OK:
+                self.visit(child)
+            return
+        if name not in ("a", "mx"):
+            self.elsewhere.append(text)
+            return
+        self.queries.update(dict.fromkeys(lookup.queries))
+        for query in lookup.queries:
+            if query.rdtype in ("A", "AAAA"):
+                for address in answer_addresses(self.dns.get(query.name, query.rdtype)):
+                    self.found.setdefault(address, SendingAddress(address, text, query.name))

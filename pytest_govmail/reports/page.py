@@ -146,7 +146,12 @@ class GovmailReport:
             )
         if self.path is not None:
             chunks = render_page(
-                self.table, reporter.run, reporter.catalogue, reporter.collected_ids, self.others
+                self.table,
+                reporter.run,
+                reporter.catalogue,
+                reporter.collected_ids,
+                self.others,
+                lead=_changes(session.config),
             )
             self.written = write_chunks(self.path, chunks)
         self.seconds = time.perf_counter() - start
@@ -157,6 +162,14 @@ class GovmailReport:
                 f"govmail: report written to {self.path} ({self.written / 2**20:.1f} MiB) "
                 f"in {self.seconds:.2f} s"
             )
+
+
+def _changes(config: pytest.Config) -> str:
+    """The changes against ``--govmail-baseline`` as the page leads with them, or ``""``."""
+    from pytest_govmail.reports.changes import changes_html, changes_key
+
+    tally = config.stash.get(changes_key, None)
+    return changes_html(tally) if tally is not None else ""
 
 
 def write_chunks(path: Path, chunks: Iterable[str]) -> int:
@@ -218,8 +231,10 @@ def render_page(
     catalogue: Catalogue,
     collected: Iterable[str],
     others: list[tuple[str, str]],
+    lead: str = "",
 ) -> Iterator[str]:
-    """The whole page, in chunks."""
+    """The whole page, in chunks; ``lead`` (markup, escaped by its maker) comes first after
+    the provenance: the changes against a baseline (:func:`_changes`)."""
     position = {r.id: i for i, r in enumerate(catalogue)}
     domains = table.domains()
     by_domain = table.rows_by_domain()
@@ -257,6 +272,7 @@ def render_page(
         f"<title>{esc(TITLE)}</title><style>{style}</style></head><body>\n"
         f"<h1>{esc(TITLE)}</h1>"
         + provenance(run, catalogue)
+        + lead
         + _totals(table, len(domains))
         + "<noscript><p>The matrix below needs no script; each test's details do. The JUnit "
         "report and the evidence file (--govmail-evidence-out) hold the same facts.</p>"

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from pytest_govmail.inputs.catalogue import Catalogue
+from pytest_govmail.reports.changes import change_html, changes_html, changes_key
 from pytest_govmail.reports.headline import citations_of
 from pytest_govmail.reports.page import cite_html
 from pytest_govmail.reports.sections import esc as _e
@@ -53,6 +54,9 @@ class GovmailHtml:
     ) -> None:
         prefix.append(STYLE)
         prefix.append(provenance(self.run, self.catalogue))
+        tally = session.config.stash.get(changes_key, None)
+        if tally is not None:
+            prefix.append(changes_html(tally))
         prefix.append(self._matrix())
         prefix.append(not_assessed(self.catalogue, self.reporter.collected_ids))
         prefix.append(inputs(self.run))
@@ -108,6 +112,7 @@ def render_evidence(
     ]
     if info.get("waiver"):
         parts.append(f"<p><b>Waived</b>: {_e(info['waiver'])}</p>")
+    parts.append(change_html(info))
     for finding in info.get("findings", ()):
         parts.append(
             "<p>"

@@ -14,9 +14,10 @@ render it escaped.
 
 from __future__ import annotations
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pytest
 
@@ -24,7 +25,7 @@ from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue, Requirement
 from pytest_govmail.inputs.waivers import Waiver
 from pytest_govmail.model.dns import DnsResult
-from pytest_govmail.model.tls import TlsScan
+from pytest_govmail.model.tls import TlsScan, busiest_address
 from pytest_govmail.model.vantage import BLIND_CAUSE, BLOCKED_CAUSE
 from pytest_govmail.model.verdict import Status
 from pytest_govmail.plugin.pytest_private import take_over_failure_summary
@@ -43,6 +44,23 @@ from pytest_govmail.reports.listing import (
 )
 from pytest_govmail.reports.listing import clip as _clip
 from pytest_govmail.reports.status import STALE, SYMBOL, Cell, worst
+
+if TYPE_CHECKING:
+    from pytest_govmail.model.change import Comparison
+    from pytest_govmail.model.dns import DnsView
+    from pytest_govmail.model.verdict import Verdict
+    from pytest_govmail.plugin.assessment import Assessment
+
+
+class Comparer(Protocol):
+    """What compares a test with a baseline (:class:`pytest_govmail.plugin.baseline.Baseline`,
+    which this module may not import: it imports the reports)."""
+
+    def compare(self, assessment: Assessment, verdict: Verdict, today: DnsView) -> Comparison: ...
+
+
+#: The title of a test's detail that says how it changed against ``--govmail-baseline``.
+BASELINE_DETAIL = "against the baseline"
 
 
 def implemented_ids(items: list[pytest.Item]) -> set[str]:
@@ -80,6 +98,19 @@ class GovmailReporter:
         self._listed_reports: set[int] = set()
         #: Each host's TLS scan evidence, once: (domain, host) -> lines.
         self.host_evidence: dict[tuple[str, str], list[str]] = {}
+        #: Seconds the govmail tests took to run (judging), summed over their reports, and
+        #: the wall time of the session's end, where JUnit and the HTML report are written.
+        self.judging_seconds = 0.0
+        self.tests_timed = 0
+        self.reports_seconds: float | None = None
+        #: When the tests started running, and how long running and reporting them took.
+        self.tests_started: float | None = None
+        self.tests_seconds: float | None = None
+        #: Collecting's seconds when the tests started: the scans that were still running then
+        #: are waited for by the first test that needs them, which is not judging time.
+        self.collecting_before_tests = 0.0
+        #: The earlier run each test is compared with (``--govmail-baseline``), or None.
+        self.baseline: Comparer | None = None
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         run = self.run
@@ -94,6 +125,8 @@ class GovmailReporter:
         ] + [f"govmail: vantage point: {line}" for line in vantage_lines(run, look=True)]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.tests_started = time.perf_counter()
+        self.collecting_before_tests = self.run.stats.seconds
         self.collected_ids |= implemented_ids(session.items)
         # A sweep's verdicts one line each, as pytest's failures were (the README says so):
         # a TLS scan per host of a thousand domains does not fit a screen either.
@@ -163,9 +196,23 @@ class GovmailReporter:
             data["details"] = [[k, _clip(v, 20000)] for k, v in verdict.details]
         if assessment.waiver is not None:
             data["waiver"] = assessment.waiver.describe()
+        if self.baseline is not None:
+            self._compare(item, assessment, data)
         report.govmail = data  # type: ignore[attr-defined]
         if verdict.status in (Status.FAIL, Status.INCONCLUSIVE) and evidence:
             report.sections.append(("govmail evidence", "\n".join(evidence)))
+
+    def _compare(self, item: pytest.Item, assessment: Assessment, data: dict[str, Any]) -> None:
+        """The test against the baseline: ``data["change"]``, and the ``govmail.change``
+        JUnit property (pytest's JUnit writer reads the properties of the teardown report,
+        made after this one)."""
+        assert self.baseline is not None and assessment.verdict is not None
+        comparison = self.baseline.compare(assessment, assessment.verdict, self.run.snapshot)
+        data["change"] = comparison.to_json()
+        # Also as a detail, which every report shows with the test (our page, a sweep's merged
+        # page, pytest-html) and which a sweep's batch data carries.
+        data["details"] = [*data.get("details", ()), [BASELINE_DETAIL, comparison.describe()]]
+        item.user_properties.append(("govmail.change", comparison.change.value))
 
     def _dns_line(self, key: str) -> str:
         """One DNS answer as a line, described once: the tests that rest on it (a dozen per
@@ -188,6 +235,11 @@ class GovmailReporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "govmail", None)
         if isinstance(data, dict):
+            self.judging_seconds += report.duration
+            # One report a test shows its outcome: the call's, or the setup's that skipped it.
+            self.tests_timed += report.when == "call" or (
+                report.when == "setup" and not report.passed
+            )
             domain, area, status = data["domain"], data["area"], data["status"]
             cell = self.tally[domain][area]
             cell.add(status, waived=bool(data.get("waiver")))
@@ -210,13 +262,25 @@ class GovmailReporter:
                     if scan:
                         self.host_evidence[domain, host] = scan
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        """The vantage point as JUnit suite properties, before pytest's junitxml writes them.
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None]:
+        """The vantage point as JUnit suite properties, before pytest's junitxml writes them;
+        and the time the session's end takes, where JUnit, the HTML report and pytest-html's
+        page are written. The innermost wrapper: what comes before ``yield`` runs before every
+        plain implementation (junitxml's among them), and it ends before pytest's terminal
+        reporter, itself a wrapper of this hook, prints the summary that shows the time."""
+        self.add_vantage_properties(session)
+        start = time.perf_counter()
+        if self.tests_started is not None:
+            self.tests_seconds = start - self.tests_started
+        try:
+            return (yield)
+        finally:
+            self.reports_seconds = time.perf_counter() - start
 
-        pytest offers suite properties only through a fixture (``record_testsuite_property``),
-        which a hook cannot take; its JUnit writer is found by the method that fixture calls.
-        """
+    def add_vantage_properties(self, session: pytest.Session) -> None:
+        """pytest offers suite properties only through a fixture (``record_testsuite_property``),
+        which a hook cannot take; its JUnit writer is found by the method that fixture calls."""
         vantage = self.run.vantage
         if vantage is None:
             return
@@ -253,6 +317,10 @@ class GovmailReporter:
             + (f" ({self.run.stats.dns_failures} failed)" if self.run.stats.dns_failures else "")
             + (f" collected in {self.run.stats.seconds:.2f} s" if self.run.replay is None else "")
         )
+        for line in time_lines(self.run, self):
+            tr.write_line(f"govmail: time: {line}")
+        for line in busiest_address(self.run.tls.values()):
+            tr.write_line(f"govmail: {line}")
         for line in vantage_lines(self.run):
             tr.write_line(f"govmail: vantage point: {line}")
         vantage = self.run.vantage
@@ -277,6 +345,40 @@ class GovmailReporter:
         if cell is None:
             return worst({})
         return worst(cell.counts, cell.waived_failures, stale)
+
+
+def time_lines(run: GovmailRun, reporter: GovmailReporter) -> list[str]:
+    """Where the run's time went, phase by phase, with what each phase asked or made.
+
+    Collecting's phases overlap (the TLS scans start while DNS still answers for other
+    domains, and the policy fetches run beside the scans), so each is its own wall time and
+    their total is given first. Scans still running when the tests start are waited for by the
+    first test that needs them: that wait is told apart from judging, the tests' own time.
+    """
+    stats = run.stats
+    lines: list[str] = []
+    if run.replay is None:
+        failed = f", {stats.dns_failures} failed" if stats.dns_failures else ""
+        lines.append(
+            f"collecting {stats.seconds:.2f} s, its phases overlapping: "
+            f"DNS {stats.dns_seconds:.2f} s ({stats.dns_queries} answers{failed}); "
+            f"TLS scans {stats.tls_seconds:.2f} s ({stats.tls_addresses} address(es), "
+            f"{stats.tls_handshakes} handshakes); "
+            f"MTA-STS {stats.policy_seconds:.2f} s ({stats.policies} policy fetch(es))"
+        )
+    else:
+        lines.append("replayed evidence: nothing asked, scanned or fetched")
+    tests = f"{reporter.tests_timed} tests"
+    judging = f"judging {reporter.judging_seconds:.2f} s"
+    if reporter.tests_seconds is not None:
+        waited = stats.seconds - reporter.collecting_before_tests
+        waiting = f"waiting for scans and fetches {waited:.2f} s, " if waited >= 0.005 else ""
+        running = f"running the tests {reporter.tests_seconds:.2f} s ({tests}: {waiting}{judging})"
+    else:  # pytest-xdist's controller runs no test itself: the workers' time, summed
+        running = f"{judging} ({tests}, summed over the workers)"
+    if reporter.reports_seconds is not None:
+        running += f"; writing reports {reporter.reports_seconds:.2f} s (JUnit, HTML)"
+    return [*lines, running]
 
 
 def vantage_lines(run: GovmailRun, look: bool = False) -> list[str]:
@@ -340,6 +442,7 @@ def tls_evidence_lines(scan: TlsScan) -> list[str]:
         f"TLS scan of {scan.host} at {where}, {scan.at}: {scan.connections} connection(s), "
         f"{scan.handshakes} handshake(s), {scan.elapsed_ms:.0f} ms, profile {scan.profile}"
     ]
+    lines += [f"  {_clip(scan.sharing, 300)}"] if scan.sharing else []
     if scan.error is not None:
         lines.append(f"  probe error: {_clip(scan.error.describe())}")
     if scan.smtp is not None:

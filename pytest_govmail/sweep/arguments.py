@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -72,7 +73,7 @@ def plugin_options() -> PluginOptions:
     as it declares: adding a flag twice (in a process where pytest already declared them) is
     harmless.
     """
-    from pytest_govmail.plugin import options
+    import pytest_govmail.plugin.options as options
 
     declarations = _Declarations()
     options.pytest_addoption(cast("pytest.Parser", declarations))
@@ -115,6 +116,24 @@ def refused(args: Sequence[str]) -> str | None:
         ):
             return f"{arg}: {REFUSED.get(name, REFUSED['-n'])}"
     return None
+
+
+def sweep_command(args: Sequence[str]) -> str:
+    """The ``govmail-sweep`` command doing the work of ``pytest ARGS``: the same arguments, less
+    those a sweep runs its own way (pytest-xdist's, pytest-html's page, the memory override)."""
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        name = option_name(arg)
+        if name == "--govmail-ignore-memory-estimate" or refused([arg]) is not None:
+            # "-n 4", "--numprocesses 4" and "--html out.html" take the next argument.
+            skip = "=" not in arg and name in {"-n", "--numprocesses", "--html"}
+            continue
+        kept.append(arg)
+    return shlex.join(["govmail-sweep", *kept])
 
 
 def parser() -> argparse.ArgumentParser:
