@@ -19,6 +19,7 @@ the listener's tests skip with the reason.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -499,3 +500,24 @@ def test_the_zone_names_every_listener(lab: RealMtaDeployment) -> None:
         ):
             reply = dns.query.udp(dns.message.make_query(name, rdtype), host, port=port, timeout=2)
             assert [r.to_text() for rrset in reply.answer for r in rrset] == [wanted]
+
+
+def test_postscreen_kept_the_first_connection_waiting_past_the_timeout(run: Run) -> None:
+    # The listener reproduces issue 19's shape: postscreen's greeting took longer than the
+    # default --govmail-timeout (5 s), and the run waited it out (PASS NEW: not a hang-up).
+    listener = next(x for x in LISTENERS if x.postscreen)
+    _seen(run, listener)
+    log = run.lab.mtas.running[listener.name].log_text()
+    stamps = re.findall(
+        r"^(\w{3} \d\d \d\d:\d\d:\d\d) \S+ postfix/postscreen\[\d+\]: "
+        r"(CONNECT from|PASS NEW)",
+        log,
+        re.MULTILINE,
+    )
+    kinds = [kind for _, kind in stamps]
+    assert kinds.count("PASS NEW") == 1, log[-2000:]
+    first = kinds.index("CONNECT from")
+    assert first < kinds.index("PASS NEW")
+    start = datetime.datetime.strptime(stamps[first][0], "%b %d %H:%M:%S")
+    passed = datetime.datetime.strptime(stamps[kinds.index("PASS NEW")][0], "%b %d %H:%M:%S")
+    assert (passed - start).total_seconds() >= 5
