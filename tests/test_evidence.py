@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from pytest_govmail.model import evidence
 from pytest_govmail.model import tls as model_tls
-from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Query
+from pytest_govmail.model.dnssec import MAX_RECORDS_KEPT, DnssecChain, DnssecStep, Security
 from pytest_govmail.model.target import Role, Target
 from pytest_govmail.model.tls import (
     KeyExchange,
@@ -300,3 +301,55 @@ def test_an_evidence_files_own_words_reach_every_output_inert(pytester: pytest.P
     for where, text in outputs.items():
         assert not any(c in text for c in "\x1b\x07\x9b\u202e"), where
         assert "evil\\x1b[2J" in text, where
+
+
+def _dnssec_chain(name: str, reason: str = "ok") -> DnssecChain:
+    step = DnssecStep(name, "answer", f"{name}/MX", Security.BOGUS, reason, ("a 1 IN MX 0 .",))
+    return DnssecChain(name, "MX", Security.BOGUS, reason, "anchor: .", (step,), "2026-12-03")
+
+
+def test_dnssec_chains_round_trip_and_merge() -> None:
+    chain = _dnssec_chain("a.gov.uk", "a.gov.uk/MX: expired")
+    saved = evidence.Evidence(
+        targets=(Target("a.gov.uk"),), dns=DnsSnapshot(), dnssec={chain.query: chain}
+    )
+    back = evidence.decode(json.loads(json.dumps(evidence.encode(saved))))
+    assert back.dnssec == {chain.query: chain}
+    other = _dnssec_chain("b.gov.uk")
+    merged = evidence.merge(
+        [back, evidence.Evidence((Target("b.gov.uk"),), DnsSnapshot(), dnssec={other.query: other})]
+    )
+    assert set(merged.dnssec) == {chain.query, other.query}
+
+
+def test_evidence_without_dnssec_reads_as_none_collected() -> None:
+    """Files written before DNSSEC was validated have no ``dnssec`` key: they still read."""
+    data = evidence.encode(evidence.Evidence((Target("a.gov.uk"),), DnsSnapshot()))
+    del data["dnssec"]
+    assert evidence.decode(data).dnssec == {}
+
+
+def test_dnssec_words_from_a_file_are_inert_and_bounded() -> None:
+    hostile = "\x1b[31mred\u202e" + "x" * 2000
+    data = evidence.encode(evidence.Evidence((Target("a.gov.uk"),), DnsSnapshot()))
+    step = {
+        "zone": hostile,
+        "what": "answer",
+        "question": "a/MX",
+        "result": "bogus",
+        "reason": hostile,
+        "records": [hostile] * 100,
+    }
+    data["dnssec"] = [
+        {"name": "a.gov.uk", "rdtype": "mx", "result": "bogus", "reason": hostile, "steps": [step]}
+    ]
+    chain = evidence.decode(data).dnssec[Query("a.gov.uk", "MX")]
+    assert "\x1b" not in chain.reason and "\u202e" not in chain.steps[0].zone
+    assert len(chain.steps[0].records) == MAX_RECORDS_KEPT + 1
+
+
+def test_a_dnssec_result_not_known_is_refused() -> None:
+    data = evidence.encode(evidence.Evidence((Target("a.gov.uk"),), DnsSnapshot()))
+    data["dnssec"] = [{"name": "a.gov.uk", "rdtype": "MX", "result": "trusted-me", "reason": ""}]
+    with pytest.raises(evidence.EvidenceError, match="malformed"):
+        evidence.decode(data)

@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 from pytest_govmail.inputs.tls_profile import TlsProfile, load_profile, parse_profile
 from pytest_govmail.judge import tls
 from pytest_govmail.judge.suites import describe_tls12_suites
-from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Query
+from pytest_govmail.model.dnssec import DnssecChain, DnssecStep, Security
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
 from pytest_govmail.model.tls import (
@@ -1352,3 +1353,39 @@ def test_load_chain_limits() -> None:
     assert "holds 2 certificates" in tls.load_chain(scan(chain_pem=(two,))).problem
     assert tls.load_chain(scan(chain_pem=())).problem == "no certificate recorded"
     assert tls.load_chain(scan()).complete
+
+
+def _chain(result: Security, reason: str = "r") -> DnssecChain:
+    step = DnssecStep(H, "answer", f"{TLSA_NAME}/TLSA", result, reason)
+    return DnssecChain(TLSA_NAME, "TLSA", result, reason, "test anchor: .", (step,))
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "text"),
+    [
+        pytest.param(Security.SECURE, P, "", id="validated-judged"),
+        pytest.param(Security.INSECURE, N, "senders ignore TLSA records", id="unsigned"),
+        pytest.param(Security.BOGUS, F, "fail DNSSEC validation", id="bogus"),
+        pytest.param(Security.INDETERMINATE, U, "could not tell", id="indeterminate"),
+    ],
+)
+def test_dane_judges_only_validated_tlsa(result: Security, status: Status, text: str) -> None:
+    """RFC 7672 section 2.2: only secure TLSA records count; bogus ones make senders defer."""
+    plain = subject(scan(), dns=[tlsa(rec(3, 1, 1, LEAF), authenticated=False)])
+    verdict = tls.dane_tlsa_matches(
+        replace(plain, dnssec={Query.of(TLSA_NAME, "TLSA"): _chain(result)})
+    )
+    check(verdict, status, "dane.tlsa.bogus" if status is F else None, text)
+    if status is P:
+        assert ("DNSSEC", "the TLSA answer validates with DNSSEC from test anchor: .") in (
+            verdict.details
+        )
+
+
+def test_dane_without_a_validation_is_judged_as_before_and_says_so() -> None:
+    """Evidence from before DNSSEC was validated replays as it was judged then."""
+    verdict = tls.dane_tlsa_matches(
+        subject(scan(), dns=[tlsa(rec(3, 1, 1, LEAF), authenticated=False)])
+    )
+    check(verdict, P)
+    assert any("not DNSSEC-validated in this run" in text for _, text in verdict.details)

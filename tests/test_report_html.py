@@ -386,7 +386,9 @@ def test_a_stale_waiver_reads_stale_in_every_html_view(pytester: pytest.Pytester
     result = pytester.runpytest_subprocess(
         f"--govmail-replay={RELEASE_EVIDENCE}",
         "--html=ph.html",
-        *("-k", "dormant", "-p", "no:cacheprovider"),
+        # DNSSEC-01 is left out: judged since 0.1.0, it is inconclusive on that release's
+        # evidence (no DNSSEC validation in it), an issue of its own beside the stale waiver.
+        *("-k", "dormant", "-m", "not dnssec", "-p", "no:cacheprovider"),
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*1 failed, 21 passed, 43 skipped*"])

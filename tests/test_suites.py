@@ -101,9 +101,11 @@ def test_a_test_of_ones_own_runs_named_requirements(pytester: pytest.Pytester) -
     )
 
 
-def test_a_suite_test_for_an_unimplemented_requirement_is_a_usage_error(
+def test_a_requirement_judged_after_the_evidence_was_written_is_inconclusive_on_replay(
     pytester: pytest.Pytester,
 ) -> None:
+    """0.1.0 did not judge DNSSEC-01, so its evidence holds no DNSSEC validation: a replay says
+    so (ERROR, "could not tell") rather than judging the domain unsigned."""
     pytester.makepyfile(
         test_own="""
         import pytest
@@ -115,10 +117,13 @@ def test_a_suite_test_for_an_unimplemented_requirement_is_a_usage_error(
     )
     evidence = ROOT / "tests" / "data" / "release-0.1.0-demo-evidence.json"
     result = pytester.runpytest(
-        "test_own.py", f"--govmail-replay={evidence}", "--govmail-no-reports"
+        "test_own.py",
+        f"--govmail-replay={evidence}",
+        "--govmail-domain=exemplary-dept.gov.uk",
+        "--govmail-no-reports",
     )
-    result.stdout.fnmatch_lines(["*DNSSEC-01 is not implemented yet*"])
-    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*DNSSEC-01 INCONCLUSIVE*it was not collected in this run*"])
+    assert result.parseoutcomes() == {"errors": 1}
 
 
 def test_a_check_of_ones_own_reads_each_domains_evidence(pytester: pytest.Pytester) -> None:

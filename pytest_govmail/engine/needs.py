@@ -24,6 +24,7 @@ from pytest_govmail.plan.base import (
 )
 from pytest_govmail.plan.dane import dane_queries
 from pytest_govmail.plan.dmarc import dmarc_queries
+from pytest_govmail.plan.dnssec import dnssec_queries
 from pytest_govmail.plan.mtasts import mtasts_policy_queries, mtasts_queries
 from pytest_govmail.plan.ptr import sending_ptr_queries
 from pytest_govmail.plan.spf import spf_queries
@@ -44,6 +45,7 @@ PLANNER_GROUPS: Mapping[str, tuple[Planner, ...]] = MappingProxyType(
         "ptr": (ptr_queries,),
         "sendptr": (sending_ptr_queries,),
         "dane": (dane_queries,),
+        "dnssec": (dnssec_queries,),
         "dkim": (),
     }
 )

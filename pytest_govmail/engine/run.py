@@ -27,7 +27,8 @@ from pytest_govmail.inputs.tls_profile import profile_input
 from pytest_govmail.judge.roles import RoleFacts, infer_roles, nonexistence
 from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dkim import SampleMessage
-from pytest_govmail.model.dns import DnsResult, DnsSnapshot, DnsView
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, DnsView, Query
+from pytest_govmail.model.dnssec import DnssecChain
 from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.target import Target
@@ -119,6 +120,10 @@ class GovmailRun(RunLedger):
         self._snapshot = replay.dns if replay is not None else DnsSnapshot()
         self.tls: dict[tuple[str, str], TlsScan] = dict(replay.tls) if replay else {}
         self.policies: dict[str, PolicyFetch] = dict(replay.policies) if replay else {}
+        self.dnssec: dict[Query, DnssecChain] = dict(replay.dnssec) if replay else {}
+        self._dnssec_done = replay is not None
+        self._dnssec_label = ""
+        self._dnssec_questions = 0
         self.messages = tuple(replay.messages if replay is not None else messages)
         by_domain, self.unassigned_messages = assign_messages(
             (t.domain for t in self.targets), self.messages
@@ -200,6 +205,8 @@ class GovmailRun(RunLedger):
             with self._collecting(), without_gc_pauses():
                 self.look_around()
                 self._ensure_dns(areas, scan_tls=tls)
+                if "dnssec" in areas and not self._dnssec_done:
+                    self._validate_dnssec()
                 self._contact_servers(
                     tls and not self._tls_done, policies and not self._policies_done
                 )
@@ -294,6 +301,7 @@ class GovmailRun(RunLedger):
         names = {planner_name(p) for p in self.planners_for(areas)}
         return (
             bool(names - self._settled)
+            or ("dnssec" in areas and not self._dnssec_done)
             or (tls and not self._tls_done)
             or (policies and not self._policies_done)
         )
@@ -307,6 +315,7 @@ class GovmailRun(RunLedger):
         done = sorted(self._settled)
         done += [":tls"] if self._tls_done else []
         done += [":policies"] if self._policies_done else []
+        done += [":dnssec"] if self._dnssec_done else []
         # The time spent collecting so far, by every worker: the controller, which collects
         # nothing itself, reports it (it said "collected in 0.00 s" before).
         done += [f"{SECONDS_MARK}{self.stats.seconds:.3f}"]
@@ -321,6 +330,7 @@ class GovmailRun(RunLedger):
         self._settled.update(m for m in marks if not m.startswith(":"))
         self._tls_done = self._tls_done or ":tls" in marks
         self._policies_done = self._policies_done or ":policies" in marks
+        self._dnssec_done = self._dnssec_done or ":dnssec" in marks
         self._dns_collector().preload(saved.dns)
 
     def adopt(self, saved: evidence_file.Evidence) -> None:
@@ -329,6 +339,10 @@ class GovmailRun(RunLedger):
         self.vantage = Vantage.from_settings(saved.settings) or self.vantage
         self.tls.update(saved.tls)
         self.policies.update(saved.policies)
+        self.dnssec.update(saved.dnssec)
+        self._dnssec_label = saved.settings.get("dnssec", self._dnssec_label)
+        with suppress(ValueError):
+            self._dnssec_questions = int(saved.settings.get("dnssec_questions", "0"))
         self._forget()
         self.stats.dns_queries, self.stats.dns_failures = _counts(saved.dns)
         self._count_tls()
@@ -465,6 +479,36 @@ class GovmailRun(RunLedger):
         if self.vantage.port25_blocked:
             self._say(f"{self.vantage.blocked}: the TLS tests cannot be judged from here")
 
+    def _validate_dnssec(self) -> None:
+        """Validate the answers DNSSEC-01 and DANE-01 rest on (see
+        :mod:`pytest_govmail.collect.dnssec`), from the trust anchors or a trusted resolver."""
+        from pytest_govmail.collect.dnssec import DnssecValidator, load_trust_anchors
+        from pytest_govmail.plan.dnssec import validated_queries
+
+        start = time.perf_counter()
+        queries = [
+            q for q in validated_queries(self.targets, self._snapshot) if q not in self.dnssec
+        ]
+        trusted = self.settings.trusted_resolver
+        servers = [
+            parse_nameserver(s) for s in ([trusted] if trusted else self.settings.nameservers)
+        ]
+        validator = DnssecValidator(
+            servers,
+            load_trust_anchors(self.settings.trust_anchor),
+            timeout=self.settings.timeout,
+            trusted_resolver=trusted is not None,
+        )
+        self._dnssec_label = validator.label
+        self._say(f"DNSSEC: validating {len(queries)} answer(s) from {validator.label}")
+        self.dnssec.update(validator.validate_sync(queries))
+        self._dnssec_questions += validator.questions
+        self._forget()
+        self._dnssec_done = True
+        self.stats.seconds += time.perf_counter() - start
+        self.stats.phases.append("dnssec")
+        self._say(f"DNSSEC: {len(queries)} answer(s) in {time.perf_counter() - start:.1f} s")
+
     def _fetch_policies(self) -> None:
         from pytest_govmail.collect.https import fetch_policies
 
@@ -554,6 +598,7 @@ class GovmailRun(RunLedger):
             messages=self.messages_by_domain.get(target.domain, ()),
             attestations=tuple(a for a in self.attestations if a.covers(target.domain)),
             vantage=self.vantage,
+            dnssec=self.dnssec,
         )
 
     def to_evidence(self) -> evidence_file.Evidence:
@@ -565,6 +610,9 @@ class GovmailRun(RunLedger):
             "smtp_port": str(self.settings.smtp_port),
             "https_port": str(self.settings.https_port),
         }
+        if self._dnssec_label:
+            settings["dnssec"] = self._dnssec_label
+            settings["dnssec_questions"] = str(self._dnssec_questions)
         if self.vantage is not None:
             settings.update(self.vantage.settings())
         if self.replay is not None:
@@ -580,6 +628,7 @@ class GovmailRun(RunLedger):
             tls=dict(self.tls),
             policies=dict(self.policies),
             messages=self.messages,
+            dnssec=dict(self.dnssec),
         )
 
 

@@ -28,6 +28,10 @@ class Settings:
     cert_expiry_days: int | None = None
     eml: tuple[Path, ...] = ()
     ip_version: str = "auto"  # --govmail-ip-version: auto, 4, 6 or both
+    #: DNSSEC: the trust-anchor file (None: the packaged IANA root anchors), or a resolver
+    #: whose AD bit is trusted instead (``IP[:PORT]``, one of ``nameservers``).
+    trust_anchor: Path | None = None
+    trusted_resolver: str | None = None
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:

@@ -7,8 +7,15 @@ address must present a chain that one usable record matches (RFC 7672 section 3.
 DANE-EE against the leaf; usage 2 DANE-TA against a served issuer whose chain down to the leaf
 is in order, or, for ``2 1 0``, a trust-anchor key that signed a served certificate; usages 0
 and 1 are unusable for SMTP, section 3.1.3). Names and dates are not part of the match (CERT-02
-and CERT-03 judge them). Whether the answer was DNSSEC-validated is shown in the details. The
-records are read by :mod:`pytest_govmail.records.tlsa`.
+and CERT-03 judge them). The records are read by :mod:`pytest_govmail.records.tlsa`.
+
+Only DNSSEC-validated TLSA records count (RFC 7672 section 2.2: a sender uses TLSA records only
+when they are secure). With the run's DNSSEC validation in the evidence
+(:mod:`pytest_govmail.collect.dnssec`): secure TLSA are judged; insecure ones (an unsigned zone)
+are NOT_APPLICABLE, saying that senders ignore them; bogus ones FAIL, since a DANE sender then
+defers the mail (RFC 7672 section 2.1.1); an indeterminate validation is INCONCLUSIVE. Evidence
+from before DNSSEC was validated has no validation: the records are judged as they are, with
+the resolver's AD flag and a note that they were not validated, as they were then.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 
 from pytest_govmail.judge.chain import issued_by, load_chain, signed_by_key
 from pytest_govmail.judge.common import lookup
+from pytest_govmail.judge.dnssec import chain_details
 from pytest_govmail.judge.host import (
     AddressVerdict,
     Check,
@@ -30,6 +38,8 @@ from pytest_govmail.judge.host import (
     host_verdict,
     tls_session,
 )
+from pytest_govmail.model.dns import Query
+from pytest_govmail.model.dnssec import Security
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.tls import TlsScan
 from pytest_govmail.model.verdict import Finding, Verdict
@@ -176,12 +186,41 @@ def dane_tlsa_matches(subject: Subject) -> Verdict:
             records.append(parsed)
         else:
             unreadable.append(parsed)
-    dnssec = (
-        "the TLSA answer was DNSSEC-validated (AD flag set)"
-        if result.authenticated
-        else "the TLSA answer was not DNSSEC-validated (no AD flag): DANE clients ignore "
-        "TLSA records that are not DNSSEC-secure"
-    )
+    chain = subject.dnssec.get(Query.of(f"_25._tcp.{host}", "TLSA"))
+    if chain is None:
+        dnssec = (
+            "the TLSA answer was DNSSEC-validated (AD flag set)"
+            if result.authenticated
+            else "the TLSA answer was not DNSSEC-validated in this run (no AD flag): DANE "
+            "clients ignore TLSA records that are not DNSSEC-secure"
+        )
+    elif chain.result is Security.INSECURE:
+        return Verdict.not_applicable(
+            f"the TLSA records at _25._tcp.{host} are not DNSSEC-validated ({chain.reason}): "
+            "senders ignore TLSA records that are not secure (RFC 7672 section 2.2), so DANE "
+            "is not in use; sign the zone to use them",
+            [key],
+        )
+    elif chain.result is Security.BOGUS:
+        return Verdict.failed(
+            Finding(
+                "dane.tlsa.bogus",
+                f"the TLSA records at _25._tcp.{host} fail DNSSEC validation: {chain.reason}",
+                "TLSA records that validate with DNSSEC",
+                "Fix the zone's DNSSEC (see DNSSEC-01): a DANE sender defers mail to a host "
+                "whose TLSA records are bogus (RFC 7672 section 2.1.1).",
+            ),
+            evidence=[key],
+            details=[chain_details(chain)],
+        )
+    elif chain.result is Security.INDETERMINATE:
+        return Verdict.inconclusive(
+            f"could not tell whether the TLSA records at _25._tcp.{host} validate: {chain.reason}",
+            [key],
+            [chain_details(chain)],
+        )
+    else:
+        dnssec = f"the TLSA answer validates with DNSSEC from {chain.anchor or 'the trust anchor'}"
     return host_verdict(
         subject,
         _dane(records, unreadable, host),

@@ -7,6 +7,8 @@ project's integration tests and benchmarks use the same zones and expectations.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
+from pytest_govmail.lab.zone_signing import sign_lab
 from pytest_govmail.model.target import Role, Target
 
 if TYPE_CHECKING:
@@ -28,9 +31,13 @@ DEMO_TIMEOUT = 1.5
 
 #: (domain, declared roles, what is wrong with it) — the story the demo tells.
 DEPARTMENTS: tuple[tuple[str, frozenset[Role], str], ...] = (
-    ("exemplary-dept.gov.uk", frozenset(), "fully compliant"),
+    ("exemplary-dept.gov.uk", frozenset(), "fully compliant, DNSSEC-signed"),
     ("bare-dept.gov.uk", frozenset(), "mail works, but no SPF, DMARC, TLS-RPT or MTA-STS"),
-    ("monitoring-dept.gov.uk", frozenset(), "DMARC p=none at 50%, no NCSC reports, no TLS-RPT"),
+    (
+        "monitoring-dept.gov.uk",
+        frozenset(),
+        "DMARC p=none at 50%, no NCSC reports, no TLS-RPT, an expired DNSSEC signature",
+    ),
     ("sprawling-spf-dept.gov.uk", frozenset(), "SPF over 10 lookups, void includes, ptr, ?all"),
     ("dormant-dept.gov.uk", frozenset({Role.PARKED}), "parked domain done right"),
     ("half-parked-dept.gov.uk", frozenset({Role.PARKED}), "parked, but with MX and soft SPF"),
@@ -98,6 +105,8 @@ class DemoLab:
     dns: LabDnsServer
     targets: tuple[Target, ...]
     services: MailServices | None = None
+    #: The lab's own DNSSEC trust anchor (the DS of its signed gov.uk), written at start.
+    trust_anchor: Path | None = None
     timeout: float = DEMO_TIMEOUT
     waivers: Path = DEMO_WAIVERS
     attestations: Path = DEMO_ATTESTATIONS
@@ -115,6 +124,8 @@ class DemoLab:
             "waivers": str(self.waivers),
             "attestations": str(self.attestations),
         }
+        if self.trust_anchor is not None:
+            info["trust_anchor"] = str(self.trust_anchor)
         if self.services is not None:
             info.update(
                 smtp_port=self.services.smtp_port,
@@ -127,6 +138,8 @@ class DemoLab:
     def cli_args(self) -> list[str]:
         """The options that point a govmail run at this lab (what --govmail-demo sets)."""
         args = [f"--govmail-nameserver={self.nameserver}", f"--govmail-timeout={self.timeout}"]
+        if self.trust_anchor is not None:
+            args.append(f"--govmail-trust-anchor={self.trust_anchor}")
         if self.services is not None:
             args += [
                 f"--govmail-smtp-port={self.services.smtp_port}",
@@ -138,6 +151,8 @@ class DemoLab:
 
     def stop(self) -> None:
         self.dns.stop()
+        if self.trust_anchor is not None:
+            shutil.rmtree(self.trust_anchor.parent, ignore_errors=True)
         if self.services is not None:
             self.services.stop()
 
@@ -145,7 +160,9 @@ class DemoLab:
 def start_demo_lab(
     host: str = "127.0.0.1", port: int = 0, delay: float = 0.0, services: bool = True
 ) -> DemoLab:
-    """Start the lab: its mail services first (their DKIM keys go into the zones), then DNS."""
+    """Start the lab: its mail services first (their DKIM keys go into the zones), then DNS,
+    with its zones signed and its trust anchor written to a file of its own (see
+    :mod:`pytest_govmail.lab.zone_signing`)."""
     zones = demo_zones()
     running = None
     if services:
@@ -154,10 +171,17 @@ def start_demo_lab(
         running = start_mail_services()
         for origin, text in zone_additions(running).items():
             zones[origin] = zones.get(origin, "") + text
+    folder = Path(tempfile.mkdtemp(prefix="govmail-lab-dnssec-"))
     try:
-        server = LabDnsServer(zones, host=host, port=port, delay=delay, faults=FAULTS).start()
+        signed = sign_lab(zones)
+        anchor = folder / "trust-anchor.zone"
+        anchor.write_text(signed.anchor, "utf-8")
+        server = LabDnsServer(
+            signed.zones, host=host, port=port, delay=delay, faults=FAULTS
+        ).start()
     except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
         if running is not None:
             running.stop()
         raise
-    return DemoLab(server, demo_targets(), running)
+    return DemoLab(server, demo_targets(), running, trust_anchor=anchor)

@@ -35,6 +35,7 @@ types get NOTIMP.
 
 from __future__ import annotations
 
+import bisect
 import collections
 import contextlib
 import copy
@@ -51,6 +52,7 @@ import time
 from collections.abc import Mapping
 from typing import ClassVar, NamedTuple
 
+import dns.dnssec
 import dns.exception
 import dns.flags
 import dns.message
@@ -159,7 +161,17 @@ class _ServedZone:
     NODATA rather than NXDOMAIN (RFC 8020) and stop wildcard matching (RFC 4592).
     """
 
-    __slots__ = ("existing", "key", "negative_soa", "origin", "records")
+    __slots__ = (
+        "existing",
+        "key",
+        "negative_soa",
+        "nsec3",
+        "nsec3_hashes",
+        "nsec_owners",
+        "origin",
+        "records",
+        "sigs",
+    )
 
     def __init__(self, origin: dns.name.Name, zone: dns.zone.Zone) -> None:
         if zone.rdclass != dns.rdataclass.IN:
@@ -173,13 +185,24 @@ class _ServedZone:
         minimum = min(soa.ttl, min(rd.minimum for rd in soa))
         self.negative_soa = dns.rrset.from_rdata_list(origin, minimum, list(soa))
         self.records: dict[_Key, _RRsets] = {}
+        # A signed zone's RRSIGs by owner and covered type, and its NSEC owners in canonical
+        # order (RFC 4034 section 6.1), for answers to queries with the DO bit (RFC 3225).
+        self.sigs: dict[_Key, _RRsets] = {}
+        nsec_owners: list[dns.name.Name] = []
         existing: set[_Key] = {self.key}
         for name, node in zone.nodes.items():
             assert isinstance(name, dns.name.Name)
             key = _key(name)
             by_type = self.records.setdefault(key, {})
             for rdataset in node.rdatasets:
-                # RRSIGs covering different types are one RRset on the wire: merge them.
+                if rdataset.rdtype == dns.rdatatype.RRSIG:
+                    # Kept by covered type only: an RRSIG question gets NODATA.
+                    self.sigs.setdefault(key, {})[rdataset.covers] = dns.rrset.from_rdata_list(
+                        name, rdataset.ttl, list(rdataset)
+                    )
+                    continue
+                if rdataset.rdtype == dns.rdatatype.NSEC:
+                    nsec_owners.append(name)
                 rrset = by_type.get(rdataset.rdtype)
                 rdatas = [*(rrset or ()), *rdataset]
                 ttl = min(rdataset.ttl, rrset.ttl) if rrset is not None else rdataset.ttl
@@ -188,6 +211,98 @@ class _ServedZone:
             for start in range(len(key) - len(self.key)):
                 existing.add(key[start:])
         self.existing = frozenset(existing)
+        self.nsec_owners = sorted(nsec_owners)
+        # An NSEC3 zone (RFC 5155): its parameters and its NSEC3 owners by hash, in hash order.
+        param = self.records.get(self.key, {}).get(dns.rdatatype.NSEC3PARAM)
+        self.nsec3 = (param[0].salt, param[0].iterations) if param else None
+        self.nsec3_hashes = sorted(
+            (key[0].decode("ascii").upper(), key)
+            for key, by_type in self.records.items()
+            if dns.rdatatype.NSEC3 in by_type
+        )
+
+    def signatures(self, rrset: dns.rrset.RRset, owner: dns.name.Name) -> dns.rrset.RRset | None:
+        """The RRSIGs covering ``rrset`` (owned by ``owner``, for a wildcard's synthesis)."""
+        sigs = self.sigs.get(_key(rrset.name), {}).get(rrset.rdtype)
+        if sigs is None or owner == rrset.name:
+            return sigs
+        synthesised = copy.copy(sigs)
+        synthesised.name = owner
+        return synthesised
+
+    def _nsec3_proof(self, name: dns.name.Name) -> list[dns.rrset.RRset]:
+        """RFC 5155 section 7.2: the NSEC3 matching the name (no data), or the closest-encloser
+        proof: the NSEC3 matching the closest encloser, and those covering the next closer
+        name and the wildcard at the closest encloser."""
+        assert self.nsec3 is not None and self.nsec3_hashes
+        salt, iterations = self.nsec3
+        hashes = [h for h, _ in self.nsec3_hashes]
+
+        def digest(n: dns.name.Name) -> str:
+            return dns.dnssec.nsec3_hash(n, salt, iterations, 1)
+
+        def matching(h: str) -> _Key | None:
+            index = bisect.bisect_left(hashes, h)
+            return (
+                self.nsec3_hashes[index][1] if index < len(hashes) and hashes[index] == h else None
+            )
+
+        def covering(h: str) -> _Key:
+            return self.nsec3_hashes[bisect.bisect_right(hashes, h) - 1][1]
+
+        owners: list[_Key] = []
+        found = matching(digest(name))
+        if found is not None:
+            owners.append(found)
+        else:
+            key = _key(name)
+            start = 1
+            while key[start:] not in self.existing:
+                start += 1
+            encloser = dns.name.Name(key[start:])
+            closer = dns.name.Name(key[start - 1 :])
+            for owner in (
+                matching(digest(encloser)),
+                covering(digest(closer)),
+                covering(digest(dns.name.Name((b"*", *encloser.labels)))),
+            ):
+                if owner is not None and owner not in owners:
+                    owners.append(owner)
+        proof: list[dns.rrset.RRset] = []
+        for owner in owners:
+            nsec3 = self.records[owner][dns.rdatatype.NSEC3]
+            proof.append(nsec3)
+            sigs = self.signatures(nsec3, nsec3.name)
+            if sigs is not None:
+                proof.append(sigs)
+        return proof
+
+    def nsec_proof(self, name: dns.name.Name, nxdomain: bool) -> list[dns.rrset.RRset]:
+        """The NSEC RRsets (and RRSIGs) that prove ``name`` has no such data (RFC 4035 section
+        3.1.3): the NSEC at the name, or the one covering it and, for NXDOMAIN, the one
+        covering the wildcard at the closest encloser."""
+        if self.nsec3 is not None:
+            return self._nsec3_proof(name)
+        if not self.nsec_owners:
+            return []
+        wanted = [name]
+        if nxdomain:
+            key = _key(name)
+            start = 1
+            while key[start:] not in self.existing:
+                start += 1
+            wanted.append(dns.name.Name((b"*", *name.labels[start:])))
+        found: list[dns.rrset.RRset] = []
+        for wanted_name in wanted:
+            index = bisect.bisect_right(self.nsec_owners, wanted_name) - 1
+            owner = self.nsec_owners[index]  # index -1 wraps to the last NSEC, as it should
+            nsec = self.records[_key(owner)][dns.rdatatype.NSEC]
+            if nsec not in found:
+                found.append(nsec)
+                sigs = self.signatures(nsec, owner)
+                if sigs is not None:
+                    found.append(sigs)
+        return found
 
 
 def _parse_zone(origin: dns.name.Name, data: str | dns.zone.Zone) -> dns.zone.Zone:
@@ -613,6 +728,11 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
         zone = None
         if query.edns <= 0 and question.rdclass == dns.rdataclass.IN:
             zone = self._find_zone(_key(qname))
+            if rdtype == dns.rdatatype.DS and zone is not None and zone.key == _key(qname):
+                # Answered by the parent (see _lookup): its faults and delays apply, not the
+                # child's, as when a resolver asks the parent's servers.
+                zone = self._find_zone(zone.key[1:]) if zone.key else zone
+                zone = zone or self._find_zone(_key(qname))
         if cached is None:
             fault, extra = self._account(logged, zone.key if zone else None)
         if fault is Fault.DROP:
@@ -631,7 +751,10 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
         elif dns.rdatatype.is_metatype(rdtype) and rdtype != dns.rdatatype.ANY:
             response.set_rcode(dns.rcode.NOTIMP)
         else:
-            result = self._lookup(qname, rdtype)
+            dnssec = query.edns == 0 and bool(query.ednsflags & dns.flags.DO)
+            if dnssec:
+                response.want_dnssec(True)  # RFC 3225 section 3: the DO bit is copied back
+            result = self._lookup(qname, rdtype, dnssec)
             response.flags |= dns.flags.AA
             response.set_rcode(result.rcode)
             response.answer = result.answer
@@ -691,29 +814,49 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
                 return zone
         return None
 
-    def _lookup(self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> _Answer:
+    def _lookup(
+        self, qname: dns.name.Name, rdtype: dns.rdatatype.RdataType, dnssec: bool = False
+    ) -> _Answer:
         """Authoritative resolution of ``qname``/``rdtype`` across the served zones.
 
         CNAMEs are chased while the target lies in a served zone; the rcode is that of the last
         name looked up (RFC 6604). A chain that loops or exceeds :data:`MAX_CNAME_CHAIN` ends
         with the CNAMEs found so far and NOERROR, which resolvers report as a failed chain.
+
+        A DS question for a zone's apex is answered from its parent zone when the lab serves
+        that too (RFC 4035 section 3.1.4.1: DS lives on the parent side of the cut). With
+        ``dnssec`` (the DO bit), each RRset comes with its RRSIGs and a negative answer with the
+        SOA's RRSIGs and the NSEC (or NSEC3, RFC 5155 section 7.2) records that prove it (RFC
+        4035 section 3.1); an unsigned zone has none to add.
         """
         answer: list[dns.rrset.RRset] = []
+        proofs: list[dns.rrset.RRset] = []  # for wildcard answers (RFC 4035 section 3.1.3.3)
         name = qname
         key = _key(qname)
         seen = {key}
+
+        def negative(zone: _ServedZone, rcode: dns.rcode.Rcode) -> _Answer:
+            authority = [zone.negative_soa]
+            if dnssec:
+                sigs = zone.signatures(zone.negative_soa, zone.origin)
+                authority += [sigs] if sigs is not None else []
+                authority += zone.nsec_proof(name, rcode == dns.rcode.NXDOMAIN)
+            return _Answer(rcode, answer, authority)
+
         for _ in range(MAX_CNAME_CHAIN + 1):
             zone = self._find_zone(key)
             if zone is None:  # CNAME out of our zones: the resolver continues from here
                 return _Answer(dns.rcode.NOERROR, answer, [])
+            if rdtype == dns.rdatatype.DS and key == zone.key and key:
+                zone = self._find_zone(key[1:]) or zone
             records = zone.records.get(key)
             synthesised = records is None and key not in zone.existing
             if synthesised:
                 records = self._wildcard(zone, key)
                 if records is None:
-                    return _Answer(dns.rcode.NXDOMAIN, answer, [zone.negative_soa])
+                    return negative(zone, dns.rcode.NXDOMAIN)
             if not records:  # empty non-terminal
-                return _Answer(dns.rcode.NOERROR, answer, [zone.negative_soa])
+                return negative(zone, dns.rcode.NOERROR)
             found: dns.rrset.RRset | None
             if rdtype == dns.rdatatype.ANY:
                 found = records[min(records)]
@@ -722,19 +865,25 @@ class LabDnsServer(LabServerLifecycle[socket.socket]):
                 if found is None:
                     found = records.get(dns.rdatatype.CNAME)
             if found is None:
-                return _Answer(dns.rcode.NOERROR, answer, [zone.negative_soa])
+                return negative(zone, dns.rcode.NOERROR)
             answer.append(self._owned_by(found, name) if synthesised else found)
+            if dnssec:
+                sigs = zone.signatures(found, name)
+                if sigs is not None:
+                    answer.append(sigs)
+                    if synthesised:  # the proof that no closer name matched
+                        proofs += [p for p in zone.nsec_proof(name, False) if p not in proofs]
             if found.rdtype != dns.rdatatype.CNAME or rdtype in (
                 dns.rdatatype.CNAME,
                 dns.rdatatype.ANY,
             ):
-                return _Answer(dns.rcode.NOERROR, answer, [])
+                return _Answer(dns.rcode.NOERROR, answer, proofs)
             name = found[0].target
             key = _key(name)
             if key in seen:
                 break
             seen.add(key)
-        return _Answer(dns.rcode.NOERROR, answer, [])
+        return _Answer(dns.rcode.NOERROR, answer, proofs)
 
     @staticmethod
     def _owned_by(rrset: dns.rrset.RRset, name: dns.name.Name) -> dns.rrset.RRset:

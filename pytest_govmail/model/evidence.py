@@ -16,10 +16,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pytest_govmail.model import dnssec as model_dnssec
 from pytest_govmail.model import https as model_https
 from pytest_govmail.model import tls as model_tls
 from pytest_govmail.model.dkim import SampleMessage
-from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, ErrorKind, ProbeError, Query
+from pytest_govmail.model.dnssec import DnssecChain
 from pytest_govmail.model.https import PolicyFetch
 from pytest_govmail.model.target import Role, Target
 from pytest_govmail.model.text import inert
@@ -70,6 +72,9 @@ class Evidence:
     tls: Mapping[tuple[str, str], TlsScan] = field(default_factory=dict)
     policies: Mapping[str, PolicyFetch] = field(default_factory=dict)
     messages: tuple[SampleMessage, ...] = ()
+    #: DNSSEC validations by the answer they validate; files written before DNSSEC was
+    #: collected have none (the key is simply absent), and replay the same.
+    dnssec: Mapping[Query, DnssecChain] = field(default_factory=dict)
 
 
 def generator_versions() -> dict[str, str]:
@@ -168,6 +173,7 @@ def _lists(evidence: Evidence) -> dict[str, Iterable[Any]]:
         ),
         "policies": model_https.policies_to_json(evidence.policies),
         "messages": (m.to_json() for m in evidence.messages),
+        "dnssec": model_dnssec.chains_to_json(evidence.dnssec),
     }
 
 
@@ -207,6 +213,7 @@ def decode(data: object, source: str = "evidence") -> Evidence:
             },
             policies=model_https.policies_from_json(data.get("policies", [])),
             messages=tuple(SampleMessage.from_json(m) for m in data.get("messages", ())),
+            dnssec=model_dnssec.chains_from_json(data.get("dnssec", ())),
         )
     except _MALFORMED as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:300]
@@ -298,6 +305,7 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
     tls: dict[tuple[str, str], TlsScan] = {}
     policies: dict[str, PolicyFetch] = {}
     messages: dict[str, SampleMessage] = {}
+    dnssec: dict[Query, DnssecChain] = {}
     for part in parts:
         for t in part.targets:
             targets.setdefault(t.domain, t)
@@ -305,6 +313,7 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
         tls.update(part.tls)
         policies.update(part.policies)
         messages.update((m.source, m) for m in part.messages)
+        dnssec.update(part.dnssec)
     first = parts[0]
     return Evidence(
         targets=tuple(targets[d] for d in sorted(targets)),
@@ -317,4 +326,5 @@ def merge(parts: Iterable[Evidence]) -> Evidence:
         tls=tls,
         policies=policies,
         messages=tuple(messages.values()),
+        dnssec=dnssec,
     )

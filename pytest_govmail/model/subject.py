@@ -14,6 +14,8 @@ from pytest_govmail.model.target import Target
 if TYPE_CHECKING:
     from pytest_govmail.inputs.attestations import Attestation
     from pytest_govmail.model.dkim import SampleMessage
+    from pytest_govmail.model.dns import Query
+    from pytest_govmail.model.dnssec import DnssecChain
     from pytest_govmail.model.https import PolicyFetch
     from pytest_govmail.model.tls import TlsScan
     from pytest_govmail.model.vantage import Vantage
@@ -27,6 +29,8 @@ class Subject:
     ``policies`` maps a domain to its MTA-STS policy fetch (``pytest_govmail.model.https``);
     ``messages`` holds the sample messages given for this domain (``pytest_govmail.model.dkim``).
     A host or domain missing from these mappings was not probed in this run.
+    ``dnssec`` maps an answer's :class:`~pytest_govmail.model.dns.Query` to its DNSSEC
+    validation (``pytest_govmail.model.dnssec``).
     ``now`` is when the evidence was collected, so that replay judges dates the same way.
 
     ``tls_profile`` is the TLS profile the TLS-* and CERT-* judges apply, loaded once by the run
@@ -46,6 +50,9 @@ class Subject:
     messages: tuple[SampleMessage, ...] = ()
     attestations: tuple[Attestation, ...] = ()
     vantage: Vantage | None = None  # what the collecting machine could see (model/vantage.py)
+    #: DNSSEC validations by the answer they validate (model/dnssec.py); empty when the run
+    #: did not validate (evidence from before DNSSEC was collected, or not selected).
+    dnssec: Mapping[Query, DnssecChain] = field(default_factory=dict)
 
     @property
     def domain(self) -> str:

@@ -8,6 +8,7 @@ and the rest to every batch, so a new option is classified where it is declared.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +108,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="govmail_eml",
         metavar="FILE",
         help="a sample message whose DKIM signatures are verified (DKIM-07; repeatable).",
+    )
+    option(
+        group,
+        "--govmail-trust-anchor",
+        collects=True,
+        dest="govmail_trust_anchor",
+        metavar="FILE",
+        help="DNSSEC trust anchors (DS or DNSKEY records, one a line) to validate from, instead "
+        "of the packaged IANA root anchors.",
+    )
+    option(
+        group,
+        "--govmail-trusted-resolver",
+        collects=True,
+        dest="govmail_trusted_resolver",
+        metavar="IP[:PORT]",
+        help="take this resolver's DNSSEC AD bit instead of validating from a trust anchor "
+        "(it must be one of --govmail-nameserver, and the path to it must be trusted).",
     )
     option(
         group,
@@ -325,6 +344,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("govmail_dkim_selectors", "DKIM selectors to try", type="linelist", default=[])
     parser.addini("govmail_evidence_out", "write evidence JSON here", default="")
     parser.addini("govmail_ca_file", "extra trust anchors (PEM)", default="")
+    parser.addini("govmail_trust_anchor", "DNSSEC trust-anchor file", default="")
+    parser.addini("govmail_trusted_resolver", "resolver whose AD bit is trusted", default="")
     parser.addini("govmail_allow_private", "probe private addresses", type="bool", default=False)
     parser.addini("govmail_smtp_port", "SMTP port of MX hosts", default="25")
     parser.addini("govmail_https_port", "HTTPS port of MTA-STS hosts", default="443")
@@ -430,6 +451,12 @@ def settings_from(config: pytest.Config) -> Settings:
     expiry = option_or_ini(config, "govmail_cert_expiry_days").strip()
     if expiry and not (expiry.isdigit() and int(expiry) <= 3650):
         raise pytest.UsageError(f"--govmail-cert-expiry-days: {expiry!r} is not 0 to 3650 days")
+    trust_anchor = option_or_ini(config, "govmail_trust_anchor")
+    if trust_anchor:
+        _check_trust_anchor(Path(trust_anchor))
+    trusted = option_or_ini(config, "govmail_trusted_resolver").strip()
+    if trusted:
+        _check_trusted_resolver(trusted, nameservers)
     allow = config.getoption("govmail_allow_private")
     return Settings(
         nameservers=tuple(nameservers),
@@ -445,7 +472,36 @@ def settings_from(config: pytest.Config) -> Settings:
         cert_expiry_days=int(expiry) if expiry else None,
         eml=tuple(Path(p) for p in config.getoption("govmail_eml")),
         ip_version=str(config.getoption("govmail_ip_version") or "auto"),
+        trust_anchor=Path(trust_anchor) if trust_anchor else None,
+        trusted_resolver=trusted or None,
     )
+
+
+def _check_trust_anchor(path: Path) -> None:
+    """A trust-anchor file must hold DS or DNSKEY records; say so before any question."""
+    from pytest_govmail.collect.dnssec import TrustAnchorError, load_trust_anchors
+
+    try:
+        load_trust_anchors(path)
+    except TrustAnchorError as exc:
+        raise pytest.UsageError(f"--govmail-trust-anchor: {exc}") from None
+
+
+def _check_trusted_resolver(text: str, nameservers: list[str]) -> None:
+    """The trusted resolver must be one the run asks: an AD bit from any other means nothing."""
+    try:
+        wanted = parse_nameserver(text)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--govmail-trusted-resolver: {exc}") from None
+    given = []
+    for ns in nameservers:
+        with contextlib.suppress(ValueError):
+            given.append(parse_nameserver(ns))
+    if wanted not in given:
+        raise pytest.UsageError(
+            f"--govmail-trusted-resolver: {text} is not one of the resolvers given with "
+            "--govmail-nameserver; name it there too, so that its answers are the ones judged"
+        )
 
 
 def _check_ca_file(path: Path) -> None:

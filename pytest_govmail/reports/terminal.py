@@ -14,7 +14,6 @@ render it escaped.
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Protocol
@@ -44,6 +43,7 @@ from pytest_govmail.reports.listing import (
 )
 from pytest_govmail.reports.listing import clip as _clip
 from pytest_govmail.reports.status import STALE, SYMBOL, Cell, worst
+from pytest_govmail.reports.timing import RunClock, time_lines
 
 if TYPE_CHECKING:
     from pytest_govmail.model.change import Comparison
@@ -98,17 +98,8 @@ class GovmailReporter:
         self._listed_reports: set[int] = set()
         #: Each host's TLS scan evidence, once: (domain, host) -> lines.
         self.host_evidence: dict[tuple[str, str], list[str]] = {}
-        #: Seconds the govmail tests took to run (judging), summed over their reports, and
-        #: the wall time of the session's end, where JUnit and the HTML report are written.
-        self.judging_seconds = 0.0
-        self.tests_timed = 0
-        self.reports_seconds: float | None = None
-        #: When the tests started running, and how long running and reporting them took.
-        self.tests_started: float | None = None
-        self.tests_seconds: float | None = None
-        #: Collecting's seconds when the tests started: the scans that were still running then
-        #: are waited for by the first test that needs them, which is not judging time.
-        self.collecting_before_tests = 0.0
+        #: Where the run's time goes: the summary's ``govmail: time:`` lines.
+        self.clock = RunClock()
         #: The earlier run each test is compared with (``--govmail-baseline``), or None.
         self.baseline: Comparer | None = None
 
@@ -125,8 +116,7 @@ class GovmailReporter:
         ] + [f"govmail: vantage point: {line}" for line in vantage_lines(run, look=True)]
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.tests_started = time.perf_counter()
-        self.collecting_before_tests = self.run.stats.seconds
+        self.clock.tests_start(self.run.stats.seconds)
         self.collected_ids |= implemented_ids(session.items)
         # A sweep's verdicts one line each, as pytest's failures were (the README says so):
         # a TLS scan per host of a thousand domains does not fit a screen either.
@@ -235,11 +225,7 @@ class GovmailReporter:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         data = getattr(report, "govmail", None)
         if isinstance(data, dict):
-            self.judging_seconds += report.duration
-            # One report a test shows its outcome: the call's, or the setup's that skipped it.
-            self.tests_timed += report.when == "call" or (
-                report.when == "setup" and not report.passed
-            )
+            self.clock.test_report(report)
             domain, area, status = data["domain"], data["area"], data["status"]
             cell = self.tally[domain][area]
             cell.add(status, waived=bool(data.get("waiver")))
@@ -270,13 +256,11 @@ class GovmailReporter:
         plain implementation (junitxml's among them), and it ends before pytest's terminal
         reporter, itself a wrapper of this hook, prints the summary that shows the time."""
         self.add_vantage_properties(session)
-        start = time.perf_counter()
-        if self.tests_started is not None:
-            self.tests_seconds = start - self.tests_started
+        self.clock.reports_start()
         try:
             return (yield)
         finally:
-            self.reports_seconds = time.perf_counter() - start
+            self.clock.reports_end()
 
     def add_vantage_properties(self, session: pytest.Session) -> None:
         """pytest offers suite properties only through a fixture (``record_testsuite_property``),
@@ -317,7 +301,7 @@ class GovmailReporter:
             + (f" ({self.run.stats.dns_failures} failed)" if self.run.stats.dns_failures else "")
             + (f" collected in {self.run.stats.seconds:.2f} s" if self.run.replay is None else "")
         )
-        for line in time_lines(self.run, self):
+        for line in time_lines(self.run, self.clock):
             tr.write_line(f"govmail: time: {line}")
         for line in busiest_address(self.run.tls.values()):
             tr.write_line(f"govmail: {line}")
@@ -345,40 +329,6 @@ class GovmailReporter:
         if cell is None:
             return worst({})
         return worst(cell.counts, cell.waived_failures, stale)
-
-
-def time_lines(run: GovmailRun, reporter: GovmailReporter) -> list[str]:
-    """Where the run's time went, phase by phase, with what each phase asked or made.
-
-    Collecting's phases overlap (the TLS scans start while DNS still answers for other
-    domains, and the policy fetches run beside the scans), so each is its own wall time and
-    their total is given first. Scans still running when the tests start are waited for by the
-    first test that needs them: that wait is told apart from judging, the tests' own time.
-    """
-    stats = run.stats
-    lines: list[str] = []
-    if run.replay is None:
-        failed = f", {stats.dns_failures} failed" if stats.dns_failures else ""
-        lines.append(
-            f"collecting {stats.seconds:.2f} s, its phases overlapping: "
-            f"DNS {stats.dns_seconds:.2f} s ({stats.dns_queries} answers{failed}); "
-            f"TLS scans {stats.tls_seconds:.2f} s ({stats.tls_addresses} address(es), "
-            f"{stats.tls_handshakes} handshakes); "
-            f"MTA-STS {stats.policy_seconds:.2f} s ({stats.policies} policy fetch(es))"
-        )
-    else:
-        lines.append("replayed evidence: nothing asked, scanned or fetched")
-    tests = f"{reporter.tests_timed} tests"
-    judging = f"judging {reporter.judging_seconds:.2f} s"
-    if reporter.tests_seconds is not None:
-        waited = stats.seconds - reporter.collecting_before_tests
-        waiting = f"waiting for scans and fetches {waited:.2f} s, " if waited >= 0.005 else ""
-        running = f"running the tests {reporter.tests_seconds:.2f} s ({tests}: {waiting}{judging})"
-    else:  # pytest-xdist's controller runs no test itself: the workers' time, summed
-        running = f"{judging} ({tests}, summed over the workers)"
-    if reporter.reports_seconds is not None:
-        running += f"; writing reports {reporter.reports_seconds:.2f} s (JUnit, HTML)"
-    return [*lines, running]
 
 
 def vantage_lines(run: GovmailRun, look: bool = False) -> list[str]:
