@@ -222,6 +222,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "PARK-04": "skip",
         "PTR-02": "skip",
         "PARK-05": "skip",
+        "MTASTS-08": "fail",
+        "MTASTS-09": "fail",
     },
     "half-parked-dept.gov.uk": {
         "MTASTS-01": "fail",
