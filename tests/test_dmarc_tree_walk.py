@@ -407,3 +407,113 @@ def test_planner_asks_a_prefix_of_the_walk_and_stops_where_the_rfc_stops(
     extra = asked - set(walked)
     assert extra <= ({organisational_domain(name)} if stop > 0 else set())
     assert len(walked) <= MAX_TREE_WALK_QUERIES
+
+
+def test_unknown_existence_is_said_and_judged_as_existing() -> None:
+    ghost = f"ghost.{DEPT}"
+    canned = world({DEPT: "v=DMARC1; p=reject; sp=quarantine; np=reject"})
+    canned[Query.of(ghost, "MX")] = failed(ghost, "MX")
+    verdict = dmarc.dmarc_record_applies(settle(ghost, canned))
+    assert verdict.status is Status.PASS
+    assert detail(verdict, "existence") == [
+        f"whether {ghost} exists could not be read ({ghost}/MX): judged as existing, so np "
+        "does not apply"
+    ]
+    assert f"{ghost}/MX" in verdict.evidence
+
+
+# --- a table of names: what the walk asks, and what it finds --------------------------------------
+
+LONG = "a.b.c.d.e.f.g.h.i.j.example-dept.gov.uk"  # 13 labels
+
+
+@pytest.mark.parametrize(
+    ("author", "records", "queries", "kind", "policy_domain", "org"),
+    [
+        pytest.param(DEPT, {DEPT: REJECT}, 1, "own", DEPT, None, id="own-record"),
+        pytest.param(DEPT, {}, 3, "none", None, DEPT, id="nothing-anywhere"),
+        pytest.param(
+            DEPT, {"gov.uk": PSD_GOV_UK}, 2, "public suffix", "gov.uk", DEPT, id="psd-y-gov-uk"
+        ),
+        pytest.param(
+            f"www.{DEPT}",
+            {"gov.uk": PSD_GOV_UK},
+            3,
+            "public suffix",
+            "gov.uk",
+            DEPT,
+            id="psd-y-gov-uk-subdomain",
+        ),
+        pytest.param(
+            f"x.y.z.{DEPT}",
+            {DEPT: REJECT, "gov.uk": PSD_GOV_UK},
+            5,
+            "organisational",
+            DEPT,
+            DEPT,
+            id="deep-subdomain",
+        ),
+        pytest.param(
+            f"x.y.z.{DEPT}",
+            {f"y.z.{DEPT}": REJECT, DEPT: REJECT},
+            6,
+            "organisational",
+            DEPT,
+            DEPT,
+            id="deep-two-records-fewest-labels-wins",
+        ),
+        pytest.param(
+            "service.campaign.gov.uk",
+            {"campaign.gov.uk": "v=DMARC1; p=none; psd=y", "gov.uk": PSD_GOV_UK},
+            2,
+            "public suffix",
+            "campaign.gov.uk",
+            "service.campaign.gov.uk",
+            id="private-suffix-publishes-psd-y",
+        ),
+        pytest.param(LONG, {DEPT: REJECT}, 8, "organisational", DEPT, DEPT, id="13-labels"),
+        pytest.param(
+            LONG,
+            {"gov.uk": PSD_GOV_UK},
+            7,
+            "public suffix",
+            "gov.uk",
+            DEPT,
+            id="13-labels-psd-y",
+        ),
+        pytest.param(
+            LONG,
+            {f"c.d.e.f.g.h.i.j.{DEPT}": REJECT + "; psd=n"},
+            8,
+            "none",
+            None,
+            LONG,
+            id="13-labels-skipped-psd-n",
+        ),
+        pytest.param(
+            "a.b.c.d.e.example-dept.gov.uk",  # 8 labels: no shortcut needed, one query each
+            {},
+            8,
+            "none",
+            None,
+            "a.b.c.d.e.example-dept.gov.uk",
+            id="8-labels",
+        ),
+    ],
+)
+def test_table_of_names(
+    author: str,
+    records: dict[str, str],
+    queries: int,
+    kind: str,
+    policy_domain: str | None,
+    org: str | None,
+) -> None:
+    walk = tree_walk(author, settle(author, world(records)).dns)
+    found = discover_policy(walk)
+    assert len(walk.asked) == queries <= MAX_TREE_WALK_QUERIES
+    assert (found.kind, found.policy_domain, found.organisational_domain) == (
+        kind,
+        policy_domain,
+        org,
+    )

@@ -281,10 +281,20 @@ def discover(subject: Subject) -> Applicable | NoRecord | Verdict:
     own_step = walk.steps[0]
     if found.kind == "own":
         return Applicable(own_step.record or "", own, domain, False, tuple(evidence))
-    exists = domain_exists(domain, subject.dns) is not False
+    existence = domain_exists(domain, subject.dns)
+    exists = existence is not False
     details = [_walk_detail(found), *_rfc7489_lines(subject, found, exists)]
+    if existence is None:
+        details.append(
+            (
+                "existence",
+                f"whether {domain} exists could not be read ({domain}/MX): judged as existing, "
+                "so np does not apply",
+            )
+        )
     if not exists:
         details.append(("existence", f"{domain} does not exist (NXDOMAIN): np applies to it"))
+    if existence is not True:
         evidence.append(f"{domain}/MX")
     step = found.step
     applies = ""
