@@ -232,7 +232,7 @@ def test_psd_y_at_gov_uk_is_not_the_departments_own_record() -> None:
     assert verdict.status is Status.FAIL
     assert [f.code for f in verdict.findings] == ["dmarc.record.missing"]
     observed = verdict.findings[0].observed
-    assert "the only record the DNS tree walk finds is the public suffix domain's record" in (
+    assert "the record the DNS tree walk settles on is the public suffix domain's record" in (
         observed
     )
     assert "(p=none for this domain)" in observed
@@ -283,12 +283,30 @@ def test_psd_n_on_a_delegated_subdomain_makes_it_the_organisational_domain() -> 
 
 def test_a_record_at_gov_uk_without_psd_becomes_the_organisational_domain() -> None:
     """RFC 9989 section 4.10.2 rule 3: the record with the fewest labels, even a public suffix's
-    that forgot psd=y. RFC 7489 receivers (PSL) find nothing; the detail says so."""
+    that forgot psd=y, so receivers apply it; but it is not the department's own record, and
+    RFC 7489 receivers (PSL) find nothing: the verdict and the details say so."""
     verdict = dmarc_01(DEPT, {"gov.uk": "v=DMARC1; p=quarantine"})
-    assert verdict.status is Status.PASS
+    assert verdict.status is Status.FAIL
+    assert [f.code for f in verdict.findings] == ["dmarc.record.missing"]
+    assert verdict.findings[0].observed.endswith(
+        "(gov.uk is a public suffix on the Public Suffix List, though its record has no psd=y)"
+    )
     assert detail(verdict, "RFC 7489 receivers")[0] == (
         f"organisational domain: RFC 9989's tree walk gives gov.uk, RFC 7489's Public Suffix "
         f"List gives {DEPT}"
+    )
+
+
+def test_a_suffix_record_without_psd_passes_over_the_departments_own_subtree_record() -> None:
+    """Rule 3 picks gov.uk over the department's record below it: receivers apply gov.uk's."""
+    author = f"news.{DEPT}"
+    verdict = dmarc_01(author, {DEPT: REJECT, "gov.uk": "v=DMARC1; p=none"})
+    assert verdict.status is Status.FAIL
+    assert "settles on is the organisational domain's record at _dmarc.gov.uk" in (
+        verdict.findings[0].observed
+    )
+    assert f"they apply the record at _dmarc.{DEPT} (p=reject)" in " ".join(
+        detail(verdict, "RFC 7489 receivers")
     )
 
 

@@ -58,6 +58,7 @@ from pytest_govmail.records.dmarc import (
     inherited_policy,
     invalid_tags,
     is_dmarc_record,
+    is_public_suffix,
     looks_like_dmarc,
     needs_authorisation,
     organisational_domain,
@@ -308,7 +309,13 @@ def discover(subject: Subject) -> Applicable | NoRecord | Verdict:
         assert isinstance(multiple, NoRecord)
         then = f"; RFC 9989 receivers discard them and apply {applies}" if applies else ""
         return replace(multiple, observed=multiple.observed + then, details=tuple(details))
-    if found.kind == "organisational" and step is not None and step.record is not None:
+    suffix_org = found.kind == "organisational" and step is not None and is_public_suffix(step.name)
+    if (
+        found.kind == "organisational"
+        and not suffix_org
+        and step is not None
+        and step.record is not None
+    ):
         return Applicable(
             step.record,
             step.result,
@@ -319,10 +326,17 @@ def discover(subject: Subject) -> Applicable | NoRecord | Verdict:
             exists=exists,
             details=tuple(details),
         )
-    if found.kind == "public suffix":
+    if found.kind == "public suffix" or suffix_org:
+        whose = (
+            f" ({found.policy_domain} is a public suffix on the Public Suffix List, though its "
+            "record has no psd=y)"
+            if suffix_org
+            else ""
+        )
         observed = (
-            f"{_absent(own)}; the only record the DNS tree walk finds is {applies}, which "
+            f"{_absent(own)}; the record the DNS tree walk settles on is {applies}, which "
             "receivers apply (RFC 9989 section 4.10.1) but which is not the organisation's own"
+            + whose
         )
     else:
         above = ", ".join(f"_dmarc.{s.name}" for s in walk.steps[1:])

@@ -632,6 +632,13 @@ def organisational_domain(name: str) -> str:
     return str(found) if found else normal
 
 
+def is_public_suffix(name: str) -> bool:
+    """True when ``name`` is a public suffix on the packaged Public Suffix List (``gov.uk``,
+    ``service.gov.uk``...), so no organisation below it publishes there."""
+    normal = normalise_name(name)
+    return bool(normal) and bool(_psl().is_public(normal))
+
+
 def needs_authorisation(policy_domain: str, destination_host: str) -> bool:
     """RFC 7489 section 7.1: the destination's organisational domain differs from the policy's."""
     return organisational_domain(destination_host) != organisational_domain(policy_domain)
