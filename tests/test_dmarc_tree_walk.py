@@ -535,3 +535,14 @@ def test_table_of_names(
         policy_domain,
         org,
     )
+
+
+def test_the_rfc_7489_comparison_says_when_its_record_could_not_be_read() -> None:
+    author = f"mail.region.{DEPT}"
+    canned = world({f"region.{DEPT}": "v=DMARC1; p=quarantine; psd=n"})
+    canned[Query.of(f"_dmarc.{DEPT}", "TXT")] = failed(f"_dmarc.{DEPT}", "TXT")
+    verdict = dmarc.dmarc_record_applies(settle(author, canned))
+    assert verdict.status is Status.PASS  # the walk stopped at psd=n: the RFC 9989 answer stands
+    assert detail(verdict, "RFC 7489 receivers")[-1] == (
+        f"could not tell what they apply: _dmarc.{DEPT}/TXT timeout: lab"
+    )

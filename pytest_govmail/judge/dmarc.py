@@ -195,11 +195,12 @@ def _rfc7489_lines(
         why = "the Public Suffix List makes the domain its own organisational domain"
     else:
         answer = subject.dns.get(f"_dmarc.{psl_org}", "TXT")
-        if answer is None or answer.error is not None:
-            reason = "not collected" if answer is None else answer.error.describe()  # type: ignore[union-attr]
+        problem = "not collected" if answer is None else answer.error
+        if problem is not None:
+            reason = problem if isinstance(problem, str) else problem.describe()
             lines.append(f"could not tell what they apply: _dmarc.{psl_org}/TXT {reason}")
             return tuple(("RFC 7489 receivers", line) for line in lines)
-        records = dmarc_records(answer)
+        records = dmarc_records(answer) if answer is not None else ()
         if len(records) == 1:
             old = (psl_org, records[0])
         why = f"no single DMARC record at _dmarc.{psl_org}"
@@ -262,9 +263,10 @@ def discover(subject: Subject) -> Applicable | NoRecord | Verdict:
     walk = tree_walk(domain, subject.dns)
     evidence = [f"{name}/TXT" for name in walk.asked]
     if walk.failed is not None:
+        error = walk.failed.error
         return Verdict.inconclusive(
             f"no DMARC record at _dmarc.{domain}, and the DNS tree walk (RFC 9989 section 4.10) "
-            f"could not read {walk.failed.name}/TXT ({walk.failed.error.describe()})"  # type: ignore[union-attr]
+            f"could not read {walk.failed.name}/TXT ({error.describe() if error else 'failed'})"
             + (f" at {walk.failed.resolver}" if walk.failed.resolver else ""),
             evidence,
         )
