@@ -53,12 +53,16 @@ otherwise means no DMARC processing; ``t=y`` lowers each policy one level), and
 otherwise (``pct``, ``t``, ``np``, ``psd``, ``rf``/``ri``, ``p`` missing or out of place, ``fo``,
 ``!size``).
 
-Organisational domains come from the Public Suffix List packaged with ``publicsuffixlist`` (RFC
-7489 section 3.2); nothing is downloaded. Both sections of the list are used, ICANN and private:
-GDS registered ``service.gov.uk`` and ``campaign.gov.uk`` in the private section precisely so
-that each service under them is administered (and so is its own organisational domain) apart
-from the others, and ``gov.uk`` itself is an ICANN public suffix either way. This is what most
-receivers that use the list do (``publicsuffixlist``'s default too).
+Which record applies is found by RFC 9989's DNS tree walk (section 4.10, :func:`tree_walk` and
+:func:`discover_policy`, at the end of this module). The Public Suffix List way (RFC 7489 section
+3.2, :func:`organisational_domain`) remains for saying where an RFC 7489 receiver differs, for
+the external-report check (RFC 7489 section 7.1) and for DKIM alignment. The list is the one
+packaged with ``publicsuffixlist``; nothing is downloaded. Both sections of the list are used,
+ICANN and private: GDS registered ``service.gov.uk`` and ``campaign.gov.uk`` in the private
+section precisely so that each service under them is administered (and so is its own
+organisational domain) apart from the others, and ``gov.uk`` itself is an ICANN public suffix
+either way. This is what most receivers that use the list do (``publicsuffixlist``'s default
+too).
 """
 
 from __future__ import annotations
