@@ -359,8 +359,11 @@ def test_cert03_naive_collection_time_is_utc() -> None:
     [
         pytest.param(NOW + 90 * DAY, None, P, None, "in 90 days", id="90-days"),
         pytest.param(NOW + 10 * DAY, None, F, "cert.expiry.soon", "(10 day(s) left)", id="10-days"),
-        pytest.param(NOW + 14 * DAY, None, F, "cert.expiry.soon", None, id="exactly-14-days"),
-        pytest.param(NOW + 14 * DAY + timedelta(minutes=1), None, P, None, None, id="just-over"),
+        # The packaged profile's window is 30 days (where ACME clients renew).
+        pytest.param(NOW + 14 * DAY, None, F, "cert.expiry.soon", None, id="14-days"),
+        pytest.param(NOW + 30 * DAY, None, F, "cert.expiry.soon", None, id="exactly-30-days"),
+        pytest.param(NOW + 30 * DAY + timedelta(minutes=1), None, P, None, None, id="just-over"),
+        pytest.param(NOW + 20 * DAY, 14, P, None, None, id="configured-14"),
         pytest.param(NOW - DAY, None, F, "cert.expiry.soon", "already expired", id="expired"),
         pytest.param(NOW + 20 * DAY, 30, F, "cert.expiry.soon", None, id="configured-30"),
         pytest.param(NOW + 5 * DAY, 0, P, None, None, id="configured-0"),

@@ -949,12 +949,16 @@ def test_judging_what_the_planner_collected_needs_nothing_more() -> None:
 
 
 def test_signature_key_lookups_wait_for_nothing() -> None:
-    """The planner's questions do not depend on answers, except DMARC's fallback."""
+    """The planner's questions do not depend on answers, except DMARC's tree walk (RFC 9989
+    section 4.10: each parent's ``_dmarc`` name once the one below is answered, and the From
+    domain's MX, which says whether an inherited ``np`` applies)."""
     mail = sample(sign_rsa(message(), "mta1"), "m.eml")
     planner = make_dkim_planner({D: (mail,)})
     first = set(planner(Target(D), DnsSnapshot()))
     answered = DnsSnapshot(DnsResult(q.name, q.rdtype, "NXDOMAIN") for q in first)
-    assert set(planner(Target(D), answered)) - first == set()
+    later = set(planner(Target(D), answered)) - first
+    assert {q for q in later if not q.name.startswith("_dmarc.") and q.rdtype != "MX"} == set()
+    assert {q.name for q in later if q.rdtype == "MX"} <= {D}
 
 
 def test_the_clock_is_only_read_without_a_collection_time(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -873,23 +873,36 @@ def settle(planner: Planner, domain: str, answers: list[DnsResult]) -> set[str]:
             [OWN],
             id="internal-rua",
         ),
-        pytest.param(D, [nxdomain(OWN, "TXT")], [OWN], id="org-domain-without-record"),
+        pytest.param(
+            D,
+            [nxdomain(OWN, "TXT")],
+            [OWN, "_dmarc.gov.uk", "_dmarc.uk", f"{D}/MX"],
+            id="org-domain-without-record",
+        ),
         pytest.param(D, [failed(OWN, "TXT")], [OWN], id="timeout-stops"),
         pytest.param(S, [txt(SUB, GOOD)], [SUB, AUTH_S], id="subdomain-own-record"),
         pytest.param(
-            S, [txt(OWN, WITH_EXT)], [SUB, OWN, AUTH_D, AUTH_EXT], id="inherited-uses-org-name"
+            S,
+            [txt(OWN, WITH_EXT)],
+            [SUB, OWN, "_dmarc.gov.uk", "_dmarc.uk", f"{S}/MX", AUTH_D, AUTH_EXT],
+            id="inherited-uses-org-name",
         ),
         pytest.param(
             S,
             [txt(SUB, "v=dmarc1; p=none"), txt(OWN, GOOD)],
-            [SUB, OWN, AUTH_D],
+            [SUB, OWN, "_dmarc.gov.uk", "_dmarc.uk", f"{S}/MX", AUTH_D],
             id="lookalike-falls-back",
         ),
         pytest.param(S, [failed(SUB, "TXT")], [SUB], id="subdomain-timeout-stops"),
         pytest.param(
             S, [failed(OWN, "TXT", ErrorKind.SERVFAIL)], [SUB, OWN], id="fallback-servfail-stops"
         ),
-        pytest.param(D, [txt(OWN, GOOD, GOOD)], [OWN], id="multiple-records"),
+        pytest.param(
+            D,
+            [txt(OWN, GOOD, GOOD)],
+            [OWN, "_dmarc.gov.uk", "_dmarc.uk", f"{D}/MX"],
+            id="multiple-records",
+        ),
         pytest.param(D, [txt(OWN, GOOD + "; p=none")], [OWN], id="invalid-record"),
         pytest.param(
             D,
@@ -902,7 +915,8 @@ def settle(planner: Planner, domain: str, answers: list[DnsResult]) -> set[str]:
 def test_dmarc_planner_fixed_point(
     domain: str, answers: list[DnsResult], expected: list[str]
 ) -> None:
-    assert settle(dmarc_queries, domain, answers) == {f"{name}/TXT" for name in expected}
+    wanted = {name if "/" in name else f"{name}/TXT" for name in expected}
+    assert settle(dmarc_queries, domain, answers) == wanted
 
 
 def test_reporting_planners() -> None:

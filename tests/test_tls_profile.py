@@ -71,7 +71,7 @@ def test_packaged_sets_are_exactly_the_requirements() -> None:
     assert profile.groups == ("P-256", "P-384", "P-521", "X25519", "X448")
     assert profile.min_dhe_bits == 2048
     assert (profile.min_rsa_bits, profile.min_ec_bits) == (2048, 256)
-    assert profile.expiry_warning_days == 14
+    assert profile.expiry_warning_days == 30  # where ACME clients renew
 
 
 def test_openssl_names_of_listed_suites_classify_as_their_iana_names() -> None:
@@ -207,16 +207,21 @@ def _variant(old: str, new: str) -> str:
     return PACKAGED.replace(old, new, 1)
 
 
+def _replace_once(text: str, old: str, new: str) -> str:
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
 def test_user_profile_file(tmp_path: Path) -> None:
     text = _variant('name = "ncsc"', 'name = "dept-strict"')
     text = text.replace('version = "2026.1"', 'version = "3"')
     text = text.replace('    "TLS_CHACHA20_POLY1305_SHA256",\n', "")
-    text = text.replace("expiry_warning_days = 14", "expiry_warning_days = 30")
+    text = _replace_once(text, "expiry_warning_days = 30", "expiry_warning_days = 45")
     path = tmp_path / "profile.toml"
     path.write_text(text, encoding="utf-8")
     profile = load_profile(path)
     assert profile.id == "dept-strict@3"
-    assert profile.expiry_warning_days == 30
+    assert profile.expiry_warning_days == 45
     assert profile.classify("TLS_CHACHA20_POLY1305_SHA256") == "weak"
     assert load_profile(path) is profile
     assert profile.source == str(path.resolve())
@@ -276,7 +281,7 @@ def test_user_profile_file(tmp_path: Path) -> None:
             id="bool-as-int",
         ),
         pytest.param(
-            "expiry_warning_days = 14",
+            "expiry_warning_days = 30",
             "expiry_warning_days = -1",
             r"certificate\.expiry_warning_days: -1 is outside",
             id="out-of-range",

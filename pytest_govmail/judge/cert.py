@@ -41,7 +41,7 @@ Decisions:
   validation) at ``subject.now`` (the collection time, so that replay judges the same way), else
   the current time. CERT-04 passes when notAfter is more than N days away: N is
   ``subject.cert_expiry_days`` (``--govmail-cert-expiry-days``) when given, else the profile's
-  ``expiry_warning_days`` (14).
+  ``expiry_warning_days`` (30 in the packaged profile).
 - CERT-05 and CERT-06 check the leaf and every served certificate that is not self-issued (a
   served root is the trust anchor: its key and self-signature are not relied on). Ed25519 and
   Ed448 keys pass CERT-05; DSA keys fail. CERT-06 fails MD2, MD4, MD5 and SHA-1 signatures
@@ -510,7 +510,7 @@ def _expiry(now: datetime, days: int) -> Check:
 
 
 def not_expiring_soon(subject: Subject) -> Verdict:
-    """CERT-04: more than 14 days (configurable) before the leaf's notAfter (MC)."""
+    """CERT-04: more than 30 days (configurable) before the leaf's notAfter (MC)."""
     days = expiry_days(subject, judging_profile(subject))
     now = judging_time(subject)
     return host_verdict(

@@ -10,11 +10,13 @@ rules (MC: pct=100, sp not none). Mail Check itself was retired on 31 March 2026
 are in the retired-reporting list (:mod:`pytest_govmail.inputs.retired_reporting`), which
 DMARC-09 judges ``rua`` by, and no fix text here recommends them.
 
-Which record applies (DMARC-01) follows RFC 7489 section 6.6.3: the TXT records at
-``_dmarc.<domain>`` that start with ``v=DMARC1``; when there are none, those at
-``_dmarc.<organisational domain>`` (Public Suffix List, see
-:func:`~pytest_govmail.records.dmarc.organisational_domain`). Several DMARC records at one name
-means no record applies (step 5; RFC 9989 section 4.10 discards them all too).
+Which record applies (DMARC-01) follows RFC 9989 section 4.10.1 (:func:`discover`): the TXT
+record at ``_dmarc.<domain>`` that starts with ``v=DMARC1``; when there is none, the DNS tree
+walk (section 4.10, at most eight queries, see :func:`~pytest_govmail.records.dmarc.tree_walk`)
+finds the organisational domain's record, else the public suffix domain's (``psd=y``), which
+receivers apply but which is not the organisation's own record. Where RFC 7489's discovery
+(section 6.6.3, Public Suffix List) finds another organisational domain, record or policy, the
+verdict's details say so. Several DMARC records at one name mean none of them applies.
 
 Each record is judged as RFC 9989 (DMARCbis) reads it: DMARC-02, -04, -05 and PARK-02 carry
 :func:`dmarcbis_details` (what receivers apply, a warning per tag RFC 9989 removed, and each
@@ -46,13 +48,19 @@ from pytest_govmail.model.dns import DnsResult
 from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.records.dmarc import (
+    MAX_TREE_WALK_QUERIES,
     REMOVED_TAGS,
     DmarcRecord,
     DmarcSyntaxError,
+    PolicyDiscovery,
     authorisation_name,
+    discover_policy,
     dmarc_records,
+    domain_exists,
+    inherited_policy,
     invalid_tags,
     is_dmarc_record,
+    is_public_suffix,
     looks_like_dmarc,
     needs_authorisation,
     organisational_domain,
@@ -60,6 +68,7 @@ from pytest_govmail.records.dmarc import (
     rfc7489_differences,
     rfc9989_reading,
     salvage_dmarc,
+    tree_walk,
 )
 from pytest_govmail.records.txt import txt_values
 
@@ -90,6 +99,8 @@ class Applicable:
     inherited: bool  # True when it came from the organisational domain
     evidence: tuple[str, ...]
     passed_over: str = ""  # when inherited: what the domain's own _dmarc name held
+    exists: bool = True  # False when the domain is NXDOMAIN: an inherited np applies to it
+    details: tuple[tuple[str, str], ...] = ()  # the tree walk, and where RFC 7489 differs
 
     def quoted(self) -> str:
         origin = "inherited from the organisational domain, " if self.inherited else ""
@@ -103,6 +114,7 @@ class NoRecord:
     code: str
     observed: str
     evidence: tuple[str, ...]
+    details: tuple[tuple[str, str], ...] = ()
 
 
 def _found(
@@ -133,8 +145,9 @@ def _absent(result: DnsResult) -> str:
     return text
 
 
-def discover(subject: Subject) -> Applicable | NoRecord | Verdict:
-    """The DMARC record that applies to the subject's domain (RFC 7489 section 6.6.3)."""
+def _rfc7489_discover(subject: Subject) -> Applicable | NoRecord | Verdict:
+    """The DMARC record RFC 7489 section 6.6.3 finds: the domain's, else its organisational
+    domain's by the Public Suffix List. Used for evidence recorded before the tree walk."""
     domain = subject.domain
     own = lookup(subject, f"_dmarc.{domain}", "TXT")
     if isinstance(own, Verdict):
@@ -164,6 +177,186 @@ def discover(subject: Subject) -> Applicable | NoRecord | Verdict:
         f"{_absent(own)}; and at the organisational domain {_absent(fallback)}",
         tuple(evidence),
     )
+
+
+def _policy_text(text: str, exists: bool) -> str:
+    """``tag=policy`` that a record inherited by a subdomain applies (RFC 9989 section 4.10.1)."""
+    tag, policy = inherited_policy(salvage_dmarc(text), exists)
+    return f"{tag}={policy}"
+
+
+def _rfc7489_lines(
+    subject: Subject, found: PolicyDiscovery, exists: bool
+) -> tuple[tuple[str, str], ...]:
+    """Where an RFC 7489 receiver (Public Suffix List, section 6.6.3) finds another
+    organisational domain, record or policy than RFC 9989's tree walk (section 4.10)."""
+    walk = found.walk
+    domain = walk.domain
+    psl_org = organisational_domain(domain)
+    lines: list[str] = []
+    if found.organisational_domain is not None and psl_org != found.organisational_domain:
+        lines.append(
+            f"organisational domain: RFC 9989's tree walk gives {found.organisational_domain}, "
+            f"RFC 7489's Public Suffix List gives {psl_org}"
+        )
+    old: tuple[str, str] | None = None  # (name, record) an RFC 7489 receiver applies
+    if len(walk.steps[0].records) > 1:
+        why = "several records at the domain's own name end its discovery (section 6.6.3)"
+    elif psl_org == domain:
+        why = "the Public Suffix List makes the domain its own organisational domain"
+    else:
+        answer = subject.dns.get(f"_dmarc.{psl_org}", "TXT")
+        problem = "not collected" if answer is None else answer.error
+        if problem is not None:
+            reason = problem if isinstance(problem, str) else problem.describe()
+            lines.append(f"could not tell what they apply: _dmarc.{psl_org}/TXT {reason}")
+            return tuple(("RFC 7489 receivers", line) for line in lines)
+        records = dmarc_records(answer) if answer is not None else ()
+        if len(records) == 1:
+            old = (psl_org, records[0])
+        why = f"no single DMARC record at _dmarc.{psl_org}"
+    new = (found.step.name, found.step.record or "") if found.step is not None else None
+    if old != new:
+        theirs = (
+            f"the record at _dmarc.{old[0]} ({_policy_text(old[1], True)})"
+            if old is not None
+            else f"no DMARC policy ({why})"
+        )
+        ours = (
+            f"the record at _dmarc.{new[0]} ({_policy_text(new[1], exists)})"
+            if new is not None
+            else "no DMARC policy"
+        )
+        lines.append(f"they apply {theirs}, where RFC 9989 receivers apply {ours}")
+    elif new is not None and _policy_text(new[1], exists) != _policy_text(new[1], True):
+        lines.append(
+            f"the domain does not exist, so RFC 9989 receivers apply "
+            f"{_policy_text(new[1], exists)}; RFC 7489 has no np and applies "
+            f"{_policy_text(new[1], True)}"
+        )
+    return tuple(("RFC 7489 receivers", line) for line in lines)
+
+
+def _walk_detail(found: PolicyDiscovery) -> tuple[str, str]:
+    asked = ", ".join(found.walk.asked)
+    where_found = {
+        "own": "the domain's own record applies",
+        "organisational": f"the organisational domain {found.organisational_domain}'s record "
+        "applies",
+        "public suffix": f"only the public suffix domain {found.policy_domain}'s record (psd=y) "
+        "applies",
+        "none": "no record applies",
+    }[found.kind]
+    return (
+        "RFC 9989 tree walk",
+        f"asked {asked} ({len(found.walk.asked)} of at most {MAX_TREE_WALK_QUERIES} queries, "
+        f"section 4.10): {where_found}",
+    )
+
+
+def discover(subject: Subject) -> Applicable | NoRecord | Verdict:
+    """The DMARC record that applies to the subject's domain (RFC 9989 section 4.10.1).
+
+    The domain's own record; otherwise the DNS tree walk's (section 4.10): the organisational
+    domain's record, else the public suffix domain's (``psd=y``). Only the organisation's own
+    records count as "a record applies" here: when only the public suffix's record applies,
+    G1's "DMARC in place" is not met, and the verdict says what receivers apply meanwhile.
+    Several records at the domain's own name apply none (RFC 7489 section 6.6.3; RFC 9989
+    discards them and walks on, which the verdict also says). Where an RFC 7489 receiver
+    (Public Suffix List) would find another organisational domain, record or policy, the
+    details say so. Evidence recorded before the walk existed (a replay of an older run) is
+    judged by RFC 7489's discovery, with a detail saying so.
+    """
+    domain = subject.domain
+    own = lookup(subject, f"_dmarc.{domain}", "TXT")
+    if isinstance(own, Verdict):
+        return own
+    walk = tree_walk(domain, subject.dns)
+    evidence = [f"{name}/TXT" for name in walk.asked]
+    if walk.failed is not None:
+        error = walk.failed.error
+        return Verdict.inconclusive(
+            f"no DMARC record at _dmarc.{domain}, and the DNS tree walk (RFC 9989 section 4.10) "
+            f"could not read {walk.failed.name}/TXT ({error.describe() if error else 'failed'})"
+            + (f" at {walk.failed.resolver}" if walk.failed.resolver else ""),
+            evidence,
+        )
+    if walk.pending is not None:
+        legacy = _rfc7489_discover(subject)
+        if isinstance(legacy, Verdict):
+            return legacy
+        note = (
+            "discovery",
+            f"the evidence holds no answer for _dmarc.{walk.pending} (recorded without RFC "
+            "9989's tree walk): discovered as RFC 7489 section 6.6.3 says",
+        )
+        return replace(legacy, details=(*legacy.details, note))
+    found = discover_policy(walk)
+    own_step = walk.steps[0]
+    if found.kind == "own":
+        return Applicable(own_step.record or "", own, domain, False, tuple(evidence))
+    existence = domain_exists(domain, subject.dns)
+    exists = existence is not False
+    details = [_walk_detail(found), *_rfc7489_lines(subject, found, exists)]
+    if existence is None:
+        details.append(
+            (
+                "existence",
+                f"whether {domain} exists could not be read ({domain}/MX): judged as existing, "
+                "so np does not apply",
+            )
+        )
+    if not exists:
+        details.append(("existence", f"{domain} does not exist (NXDOMAIN): np applies to it"))
+    if existence is not True:
+        evidence.append(f"{domain}/MX")
+    step = found.step
+    applies = ""
+    if step is not None and step.record is not None:
+        applies = (
+            f"the {found.kind} domain's record at {where(step.result)} ("
+            f"{_policy_text(step.record, exists)} for this domain): {show_value(step.record, 200)}"
+        )
+    if len(own_step.records) > 1:
+        multiple = _found(own, domain, False, evidence)
+        assert isinstance(multiple, NoRecord)
+        then = f"; RFC 9989 receivers discard them and apply {applies}" if applies else ""
+        return replace(multiple, observed=multiple.observed + then, details=tuple(details))
+    suffix_org = found.kind == "organisational" and step is not None and is_public_suffix(step.name)
+    if (
+        found.kind == "organisational"
+        and not suffix_org
+        and step is not None
+        and step.record is not None
+    ):
+        return Applicable(
+            step.record,
+            step.result,
+            step.name,
+            True,
+            tuple(evidence),
+            passed_over=_absent(own),
+            exists=exists,
+            details=tuple(details),
+        )
+    if found.kind == "public suffix" or suffix_org:
+        whose = (
+            f" ({found.policy_domain} is a public suffix on the Public Suffix List, though its "
+            "record has no psd=y)"
+            if suffix_org
+            else ""
+        )
+        observed = (
+            f"{_absent(own)}; the record the DNS tree walk settles on is {applies}, which "
+            "receivers apply (RFC 9989 section 4.10.1) but which is not the organisation's own"
+            + whose
+        )
+    else:
+        above = ", ".join(f"_dmarc.{s.name}" for s in walk.steps[1:])
+        observed = _absent(own) + (
+            f"; and no DMARC record at {above} (RFC 9989 tree walk)" if above else ""
+        )
+    return NoRecord("dmarc.record.missing", observed, tuple(evidence), tuple(details))
 
 
 def _missing(subject: Subject, found: NoRecord) -> Verdict:
@@ -390,7 +583,9 @@ def dmarc_record_applies(subject: Subject) -> Verdict:
                 f'"{baseline_record(subject.domain)}".'
             )
         return Verdict.failed(
-            Finding(found.code, found.observed, expected, fix), evidence=found.evidence
+            Finding(found.code, found.observed, expected, fix),
+            evidence=found.evidence,
+            details=found.details,
         )
     if found.inherited:
         summary = f"{found.passed_over}; the organisational domain's record applies: " + (
@@ -398,7 +593,7 @@ def dmarc_record_applies(subject: Subject) -> Verdict:
         )
     else:
         summary = f"one DMARC record applies: {found.quoted()}"
-    return Verdict.passed(summary, evidence=found.evidence)
+    return Verdict.passed(summary, evidence=found.evidence, details=found.details)
 
 
 def dmarc_syntax_valid(subject: Subject) -> Verdict:
@@ -438,9 +633,10 @@ def dmarc_syntax_valid(subject: Subject) -> Verdict:
 
 
 def _applied_policy(found: Applicable, record: DmarcRecord) -> tuple[str, str]:
-    """(tag, value) of the policy that applies to the domain: p, or sp/p when inherited."""
+    """(tag, value) of the policy that applies to the domain: p, or when inherited sp/p (np
+    first for a domain that does not exist, RFC 9989 section 4.10.1)."""
     if found.inherited:
-        return ("sp", record.sp) if record.sp else ("p", record.policy)
+        return inherited_policy(record, found.exists)
     return "p", record.policy
 
 

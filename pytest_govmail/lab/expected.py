@@ -254,6 +254,8 @@ EXPECTED: Mapping[str, Mapping[str, str]] = {
         "REPORTS-01": "skip",
         "REPORTS-02": "skip",
         "REPORTS-03": "skip",
+        "MTASTS-08": "fail",
+        "MTASTS-09": "fail",
     },
     "half-parked-dept.gov.uk": {
         "DNSSEC-01": "fail",

@@ -10,6 +10,7 @@ published in the zones, and sample messages signed with them.
 from __future__ import annotations
 
 import base64
+import datetime
 import email.utils
 import hashlib
 import shutil
@@ -127,6 +128,10 @@ def tls_department_zone(domain: str, address: str) -> str:
     )
 
 
+#: Policy hosts whose certificate expires within CERT-04's 30-day window (MTASTS-09), in days.
+POLICY_CERT_DAYS_LEFT: Mapping[str, int] = {"mta-sts.expired-cert-dept.gov.uk": 20}
+
+
 def mta_sts_sites() -> dict[str, Site]:
     """What each department's policy host serves: good policies and issue 4's faults."""
     enforce = Site.policy
@@ -153,6 +158,10 @@ def mta_sts_sites() -> dict[str, Site]:
         "no-intermediate-dept.gov.uk": enforce(
             "enforce", ["mx.no-intermediate-dept.gov.uk"], max_age=3600
         ),
+        # Certificates left to lapse: the policy covers the MX by a valid "*." pattern (RFC 8461
+        # section 3.2; MTASTS-08, advisory) on a host whose own certificate is about to expire
+        # (POLICY_CERT_DAYS_LEFT; MTASTS-09).
+        "expired-cert-dept.gov.uk": enforce("enforce", ["*.expired-cert-dept.gov.uk"]),
     }
     for domain, _address, _profile in TLS_DEPARTMENTS:
         sites.setdefault(domain, enforce("enforce", [f"mx.{domain}"]))
@@ -293,7 +302,11 @@ def start_mail_services() -> MailServices:
     fleet = LabSmtpFleet(hosts, pki=pki, idle_timeout=5.0).start()
 
     def certificate(name: str) -> ssl.SSLContext:
-        return server_context(pki.issue_leaf([name]))
+        days = POLICY_CERT_DAYS_LEFT.get(name)
+        if days is None:
+            return server_context(pki.issue_leaf([name]))
+        now = datetime.datetime.now(datetime.UTC)
+        return server_context(pki.issue_leaf([name], not_after=now + datetime.timedelta(days=days)))
 
     https = LabHttpsServer(mta_sts_sites(), certificate, host=POLICY_ADDRESS).start()
     return MailServices(pki, fleet, https, folder, ca_file, make_dkim_material(folder))

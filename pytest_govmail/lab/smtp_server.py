@@ -186,7 +186,7 @@ class LeafSpec:
     """The certificate a server presents, relative to the time the server is built.
 
     ``names`` empty means the server's own host name. Days are relative to now: the default is
-    valid from yesterday for 90 days (so CERT-04's 14-day warning does not fire).
+    valid from yesterday for 90 days (so CERT-04's 30-day warning does not fire).
     """
 
     names: tuple[str, ...] = ()

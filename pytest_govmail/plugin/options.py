@@ -237,7 +237,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         collects=False,
         dest="govmail_cert_expiry_days",
         metavar="N",
-        help="CERT-04 warns when a certificate expires within N days (default: the profile's).",
+        help="CERT-04 and MTASTS-09 warn when a certificate expires within N days (default: the "
+        "TLS profile's, 30).",
     )
     option(
         group,

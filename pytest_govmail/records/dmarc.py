@@ -53,12 +53,16 @@ otherwise means no DMARC processing; ``t=y`` lowers each policy one level), and
 otherwise (``pct``, ``t``, ``np``, ``psd``, ``rf``/``ri``, ``p`` missing or out of place, ``fo``,
 ``!size``).
 
-Organisational domains come from the Public Suffix List packaged with ``publicsuffixlist`` (RFC
-7489 section 3.2); nothing is downloaded. Both sections of the list are used, ICANN and private:
-GDS registered ``service.gov.uk`` and ``campaign.gov.uk`` in the private section precisely so
-that each service under them is administered (and so is its own organisational domain) apart
-from the others, and ``gov.uk`` itself is an ICANN public suffix either way. This is what most
-receivers that use the list do (``publicsuffixlist``'s default too).
+Which record applies is found by RFC 9989's DNS tree walk (section 4.10, :func:`tree_walk` and
+:func:`discover_policy`, at the end of this module). The Public Suffix List way (RFC 7489 section
+3.2, :func:`organisational_domain`) remains for saying where an RFC 7489 receiver differs, for
+the external-report check (RFC 7489 section 7.1) and for DKIM alignment. The list is the one
+packaged with ``publicsuffixlist``; nothing is downloaded. Both sections of the list are used,
+ICANN and private: GDS registered ``service.gov.uk`` and ``campaign.gov.uk`` in the private
+section precisely so that each service under them is administered (and so is its own
+organisational domain) apart from the others, and ``gov.uk`` itself is an ICANN public suffix
+either way. This is what most receivers that use the list do (``publicsuffixlist``'s default
+too).
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
-from pytest_govmail.model.dns import DnsResult, normalise_name
+from pytest_govmail.model.dns import DnsResult, DnsView, normalise_name
 from pytest_govmail.model.text import show_value
 from pytest_govmail.records.txt import txt_values
 
@@ -632,6 +636,13 @@ def organisational_domain(name: str) -> str:
     return str(found) if found else normal
 
 
+def is_public_suffix(name: str) -> bool:
+    """True when ``name`` is a public suffix on the packaged Public Suffix List (``gov.uk``,
+    ``service.gov.uk``...), so no organisation below it publishes there."""
+    normal = normalise_name(name)
+    return bool(normal) and bool(_psl().is_public(normal))
+
+
 def needs_authorisation(policy_domain: str, destination_host: str) -> bool:
     """RFC 7489 section 7.1: the destination's organisational domain differs from the policy's."""
     return organisational_domain(destination_host) != organisational_domain(policy_domain)
@@ -778,3 +789,201 @@ def rfc7489_differences(record: DmarcRecord) -> tuple[str, ...]:
 
 #: Tags RFC 9989 removed: kept and validated as RFC 7489 defines them, each with a warning.
 REMOVED_TAGS = ("pct", "rf", "ri")
+
+
+# --- RFC 9989 policy discovery: the DNS tree walk ------------------------------------------------
+
+#: RFC 9989 section 4.10: "Author Domains with more than eight labels do not result in more than
+#: eight DNS queries".
+MAX_TREE_WALK_QUERIES = 8
+#: Section 4.10 step 4: "If x >= 8, remove the left-most (highest-numbered) labels from the
+#: subject domain until 7 labels remain."
+TREE_WALK_SHORTCUT_LABELS = 7
+
+DiscoveryKind = Literal["own", "organisational", "public suffix", "none"]
+
+
+def tree_walk_names(domain: str) -> tuple[str, ...]:
+    """The names whose ``_dmarc`` record a full RFC 9989 DNS tree walk from ``domain`` asks for.
+
+    Section 4.10: the domain itself first; then, if it has fewer than eight labels, its parent,
+    else the name shortened to its last seven labels; then one label less each time, down to the
+    top-level domain. So never more than :data:`MAX_TREE_WALK_QUERIES` names: for
+    ``a.b.c.d.e.f.g.h.i.j.mail.example.com`` the RFC's own list, ``a.b.c...``, then
+    ``g.h.i.j.mail.example.com`` down to ``com``. An empty name gives no names.
+    """
+    normal = normalise_name(domain)
+    if not normal:
+        return ()
+    labels = normal.split(".")
+    names = [normal]
+    rest = labels[-TREE_WALK_SHORTCUT_LABELS:] if len(labels) >= 8 else labels[1:]
+    while rest:
+        names.append(".".join(rest))
+        rest = rest[1:]
+    return tuple(names)
+
+
+def _psd_flag(text: str) -> str | None:
+    """``psd`` of a DMARC record as a receiver reads it: invalid tags discarded (section 4.8)."""
+    return salvage_dmarc(text).psd
+
+
+@dataclass(frozen=True, slots=True)
+class WalkStep:
+    """One name of the walk and its answer: ``records`` are the ``v=DMARC1`` records there."""
+
+    name: str
+    result: DnsResult
+    records: tuple[str, ...]
+
+    @property
+    def record(self) -> str | None:
+        """The DMARC record at this name, or None: none, or several (all discarded, step 2)."""
+        return self.records[0] if len(self.records) == 1 else None
+
+    @property
+    def psd(self) -> str | None:
+        """The record's ``psd`` flag (``y``, ``n``, ``u``), or None without a record or tag."""
+        return _psd_flag(self.record) if self.record is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class TreeWalk:
+    """How far the policy-discovery walk for ``domain`` got with the answers at hand.
+
+    ``steps`` are the names answered, in the order asked. The walk is ``complete`` when it
+    stopped as RFC 9989 says: at the domain's own record (section 4.10.1), at a record with
+    ``psd=y`` or ``psd=n`` (step 6) or after the top-level domain. Otherwise ``pending`` is the
+    next name to ask (not in the evidence yet) or ``failed`` the answer that was an error
+    (timeout, SERVFAIL...), after which nothing can be concluded.
+    """
+
+    domain: str
+    steps: tuple[WalkStep, ...]
+    pending: str | None = None
+    failed: DnsResult | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.pending is None and self.failed is None
+
+    @property
+    def asked(self) -> tuple[str, ...]:
+        """The ``_dmarc`` names asked so far (answered or failed), in order."""
+        names = [f"_dmarc.{s.name}" for s in self.steps]
+        if self.failed is not None:
+            names.append(self.failed.name)
+        return tuple(names)
+
+
+def tree_walk(domain: str, dns: DnsView) -> TreeWalk:
+    """RFC 9989 section 4.10.1's walk for ``domain`` over the answers in ``dns``.
+
+    The domain's own ``_dmarc`` name first: a single DMARC record there applies and ends the
+    walk. Otherwise the names of :func:`tree_walk_names` in turn, stopping after a single record
+    with ``psd=y`` or ``psd=n`` (step 6, read with invalid tags discarded as section 4.8 says).
+    """
+    normal = normalise_name(domain)
+    steps: list[WalkStep] = []
+    for index, name in enumerate(tree_walk_names(normal)):
+        result = dns.get(f"_dmarc.{name}", "TXT")
+        if result is None:
+            return TreeWalk(normal, tuple(steps), pending=name)
+        if result.error is not None:
+            return TreeWalk(normal, tuple(steps), failed=result)
+        step = WalkStep(name, result, dmarc_records(result))
+        steps.append(step)
+        if index == 0 and step.record is not None:
+            break
+        if step.psd in ("y", "n"):
+            break
+    return TreeWalk(normal, tuple(steps))
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDiscovery:
+    """The outcome of RFC 9989 policy discovery (section 4.10.1) for a complete walk.
+
+    ``kind`` says where the record that applies was found: at the domain (``own``), at its
+    organisational domain, at its public suffix domain (a record with ``psd=y``), or nowhere.
+    ``step`` is that record's walk step. ``organisational_domain`` is section 4.10.2's choice
+    among the records the walk found (None when the domain's own record applies: receivers need
+    no walk to find its policy).
+    """
+
+    walk: TreeWalk
+    kind: DiscoveryKind
+    step: WalkStep | None
+    organisational_domain: str | None
+
+    @property
+    def policy_domain(self) -> str | None:
+        """The domain that published the record that applies."""
+        return self.step.name if self.step is not None else None
+
+
+def _one_label_below(domain: str, parent: str) -> str:
+    labels = domain.split(".")
+    return ".".join(labels[-(len(parent.split(".")) + 1) :])
+
+
+def discover_policy(walk: TreeWalk) -> PolicyDiscovery:
+    """Which record applies to ``walk.domain`` (RFC 9989 sections 4.10.1 and 4.10.2).
+
+    The domain's own record, if there is one. Otherwise the organisational domain is chosen
+    from the names with a record, longest first: a record with ``psd=n`` makes its name the
+    organisational domain; one with ``psd=y`` makes the name one label below it (towards the
+    domain) the organisational domain; else the name with the fewest labels; with no record at
+    all the domain is its own. The record that applies is the organisational domain's, else
+    that of the public suffix domain (``psd=y``), else none ("MUST NOT apply the DMARC
+    mechanism").
+    """
+    steps = walk.steps
+    if steps and steps[0].record is not None:
+        return PolicyDiscovery(walk, "own", steps[0], None)
+    found = [s for s in steps[1:] if s.record is not None]
+    org: str | None = None
+    psd_step: WalkStep | None = None
+    for step in found:
+        if step.psd == "n":
+            org = step.name
+            break
+        if step.psd == "y":
+            org = _one_label_below(walk.domain, step.name)
+            psd_step = step
+            break
+    if org is None:
+        org = found[-1].name if found else walk.domain
+    at_org = next((s for s in found if s.name == org), None)
+    if at_org is not None:
+        return PolicyDiscovery(walk, "organisational", at_org, org)
+    if psd_step is not None:
+        return PolicyDiscovery(walk, "public suffix", psd_step, org)
+    return PolicyDiscovery(walk, "none", None, org)
+
+
+def inherited_policy(record: DmarcRecord, exists: bool) -> tuple[str, Policy]:
+    """(tag, policy) that a record inherited from an ancestor applies to a subdomain of it.
+
+    RFC 9989 section 4.10.1: ``sp`` if the domain exists, ``np`` if it does not, and ``p`` in
+    the absence of the applicable tag (for a non-existent domain section 4.7 puts ``sp`` before
+    ``p``). RFC 7489 (section 6.3) knows no ``np``: ``sp``, else ``p``.
+    """
+    if not exists and record.np is not None:
+        return "np", record.np
+    if record.sp is not None:
+        return "sp", record.sp
+    return "p", record.policy
+
+
+def domain_exists(domain: str, dns: DnsView) -> bool | None:
+    """Whether ``domain`` exists (RFC 9989 Appendix A.4: any RR; NXDOMAIN means it does not).
+
+    Read from the domain's MX answer, which every run asks: NXDOMAIN is False, any other answer
+    True, no answer or an error None (unknown).
+    """
+    result = dns.get(normalise_name(domain), "MX")
+    if result is None or result.error is not None:
+        return None
+    return not result.nxdomain
