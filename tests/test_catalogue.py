@@ -630,6 +630,20 @@ def test_markdown_has_one_heading_and_table_per_area(catalogue: Catalogue) -> No
     assert "| DKIM-01 | must | sending | domain |" in markdown
 
 
+def test_markdown_marks_levels_that_only_mail_check_or_the_supplier_guide_set(
+    catalogue: Catalogue,
+) -> None:
+    markdown = markdown_table(catalogue, ())
+    for record in catalogue:
+        line = next(row for row in markdown.splitlines() if row.startswith(f"| {record.id} |"))
+        key = record.level_source.split()[0]
+        marked = "**only source: " in line
+        assert marked == (key in {"MC", "SEED"}), record.id
+    assert "| CERT-04 | should |" in markdown
+    cert04 = next(row for row in markdown.splitlines() if row.startswith("| CERT-04 |"))
+    assert "**only source: NCSC Mail Check's code.** MC MailCheck.Mx.TlsEvaluator" in cert04
+
+
 def test_markdown_escapes_pipes(tmp_path: Path) -> None:
     text = GOOD.replace("Every term parses.", "a | b\\nc")
     catalogue = load_catalogue(write(tmp_path, text))

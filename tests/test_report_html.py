@@ -359,6 +359,19 @@ def test_sources_show_as_titles_and_addresses() -> None:
     assert "G1; G2" not in html
 
 
+def test_a_level_that_only_mail_check_sets_says_so() -> None:
+    """CERT-04's level rests on Mail Check's code alone; MTASTS-01's on GOV.UK's guidance."""
+    catalogue = load_catalogue()
+    assert catalogue["CERT-04"].level_source.split()[0] == "MC"
+    table = ReportTable()
+    table.add(govmail_data("a.gov.uk", "CERT-04", "fail"), "failed")
+    table.add(govmail_data("a.gov.uk", "MTASTS-01", "fail"), "failed")
+    html = page(table, ["a.gov.uk"])
+    assert html.count(esc("only source: NCSC Mail Check's code")) == 1
+    row = html[html.index("<strong>" + esc("only source: NCSC Mail Check's code")) :]
+    assert esc(catalogue["CERT-04"].level_quote) in row[: row.index("</td>")]
+
+
 def test_a_citation_without_a_catalogue_source_or_https_address_stays_text() -> None:
     cited = {"RFC 8461": ["", ""], "X1 §2": ["A title", ""], "G1": ["GOV.UK", "https://gov.uk"]}
     assert cite_text("RFC 8461", cited) == "RFC 8461"

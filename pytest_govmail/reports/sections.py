@@ -14,6 +14,7 @@ from html import escape
 
 from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue
+from pytest_govmail.inputs.catalogue_markdown import sole_source_mark
 from pytest_govmail.reports.catalogue_notes import (
     catalogue_line,
     replay_changes,
@@ -168,13 +169,16 @@ def waiver_table(run: GovmailRun, table_class: str = "govmail-matrix") -> str:
 
 def level_cell(requirement_id: str, catalogue: Catalogue, cite: Callable[[str], str]) -> str:
     """Who set a requirement's level: the sentence of the guidance (``cite`` renders its source
-    as a link), quoted; and the organisation's own level and reason when its levels file
-    changed it."""
+    as a link), quoted, led by "only source: ..." when Mail Check's code or a supplier's guide
+    alone sets it; and the organisation's own level and reason when its levels file changed
+    it."""
     record = catalogue.record(requirement_id)
     if record is None:
         return ""
+    mark = sole_source_mark(record)
     cell = (
-        f"{cite(record.level_source)}: <q>{esc(record.level_quote)}</q>"
+        (f"<strong>{esc(mark)}</strong>: " if mark else "")
+        + f"{cite(record.level_source)}: <q>{esc(record.level_quote)}</q>"
         if record.level_source
         else ""
     )
