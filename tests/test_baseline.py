@@ -367,10 +367,11 @@ def test_the_demo_against_last_month_shows_the_regression(pytester: pytest.Pytes
         [
             "govmail: changes against the baseline (*): new failure: 10, newly inconclusive: 8, "
             "fixed: 1, still failing: *, unchanged: *",
+            # Listed by domain, then requirement (whichever order the tests ran in).
+            "govmail: NEW FAILURE SPF-01 bare-dept.gov.uk: was pass, now fail: *",
             "govmail: NEW FAILURE DMARC-03 monitoring-dept.gov.uk: was pass, now fail: *",
             "govmail:     _dmarc.monitoring-dept.gov.uk/TXT was: *p=reject*",
             "govmail:  * now: *p=none; sp=none; pct=50*",
-            "govmail: NEW FAILURE SPF-01 bare-dept.gov.uk: was pass, now fail: *",
             "govmail: NEWLY INCONCLUSIVE DMARC-01 broken-dns-dept.gov.uk: *",
             "govmail: FIXED DMARC-03 exemplary-dept.gov.uk: was fail, now pass: *",
             "govmail: --govmail-fail-on new: 18 failing test(s) got worse than the baseline: "
@@ -410,8 +411,15 @@ def test_a_sweep_gates_each_batch_and_keeps_every_change_in_junit(
     assert [k for k, v in changes.items() if v == "new failure"] == [
         "test_dmarc[DMARC-07/exemplary-dept.gov.uk]"
     ]
-    # The merged page has each test's change in its details (not the leading section).
-    assert "new failure (baseline: pass)" in (tmp_path / "reports" / "govmail.html").read_text()
+    # The merged page leads with the changes, and has each test's change in its details.
+    page = (tmp_path / "reports" / "govmail.html").read_text()
+    assert "new failure (baseline: pass)" in page
+    assert "<section id='gm-changes'>" in page and "<td>new failure</td><td>1</td>" in page
+    # ...and so do the sweep's last lines, before its own.
+    tail = gated.stdout[gated.stdout.rindex("govmail changes against the baseline") :]
+    assert f"changes against the baseline ({LAST_MONTH_FILE}, collected " in tail
+    assert "NEW FAILURE DMARC-07 exemplary-dept.gov.uk" in tail
+    assert tail.index("exit status 1") < tail.index("govmail-sweep: JUnit written")
     same = sweep(LAST_MONTH_FILE)
     assert same.returncode == 0, same.stdout + same.stderr  # old failures only
 
