@@ -1,7 +1,9 @@
 """govmail-sweep: collect once, judge in batches, merge; the same verdicts as one pytest process.
 
 The end-to-end test runs the real command against the demo lab and compares its JUnit and HTML
-report and its summary line with a one-process replay of the sweep's own evidence, test by test.
+report and its summary line with a one-process replay of the sweep's own evidence, test by test;
+another does the same against a baseline (each test's change, the changes the page and the
+terminal lead with, the exit code under --govmail-fail-on any and new).
 The parts (argument split, batch evidence, report-data merge, JUnit merge) are tested with plain
 data, and the routing of options and a batch's counts against the plugin and pytest themselves.
 """
