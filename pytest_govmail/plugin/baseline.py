@@ -41,6 +41,7 @@ from pytest_govmail.model.text import inert
 from pytest_govmail.model.verdict import Verdict
 from pytest_govmail.plugin.assessment import Assessment, Case, verdict_for
 from pytest_govmail.reports.changes import (
+    HEADING,
     ChangeTally,
     baseline_label,
     changes_key,
@@ -226,7 +227,7 @@ class BaselineReport:
         """First among govmail's summary lines: counts per kind, then what got worse."""
         if not (self.tally.counts or self.tally.gone or self.tally.withdrawn):
             return
-        terminalreporter.write_sep("=", "govmail changes against the baseline")
+        terminalreporter.write_sep("=", HEADING)
         for line in terminal_lines(self.tally):
             terminalreporter.write_line(f"govmail: {line}")
         if self.fail_on_new:

@@ -34,6 +34,8 @@ from pytest_govmail.reports.sections import esc
 #: The tally of a run given a baseline (set by the plugin; read by the page and the exit gate).
 changes_key = pytest.StashKey["ChangeTally"]()
 
+#: The heading over the changes in the terminal (one process's, and a sweep's last lines).
+HEADING = "govmail changes against the baseline"
 #: Tests listed per kind (new failures, newly inconclusive, fixed) before "and N more".
 MAX_LISTED = 50
 #: How requirements the baseline assessed and this catalogue no longer tests are introduced.

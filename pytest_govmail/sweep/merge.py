@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_govmail.reports import data as report_data
-from pytest_govmail.reports.changes import ChangeTally, gate_line, terminal_lines
+from pytest_govmail.reports.changes import HEADING, ChangeTally, gate_line, terminal_lines
 from pytest_govmail.sweep.batches import Batch
 
 if TYPE_CHECKING:
     from pytest_govmail.engine.run import GovmailRun
-
-#: The heading one pytest process puts over the changes (``BaselineReport``'s summary).
-CHANGES_HEADING = "govmail changes against the baseline"
 
 #: The summary line's outcome words, in pytest's order (``KNOWN_TYPES`` in
 #: ``_pytest/terminal.py``). Not "warnings": each batch warns of the same things once, so
@@ -118,7 +115,7 @@ def change_lines(tally: ChangeTally, fail_on_new: bool, code: int, width: int = 
     """
     if not (tally.counts or tally.gone or tally.withdrawn):
         return []
-    lines = [_sep(CHANGES_HEADING, width)]
+    lines = [_sep(HEADING, width)]
     lines += [f"govmail: {line}" for line in terminal_lines(tally)]
     if fail_on_new:
         relaxed = (
