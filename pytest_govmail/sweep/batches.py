@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from pytest_govmail.engine.run import GovmailRun
     from pytest_govmail.model.dns import Query
     from pytest_govmail.model.evidence import Evidence
-    from pytest_govmail.model.target import Target
     from pytest_govmail.reports.changes import ChangeTally
 
 #: How each step starts pytest: this Python, so a virtual environment's plugin is the one run.
@@ -104,7 +103,7 @@ def cut_batches(sources: list[Path], work: Path, size: int, baseline: Path | Non
     """
     from dataclasses import replace
 
-    from pytest_govmail.engine.batches import evidence_of
+    from pytest_govmail.engine.batches import evidence_of, questions
     from pytest_govmail.engine.run import GovmailRun
     from pytest_govmail.engine.settings import Settings
     from pytest_govmail.model import evidence as evidence_file
@@ -122,13 +121,15 @@ def cut_batches(sources: list[Path], work: Path, size: int, baseline: Path | Non
     sizes = []
     for number, first in enumerate(range(0, len(saved.targets), size), start=1):
         targets = saved.targets[first : first + size]
-        part = evidence_of(run, targets)
-        if before is not None:
+        if before is None:
+            part = evidence_of(run, targets)
+        else:
             domains = {t.domain for t in targets}
             theirs = [t for t in before.targets if t.domain in domains]
-            then = answering(evidence_of(before, theirs), before, questions(run, targets))
+            now_asked, then_asked = questions(run, targets), questions(before, theirs)
+            then = answering(evidence_of(before, theirs, then_asked), before, now_asked)
             evidence_file.write(then, batch_file(work, number, "baseline"))
-            part = answering(part, run, questions(before, theirs))
+            part = answering(evidence_of(run, targets, now_asked), run, then_asked)
         evidence_file.write(part, batch_file(work, number, "json"))
         sizes.append(len(targets))
     light = replace(saved, dns=DnsSnapshot(), tls={}, policies={}, messages=())
@@ -140,33 +141,22 @@ def cut_batches(sources: list[Path], work: Path, size: int, baseline: Path | Non
                tuple(vanished(before, run)))  # fmt: skip
 
 
-def questions(run: GovmailRun, targets: Sequence[Target]) -> set[Query]:
-    """Every DNS question ``run``'s planners ask for ``targets`` given its answers: what their
-    verdicts may name as evidence (the set :func:`~pytest_govmail.engine.batches.evidence_of`
-    keeps)."""
-    from pytest_govmail.engine import needs
-
-    asked: set[Query] = set()
-    for planner in run.planners_for(needs.all_dns_groups()):
-        for target in targets:
-            asked.update(planner(target, run.snapshot))
-    return asked
-
-
 def answering(part: Evidence, run: GovmailRun, asked: set[Query]) -> Evidence:
     """``part`` (of ``run``'s evidence) with ``run``'s answers to the ``asked`` questions too.
 
     A test's records are compared key by key (:func:`pytest_govmail.model.change.record_changes`)
     over the keys both runs' verdicts name, each looked up in the other run's answers. One
     process looks them up among all of them; a batch, in its part. So each side's part also
-    holds its answers to the other side's questions for the batch's domains: a provider's SPF
-    include a domain took up (or dropped) since the baseline, that another domain in another
-    batch still uses, compares as one process compares it, not as "not asked".
+    holds its answers to the other side's questions for the batch's domains
+    (:func:`~pytest_govmail.engine.batches.questions`): a provider's SPF include a domain took
+    up (or dropped) since the baseline, that another domain in another batch still uses,
+    compares as one process compares it, not as "not asked".
     """
     from dataclasses import replace
 
-    found = (run.snapshot.get(*q) for q in asked if q not in part.dns)  # the questions, not
-    extra = [r for r in found if r is not None]  # every answer: a batch's worth of work
+    # The questions looked up, not every answer scanned: a batch's worth of work.
+    found = (run.snapshot.get(*q) for q in asked if q not in part.dns)
+    extra = [r for r in found if r is not None]
     return replace(part, dns=part.dns.with_results(extra)) if extra else part
 
 
