@@ -10,6 +10,7 @@ data, and the routing of options and a batch's counts against the plugin and pyt
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -660,3 +661,39 @@ def test_report_data_of_the_format_before_is_read_as_a_run_with_no_baseline(
     path.write_text(json.dumps(older))
     with pytest.raises(ValueError, match="not report data of this pytest-govmail version"):
         report_data.read(path)
+
+
+def test_a_batch_of_the_format_before_is_named_missing_from_the_changes(tmp_path: Path) -> None:
+    """A batch whose pytest-govmail writes report data of the format before (no changes) is
+    merged, and the sweep says its tests are missing from the changes rather than leave the
+    counts short in silence."""
+    from pytest_govmail.lab.last_month import LAST_MONTH_FILE
+
+    (tmp_path / "older.py").write_text(
+        "import json, sys\n"
+        "from pytest_govmail.reports import data\n"
+        "_write = data.write\n"
+        "def write(report, path):\n"
+        "    _write(report, path)\n"
+        "    if any('batch-2.json' in arg for arg in sys.argv):\n"
+        "        payload = json.loads(path.read_text())\n"
+        "        payload['format'] = 3\n"
+        "        del payload['changes']\n"
+        "        path.write_text(json.dumps(payload))\n"
+        "data.write = write\n"
+    )
+    swept = subprocess.run(
+        [sys.executable, "-m", "pytest_govmail.sweep", "--batch=12", "--jobs=2",
+         f"--govmail-replay={LAST_MONTH_FILE}", f"--govmail-baseline={LAST_MONTH_FILE}",
+         "-m", "dmarc", "-q", "-p", "older", "-p", "no:randomly", "-p", "no:cacheprovider"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])},
+    )  # fmt: skip
+    assert swept.returncode == 1, swept.stdout[-3000:] + swept.stderr
+    assert (
+        "govmail-sweep: batch 2's report data carries no changes against the baseline (an "
+        "older pytest-govmail wrote it): its tests are missing from the changes"
+    ) in swept.stdout
+    assert "batch 2 (11 domains) ended without its results" not in swept.stdout
+    page = (tmp_path / "reports" / "govmail.html").read_text("utf-8")
+    assert "<section id='gm-changes'>" in page and "wrong-name-dept.gov.uk" in page
