@@ -9,6 +9,7 @@ the README shows.
 from __future__ import annotations
 
 import html as html_lib
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from factories import txt
@@ -368,10 +370,11 @@ def test_the_demo_against_last_month_shows_the_regression(pytester: pytest.Pytes
             # on wrong-name-dept no longer applies to TLSA records not DNSSEC-validated.
             "govmail: changes against the baseline (*): new failure: 12, newly inconclusive: 8, "
             "fixed: 3, still failing: *, unchanged: *",
+            # Listed by domain, then requirement (whichever order the tests ran in).
+            "govmail: NEW FAILURE SPF-01 bare-dept.gov.uk: was pass, now fail: *",
             "govmail: NEW FAILURE DMARC-03 monitoring-dept.gov.uk: was pass, now fail: *",
             "govmail:     _dmarc.monitoring-dept.gov.uk/TXT was: *p=reject*",
             "govmail:  * now: *p=none; sp=none; pct=50*",
-            "govmail: NEW FAILURE SPF-01 bare-dept.gov.uk: was pass, now fail: *",
             "govmail: NEWLY INCONCLUSIVE DMARC-01 broken-dns-dept.gov.uk: *",
             "govmail: FIXED DMARC-03 exemplary-dept.gov.uk: was fail, now pass: *",
             "govmail: --govmail-fail-on new: 20 failing test(s) got worse than the baseline: "
@@ -411,8 +414,15 @@ def test_a_sweep_gates_each_batch_and_keeps_every_change_in_junit(
     assert [k for k, v in changes.items() if v == "new failure"] == [
         "test_dmarc[DMARC-07/exemplary-dept.gov.uk]"
     ]
-    # The merged page has each test's change in its details (not the leading section).
-    assert "new failure (baseline: pass)" in (tmp_path / "reports" / "govmail.html").read_text()
+    # The merged page leads with the changes, and has each test's change in its details.
+    page = (tmp_path / "reports" / "govmail.html").read_text()
+    assert "new failure (baseline: pass)" in page
+    assert "<section id='gm-changes'>" in page and "<td>new failure</td><td>1</td>" in page
+    # ...and so do the sweep's last lines, before its own.
+    tail = gated.stdout[gated.stdout.rindex("govmail changes against the baseline") :]
+    assert f"changes against the baseline ({LAST_MONTH_FILE}, collected " in tail
+    assert "NEW FAILURE DMARC-07 exemplary-dept.gov.uk" in tail
+    assert tail.index("exit status 1") < tail.index("govmail-sweep: JUnit written")
     same = sweep(LAST_MONTH_FILE)
     assert same.returncode == 0, same.stdout + same.stderr  # old failures only
 
@@ -430,3 +440,56 @@ def test_a_tests_change_in_pytest_htmls_evidence_cell_is_escaped() -> None:
     assert "<b>Against the baseline</b>: new failure (was pass)" in shown
     assert "&lt;script&gt;x&lt;/script&gt;" in shown and "<script>" not in shown
     assert "Against the baseline" not in render_evidence({**info, "change": None})
+
+
+def _pytest_html_tests(page: Path) -> dict[str, list[dict[str, Any]]]:
+    """pytest-html 4's rows: its page keeps every test's data as JSON in one attribute."""
+    text = page.read_text("utf-8")
+    blob = html_lib.unescape(text.split('data-jsonblob="', 1)[1].split('"', 1)[0])
+    tests: dict[str, list[dict[str, Any]]] = json.loads(blob)["tests"]
+    return tests
+
+
+def test_pytest_htmls_rows_carry_each_tests_evidence_and_change(
+    pytester: pytest.Pytester, last_month: evidence_file.Evidence
+) -> None:
+    """pytest-html 4 renders a test's rows only once its teardown is reported, after the plugin
+    let go of ``report.govmail`` (it is dropped after the call's report to save memory): the
+    rows must still show the verdict, its evidence and its change against the baseline."""
+    today = edited(
+        last_month, pytester.path / "today.json", {("_dmarc.exemplary-dept.gov.uk", "TXT"): NO_NCSC}
+    )
+    pytester.runpytest(
+        f"--govmail-replay={today}", f"--govmail-baseline={LAST_MONTH_FILE}",
+        "--html=ph/report.html", *DMARC,
+    )  # fmt: skip
+    tests = _pytest_html_tests(pytester.path / "ph" / "report.html")
+    assert len(tests) == 16  # 8 DMARC requirements, 2 domains
+    for nodeid, rows in tests.items():
+        (row,) = rows
+        requirement = nodeid.split("[", 1)[1].split("/", 1)[0]
+        assert f"<div class='govmail-evidence'><p><b>{requirement}</b>" in row["log"], nodeid
+        assert "<b>Against the baseline</b>" in row["log"], nodeid
+        # The change once, not again among the details.
+        assert row["log"].count("against the baseline") == 0, nodeid
+        # A column of its own, sortable: "new failure" rows can be found at once.
+        assert row["change"] in {"new failure", "still failing", "unchanged"}
+        assert row["resultsTableRow"][1] == f'<td class="col-change">{row["change"]}</td>'
+    new = [n for n, (row,) in tests.items() if row["change"] == "new failure"]
+    assert new == ["test_dmarc.py::test_dmarc[DMARC-07/exemplary-dept.gov.uk]"]
+    (row,) = tests[new[0]]
+    assert "new failure (was pass)" in row["log"]
+    assert html_lib.escape("rua=mailto:dmarc@exemplary-dept.gov.uk") in row["log"]
+    header = (pytester.path / "ph" / "report.html").read_text("utf-8")
+    assert '<th class="sortable" data-column-type="change">Change</th>' in header
+
+
+def test_pytest_htmls_rows_carry_the_evidence_without_a_baseline(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.runpytest(f"--govmail-replay={LAST_MONTH_FILE}", "--html=ph/report.html", *DMARC)
+    tests = _pytest_html_tests(pytester.path / "ph" / "report.html")
+    assert len(tests) == 16
+    assert all("<div class='govmail-evidence'>" in row["log"] for (row,) in tests.values())
+    assert not any("Against the baseline" in row["log"] for (row,) in tests.values())
+    assert all("change" not in row for (row,) in tests.values())

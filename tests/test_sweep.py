@@ -1,13 +1,16 @@
 """govmail-sweep: collect once, judge in batches, merge; the same verdicts as one pytest process.
 
 The end-to-end test runs the real command against the demo lab and compares its JUnit and HTML
-report and its summary line with a one-process replay of the sweep's own evidence, test by test.
+report and its summary line with a one-process replay of the sweep's own evidence, test by test;
+another does the same against a baseline (each test's change, the changes the page and the
+terminal lead with, the exit code under --govmail-fail-on any and new).
 The parts (argument split, batch evidence, report-data merge, JUnit merge) are tested with plain
 data, and the routing of options and a batch's counts against the plugin and pytest themselves.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -109,7 +112,7 @@ def test_every_govmail_option_is_classified_and_collecting_ones_reach_only_the_c
     assert sum(map(len, routes.values())) == len(offered)  # each in one route, in every form
     assert routes["the sweep's own"] == {
         "--govmail-report-dir", "--govmail-no-reports", "--govmail-evidence-out",
-        "--govmail-replay",
+        "--govmail-replay", "--govmail-baseline",  # each batch gets its part of the baseline
     }  # fmt: skip
     assert routes["collecting step only"] == known.collecting
 
@@ -136,6 +139,9 @@ def test_options_a_sweep_cannot_honour_are_refused(args: list[str], problem: str
         (["--govmail-replay=e.json", "--govmail-domain=a.gov.uk"], "it collects nothing"),
         (["--govmail-replay=e.json", "--govmail-evidence-out=o.json"], "a replay's evidence"),
         (["--batch=0", "--govmail-demo"], "--batch and --jobs must be at least 1"),
+        (["--govmail-demo", "--govmail-fail-on=new"], "--govmail-fail-on new needs --govmail-b"),
+        (["--govmail-demo", "--govmail-fail-on", "new"], "--govmail-fail-on new needs"),
+        (["--govmail-demo", "--govmail-baseline=/nonexistent.json"], "not a regular file"),
     ],
 )
 def test_a_sweep_refuses_contradictions(
@@ -477,3 +483,217 @@ def test_evidence_only_says_what_it_lacks(
     result = pytester.runpytest(*args, "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+# ------------------------------------------------------------------- against a baseline
+
+
+def _changes_block(stdout: str) -> list[str]:
+    """The changes the run's end leads with: the heading's last occurrence (a sweep's batches
+    print their own before it) and the ``govmail:`` lines under it (one process goes on with
+    a heading of its own, or the line saying where its report went)."""
+    lines = stdout.splitlines()
+    starts = [i for i, line in enumerate(lines) if " govmail changes against the baseline " in line]
+    assert starts, stdout[-3000:]
+    block = [lines[starts[-1]]]
+    for line in lines[starts[-1] + 1 :]:
+        if not line.startswith("govmail: ") or line.startswith("govmail: report written"):
+            break
+        block.append(line)
+    return block
+
+
+def test_a_sweep_against_a_baseline_says_what_one_process_says(tmp_path: Path) -> None:
+    """The comparison above, under --govmail-baseline: every test's change, the page's leading
+    changes section and the terminal's, and the exit code under --govmail-fail-on any and new.
+
+    Today is the demo's last month with edits a department would make: exemplary-dept drops
+    NCSC's mailbox (a new failure) and bare-dept takes up the SPF include sprawling-spf-dept
+    uses (a record the baseline holds only for another domain, in another batch: its part of
+    the baseline must hold that answer too), and two domains are no longer assessed.
+    """
+    from pytest_govmail.lab.last_month import LAST_MONTH_FILE
+
+    last_month = evidence_file.read(LAST_MONTH_FILE)
+    edits = {
+        ("_dmarc.exemplary-dept.gov.uk", "TXT"): _answer(
+            "_dmarc.exemplary-dept.gov.uk", "TXT",
+            '"v=DMARC1; p=none; rua=mailto:dmarc@exemplary-dept.gov.uk"',
+        ),
+        ("bare-dept.gov.uk", "TXT"): _answer(
+            "bare-dept.gov.uk", "TXT", '"v=spf1 include:spf.sharedmail.example -all"'
+        ),
+    }  # fmt: skip
+    kept = tuple(
+        t
+        for t in last_month.targets
+        if t.domain not in {"silent-mx-dept.gov.uk", "wrong-name-dept.gov.uk"}
+    )
+    from dataclasses import replace
+
+    today = tmp_path / "today.json"
+    evidence_file.write(
+        replace(
+            last_month,
+            targets=kept,
+            dns=DnsSnapshot(edits.get((r.name, r.rdtype), r) for r in last_month.dns),
+        ),
+        today,
+    )
+    baseline = f"--govmail-baseline={LAST_MONTH_FILE}"
+    common = ["-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
+
+    def once(name: str, replay: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", f"--govmail-replay={replay}", baseline,
+             f"--govmail-report-dir={name}", *args, *common],
+            cwd=tmp_path, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    def sweep(name: str, replay: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest_govmail.sweep", "--batch=4", "--jobs=2",
+             f"--work={tmp_path / name}-work", f"--govmail-replay={replay}", baseline,
+             f"--govmail-report-dir={name}", *args, *common],
+            cwd=tmp_path, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    one, swept = (
+        once("once", today, "--govmail-fail-on=new"),
+        sweep("swept", today, "--govmail-fail-on=new"),
+    )
+    assert one.returncode == swept.returncode == 1, swept.stdout[-3000:] + swept.stderr
+    block = _changes_block(one.stdout)
+    assert (
+        block[1].startswith("govmail: changes against the baseline (")
+        and "new failure: " in block[1]
+    )
+    assert any("silent-mx-dept.gov.uk, wrong-name-dept.gov.uk" in line for line in block)
+    assert block[-1].endswith("got worse than the baseline: exit status 1")
+    assert _changes_block(swept.stdout) == block
+    # The sweep's own lines come last, after the changes: they lead its end as one process's.
+    tail = swept.stdout[swept.stdout.rindex(block[0]) :]
+    assert "govmail-sweep: batch" not in tail and "report written to" in tail
+    # Each test's change, in JUnit and in the page's details (records then and now).
+    assert _testcases(tmp_path / "swept" / "junit.xml") == _testcases(
+        tmp_path / "once" / "junit.xml"
+    )
+    pages = [tmp_path / d / "govmail.html" for d in ("swept", "once")]
+    assert sorted(map(repr, report_tests(pages[0]))) == sorted(map(repr, report_tests(pages[1])))
+    heads = [_page_head(p) for p in pages]
+    assert heads[0] == heads[1] and "<section id='gm-changes'>" in heads[0]
+    assert heads[0].index("<section id='gm-changes'>") < heads[0].index("<p class='gm-totals'>")
+    # Each batch was given its own domains' part of the baseline, not the whole file.
+    work = tmp_path / "swept-work"
+    parts = [evidence_file.read(work / f"baseline-{n}.json") for n in range(1, 7)]
+    for number, part in enumerate(parts, start=1):
+        batch = evidence_file.read(work / f"batch-{number}.json")
+        assert {t.domain for t in part.targets} == {t.domain for t in batch.targets}
+    # bare-dept (batch 1) rests on this answer today; last month only sprawling-spf-dept did.
+    assert parts[0].dns.get("spf.sharedmail.example", "TXT") is not None
+    # --govmail-fail-on any: the same failures fail both.
+    selected = ["-m", "dmarc or spf"]
+    one = once("once-any", today, *selected)
+    swept = sweep("swept-any", today, *selected)
+    assert one.returncode == swept.returncode == 1
+    assert _changes_block(swept.stdout) == _changes_block(one.stdout)
+    # Nothing worse than the baseline: old failures only, and both let the run pass.
+    one = once("once-same", LAST_MONTH_FILE, "--govmail-fail-on=new", *selected)
+    swept = sweep("swept-same", LAST_MONTH_FILE, "--govmail-fail-on=new", *selected)
+    assert one.returncode == swept.returncode == 0, swept.stdout[-3000:]
+    block = _changes_block(one.stdout)
+    assert "no test got worse than the baseline; the" in block[-1]
+    assert _changes_block(swept.stdout) == block
+
+
+def test_a_batchs_changes_add_up_as_one_tally() -> None:
+    """Tallies cut anyhow and added up list the same tests, in the same order, as one tally
+    of all of them: the first MAX_LISTED by domain, host and requirement, whatever the order
+    the tests ran in."""
+    import random
+
+    from pytest_govmail.model.change import Change
+    from pytest_govmail.reports.changes import MAX_LISTED, ChangeTally
+
+    def data(i: int, kind: str) -> dict[str, Any]:
+        return {
+            "requirement": f"DMARC-{i % 9:02}", "domain": f"d{i % 37:03}.gov.uk",
+            "host": f"mx{i % 2}.example" if i % 3 else None, "status": "fail", "summary": f"s{i}",
+            "change": {"kind": kind, "was": "pass",
+                       "records": [[f"k{i}", "a", "b"]] if i % 4 else []},
+        }  # fmt: skip
+
+    tests = [
+        (data(i, kind), i % 2 == 0)
+        for i in range(400)
+        for kind in ("new failure", "fixed", "unchanged")
+    ]
+    random.Random(7).shuffle(tests)
+    whole = ChangeTally("b")
+    for item, failed in tests:
+        whole.add(item, failed)
+    merged = ChangeTally("b")
+    for start in range(0, len(tests), 137):
+        part = ChangeTally("b")
+        for item, failed in tests[start : start + 137]:
+            part.add(item, failed)
+        merged.extend(ChangeTally.from_json(part.to_json()))
+    assert merged.to_json() == whole.to_json()
+    shown = whole.shown(Change.NEW_FAILURE)
+    assert len(shown) == MAX_LISTED and shown == sorted(shown, key=lambda t: t.order)
+
+
+def test_report_data_of_the_format_before_is_read_as_a_run_with_no_baseline(
+    tmp_path: Path,
+) -> None:
+    """A batch is ``python -m pytest``, which imports pytest-govmail from its working folder
+    first: a sweep started in another release's checkout merges that release's files."""
+    import json
+
+    path = tmp_path / "data.json"
+    report_data.write(report_data.ReportData(_table([])), path)
+    older = json.loads(path.read_text())
+    del older["changes"]
+    older["format"] = 3
+    path.write_text(json.dumps(older))
+    assert report_data.read(path).changes is None
+    older["format"] = report_data.FORMAT + 1
+    path.write_text(json.dumps(older))
+    with pytest.raises(ValueError, match="not report data of this pytest-govmail version"):
+        report_data.read(path)
+
+
+def test_a_batch_of_the_format_before_is_named_missing_from_the_changes(tmp_path: Path) -> None:
+    """A batch whose pytest-govmail writes report data of the format before (no changes) is
+    merged, and the sweep says its tests are missing from the changes rather than leave the
+    counts short in silence."""
+    from pytest_govmail.lab.last_month import LAST_MONTH_FILE
+
+    (tmp_path / "older.py").write_text(
+        "import json, sys\n"
+        "from pytest_govmail.reports import data\n"
+        "_write = data.write\n"
+        "def write(report, path):\n"
+        "    _write(report, path)\n"
+        "    if any('batch-2.json' in arg for arg in sys.argv):\n"
+        "        payload = json.loads(path.read_text())\n"
+        "        payload['format'] = 3\n"
+        "        del payload['changes']\n"
+        "        path.write_text(json.dumps(payload))\n"
+        "data.write = write\n"
+    )
+    swept = subprocess.run(
+        [sys.executable, "-m", "pytest_govmail.sweep", "--batch=12", "--jobs=2",
+         f"--govmail-replay={LAST_MONTH_FILE}", f"--govmail-baseline={LAST_MONTH_FILE}",
+         "-m", "dmarc", "-q", "-p", "older", "-p", "no:randomly", "-p", "no:cacheprovider"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])},
+    )  # fmt: skip
+    assert swept.returncode == 1, swept.stdout[-3000:] + swept.stderr
+    assert (
+        "govmail-sweep: batch 2's report data carries no changes against the baseline (an "
+        "older pytest-govmail wrote it): its tests are missing from the changes"
+    ) in swept.stdout
+    assert "batch 2 (11 domains) ended without its results" not in swept.stdout
+    page = (tmp_path / "reports" / "govmail.html").read_text("utf-8")
+    assert "<section id='gm-changes'>" in page and "wrong-name-dept.gov.uk" in page

@@ -21,7 +21,19 @@ if TYPE_CHECKING:
     from pytest_govmail.engine.run import GovmailRun
 
 
-def evidence_of(run: GovmailRun, targets: Sequence[Target]) -> evidence_file.Evidence:
+def questions(run: GovmailRun, targets: Sequence[Target]) -> set[Query]:
+    """Every DNS question this run's planners ask for ``targets`` given all its answers: the
+    questions a live run of those domains would have asked (what their verdicts can name)."""
+    asked: set[Query] = set()
+    for planner in run.planners_for(needs.all_dns_groups()):
+        for target in targets:
+            asked.update(planner(target, run.snapshot))
+    return asked
+
+
+def evidence_of(
+    run: GovmailRun, targets: Sequence[Target], asked: set[Query] | None = None
+) -> evidence_file.Evidence:
     """The part of this run's evidence that ``targets`` rest on, for a replay of them alone.
 
     A DNS answer belongs to it when a planner asks for it for one of ``targets`` given all
@@ -30,13 +42,10 @@ def evidence_of(run: GovmailRun, targets: Sequence[Target]) -> evidence_file.Evi
     answer is already known, so one pass per target finds them all. TLS scans of their MX
     addresses, their MTA-STS policies and their sample messages go with them. ``govmail-sweep``
     replays a sweep in batches of these, so that no process holds every domain's tests.
+    ``asked`` is :func:`questions` of the same targets, when the caller has it already.
     """
     full = run.to_evidence()
-    planners = run.planners_for(needs.all_dns_groups())
-    wanted: set[Query] = set()
-    for target in targets:
-        for planner in planners:
-            wanted.update(planner(target, run.snapshot))
+    wanted = questions(run, targets) if asked is None else asked
     dns = DnsSnapshot(r for r in run.snapshot if r.query in wanted)
     domains = {t.domain for t in targets}
     by_domain, unassigned = assign_messages(domains, run.messages)

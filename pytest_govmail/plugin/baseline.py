@@ -40,7 +40,14 @@ from pytest_govmail.model.dns import DnsView
 from pytest_govmail.model.text import inert
 from pytest_govmail.model.verdict import Verdict
 from pytest_govmail.plugin.assessment import Assessment, Case, verdict_for
-from pytest_govmail.reports.changes import ChangeTally, changes_key, gate_line, terminal_lines
+from pytest_govmail.reports.changes import (
+    HEADING,
+    ChangeTally,
+    baseline_label,
+    changes_key,
+    gate_line,
+    terminal_lines,
+)
 
 #: The evidence setting naming the requirements a run assessed (space-separated IDs).
 CATALOGUE_IDS = "catalogue_ids"
@@ -80,8 +87,7 @@ class Baseline:
 
     @property
     def label(self) -> str:
-        when = self.evidence.started_at or "an unknown time"
-        return f"{self.source}, collected {when}"
+        return baseline_label(self.source, self.evidence.started_at)
 
     def compare(self, assessment: Assessment, verdict: Verdict, today: DnsView) -> Comparison:
         """Today's ``verdict`` of ``assessment`` against the same test on the baseline."""
@@ -123,14 +129,22 @@ class Baseline:
 
     def gone(self, today: GovmailRun) -> list[str]:
         """Domains, and MX hosts of domains still assessed, that the baseline had and this run
-        does not: their tests vanished rather than changed."""
-        assessed = {t.domain: t for t in today.targets}
-        found = [inert(d) for d in sorted(self.targets) if d not in assessed]
-        for domain in sorted(set(self.targets) & set(assessed)):
-            before = self.run.hosts(self.targets[domain]) or ()
-            now = set(today.hosts(assessed[domain]) or ())
-            found.extend(f"MX {inert(h)} of {domain}" for h in before if h not in now)
-        return found
+        does not (:func:`vanished`)."""
+        return vanished(self.run, today)
+
+
+def vanished(baseline: GovmailRun, today: GovmailRun) -> list[str]:
+    """Domains, and MX hosts of domains still assessed, that the ``baseline`` run had and
+    ``today``'s does not: their tests vanished rather than changed. (``govmail-sweep`` asks
+    this of the whole sweep: each batch holds only its own domains.)"""
+    before = {t.domain: t for t in baseline.targets}
+    assessed = {t.domain: t for t in today.targets}
+    found = [inert(d) for d in sorted(before) if d not in assessed]
+    for domain in sorted(set(before) & set(assessed)):
+        hosts = baseline.hosts(before[domain]) or ()
+        now = set(today.hosts(assessed[domain]) or ())
+        found.extend(f"MX {inert(h)} of {domain}" for h in hosts if h not in now)
+    return found
 
 
 def load_baseline(
@@ -213,7 +227,7 @@ class BaselineReport:
         """First among govmail's summary lines: counts per kind, then what got worse."""
         if not (self.tally.counts or self.tally.gone or self.tally.withdrawn):
             return
-        terminalreporter.write_sep("=", "govmail changes against the baseline")
+        terminalreporter.write_sep("=", HEADING)
         for line in terminal_lines(self.tally):
             terminalreporter.write_line(f"govmail: {line}")
         if self.fail_on_new:

@@ -7,9 +7,15 @@ data, so pytest-xdist's controller tallies its workers' tests too); :func:`termi
 :func:`changes_html` say it: counts per kind first, then the tests that got worse with the
 records that moved, old and new side by side, then the fixes.
 
+A ``govmail-sweep`` batch writes its tally into its report data
+(:meth:`ChangeTally.to_json`) and the sweep adds them up (:meth:`ChangeTally.extend`): so that
+the sum is what one process would have tallied, the tests listed per kind are the first
+:data:`MAX_LISTED` in one fixed order (domain, MX host, requirement), whichever order the tests
+ran in, rather than the first to arrive.
+
 Everything shown came from DNS or from a baseline file someone handed us: it was made inert
 where it was read (:func:`pytest_govmail.model.change.answer_text`), and the HTML passes it
-through :func:`~pytest_govmail.reports.sections.esc` as well.
+through :func:`esc` as well.
 """
 
 from __future__ import annotations
@@ -17,17 +23,31 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
 
 import pytest
 
 from pytest_govmail.model.change import SHOWN_ORDER, WORSE, Change
 from pytest_govmail.reports.listing import clip
-from pytest_govmail.reports.sections import esc
+
+
+def esc(value: object) -> str:
+    """Text as HTML text or a quoted attribute value (``sections.esc``, the same escaping).
+
+    Not imported from :mod:`pytest_govmail.reports.sections`: that module reaches the terminal
+    reporter and so the plugin, which imports the sweep; the report data the sweep reads
+    (:mod:`pytest_govmail.reports.data`) imports this module, so a program importing the
+    report data first would import the sweep half-way through itself.
+    """
+    return escape(str(value), quote=True)
+
 
 #: The tally of a run given a baseline (set by the plugin; read by the page and the exit gate).
 changes_key = pytest.StashKey["ChangeTally"]()
 
+#: The heading over the changes in the terminal (one process's, and a sweep's last lines).
+HEADING = "govmail changes against the baseline"
 #: Tests listed per kind (new failures, newly inconclusive, fixed) before "and N more".
 MAX_LISTED = 50
 #: How requirements the baseline assessed and this catalogue no longer tests are introduced.
@@ -37,6 +57,12 @@ WITHDRAWN = (
 )
 #: The kinds whose tests are listed one by one, in this order.
 LISTED = (Change.NEW_FAILURE, Change.NEWLY_INCONCLUSIVE, Change.FIXED)
+
+
+def baseline_label(source: str, collected: str | None) -> str:
+    """The baseline as the headings name it: the file as given (already inert) and when its
+    evidence was collected."""
+    return f"{source}, collected {collected or 'an unknown time'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +76,26 @@ class ChangedTest:
     now: str
     summary: str
     records: tuple[tuple[str, str, str], ...]
+
+    @property
+    def order(self) -> tuple[str, str]:
+        """Where it is listed: by domain (its MX hosts after it: a space sorts before any
+        character of a name), then requirement."""
+        return (self.where, self.requirement)
+
+    def to_json(self) -> list[object]:
+        return [
+            self.change.value, self.requirement, self.where, self.was, self.now, self.summary,
+            [list(r) for r in self.records],
+        ]  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Any) -> ChangedTest:
+        change, requirement, where, was, now, summary, records = data
+        return cls(
+            Change(change), str(requirement), str(where), str(was), str(now), str(summary),
+            tuple((str(k), str(w), str(n)) for k, w, n in records),
+        )  # fmt: skip
 
 
 @dataclass
@@ -89,22 +135,74 @@ class ChangeTally:
                 self.failed_not_worse += 1
         records = tuple(tuple(r) for r in entry.get("records", ()))
         if change in LISTED:
-            shown = self.listed.setdefault(change, [])
-            if len(shown) < MAX_LISTED:
-                host = data.get("host")
-                shown.append(
-                    ChangedTest(
-                        change,
-                        str(data["requirement"]),
-                        f"{data['domain']} (MX {host})" if host else str(data["domain"]),
-                        str(entry.get("was") or "none"),
-                        str(data["status"]),
-                        str(data.get("summary", "")),
-                        records,
-                    )
+            host = data.get("host")
+            self._list(
+                ChangedTest(
+                    change,
+                    str(data["requirement"]),
+                    f"{data['domain']} (MX {host})" if host else str(data["domain"]),
+                    str(entry.get("was") or "none"),
+                    str(data["status"]),
+                    str(data.get("summary", "")),
+                    records,
                 )
+            )
         elif records:
             self.records_moved += 1
+
+    def _list(self, test: ChangedTest) -> None:
+        """Keep ``test`` if it may be among the first :data:`MAX_LISTED` of its kind in
+        :attr:`ChangedTest.order` (the list is cut back whenever it doubles)."""
+        kept = self.listed.setdefault(test.change, [])
+        kept.append(test)
+        if len(kept) >= 2 * MAX_LISTED:
+            kept.sort(key=lambda t: t.order)
+            del kept[MAX_LISTED:]
+
+    def shown(self, change: Change) -> list[ChangedTest]:
+        """The tests of a kind that are listed: the first :data:`MAX_LISTED` in order."""
+        return sorted(self.listed.get(change, ()), key=lambda t: t.order)[:MAX_LISTED]
+
+    def extend(self, other: ChangeTally) -> None:
+        """Add another tally of the same baseline (a sweep's batch): what one process over
+        both sets of tests would have tallied. Which domains and MX hosts vanished is the
+        sweep's to say (a batch sees its own domains only); withdrawn requirements are the
+        same in every batch."""
+        self.counts.update(other.counts)
+        for change in LISTED:
+            for test in other.listed.get(change, ()):
+                self._list(test)
+        self.records_moved += other.records_moved
+        self.failed_worse += other.failed_worse
+        self.failed_not_worse += other.failed_not_worse
+        self.failed_other += other.failed_other
+        self.gone.extend(other.gone)
+        self.withdrawn = sorted(set(self.withdrawn) | set(other.withdrawn))
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for a sweep batch's report data (:mod:`pytest_govmail.reports.data`)."""
+        return {
+            "source": self.source,
+            "counts": {c.value: n for c, n in self.counts.items() if n},
+            "listed": [t.to_json() for c in LISTED for t in self.shown(c)],
+            "records_moved": self.records_moved,
+            "failed": [self.failed_worse, self.failed_not_worse, self.failed_other],
+            "gone": list(self.gone),
+            "withdrawn": list(self.withdrawn),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ChangeTally:
+        """What :meth:`to_json` wrote; ``KeyError``, ``TypeError`` or ``ValueError`` else."""
+        tally = cls(str(data["source"]))
+        tally.counts.update({Change(k): int(n) for k, n in data["counts"].items()})
+        for item in data["listed"]:
+            tally._list(ChangedTest.from_json(item))
+        tally.records_moved = int(data["records_moved"])
+        tally.failed_worse, tally.failed_not_worse, tally.failed_other = map(int, data["failed"])
+        tally.gone = [str(g) for g in data["gone"]]
+        tally.withdrawn = [str(w) for w in data["withdrawn"]]
+        return tally
 
     def count_line(self) -> str:
         """Counts per kind, the ones that got worse first; kinds with no test left out."""
@@ -120,7 +218,7 @@ def terminal_lines(tally: ChangeTally) -> list[str]:
     """The lines the terminal leads its govmail summary with (each to be prefixed)."""
     lines = [f"changes against the baseline ({tally.source}): {tally.count_line()}"]
     for change in LISTED:
-        shown = tally.listed.get(change, [])
+        shown = tally.shown(change)
         for test in shown:
             lines.append(
                 f"{change.value.upper()} {test.requirement} {test.where}: was {test.was}, "
@@ -182,7 +280,7 @@ def changes_html(tally: ChangeTally) -> str:
     )
     parts.append("</tbody></table>")
     for change in LISTED:
-        shown = tally.listed.get(change, [])
+        shown = tally.shown(change)
         if not shown:
             continue
         parts.append(

@@ -4,10 +4,18 @@ A sweep judges its domains in batches, each a pytest process of its own, so that
 bounded by the batch and not by the sweep. Each batch writes this file (``--govmail-report-data``)
 instead of an HTML page: its :class:`~pytest_govmail.reports.table.ReportTable` (every test's row),
 the requirement IDs it collected, the tests outside the assessment that failed, which of the
-run's waivers matched, and the counts of pytest's summary line. The sweep merges the batches'
-files, renders the page once and adds up the counts for its own summary line.
+run's waivers matched, the counts of pytest's summary line and, under ``--govmail-baseline``,
+its tally of the changes (:class:`~pytest_govmail.reports.changes.ChangeTally`). The sweep
+merges the batches' files, renders the page once and adds up the counts for its own summary
+line and the changes it leads the page and its terminal with.
 
-Plain JSON; no pytest here.
+The sweep reads only files its own batches have just written (it deletes a batch's file before
+starting it), but a batch is ``python -m pytest``, which imports pytest-govmail from its working
+folder first: run from the checkout of another release it writes that release's format. The
+format before this one (3: no changes) is still read, as a run with no baseline; any other is
+refused with a message that says so, and the sweep names the batch as without results.
+
+Plain JSON.
 """
 
 from __future__ import annotations
@@ -18,10 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pytest_govmail.inputs.waivers import Waiver
+from pytest_govmail.reports.changes import ChangeTally
 from pytest_govmail.reports.table import ReportTable
 
-#: Rises when the file's meaning changes; a sweep only merges files of its own version.
-FORMAT = 3
+#: Rises when the file's meaning changes. 4 added ``changes``.
+FORMAT = 4
+#: The formats a sweep merges: this one, and 3 (no ``changes``: read as a run with no baseline).
+READABLE = frozenset({3, FORMAT})
 
 
 @dataclass
@@ -38,6 +49,8 @@ class ReportData:
     outcomes: dict[str, int] = field(default_factory=dict)
     #: Position in the run's waiver list -> how many tests that waiver matched.
     waiver_uses: dict[int, int] = field(default_factory=dict)
+    #: The changes against ``--govmail-baseline``, or None (no baseline).
+    changes: ChangeTally | None = None
 
     def extend(self, other: ReportData, max_others: int) -> None:
         self.table.extend(other.table)
@@ -49,6 +62,10 @@ class ReportData:
             self.outcomes[key] = self.outcomes.get(key, 0) + count
         for index, uses in other.waiver_uses.items():
             self.waiver_uses[index] = self.waiver_uses.get(index, 0) + uses
+        if other.changes is not None:
+            if self.changes is None:
+                self.changes = ChangeTally(other.changes.source)
+            self.changes.extend(other.changes)
 
 
 def waiver_positions(waivers: Sequence[Waiver], chosen: Iterable[Waiver]) -> set[int]:
@@ -88,6 +105,7 @@ def write(data: ReportData, path: Path) -> None:
         "waivers_expired": sorted(data.waivers_expired),
         "outcomes": data.outcomes,
         "waiver_uses": {str(i): n for i, n in data.waiver_uses.items()},
+        "changes": data.changes.to_json() if data.changes is not None else None,
     }
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, separators=(",", ":")), "utf-8")
@@ -100,9 +118,10 @@ def read(path: Path) -> ReportData:
         payload = json.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: cannot read report data ({exc})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not isinstance(payload, dict) or payload.get("format") not in READABLE:
         raise ValueError(f"{path}: not report data of this pytest-govmail version")
     try:
+        changes = payload.get("changes")
         return ReportData(
             table=ReportTable.from_json(payload["table"]),
             collected={str(i) for i in payload["collected"]},
@@ -111,6 +130,7 @@ def read(path: Path) -> ReportData:
             waivers_expired={int(i) for i in payload["waivers_expired"]},
             outcomes={str(k): int(n) for k, n in payload["outcomes"].items()},
             waiver_uses={int(i): int(n) for i, n in payload["waiver_uses"].items()},
+            changes=ChangeTally.from_json(changes) if changes is not None else None,
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{path}: malformed report data ({type(exc).__name__}: {exc})") from None

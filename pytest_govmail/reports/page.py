@@ -37,6 +37,7 @@ import pytest
 from pytest_govmail.inputs.catalogue import Catalogue
 from pytest_govmail.inputs.levels import apply_levels
 from pytest_govmail.reports import data as report_data
+from pytest_govmail.reports.changes import ChangeTally, changes_html, changes_key
 from pytest_govmail.reports.headline import (
     FAIL_LETTER,
     MUST_WORD,
@@ -150,6 +151,7 @@ class GovmailReport:
                         session.config.pluginmanager.get_plugin("terminalreporter")
                     ),
                     report_data.waiver_uses(run.waivers, run.waiver_uses),
+                    _tally(session.config),
                 ),
                 self.data,
             )
@@ -173,11 +175,15 @@ class GovmailReport:
             )
 
 
+def _tally(config: pytest.Config) -> ChangeTally | None:
+    """The changes against ``--govmail-baseline`` (complete: the baseline's own
+    ``pytest_sessionfinish`` runs first), or None without one."""
+    return config.stash.get(changes_key, None)
+
+
 def _changes(config: pytest.Config) -> str:
     """The changes against ``--govmail-baseline`` as the page leads with them, or ``""``."""
-    from pytest_govmail.reports.changes import changes_html, changes_key
-
-    tally = config.stash.get(changes_key, None)
+    tally = _tally(config)
     return changes_html(tally) if tally is not None else ""
 
 

@@ -7,6 +7,13 @@ sweeps of thousands of domains. Registered only when pytest-html is loaded.
 pytest-html inserts these strings as raw HTML, and everything in them that came off the network
 (TXT records, names, banners) is hostile, so every value passes through
 :func:`~pytest_govmail.reports.sections.esc` here, and nothing else builds markup.
+
+pytest-html 4 builds a test's rows only when its teardown is reported (``BaseReport.
+pytest_runtest_logreport`` in pytest_html/basereport.py keeps the setup and call reports until
+then), while the plugin lets go of ``report.govmail`` as soon as each report has been read (see
+``pytest_runtest_logreport`` in :mod:`pytest_govmail.plugin`). So :class:`GovmailHtml` keeps
+each report's data from the moment it arrives until pytest-html has rendered its row: a test's
+worth at a time, not the run's.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from pytest_govmail.reports.page import cite_html
 from pytest_govmail.reports.sections import catalogue_parts, inputs, not_assessed, provenance
 from pytest_govmail.reports.sections import esc as _e
 from pytest_govmail.reports.status import LABEL, STALE, STATUSES, Cell, is_stale, worst
-from pytest_govmail.reports.terminal import GovmailReporter, tallied_areas
+from pytest_govmail.reports.terminal import BASELINE_DETAIL, GovmailReporter, tallied_areas
 
 STYLE = """<style>
 .govmail-matrix{border-collapse:collapse;margin:8px 0;font-size:13px}
@@ -45,6 +52,25 @@ class GovmailHtml:
         self.run = reporter.run
         self.catalogue = reporter.catalogue
         self.tally = reporter.tally  # filled by the reporter as reports arrive
+        #: Reports whose govmail data pytest-html has not rendered yet: id -> (report, data).
+        #: The report is held too, so that its id cannot be reused meanwhile.
+        self.waiting: dict[int, tuple[pytest.TestReport, dict[str, Any]]] = {}
+        #: Whether the rows get a column for the change against ``--govmail-baseline``.
+        self.changes = reporter.baseline is not None
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Keep the report's data for pytest-html, which renders the test's rows at its
+        teardown; the plugin's own hook (trylast) drops ``report.govmail`` after this one."""
+        info = getattr(report, "govmail", None)
+        if isinstance(info, dict):
+            self.waiting[id(report)] = (report, info)
+
+    def _info(self, report: pytest.TestReport, done: bool = False) -> dict[str, Any] | None:
+        kept = self.waiting.pop(id(report), None) if done else self.waiting.get(id(report))
+        if kept is not None:
+            return kept[1]
+        info = getattr(report, "govmail", None)
+        return info if isinstance(info, dict) else None
 
     def pytest_html_report_title(self, report: Any) -> None:
         report.title = "pytest-govmail: secure email assessment"
@@ -62,10 +88,26 @@ class GovmailHtml:
         prefix.append(catalogue_parts(self.catalogue))
         prefix.append(inputs(self.run))
 
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        if self.changes:
+            cells.insert(1, '<th class="sortable" data-column-type="change">Change</th>')
+
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        """The change against the baseline in a sortable column of its own (empty for a row
+        that is no govmail verdict: pytest-html needs every row to have every column)."""
+        if self.changes:
+            info = self._info(report)
+            entry = info.get("change") if info is not None else None
+            kind = entry.get("kind", "") if isinstance(entry, Mapping) else ""
+            cells.insert(1, f'<td class="col-change">{_e(kind)}</td>')
+
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
-        info = getattr(report, "govmail", None)
-        if isinstance(info, dict):
+        info = self._info(report, done=True)
+        if info is not None:
             data.insert(0, render_evidence(info, self.catalogue, report.failed))
+
+    def pytest_sessionfinish(self) -> None:
+        self.waiting.clear()  # rows pytest-html never built (a plugin removed their cells)
 
     def _matrix(self) -> str:
         if not self.tally:
@@ -127,6 +169,8 @@ def render_evidence(
         parts.append(_e("\n".join(info["evidence"])))
         parts.append("</pre>")
     for title, text in info.get("details", []):
+        if title == BASELINE_DETAIL and info.get("change"):
+            continue  # shown above, with the records side by side
         parts.append(f"<p>{_e(title)}:</p><pre>{_e(text)}</pre>")
     if info.get("sources"):
         refs = [str(ref) for ref in info["sources"]]

@@ -136,6 +136,17 @@ def sweep_command(args: Sequence[str]) -> str:
     return shlex.join(["govmail-sweep", *kept])
 
 
+def fail_on(args: Sequence[str]) -> str:
+    """The ``--govmail-fail-on`` among pytest's arguments (the last one given), else "any"."""
+    found = "any"
+    for index, arg in enumerate(args):
+        if arg == "--govmail-fail-on" and index + 1 < len(args):
+            found = args[index + 1]
+        elif arg.startswith("--govmail-fail-on="):
+            found = arg.split("=", 1)[1]
+    return found
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="govmail-sweep",
@@ -178,6 +189,13 @@ def parser() -> argparse.ArgumentParser:
         help="judge saved evidence instead of collecting (repeatable: CI shards' files merge)",
     )
     p.add_argument(
+        "--govmail-baseline",
+        dest="baseline",
+        metavar="FILE",
+        help="an earlier run's evidence: each batch is compared with its own domains' part of it "
+        "(cut once, as the evidence is), and the reports lead with the changes",
+    )
+    p.add_argument(
         "-x",
         "--exitfirst",
         action="store_true",
@@ -204,6 +222,14 @@ def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
             )
         elif options.evidence_out:
             problem = "--govmail-evidence-out: a replay's evidence is the files it replays"
+    if fail_on(pytest_args) == "new" and not options.baseline:
+        problem = (
+            "--govmail-fail-on new needs --govmail-baseline FILE: without an earlier run's "
+            "evidence no test can be said to have got worse"
+        )
+    if options.baseline and not Path(options.baseline).is_file():
+        # Read in full when the batches are cut; said here, before any collecting.
+        problem = f"--govmail-baseline: {options.baseline}: not a regular file"
     if problem:
         parser().error(problem)
     if options.exitfirst:

@@ -15,6 +15,11 @@ must be shared and splits what need not be:
    (:mod:`pytest_govmail.reports.data`) into one HTML report. Each batch's terminal output is
    shown in order; the sweep's exit code is what pytest's would have been.
 
+Under ``--govmail-baseline`` the baseline is cut in the second step too, each batch getting its
+own domains' part, and the batches' changes are added up: the sweep's last lines and the HTML
+report lead with them as one process's do, and ``--govmail-fail-on new`` gates every batch,
+so the sweep exits as one process would.
+
     govmail-sweep --batch 1000 --jobs 2 --govmail-domains-file=domains.csv
 
 Every argument the sweep does not know is pytest's: the collection options go to the first
@@ -39,7 +44,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_govmail.model.evidence import EvidenceError
-from pytest_govmail.sweep.arguments import parse
+from pytest_govmail.model.text import inert
+from pytest_govmail.reports.changes import baseline_label
+from pytest_govmail.sweep.arguments import fail_on, parse
 from pytest_govmail.sweep.batches import (
     Batch,
     batch_command,
@@ -48,9 +55,11 @@ from pytest_govmail.sweep.batches import (
     cut_batches,
 )
 from pytest_govmail.sweep.merge import (
+    change_lines,
     combined_exit_code,
     describe,
     ending,
+    merge_changes,
     read_counts,
     total_counts,
     write_reports,
@@ -58,6 +67,7 @@ from pytest_govmail.sweep.merge import (
 
 if TYPE_CHECKING:
     from pytest_govmail.engine.run import GovmailRun
+    from pytest_govmail.reports.changes import ChangeTally
 
 #: pytest's closing line when no test ran, with or without its ``=`` rule (``-q``).
 NO_TESTS_RAN = re.compile(r"^[=\s]*no tests ran in [0-9.]+s?\b.*$")
@@ -72,6 +82,11 @@ class Sweep:
         self.out = sys.stdout
         self.times: dict[str, float] = {}
         self.t0 = time.perf_counter()
+        #: The batches' changes against ``--govmail-baseline``, added up as they end.
+        self.changes: ChangeTally | None = None
+        #: The baseline as the headings name it, and what of it the sweep does not assess.
+        self.baseline_label = ""
+        self.gone: tuple[str, ...] = ()
 
     def say(self, line: str) -> None:
         print(f"govmail-sweep: {line}", file=self.out, flush=True)
@@ -108,11 +123,17 @@ class Sweep:
         from pytest_govmail.engine.settings import Settings
 
         start = time.perf_counter()
+        baseline = Path(self.options.baseline).resolve() if self.options.baseline else None
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            light, sizes = pool.apply(cut_batches, (sources, work, self.options.batch))
-        batches = batches_of(work, sizes)
+            cut = pool.apply(cut_batches, (sources, work, self.options.batch, baseline))
+        batches = batches_of(work, cut.sizes, baseline is not None)
+        if baseline is not None:
+            self.baseline_label = baseline_label(
+                inert(str(self.options.baseline)), cut.baseline_collected
+            )
+            self.gone = cut.gone
         self.times["split"] = time.perf_counter() - start
-        return batches, GovmailRun(light.targets, Settings(), replay=light)
+        return batches, GovmailRun(cut.light.targets, Settings(), replay=cut.light)
 
     def judge(self, batches: list[Batch]) -> None:
         """Run the batches ``--jobs`` at a time; show each one's output in order as it ends."""
@@ -162,6 +183,13 @@ class Sweep:
         """A finished batch's output as pytest printed it, then its counts (its report data)."""
         self.out.write(batch.log.read_text("utf-8", errors="replace"))
         summary = read_counts(batch)
+        if self.baseline_label and batch.reported and batch.changes is None:
+            # Report data of the format before (see reports/data.py): said, not left silent.
+            self.say(
+                f"batch {batch.number}'s report data carries no changes against the baseline "
+                "(an older pytest-govmail wrote it): its tests are missing from the changes"
+            )
+        self.changes = merge_changes(self.changes, batch, self.baseline_label, self.gone)
         self.say(
             f"batch {batch.number}/{total} ({batch.domains} domains) {ending(batch.returncode)} "
             f"in {batch.seconds:.1f} s: {summary}"
@@ -187,11 +215,20 @@ class Sweep:
                 f"most {self.options.batch}, {self.options.jobs} at a time"
             )
             self.judge(batches)
+            codes = [b.returncode for b in batches if b.returncode is not None]
+            if self.changes is not None:
+                width = shutil.get_terminal_size(fallback=(80, 24)).columns
+                new = fail_on(self.pytest_args) == "new"
+                for line in change_lines(
+                    self.changes, new, combined_exit_code(codes), width if width >= 40 else 80
+                ):
+                    print(line, file=self.out, flush=True)
             start = time.perf_counter()
             junitxml = Path(self.options.junitxml) if self.options.junitxml else None
-            write_reports(batches, run, junitxml, self.options.html, self.t0, self.say)
+            write_reports(
+                batches, run, junitxml, self.options.html, self.t0, self.say, self.changes
+            )
             self.times["merge"] = time.perf_counter() - start
-            codes = [b.returncode for b in batches if b.returncode is not None]
             summary = describe(total_counts(batches))
             wall = time.perf_counter() - self.t0
             self.say(

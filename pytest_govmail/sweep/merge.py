@@ -2,7 +2,9 @@
 
 Each batch writes its results as data (:mod:`pytest_govmail.reports.data`, with the counts of
 its summary line, and its JUnit file), and the sweep adds them up: its summary line and exit
-code are what one pytest process over all the domains would have given.
+code are what one pytest process over all the domains would have given. Under
+``--govmail-baseline`` so are the changes it leads the page and its last lines with
+(:func:`merge_changes`, :func:`change_lines`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_govmail.reports import data as report_data
+from pytest_govmail.reports.changes import HEADING, ChangeTally, gate_line, terminal_lines
 from pytest_govmail.sweep.batches import Batch
 
 if TYPE_CHECKING:
@@ -74,8 +77,55 @@ def read_counts(batch: Batch) -> str:
     except ValueError as exc:
         return str(exc)
     batch.counts = part.outcomes
+    batch.changes = part.changes
     batch.reported = True
     return describe(batch.counts) or "no tests ran"
+
+
+def merge_changes(
+    total: ChangeTally | None, batch: Batch, label: str, gone: Sequence[str]
+) -> ChangeTally | None:
+    """Add a reported batch's changes to ``total`` (and let go of the batch's own). The
+    baseline is named as the user named it (``label``; a batch names its part's file), and
+    what vanished is the whole sweep's (``gone``), as one process would say them."""
+    if batch.changes is None:
+        return total
+    if total is None:
+        total = ChangeTally(label)
+    total.extend(batch.changes)
+    total.gone = list(gone)
+    batch.changes = None
+    return total
+
+
+def _sep(title: str, width: int) -> str:
+    """``title`` between ``=`` rules across ``width``, as pytest's ``write_sep`` draws it."""
+    fill = "=" * max((width - len(title) - 2) // 2, 1)
+    line = f"{fill} {title} {fill}"
+    return line + "=" if len(line) + 1 <= width else line
+
+
+def change_lines(tally: ChangeTally, fail_on_new: bool, code: int, width: int = 80) -> list[str]:
+    """The changes as one pytest process leads its govmail summary with them: the heading,
+    counts per kind, the tests that got worse (and the fixes), and the gate's verdict.
+
+    ``code`` is the sweep's exit code. One process says the gate let the run pass when it
+    would have failed only on tests that did not get worse; each batch gates its own tests, so
+    that is when the sweep exits 0 with failing tests, none worse nor outside the assessment.
+    """
+    if not (tally.counts or tally.gone or tally.withdrawn):
+        return []
+    lines = [_sep(HEADING, width)]
+    lines += [f"govmail: {line}" for line in terminal_lines(tally)]
+    if fail_on_new:
+        relaxed = (
+            code == 0
+            and tally.failed_not_worse > 0
+            and tally.failed_worse == 0
+            and tally.failed_other == 0
+        )
+        lines.append(f"govmail: {gate_line(tally, relaxed)}")
+    return lines
 
 
 def total_counts(batches: Sequence[Batch]) -> dict[str, int]:
@@ -93,14 +143,18 @@ def write_reports(
     html: Path | None,
     started: float,
     say: Callable[[str], None],
+    changes: ChangeTally | None = None,
 ) -> None:
-    """Merge the batches' JUnit files into ``junitxml`` and their report data into ``html``.
+    """Merge the batches' JUnit files into ``junitxml`` and their report data into ``html``,
+    which leads with the ``changes`` against the baseline (the batches' added up,
+    :func:`merge_changes`) as one process's page does.
 
     A batch without results is named, here and at the top of the report: an assessor must not
     read a missing batch as silence. ``started`` is the sweep's start (the JUnit suite's time).
     """
     from pytest_govmail.inputs.catalogue import load_catalogue
     from pytest_govmail.reports import junit_merge as junit
+    from pytest_govmail.reports.changes import changes_html
     from pytest_govmail.reports.page import render_page, write_chunks
 
     lost = [
@@ -129,6 +183,7 @@ def write_reports(
         if not batch.reported:
             continue
         part = report_data.read(batch.data)  # read once already: one batch's at a time
+        part.changes = None  # added up as the batches ended (merge_changes)
         if merged is None:
             merged = part
         else:
@@ -144,7 +199,8 @@ def write_reports(
         {run.waivers[i]: n for i, n in merged.waiver_uses.items() if i < len(run.waivers)}
     )
     began = time.perf_counter()
+    lead = changes_html(changes) if changes is not None else ""
     size = write_chunks(
-        html, render_page(merged.table, run, catalogue, merged.collected, merged.others)
+        html, render_page(merged.table, run, catalogue, merged.collected, merged.others, lead)
     )
     say(f"report written to {html} ({size / 2**20:.1f} MiB) in {time.perf_counter() - began:.2f} s")
