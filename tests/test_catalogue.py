@@ -60,7 +60,7 @@ R, S, P, ALL = {"receiving"}, {"sending"}, {"parked"}, {"all"}
 D, H = Scope.DOMAIN, Scope.HOST
 
 #: Withdrawn in catalogue version 2, with what replaced them: never run, never reused.
-WITHDRAWN_V2 = {"DMARC-07": ("DMARC-09",), "TLSRPT-02": ("TLSRPT-03",), "PTR-01": ()}
+WITHDRAWN_V2 = {"DMARC-07": ("DMARC-09",), "TLSRPT-02": ("TLSRPT-03",), "PTR-01": ("PTR-02",)}
 
 # (id, level, applies_to, scope) of catalogue version 2, written out by hand.
 SAMPLE = [

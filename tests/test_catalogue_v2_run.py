@@ -116,7 +116,7 @@ def test_a_replay_with_levels_shows_every_catalogue_fact(pytester: pytest.Pytest
         [
             "govmail: 3 requirement(s) withdrawn from catalogue v2, never run: TLSRPT-02 "
             "(2026-03-31, replaced by TLSRPT-03), DMARC-07 (2026-03-31, replaced by DMARC-09), "
-            "PTR-01 (2026-12-03)",
+            "PTR-01 (2026-12-03, replaced by PTR-02)",
         ]
     )
     # The levels reach the markers and the JUnit properties.

@@ -171,6 +171,15 @@ def sign_lab(zones: Mapping[str, str], now: float | None = None) -> SignedLab:
         "604800 300",
         "@ 3600 IN NS ns1.lab-dns.example.",
     ]
+    # The lab's own gov.uk records (its psd=y DMARC record, which stops RFC 9989's tree walk
+    # there) stay: only its SOA and apex NS are written above.
+    for line in zones.get(PARENT, "").splitlines():
+        words = line.split()
+        if not words or words[0].startswith((";", "$")):
+            continue
+        if words[0] == "@" and any(w in ("SOA", "NS") for w in words[1:4]):
+            continue
+        lines.append(line)
     for name, origin in sorted(origins.items()):
         if not name.is_subdomain(parent) or name == parent:
             continue

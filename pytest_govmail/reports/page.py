@@ -20,15 +20,10 @@ script, inline handler or network fetch can run even if something slipped throug
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +43,7 @@ from pytest_govmail.reports.headline import (
     headline,
 )
 from pytest_govmail.reports.listing import pytest_outcome
+from pytest_govmail.reports.page_output import asset, csp_hash, json_for_script, write_chunks
 from pytest_govmail.reports.sections import (
     catalogue_parts,
     esc,
@@ -187,39 +183,6 @@ def _changes(config: pytest.Config) -> str:
     return changes_html(tally) if tally is not None else ""
 
 
-def write_chunks(path: Path, chunks: Iterable[str]) -> int:
-    """Write the page piece by piece (a large one is never one string), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8", errors="backslashreplace", newline="\n") as out:
-        for chunk in chunks:
-            out.write(chunk)
-    size = partial.stat().st_size
-    partial.replace(path)
-    return size
-
-
-@cache
-def asset(name: str) -> str:
-    return resources.files("pytest_govmail.reports").joinpath("assets", name).read_text("utf-8")
-
-
-def _csp_hash(text: str) -> str:
-    digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
-
-
-def json_for_script(value: object) -> str:
-    """JSON that is safe inside ``<script type="application/json">``: no ``<``, ``>`` or ``&``.
-
-    ``ensure_ascii`` also escapes U+2028/2029 and lone surrogates (a TXT record can hold any
-    bytes), and the three characters that could end the element or start a comment are written
-    as ``\\u`` escapes, which ``JSON.parse`` reads back unchanged.
-    """
-    text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
 def _counts(cell: Cell) -> str:
     parts = [f"{cell.counts[s]} {LABEL[s]}" for s in STATUSES if cell.counts[s]]
     if cell.waived_failures:
@@ -285,7 +248,7 @@ def render_page(
     )
     script = asset("report.js")
     csp = (
-        f"default-src 'none'; script-src {_csp_hash(script)}; style-src {_csp_hash(style)}; "
+        f"default-src 'none'; script-src {csp_hash(script)}; style-src {csp_hash(style)}; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
     yield (

@@ -155,7 +155,8 @@ def write_reports(
     from pytest_govmail.inputs.catalogue import load_catalogue
     from pytest_govmail.reports import junit_merge as junit
     from pytest_govmail.reports.changes import changes_html
-    from pytest_govmail.reports.page import render_page, write_chunks
+    from pytest_govmail.reports.page import render_page
+    from pytest_govmail.reports.page_output import write_chunks
 
     lost = [
         (
