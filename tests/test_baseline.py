@@ -60,9 +60,10 @@ def properties(junit: Path) -> dict[str, str]:
     return found
 
 
-#: Exemplary's DMARC record without the NCSC mailbox: DMARC-07 fails where it passed.
-NO_NCSC = txt(
-    "_dmarc.exemplary-dept.gov.uk", "v=DMARC1; p=none; rua=mailto:dmarc@exemplary-dept.gov.uk"
+#: Exemplary's DMARC record reporting only to NCSC Mail Check's retired DMARC service instead
+#: of its own mailbox: DMARC-09 fails where it passed.
+RETIRED = txt(
+    "_dmarc.exemplary-dept.gov.uk", "v=DMARC1; p=none; rua=mailto:dmarc-rua@dmarc.service.gov.uk"
 )
 
 
@@ -94,7 +95,7 @@ def test_a_new_failure_fails_the_gate_and_shows_the_record(
     today = edited(
         last_month,
         pytester.path / "today.json",
-        {("_dmarc.exemplary-dept.gov.uk", "TXT"): NO_NCSC},
+        {("_dmarc.exemplary-dept.gov.uk", "TXT"): RETIRED},
     )
     result = pytester.runpytest(
         f"--govmail-replay={today}",
@@ -107,10 +108,10 @@ def test_a_new_failure_fails_the_gate_and_shows_the_record(
         [
             "*= govmail changes against the baseline =*",
             "govmail: changes against the baseline (*): new failure: 1, still failing: *",
-            "govmail: NEW FAILURE DMARC-07 exemplary-dept.gov.uk: was pass, now fail: *",
+            "govmail: NEW FAILURE DMARC-09 exemplary-dept.gov.uk: was pass, now fail: *",
             'govmail:     _dmarc.exemplary-dept.gov.uk/TXT was: "v=DMARC1; p=none; '
-            'rua=mailto:dmarc-rua@dmarc.service.gov.uk"',
-            'govmail:  * now: "v=DMARC1; p=none; rua=mailto:dmarc@exemplary-dept.gov.uk"',
+            'rua=mailto:dmarc@exemplary-dept.gov.uk"',
+            'govmail:  * now: "v=DMARC1; p=none; rua=mailto:dmarc-rua@dmarc.service.gov.uk"',
             "govmail: --govmail-fail-on new: 1 failing test(s) got worse than the baseline: "
             "exit status 1",
         ]
@@ -119,13 +120,13 @@ def test_a_new_failure_fails_the_gate_and_shows_the_record(
     text = result.stdout.str()
     assert text.index("govmail changes against the baseline") < text.index("govmail summary")
     junit = properties(pytester.path / "reports" / "junit.xml")
-    assert junit["test_dmarc[DMARC-07/exemplary-dept.gov.uk]"] == "new failure"
+    assert junit["test_dmarc[DMARC-09/exemplary-dept.gov.uk]"] == "new failure"
     assert junit["test_dmarc[DMARC-03/exemplary-dept.gov.uk]"] == "still failing"
     page = (pytester.path / "reports" / "govmail.html").read_text("utf-8")
     section = page[page.index("<section id='gm-changes'>") : page.index("</section>")]
     assert page.index("<section id='gm-changes'>") < page.index("<p class='gm-totals'>")
     assert "<td>new failure</td><td>1</td>" in section
-    assert html_lib.escape('"v=DMARC1; p=none; rua=mailto:dmarc@exemplary-dept.gov.uk"') in (
+    assert html_lib.escape('"v=DMARC1; p=none; rua=mailto:dmarc-rua@dmarc.service.gov.uk"') in (
         section
     )
     # Every test's details say how it changed (the page's data block, JSON in a script).
@@ -144,7 +145,7 @@ def test_newly_inconclusive_fails_the_gate_and_a_fix_does_not(
     )
     fixed = txt(
         "_dmarc.exemplary-dept.gov.uk",
-        "v=DMARC1; p=reject; sp=reject; rua=mailto:dmarc-rua@dmarc.service.gov.uk",
+        "v=DMARC1; p=reject; sp=reject; rua=mailto:dmarc@exemplary-dept.gov.uk",
     )
     worse = edited(
         last_month,
@@ -193,21 +194,21 @@ def test_a_requirement_the_baseline_did_not_assess_is_not_comparable(
     pytester: pytest.Pytester, last_month: evidence_file.Evidence
 ) -> None:
     ids = last_month.settings[CATALOGUE_IDS].split()
-    assert "DMARC-07" in ids
-    # DMARC-07 added since the baseline; OLD-99 withdrawn since.
-    kept = " ".join(i for i in ids if i != "DMARC-07")
+    assert "DMARC-09" in ids
+    # DMARC-09 added since the baseline; OLD-99 withdrawn since.
+    kept = " ".join(i for i in ids if i != "DMARC-09")
     settings = {**last_month.settings, CATALOGUE_IDS: kept + " OLD-99"}
     baseline = edited(last_month, pytester.path / "baseline.json", settings=settings)
     today = edited(
-        last_month, pytester.path / "today.json", {("_dmarc.exemplary-dept.gov.uk", "TXT"): NO_NCSC}
+        last_month, pytester.path / "today.json", {("_dmarc.exemplary-dept.gov.uk", "TXT"): RETIRED}
     )
     result = pytester.runpytest(
         f"--govmail-replay={today}", f"--govmail-baseline={baseline}",
         "--govmail-fail-on=new", *DMARC,
     )  # fmt: skip
-    assert result.ret == pytest.ExitCode.OK  # DMARC-07 fails, but it is no regression
+    assert result.ret == pytest.ExitCode.OK  # DMARC-09 fails, but it is no regression
     junit = properties(pytester.path / "reports" / "junit.xml")
-    assert junit["test_dmarc[DMARC-07/exemplary-dept.gov.uk]"] == "not comparable"
+    assert junit["test_dmarc[DMARC-09/exemplary-dept.gov.uk]"] == "not comparable"
     assert junit["test_dmarc[DMARC-03/exemplary-dept.gov.uk]"] == "still failing"
     result.stdout.fnmatch_lines(
         ["govmail: assessed in the baseline, no longer tested by this catalogue (*): OLD-99"]
@@ -218,7 +219,12 @@ def test_a_domain_the_baseline_did_not_assess_is_a_new_test(
     pytester: pytest.Pytester, last_month: evidence_file.Evidence
 ) -> None:
     targets = tuple(t for t in last_month.targets if t.domain != "monitoring-dept.gov.uk")
-    baseline = edited(last_month, pytester.path / "baseline.json", targets=targets)
+    # DMARC-09 added since as well: on a domain the baseline did not hold, still a new test.
+    ids = last_month.settings[CATALOGUE_IDS].split()
+    settings = {**last_month.settings, CATALOGUE_IDS: " ".join(i for i in ids if i != "DMARC-09")}
+    baseline = edited(
+        last_month, pytester.path / "baseline.json", targets=targets, settings=settings
+    )
     result = pytester.runpytest(
         f"--govmail-replay={LAST_MONTH_FILE}", f"--govmail-baseline={baseline}",
         "--govmail-fail-on=new", *DMARC,
@@ -365,11 +371,13 @@ def test_the_demo_against_last_month_shows_the_regression(pytester: pytest.Pytes
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
-            # Issue 19: TLS-09 judges every accepted suite's key exchange (insecure-cipher and
-            # weak-cipher newly fail it), and museum's in-order chain passes CERT-07; DANE-01
-            # on wrong-name-dept no longer applies to TLSA records not DNSSEC-validated.
-            "govmail: changes against the baseline (*): new failure: 12, newly inconclusive: 8, "
-            "fixed: 3, still failing: *, unchanged: *",
+            # last-month.json collected under catalogue v2 (so DMARC-09 and the other
+            # requirements added since compare): bare-dept's 6 SPF tests, monitoring-dept's
+            # DMARC-03/04/05 and REPORTS-03 (it applies again below p=reject) fail anew;
+            # broken-dns-dept's 8 DMARC tests are newly inconclusive; exemplary's DMARC-03 is
+            # fixed.
+            "govmail: changes against the baseline (*): new failure: 10, newly inconclusive: 8, "
+            "fixed: 1, still failing: *, unchanged: *",
             # Listed by domain, then requirement (whichever order the tests ran in).
             "govmail: NEW FAILURE SPF-01 bare-dept.gov.uk: was pass, now fail: *",
             "govmail: NEW FAILURE DMARC-03 monitoring-dept.gov.uk: was pass, now fail: *",
@@ -377,7 +385,7 @@ def test_the_demo_against_last_month_shows_the_regression(pytester: pytest.Pytes
             "govmail:  * now: *p=none; sp=none; pct=50*",
             "govmail: NEWLY INCONCLUSIVE DMARC-01 broken-dns-dept.gov.uk: *",
             "govmail: FIXED DMARC-03 exemplary-dept.gov.uk: was fail, now pass: *",
-            "govmail: --govmail-fail-on new: 20 failing test(s) got worse than the baseline: "
+            "govmail: --govmail-fail-on new: 18 failing test(s) got worse than the baseline: "
             "exit status 1",
         ]
     )
@@ -392,7 +400,7 @@ def test_a_sweep_gates_each_batch_and_keeps_every_change_in_junit(
     """govmail-sweep hands both options to every batch: the batch holding the regression exits
     1 (and so does the sweep), and the merged JUnit has a govmail.change on every test."""
     today = edited(
-        last_month, tmp_path / "today.json", {("_dmarc.exemplary-dept.gov.uk", "TXT"): NO_NCSC}
+        last_month, tmp_path / "today.json", {("_dmarc.exemplary-dept.gov.uk", "TXT"): RETIRED}
     )
 
     def sweep(replay: Path) -> subprocess.CompletedProcess[str]:
@@ -412,7 +420,7 @@ def test_a_sweep_gates_each_batch_and_keeps_every_change_in_junit(
     changes = properties(junit)
     assert len(changes) == sum(1 for _ in ET.parse(junit).getroot().iter("testcase"))
     assert [k for k, v in changes.items() if v == "new failure"] == [
-        "test_dmarc[DMARC-07/exemplary-dept.gov.uk]"
+        "test_dmarc[DMARC-09/exemplary-dept.gov.uk]"
     ]
     # The merged page leads with the changes, and has each test's change in its details.
     page = (tmp_path / "reports" / "govmail.html").read_text()
@@ -421,7 +429,7 @@ def test_a_sweep_gates_each_batch_and_keeps_every_change_in_junit(
     # ...and so do the sweep's last lines, before its own.
     tail = gated.stdout[gated.stdout.rindex("govmail changes against the baseline") :]
     assert f"changes against the baseline ({LAST_MONTH_FILE}, collected " in tail
-    assert "NEW FAILURE DMARC-07 exemplary-dept.gov.uk" in tail
+    assert "NEW FAILURE DMARC-09 exemplary-dept.gov.uk" in tail
     assert tail.index("exit status 1") < tail.index("govmail-sweep: JUnit written")
     same = sweep(LAST_MONTH_FILE)
     assert same.returncode == 0, same.stdout + same.stderr  # old failures only
@@ -457,7 +465,7 @@ def test_pytest_htmls_rows_carry_each_tests_evidence_and_change(
     let go of ``report.govmail`` (it is dropped after the call's report to save memory): the
     rows must still show the verdict, its evidence and its change against the baseline."""
     today = edited(
-        last_month, pytester.path / "today.json", {("_dmarc.exemplary-dept.gov.uk", "TXT"): NO_NCSC}
+        last_month, pytester.path / "today.json", {("_dmarc.exemplary-dept.gov.uk", "TXT"): RETIRED}
     )
     pytester.runpytest(
         f"--govmail-replay={today}", f"--govmail-baseline={LAST_MONTH_FILE}",
@@ -476,10 +484,10 @@ def test_pytest_htmls_rows_carry_each_tests_evidence_and_change(
         assert row["change"] in {"new failure", "still failing", "unchanged"}
         assert row["resultsTableRow"][1] == f'<td class="col-change">{row["change"]}</td>'
     new = [n for n, (row,) in tests.items() if row["change"] == "new failure"]
-    assert new == ["test_dmarc.py::test_dmarc[DMARC-07/exemplary-dept.gov.uk]"]
+    assert new == ["test_dmarc.py::test_dmarc[DMARC-09/exemplary-dept.gov.uk]"]
     (row,) = tests[new[0]]
     assert "new failure (was pass)" in row["log"]
-    assert html_lib.escape("rua=mailto:dmarc@exemplary-dept.gov.uk") in row["log"]
+    assert html_lib.escape("rua=mailto:dmarc-rua@dmarc.service.gov.uk") in row["log"]
     header = (pytester.path / "ph" / "report.html").read_text("utf-8")
     assert '<th class="sortable" data-column-type="change">Change</th>' in header
 

@@ -507,10 +507,11 @@ def test_a_sweep_against_a_baseline_says_what_one_process_says(tmp_path: Path) -
     """The comparison above, under --govmail-baseline: every test's change, the page's leading
     changes section and the terminal's, and the exit code under --govmail-fail-on any and new.
 
-    Today is the demo's last month with edits a department would make: exemplary-dept drops
-    NCSC's mailbox (a new failure) and bare-dept takes up the SPF include sprawling-spf-dept
-    uses (a record the baseline holds only for another domain, in another batch: its part of
-    the baseline must hold that answer too), and two domains are no longer assessed.
+    Today is the demo's last month with edits a department would make: exemplary-dept sends its
+    aggregate reports only to NCSC Mail Check's retired service (a new DMARC-09 failure) and
+    bare-dept takes up the SPF include sprawling-spf-dept uses (a record the baseline holds
+    only for another domain, in another batch: its part of the baseline must hold that answer
+    too), and two domains are no longer assessed.
     """
     from pytest_govmail.lab.last_month import LAST_MONTH_FILE
 
@@ -518,7 +519,7 @@ def test_a_sweep_against_a_baseline_says_what_one_process_says(tmp_path: Path) -
     edits = {
         ("_dmarc.exemplary-dept.gov.uk", "TXT"): _answer(
             "_dmarc.exemplary-dept.gov.uk", "TXT",
-            '"v=DMARC1; p=none; rua=mailto:dmarc@exemplary-dept.gov.uk"',
+            '"v=DMARC1; p=none; rua=mailto:dmarc-rua@dmarc.service.gov.uk"',
         ),
         ("bare-dept.gov.uk", "TXT"): _answer(
             "bare-dept.gov.uk", "TXT", '"v=spf1 include:spf.sharedmail.example -all"'

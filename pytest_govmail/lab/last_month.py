@@ -6,11 +6,15 @@ that changed. The file is the lab's own evidence (collected with ``--govmail-evi
 with the DNS answers of :data:`LAST_MONTH` put back as they were "last month" (or added, for
 questions only last month's records led to):
 
-- monitoring-dept.gov.uk enforced DMARC (``p=reject``) and reported to NCSC: today's ``p=none``
-  at 50 % is a regression;
+- monitoring-dept.gov.uk enforced DMARC (``p=reject``): today's ``p=none`` at 50 % is a
+  regression;
 - bare-dept.gov.uk published SPF: today it has none;
 - broken-dns-dept.gov.uk's ``_dmarc`` answered: today it answers SERVFAIL (newly inconclusive);
 - exemplary-dept.gov.uk was only monitoring (``p=none``): today's ``p=reject`` is a fix.
+
+Last month's records send aggregate reports to each department's own mailbox, not to NCSC Mail
+Check's retired DMARC service (DMARC-09): so that DMARC-09 compares as unchanged and the story
+is the policies', not the reporting addresses'.
 
 Everything else is as the lab serves it, so those tests compare as unchanged (its DKIM keys and
 TLSA records are made afresh at each lab start: they show as records that changed under an
@@ -38,19 +42,15 @@ LAST_MONTH_FILE = Path(__file__).with_name("last-month.json")
 #: (name, type) -> the records it had last month.
 LAST_MONTH: Mapping[tuple[str, str], tuple[str, ...]] = {
     ("_dmarc.monitoring-dept.gov.uk", "TXT"): (
-        '"v=DMARC1; p=reject; sp=reject; rua=mailto:dmarc-rua@dmarc.service.gov.uk"',
+        '"v=DMARC1; p=reject; sp=reject; rua=mailto:dmarc@monitoring-dept.gov.uk"',
     ),
     ("bare-dept.gov.uk", "TXT"): ('"MS=ms12345678"', '"v=spf1 mx -all"'),
     ("_dmarc.broken-dns-dept.gov.uk", "TXT"): (
-        '"v=DMARC1; p=reject; sp=reject; rua=mailto:dmarc-rua@dmarc.service.gov.uk"',
+        '"v=DMARC1; p=reject; sp=reject; rua=mailto:dmarc@broken-dns-dept.gov.uk"',
     ),
     ("_dmarc.exemplary-dept.gov.uk", "TXT"): (
-        '"v=DMARC1; p=none; rua=mailto:dmarc-rua@dmarc.service.gov.uk"',
+        '"v=DMARC1; p=none; rua=mailto:dmarc@exemplary-dept.gov.uk"',
     ),
-    # NCSC's reporting service authorised the two departments that reported to it (RFC 7489
-    # section 7.1): questions today's records no longer lead to.
-    ("monitoring-dept.gov.uk._report._dmarc.dmarc.service.gov.uk", "TXT"): ('"v=DMARC1;"',),
-    ("broken-dns-dept.gov.uk._report._dmarc.dmarc.service.gov.uk", "TXT"): ('"v=DMARC1;"',),
 }
 
 

@@ -10,7 +10,8 @@ release fails last month's evidence too, so it shows as "still failing", not as 
 
 The catalogue can still change between the runs. A run now writes the IDs of the requirements
 it assessed into its evidence (the ``catalogue_ids`` setting); a requirement the baseline did
-not assess (added since, or deselected then) is "not comparable", not a regression. A
+not assess (added since, or deselected then) is "not comparable" on the domains it did assess,
+not a regression (on a domain it did not assess every test is a "new test"). A
 requirement withdrawn since has no test today and so nothing to compare. An evidence file
 written before the setting existed names no IDs: every requirement is then compared.
 
@@ -92,12 +93,14 @@ class Baseline:
     def compare(self, assessment: Assessment, verdict: Verdict, today: DnsView) -> Comparison:
         """Today's ``verdict`` of ``assessment`` against the same test on the baseline."""
         requirement, case = assessment.requirement, assessment.case
-        if self.assessed is not None and requirement.id not in self.assessed:
-            note = f"the baseline run did not assess {requirement.id}"
-            return Comparison(Change.NOT_COMPARABLE, None, note=note)
+        # The domain first: every test of a domain the baseline did not hold is new, a
+        # requirement added since included (it is new for that domain either way).
         target = self.targets.get(case.target.domain)
         if target is None:
             return Comparison(Change.NEW_TEST, None, note="the baseline did not assess this domain")
+        if self.assessed is not None and requirement.id not in self.assessed:
+            note = f"the baseline run did not assess {requirement.id}"
+            return Comparison(Change.NOT_COMPARABLE, None, note=note)
         if case.host_scoped:
             hosts = self.run.hosts(target) or ()
             if case.host is None and hosts:
