@@ -626,9 +626,10 @@ def main() -> int:
             f"pytest-govmail is {checkdmarc_wall / wall:.1f}x faster.\n"
             "  checkdmarc lacks: TLS versions and suites, certificate checks per MX host, "
             "MTA-STS policy rules (mode, max_age, mx coverage, safe to enforce), DKIM key "
-            "checks, per-MX-host tests (MX-02, PTR-01), the parked-domain wildcard DKIM "
-            "check, NCSC reporting checks (DMARC-07, TLSRPT-02), inconclusive-vs-fail "
-            "(timeouts read as missing records), JUnit and evidence replay."
+            "checks, per-MX-host tests, the parked-domain recipe, reports to a live address "
+            "(DMARC-09, TLSRPT-03), DNSSEC validation, DMARC and TLS-RPT report ingestion, "
+            "inconclusive-vs-fail (timeouts read as missing records), JUnit, baselines and "
+            "evidence replay."
         )
     return 0
 
