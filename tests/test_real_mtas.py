@@ -351,6 +351,8 @@ class Seen:
     offered: dict[str, bool] = field(default_factory=dict)
     suites: dict[str, frozenset[str]] = field(default_factory=dict)
     verdicts: dict[str, str] = field(default_factory=dict)
+    #: Each requirement's JUnit message (the verdict's headline), when it did not pass.
+    messages: dict[str, str] = field(default_factory=dict)
     connections: int | None = None
 
 
@@ -428,6 +430,10 @@ def run(lab: RealMtaDeployment, tmp_path_factory: pytest.TempPathFactory) -> Run
         domain, requirement = props.get("govmail.domain"), props.get("govmail.requirement")
         if domain in by_domain and requirement in REQUIREMENTS:
             seen[by_domain[domain]].verdicts[requirement] = _outcome(case)
+            for child in case:
+                if child.tag in ("failure", "error", "skipped"):
+                    text = f"{child.get('message', '')}\n{child.text or ''}"
+                    seen[by_domain[domain]].messages[requirement] = text
     return Run(lab, seen, result.stdout)
 
 
@@ -524,3 +530,13 @@ def test_postscreen_kept_the_first_connection_waiting_past_the_timeout(run: Run)
 
     waited = when(stamps[kinds.index("PASS NEW")][0]) - when(stamps[first][0])
     assert waited.total_seconds() >= 5
+
+
+def test_a_self_signed_certificate_without_aki_is_named_for_people(run: Run) -> None:
+    """Issue 19's fifth fault, on the real Postfix listener: its self-signed certificate has no
+    Authority Key Identifier, and CERT-01 says it is self-signed and not trusted, not the
+    validator's "missing required extension 2.5.29.35"."""
+    seen = _seen(run, BY_NAME["postfix-self-signed"])
+    message = seen.messages["CERT-01"]
+    assert "2.5.29.35" not in message and "missing required extension" not in message
+    assert "self-signed" in message.lower(), message[:500]
