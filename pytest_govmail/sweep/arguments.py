@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -88,23 +88,34 @@ def option_name(arg: str) -> str:
     return arg.split("=", 1)[0]
 
 
-def judge_args(args: Sequence[str]) -> list[str]:
-    """``args`` without the collecting options (and their values): what each batch gets."""
-    known = plugin_options()
+def _dropping(args: Sequence[str], dropped: Callable[[str], bool | None]) -> list[str]:
+    """``args`` less those ``dropped`` names: it gives None to keep an argument, else whether
+    the dropped option's value is the next argument (which goes too)."""
     kept: list[str] = []
     skip = False
     for arg in args:
         if skip:
             skip = False
             continue
+        verdict = dropped(arg)
+        if verdict is None:
+            kept.append(arg)
+        else:
+            skip = verdict
+    return kept
+
+
+def judge_args(args: Sequence[str]) -> list[str]:
+    """``args`` without the collecting options (and their values): what each batch gets."""
+    known = plugin_options()
+
+    def collecting(arg: str) -> bool | None:
         name = option_name(arg)
         if name in known.collecting_flags:
-            continue
-        if name in known.collecting:
-            skip = "=" not in arg
-            continue
-        kept.append(arg)
-    return kept
+            return False
+        return ("=" not in arg) if name in known.collecting else None
+
+    return _dropping(args, collecting)
 
 
 def refused(args: Sequence[str]) -> str | None:
@@ -121,18 +132,15 @@ def refused(args: Sequence[str]) -> str | None:
 def sweep_command(args: Sequence[str]) -> str:
     """The ``govmail-sweep`` command doing the work of ``pytest ARGS``: the same arguments, less
     those a sweep runs its own way (pytest-xdist's, pytest-html's page, the memory override)."""
-    kept: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-            continue
+
+    def own_way(arg: str) -> bool | None:
         name = option_name(arg)
-        if name == "--govmail-ignore-memory-estimate" or refused([arg]) is not None:
-            # "-n 4", "--numprocesses 4" and "--html out.html" take the next argument.
-            skip = "=" not in arg and name in {"-n", "--numprocesses", "--html"}
-            continue
-        kept.append(arg)
+        if name != "--govmail-ignore-memory-estimate" and refused([arg]) is None:
+            return None
+        # "-n 4", "--numprocesses 4" and "--html out.html" take the next argument.
+        return "=" not in arg and name in {"-n", "--numprocesses", "--html"}
+
+    kept = _dropping(args, own_way)
     return shlex.join(["govmail-sweep", *kept])
 
 
