@@ -62,21 +62,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest_govmail
 from pytest_govmail.inputs.tls_profile import TlsProfile, iana_name, load_profile
 from pytest_govmail.lab.real_mtas import (
     LISTENERS,
+    REQUIREMENTS,
     RealListener,
     RealMtaDeployment,
     start_real_mta_lab,
 )
 
-#: The requirements compared, in the order printed.
-REQUIREMENTS = (
-    "MX-04",
-    *(f"TLS-{n:02d}" for n in range(1, 11)),
-    *(f"CERT-{n:02d}" for n in range(1, 8)),
-)
 #: testssl.sh's protocol finding ids -> the project's version names.
 VERSIONS = {
     "SSLv2": "SSLv2",
@@ -349,45 +343,14 @@ def govmail_facts(
 # ---------------------------------------------------------------------------------------------
 
 
-def checkout_env() -> dict[str, str]:
-    """The environment for a pytest-govmail run of this checkout (first on the path, whatever
-    the working directory: a relative PYTHONPATH would not follow the run elsewhere)."""
-    root = str(Path(pytest_govmail.__file__).resolve().parents[1])
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path}
-
-
 def run_govmail(
     lab: RealMtaDeployment, relay: CountingRelay, folder: Path, listeners: Sequence[RealListener]
 ) -> dict[str, Facts]:
-    junit, evidence = folder / "govmail.xml", folder / "govmail-evidence.json"
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:randomly",
-        "-q",
-        f"--govmail-nameserver={lab.nameserver}",
-        f"--govmail-smtp-port={relay.port}",
-        f"--govmail-ca-file={lab.ca_file}",
-        "--govmail-allow-private",
-        *(f"--govmail-domain={x.domain}" for x in listeners),
-        "-m",
-        "tls or cert or requirement(id='MX-04')",
-        f"--junitxml={junit}",
-        f"--govmail-evidence-out={evidence}",
-        "--govmail-no-reports",
-    ]
     relay.reset()
     started = time.monotonic()
-    subprocess.run(
-        args, cwd=folder, env=checkout_env(), capture_output=True, check=False, timeout=900
-    )
+    done = lab.run_govmail(folder, smtp_port=relay.port, timeout=900)
     seconds = time.monotonic() - started
-    facts = govmail_facts(json.loads(evidence.read_text("utf-8")), junit, listeners)
+    facts = govmail_facts(json.loads(done.evidence.read_text("utf-8")), done.junit, listeners)
     for listener in listeners:
         facts[listener.name].connections = relay.counts[listener.address]
         facts[listener.name].seconds = seconds

@@ -21,31 +21,22 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
-import pytest_govmail
 from pytest_govmail.inputs.tls_profile import iana_name
 from pytest_govmail.lab.real_mtas import (
     LISTENERS,
+    REQUIREMENTS,
     RealListener,
     RealMtaDeployment,
     start_real_mta_lab,
 )
 
-REQUIREMENTS = (
-    "MX-04",
-    *(f"TLS-{n:02d}" for n in range(1, 11)),
-    *(f"CERT-{n:02d}" for n in range(1, 8)),
-)
 VERSIONS = ("SSLv2", "SSLv3", "TLSv1.0", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 
@@ -382,37 +373,8 @@ def run(lab: RealMtaDeployment, tmp_path_factory: pytest.TempPathFactory) -> Run
     """One pytest-govmail run over every running listener, at the default timeouts."""
     if not lab.listeners:
         pytest.skip("; ".join(sorted(set(lab.mtas.skipped.values()))))
-    folder = tmp_path_factory.mktemp("real-mtas")
-    junit, evidence = folder / "junit.xml", folder / "evidence.json"
-    # This checkout first on the path, whatever the working directory of the inner run.
-    root = str(Path(pytest_govmail.__file__).resolve().parents[1])
-    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:randomly",
-            "-q",
-            *lab.cli_args(),
-            *(f"--govmail-domain={x.domain}" for x in lab.listeners),
-            "-m",
-            "tls or cert or requirement(id='MX-04')",
-            f"--junitxml={junit}",
-            f"--govmail-evidence-out={evidence}",
-            "--govmail-no-reports",
-        ],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = lab.run_govmail(tmp_path_factory.mktemp("real-mtas"))
+    result, junit, evidence = done.process, done.junit, done.evidence
     seen = {x.name: Seen() for x in lab.listeners}
     by_host = {x.host: x.name for x in lab.listeners}
     by_domain = {x.domain: x.name for x in lab.listeners}

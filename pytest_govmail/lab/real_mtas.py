@@ -552,6 +552,25 @@ class RealMtaLab(StartStop):
         return RunningMta(listener, base, process, logs / "mainlog")
 
 
+#: The requirements a run over the listeners is compared on with testssl.sh, and the marker
+#: expression that selects them.
+REQUIREMENTS = (
+    "MX-04",
+    *(f"TLS-{n:02d}" for n in range(1, 11)),
+    *(f"CERT-{n:02d}" for n in range(1, 8)),
+)
+COMPARED = "tls or cert or requirement(id='MX-04')"
+
+
+@dataclass(frozen=True)
+class GovmailRun:
+    """A finished pytest-govmail run: its process and the JUnit XML and evidence it wrote."""
+
+    process: subprocess.CompletedProcess[str]
+    junit: Path
+    evidence: Path
+
+
 @dataclass
 class RealMtaDeployment:
     """Running MTAs, the DNS server with their zone, and the CA file that anchors them."""
@@ -573,17 +592,59 @@ class RealMtaDeployment:
     def targets(self) -> tuple[Target, ...]:
         return tuple(Target(x.domain, source=f"real MTA: {x.story}") for x in self.listeners)
 
-    def cli_args(self, timeout: float | None = None) -> list[str]:
-        """Options pointing a govmail run at these servers (the default timeout unless given)."""
+    def cli_args(self, timeout: float | None = None, smtp_port: int | None = None) -> list[str]:
+        """Options pointing a govmail run at these servers (the default timeout unless given;
+        the MTAs' own port unless ``smtp_port`` names one in front of them, e.g. a relay)."""
         args = [
             f"--govmail-nameserver={self.nameserver}",
-            f"--govmail-smtp-port={self.mtas.port}",
+            f"--govmail-smtp-port={smtp_port or self.mtas.port}",
             f"--govmail-ca-file={self.ca_file}",
             "--govmail-allow-private",
         ]
         if timeout is not None:
             args.append(f"--govmail-timeout={timeout:g}")
         return args
+
+    def run_govmail(
+        self, folder: Path, smtp_port: int | None = None, timeout: float = 600
+    ) -> GovmailRun:
+        """One pytest-govmail run of this checkout over every running listener, on the
+        requirements compared with testssl.sh (:data:`COMPARED`), at the default timeouts.
+
+        The test of these listeners and the bench that times them against testssl.sh both run
+        it. This checkout goes first on the path whatever the working directory (a relative
+        ``PYTHONPATH`` would not follow the run to ``folder``), and the caller's
+        ``PYTEST_ADDOPTS`` stays out of the inner run."""
+        junit, evidence = folder / "junit.xml", folder / "evidence.json"
+        root = str(Path(__file__).resolve().parents[2])
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                "no:randomly",
+                "-q",
+                *self.cli_args(smtp_port=smtp_port),
+                *(f"--govmail-domain={x.domain}" for x in self.listeners),
+                "-m",
+                COMPARED,
+                f"--junitxml={junit}",
+                f"--govmail-evidence-out={evidence}",
+                "--govmail-no-reports",
+            ],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return GovmailRun(result, junit, evidence)
 
     def stop(self) -> None:
         self.dns.stop()
