@@ -220,12 +220,13 @@ class PayloadLab:
 
 @dataclass(frozen=True)
 class Outputs:
-    """What one assessment wrote: terminal text and the three files."""
+    """What one assessment wrote: terminal text, the three report files and the evidence."""
 
     terminal: str
     junit: str
     govmail_html: Path
     pytest_html: Path
+    evidence: Path
 
     def files(self) -> dict[str, str]:
         return {
@@ -305,6 +306,7 @@ def run_assessment(folder: Path, hostile_inputs: bool = False) -> Outputs:
                 "-m",
                 "not dane and not ptr and not park",
                 "--html=pytest-html.html",
+                "--govmail-evidence-out=evidence.json",
                 "--color=no",
                 "-v",
                 "-rA",
@@ -329,6 +331,7 @@ def run_assessment(folder: Path, hostile_inputs: bool = False) -> Outputs:
         junit=(reports / "junit.xml").read_text("utf-8"),
         govmail_html=reports / "govmail.html",
         pytest_html=folder / "pytest-html.html",
+        evidence=folder / "evidence.json",
     )
 
 
@@ -393,6 +396,23 @@ SHOWN: dict[str, tuple[str, str]] = {
     "policy body": ("govmail.html", "mode: [C0]"),
     "policy Content-Type (markup, C1)": ("junit.xml", r"text/&lt;svg onload=alert(5)&gt;\x9b31m"),
 }
+
+
+def test_network_payloads_reach_the_evidence_file_escaped(outputs: Outputs) -> None:
+    """The evidence file keeps what the domain published (markup included: JSON is data, no
+    viewer renders it), every control, bidi and non-ASCII character as a JSON escape, so that
+    reading it in a terminal or a pager is as safe as reading the reports."""
+    raw = outputs.evidence.read_bytes()
+    assert raw.isascii()
+    text = raw.decode("ascii")
+    assert raw_controls(text) == []
+    for needle in (
+        r"[bidi]\u202eexe.txt",  # a TXT record
+        r"[C1]csi\u009b31mnel\u0085",
+        "[HTML]<script>alert(1)</script>",  # kept as published
+        "nul?bel?del?",  # the banner, as the collector records it
+    ):
+        assert needle in text, needle
 
 
 @pytest.mark.parametrize(
