@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from pytest_govmail.lab.demo import DemoLab, start_demo_lab
-from pytest_govmail.lab.sample_reports import write_sample_reports
+from pytest_govmail.lab.sample_reports import Row, write_sample_reports
 
 BASE = ["-p", "no:cacheprovider", "-p", "no:randomly", "--govmail-no-reports"]
 DMARC_ONLY = ["-m", "reports", "-k", "not REPORTS-04"]
@@ -134,3 +135,78 @@ def test_a_replay_judges_the_reports_the_evidence_carries(
         f"--govmail-replay={evidence}", f"--govmail-dmarc-reports={empty}", *BASE, *DMARC_ONLY
     )
     assert fresh.parseoutcomes()["skipped"] == 3
+
+
+#: Report fields as a stranger's receiver could fill them. XML 1.0 cannot carry C0 controls
+#: (the parser refuses the file), so the DMARC report carries C1, bidi and markup (escaped as
+#: XML requires, so it is text to the parser); the TLS-RPT report's JSON carries every class.
+XML_PAYLOAD = "\u202eexe.txt\u202c csi\x9b31mnel\x85 <script>alert(1)</script>"
+JSON_PAYLOAD = "\x1b[2J\x1b]0;owned\x07nul\x00 \u2066iso\u2069 <img src=x onerror=alert(3)>"
+
+
+def test_hostile_report_fields_reach_no_output_raw(
+    pytester: pytest.Pytester, lab: DemoLab, tmp_path: Path
+) -> None:
+    """Organisation names, report IDs, selectors and dispositions of a DMARC report, and the
+    organisation, result type and MX host of a TLS-RPT report, from real files through a real
+    run: no raw control or bidi character in the terminal, JUnit, our HTML, pytest-html or the
+    evidence file, no markup in the HTML and XML files, and each field still shown, escaped."""
+    from xml.sax.saxutils import escape
+
+    from test_hostile_payloads import raw_controls, raw_markup
+
+    from pytest_govmail.lab.sample_reports import SERVICE, aggregate_xml, tlsrpt_json
+
+    domain = "monitoring-dept.gov.uk"
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    begin = end - timedelta(days=1)
+    hostile = escape(XML_PAYLOAD)
+    rows: list[Row] = [
+        (SERVICE, 9, f"none{hostile}", "pass", "pass", [(domain, f"s{hostile}", "pass")], []),
+        ("203.0.113.9", 5, "none", "fail", "fail", [(domain, f"k{hostile}", "fail")], []),
+    ]
+    (tmp_path / "dmarc.xml").write_bytes(
+        aggregate_xml(f"org{hostile}", f"id{hostile}", domain, "none", begin, end, rows)
+    )
+    tls = tlsrpt_json(
+        f"org{JSON_PAYLOAD}", f"id{JSON_PAYLOAD}", domain, begin, end, 10,
+        [(f"starttls-{JSON_PAYLOAD}", f"mx.{domain}{JSON_PAYLOAD}", 3)],
+    )  # fmt: skip
+    (tmp_path / "tlsrpt.json").write_bytes(tls)
+    result = pytester.runpytest(
+        *lab.cli_args(),
+        f"--govmail-domain={domain}",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        f"--govmail-dmarc-reports={tmp_path / 'dmarc.xml'}",
+        f"--govmail-tlsrpt-reports={tmp_path / 'tlsrpt.json'}",
+        "--govmail-evidence-out=evidence.json",
+        "--html=pytest-html.html",
+        "-m",
+        "reports",
+        "-rA",
+        "-v",
+    )
+    outputs = {
+        "terminal": "\n".join(result.outlines + result.errlines),
+        "junit.xml": (pytester.path / "reports" / "junit.xml").read_text("utf-8"),
+        "govmail.html": (pytester.path / "reports" / "govmail.html").read_text("utf-8"),
+        "pytest-html": (pytester.path / "pytest-html.html").read_text("utf-8"),
+        "evidence": (pytester.path / "evidence.json").read_text("utf-8"),
+    }
+    assert result.parseoutcomes()["failed"] == 2, outputs["terminal"]
+    assert "govmail: report refused" not in outputs["terminal"]  # both files were read
+    for where, text in outputs.items():
+        assert raw_controls(text) == [], where
+        if where not in ("terminal", "evidence"):  # JSON data, as the report said it
+            assert raw_markup(text) == [], where
+    for where in ("terminal", "junit.xml"):
+        text = outputs[where]
+        assert "\\u202eexe.txt" in text, where  # organisation (DKIM source), selector
+        assert "starttls-\\x1b[2j\\x1b]0;owned" in text, where  # TLS-RPT result type
+    assert "&lt;img src=x onerror=alert(3" in outputs["junit.xml"]  # cut at 60 characters
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in outputs["junit.xml"]
+    for where in ("govmail.html", "pytest-html"):
+        assert "onerror=alert(3)" in outputs[where], where  # shown, and escaped (checked above)

@@ -37,6 +37,8 @@ from pytest_govmail.model.verdict import Finding, Status, Verdict
 from pytest_govmail.records.dkim import looks_like_key_record
 from pytest_govmail.records.dkim_selectors import key_name
 from pytest_govmail.records.dmarc import DmarcSyntaxError, parse_dmarc
+from pytest_govmail.records.ptr import ptr_names, reverse_name
+from pytest_govmail.records.spf import answer_addresses
 from pytest_govmail.records.txt import txt_values
 
 #: A source failing DMARC for this many messages or more in the window is "in volume".
@@ -117,26 +119,20 @@ def _ptr(subject: Subject, address: str) -> str:
         parsed = ipaddress.ip_address(address)
     except ValueError:
         return ""
-    answer = subject.dns.get(parsed.reverse_pointer, "PTR")
+    answer = subject.dns.get(reverse_name(address), "PTR")
     if answer is None or answer.error is not None:
         return ""
-    if not answer.records:
+    names = ptr_names(answer)
+    if not names:
         return "no PTR"
-    host = answer.records[0].rstrip(".")
+    host = names[0]
     forward = subject.dns.get(host, "A" if parsed.version == 4 else "AAAA")
     if forward is None or forward.error is not None:
         return f"PTR {show_value(host, 80)}"
-    confirmed = any(_same_address(record, parsed) for record in forward.records)
+    confirmed = str(parsed) in answer_addresses(forward)
     return f"PTR {show_value(host, 80)}" + (
         " (forward-confirmed)" if confirmed else " (does not resolve back to it)"
     )
-
-
-def _same_address(text: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    try:
-        return ipaddress.ip_address(text) == address
-    except ValueError:
-        return False
 
 
 def _describe(subject: Subject, source: Source) -> str:

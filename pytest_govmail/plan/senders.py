@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pytest_govmail.model.dns import DnsView, Query
 from pytest_govmail.model.target import Target
 from pytest_govmail.plan import Planner
-from pytest_govmail.records.ptr import MAX_PTR_NAMES, reverse_name
+from pytest_govmail.records.ptr import MAX_PTR_NAMES, ptr_names, reverse_name
 
 #: Sources of one domain whose PTR is asked (the judge lists the largest 20).
 MAX_SOURCES = 25
@@ -34,9 +34,7 @@ def make_sender_planner(sources_by_domain: Mapping[str, Sequence[str]]) -> Plann
                 continue
             rname = reverse_name(address)
             yield Query.of(rname, "PTR")
-            ptr = dns.get(rname, "PTR")
-            if ptr is not None and ptr.error is None:
-                for name in ptr.records[:MAX_PTR_NAMES]:
-                    yield Query.of(name, "A" if version == 4 else "AAAA")
+            for name in ptr_names(dns.get(rname, "PTR"))[:MAX_PTR_NAMES]:
+                yield Query.of(name, "A" if version == 4 else "AAAA")
 
     return sender_ptr_queries
