@@ -49,9 +49,11 @@ from pytest_govmail.model.subject import Subject
 from pytest_govmail.model.verdict import Finding, Verdict
 from pytest_govmail.records.dmarc import (
     MAX_TREE_WALK_QUERIES,
+    ONE_LEVEL_BELOW,
     REMOVED_TAGS,
     DmarcRecord,
     DmarcSyntaxError,
+    Policy,
     PolicyDiscovery,
     authorisation_name,
     discover_policy,
@@ -632,15 +634,12 @@ def dmarc_syntax_valid(subject: Subject) -> Verdict:
     )
 
 
-def _applied_policy(found: Applicable, record: DmarcRecord) -> tuple[str, str]:
+def _applied_policy(found: Applicable, record: DmarcRecord) -> tuple[str, Policy]:
     """(tag, value) of the policy that applies to the domain: p, or when inherited sp/p (np
     first for a domain that does not exist, RFC 9989 section 4.10.1)."""
     if found.inherited:
         return inherited_policy(record, found.exists)
     return "p", record.policy
-
-
-_LOWER = {"reject": "quarantine", "quarantine": "none", "none": "none"}
 
 
 #: The rollout stages a DMARC-03 failure names: a record that asks receivers to do nothing yet.
@@ -669,7 +668,7 @@ def dmarc_policy_enforced(subject: Subject) -> Verdict:
     found, record = got
     tag, policy = _applied_policy(found, record)
     written = f"{tag}={policy}" if record.tag(tag) is not None else "no p tag (read as p=none)"
-    if policy != "none" and record.t == "y" and _LOWER[policy] == "none":
+    if policy != "none" and record.t == "y" and ONE_LEVEL_BELOW[policy] == "none":
         return Verdict.failed(
             Finding(
                 "dmarc.policy.testing",
@@ -698,7 +697,7 @@ def dmarc_policy_enforced(subject: Subject) -> Verdict:
             evidence=found.evidence,
             details=(("rollout stage", f"{ROLLOUT_MONITORING} ({written})"),),
         )
-    effective = f" (t=y: receivers apply {_LOWER[policy]})" if record.t == "y" else ""
+    effective = f" (t=y: receivers apply {ONE_LEVEL_BELOW[policy]})" if record.t == "y" else ""
     return Verdict.passed(
         f"{tag}={policy} applies{effective}: {found.quoted()}", evidence=found.evidence
     )

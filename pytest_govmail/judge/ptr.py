@@ -45,10 +45,10 @@ def ptr_confirms_forward(subject: Subject) -> Verdict:
                 f"{address}: {ptr.summary}", evidence=[*keys, f"{rname}/PTR"]
             )
         keys.append(ptr.query.key)
-        if not ptr.records:
+        names = ptr_names(ptr)[:MAX_PTR_NAMES]
+        if not names:
             problems.append(f"{address} has no PTR record")
             continue
-        names = [r.rstrip(".").lower() for r in ptr.records[:MAX_PTR_NAMES]]
         back: list[str] = []
         for name in names:
             forward = lookup(subject, name, rdtype)
@@ -58,11 +58,10 @@ def ptr_confirms_forward(subject: Subject) -> Verdict:
             if address in forward.records:
                 back.append(name)
         if back:
-            confirmed.append(f"{address} -> {back[0]}")
+            confirmed.append(f"{address} -> {show_value(back[0], 80)}")
         else:
-            problems.append(
-                f"{address} has PTR {', '.join(names)}, which does not resolve back to it"
-            )
+            shown = ", ".join(show_value(n, 80) for n in names)
+            problems.append(f"{address} has PTR {shown}, which does not resolve back to it")
     if problems:
         return Verdict.failed(
             Finding(

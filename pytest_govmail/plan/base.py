@@ -14,7 +14,7 @@ from pytest_govmail.model.dns import DnsView, Query
 from pytest_govmail.model.target import Target
 from pytest_govmail.records.dkim_selectors import parked_probe_selector
 from pytest_govmail.records.mx import ADDRESS_TYPES, address_queries, host_addresses, mail_hosts
-from pytest_govmail.records.ptr import MAX_PTR_NAMES, reverse_name
+from pytest_govmail.records.ptr import MAX_PTR_NAMES, ptr_names, reverse_name
 
 __all__ = [
     "ADDRESS_TYPES",
@@ -55,10 +55,8 @@ def ptr_queries(target: Target, dns: DnsView) -> Iterable[Query]:
         for rdtype, address in host_addresses(host, dns):
             rname = reverse_name(address)
             yield Query.of(rname, "PTR")
-            ptr = dns.get(rname, "PTR")
-            if ptr is not None and ptr.error is None:
-                for name in ptr.records[:MAX_PTR_NAMES]:
-                    yield Query.of(name, rdtype)
+            for name in ptr_names(dns.get(rname, "PTR"))[:MAX_PTR_NAMES]:
+                yield Query.of(name, rdtype)
 
 
 def park_queries(target: Target, dns: DnsView) -> Iterable[Query]:

@@ -29,6 +29,7 @@ from pytest_govmail.model.dns import DnsView, Query
 from pytest_govmail.model.target import Target
 from pytest_govmail.records.dmarc import (
     DmarcSyntaxError,
+    TreeWalk,
     authorisation_name,
     discover_policy,
     needs_authorisation,
@@ -43,12 +44,11 @@ def dmarc_queries(target: Target, dns: DnsView) -> Iterable[Query]:
     return list(_dmarc_queries(target.domain, dns))
 
 
-def walk_queries(domain: str, dns: DnsView) -> Iterator[Query]:
-    """The RFC 9989 tree walk's questions for ``domain`` as far as the answers at hand allow.
+def walk_queries(walk: TreeWalk) -> Iterator[Query]:
+    """The RFC 9989 tree walk's questions as far as the answers at hand allow.
 
     Every name already answered, then the next one; nothing after an answer that is an error.
     """
-    walk = tree_walk(domain, dns)
     for name in walk.asked:
         yield Query.of(name, "TXT")
     if walk.pending is not None:
@@ -56,8 +56,8 @@ def walk_queries(domain: str, dns: DnsView) -> Iterator[Query]:
 
 
 def _dmarc_queries(domain: str, dns: DnsView) -> Iterator[Query]:
-    yield from walk_queries(domain, dns)
     walk = tree_walk(domain, dns)
+    yield from walk_queries(walk)
     if not walk.complete:
         return
     found = discover_policy(walk)

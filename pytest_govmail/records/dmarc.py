@@ -70,7 +70,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast
 
@@ -562,6 +562,24 @@ def parse_dmarc(text: str) -> DmarcRecord:
     )
 
 
+def _tags_alone(text: str) -> Iterator[tuple[str, DmarcRecord | None]]:
+    """Each non-empty tag after the version tag, with the record it makes alone (None: invalid).
+
+    The one reading of "valid on its own" that :func:`salvage_dmarc` keeps and
+    :func:`invalid_tags` names. Nothing for text that does not start with the version tag.
+    """
+    for chunk in text.split(";")[1:] if is_dmarc_record(text) else ():
+        chunk = chunk.strip(_WSP)
+        if not chunk:
+            continue
+        alone: DmarcRecord | None
+        try:
+            alone = parse_dmarc(f"v=DMARC1; {chunk}")
+        except DmarcSyntaxError:
+            alone = None
+        yield chunk, alone
+
+
 def salvage_dmarc(text: str) -> DmarcRecord:
     """The valid part of a DMARC record: every tag that is valid on its own, first of each name.
 
@@ -569,16 +587,10 @@ def salvage_dmarc(text: str) -> DmarcRecord:
     version tag (:func:`is_dmarc_record`); otherwise the result is just ``v=DMARC1``.
     """
     kept: dict[str, str] = {}
-    for chunk in text.split(";")[1:] if is_dmarc_record(text) else ():
-        chunk = chunk.strip(_WSP)
-        if not chunk:
-            continue
-        try:
-            one = parse_dmarc(f"v=DMARC1; {chunk}")
-        except DmarcSyntaxError:
-            continue
-        name, value = one.tags[1]
-        kept.setdefault(name, value)
+    for _, one in _tags_alone(text):
+        if one is not None:
+            name, value = one.tags[1]
+            kept.setdefault(name, value)
     return parse_dmarc("; ".join(["v=DMARC1", *(f"{n}={v}" for n, v in kept.items())]))
 
 
@@ -590,13 +602,8 @@ def invalid_tags(text: str) -> tuple[str, ...]:
     :func:`salvage_dmarc` keeps. Empty for text that does not start with the version tag.
     """
     bad: dict[str, None] = {}
-    for chunk in text.split(";")[1:] if is_dmarc_record(text) else ():
-        chunk = chunk.strip(_WSP)
-        if not chunk:
-            continue
-        try:
-            parse_dmarc(f"v=DMARC1; {chunk}")
-        except DmarcSyntaxError:
+    for chunk, one in _tags_alone(text):
+        if one is None:
             bad.setdefault(chunk.partition("=")[0].strip(_WSP).lower()[:40])
     return tuple(bad)
 
