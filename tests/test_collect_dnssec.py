@@ -10,8 +10,10 @@ proof checks are also held to RFC 5155 Appendix B's own records.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dns.dnssec
 import dns.name
@@ -24,6 +26,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_govmail.collect.dnssec import (
+    MAX_ANCHOR_FILE,
     MAX_DNSKEYS,
     DnssecValidator,
     TrustAnchorError,
@@ -31,6 +34,7 @@ from pytest_govmail.collect.dnssec import (
     _Reply,
     _wildcard_proof,
     _Zone,
+    load_trust_anchors,
     parse_trust_anchors,
 )
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
@@ -216,6 +220,27 @@ def test_trusted_resolver_without_ad_is_insecure(lab: tuple[LabDnsServer, str]) 
 def test_bad_trust_anchor_files(text: str) -> None:
     with pytest.raises(TrustAnchorError):
         parse_trust_anchors(text, "f")
+
+
+def test_trust_anchor_file_is_read_bounded(tmp_path: Path) -> None:
+    """A FIFO would block a plain read forever and /dev/zero never ends; a huge file is not
+    read into memory: each is refused with the file named, as the other input files are."""
+    fifo = tmp_path / "anchors.fifo"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.zone"
+    huge.write_bytes(b"; padding\n" * (MAX_ANCHOR_FILE // 10 + 1))
+    binary = tmp_path / "binary.zone"
+    binary.write_bytes(b"\xff\xfe. DS 1 8 2 00\n")
+    for path, why in (
+        (fifo, "not a regular file"),
+        (Path("/dev/zero"), "not a regular file"),
+        (huge, "more than a trust-anchor file can be"),
+        (binary, "not UTF-8 text"),
+        (tmp_path / "absent.zone", "cannot read trust-anchor file"),
+    ):
+        with pytest.raises(TrustAnchorError, match=why) as caught:
+            load_trust_anchors(path)
+        assert str(path) in str(caught.value)
 
 
 # RFC 5155 Appendix B: the example zone's NSEC3 records (salt aabbccdd, 12 iterations, opt-out
