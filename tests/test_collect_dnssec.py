@@ -10,8 +10,11 @@ proof checks are also held to RFC 5155 Appendix B's own records.
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import dns.dnssec
 import dns.name
@@ -24,6 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pytest_govmail.collect.dnssec import (
+    MAX_ANCHOR_FILE,
     MAX_DNSKEYS,
     DnssecValidator,
     TrustAnchorError,
@@ -31,6 +35,7 @@ from pytest_govmail.collect.dnssec import (
     _Reply,
     _wildcard_proof,
     _Zone,
+    load_trust_anchors,
     parse_trust_anchors,
 )
 from pytest_govmail.lab.dns_server import Fault, LabDnsServer
@@ -115,6 +120,17 @@ def lab() -> Iterator[tuple[LabDnsServer, str]]:
     many = "".join(f"@ 3600 IN DNSKEY {new_key().dnskey.to_text()}\n" for _ in range(MAX_DNSKEYS))
     zones["huge.test"] = sign_zone_text(child("huge.test", many), "huge.test", keys["huge"], NOW)
     delegate("huge.test", keys["huge"])
+    # Owner names and TXT data a hostile zone owner writes: ESC sequences, a bidi override
+    # (U+202E as UTF-8, \226\128\174), a C1 CSI (\194\155), markup (RFC 1035 \DDD escapes).
+    hostile = (
+        "\\027[2J\\226\\128\\174x<b>\\194\\155 3600 IN A 192.0.2.9\n"
+        '@ 3600 IN TXT "\\027]0;owned\\007 \\226\\128\\174exe.txt <script>"\n'
+    )
+    keys["hostile"] = new_key()
+    zones["hostile.test"] = sign_zone_text(
+        child("hostile.test", hostile), "hostile.test", keys["hostile"], NOW
+    )
+    delegate("hostile.test", keys["hostile"])
     zones["dark.test"] = child("dark.test")
     delegate("dark.test", None)
     # An NSEC3 zone (RFC 5155) with an unsigned delegation of its own.
@@ -216,6 +232,57 @@ def test_trusted_resolver_without_ad_is_insecure(lab: tuple[LabDnsServer, str]) 
 def test_bad_trust_anchor_files(text: str) -> None:
     with pytest.raises(TrustAnchorError):
         parse_trust_anchors(text, "f")
+
+
+#: Raw C0/C1 controls and bidi overrides or isolates (tests/test_hostile_payloads.py's set).
+RAW_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "rdtype", "shown"),
+    [
+        ("hostile.test", "TXT", r"\027]0;owned\007 \226\128\174exe.txt"),  # the records
+        (r"\027[2J\226\128\174x<b>\194\155.hostile.test", "TXT", r"\027[2j\226\128\174x"),
+    ],
+    ids=["txt-data", "owner-name-nodata"],
+)
+def test_hostile_zone_data_is_kept_inert(
+    lab: tuple[LabDnsServer, str], name: str, rdtype: str, shown: str
+) -> None:
+    """A signed zone's names and data reach the evidence and the verdicts' details (the
+    question, each step's reason and records) in DNS presentation form, every byte outside
+    printable ASCII as \\DDD (RFC 1035 section 5.1), names lower-cased: no control or bidi
+    character survives. (Markup stays: the reports escape it on output.)"""
+    chain = validate(lab, name, rdtype)
+    assert chain.result is Security.SECURE, chain.reason
+    texts = [chain.reason, chain.name]
+    for step in chain.steps:
+        texts += [step.question, step.reason, *step.records]
+    assert [t for t in texts if RAW_CONTROLS.search(t)] == []
+    assert any(shown in t for t in texts), texts
+
+
+def test_trust_anchor_file_is_read_bounded(tmp_path: Path) -> None:
+    """A FIFO would block a plain read forever and /dev/zero never ends; a huge file is not
+    read into memory: each is refused with the file named, as the other input files are."""
+    fifo = tmp_path / "anchors.fifo"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.zone"
+    huge.write_bytes(b"; padding\n" * (MAX_ANCHOR_FILE // 10 + 1))
+    binary = tmp_path / "binary.zone"
+    binary.write_bytes(b"\xff\xfe. DS 1 8 2 00\n")
+    for path, why in (
+        (fifo, "not a regular file"),
+        (Path("/dev/zero"), "not a regular file"),
+        (huge, "more than a trust-anchor file can be"),
+        (binary, "not UTF-8 text"),
+        (tmp_path / "absent.zone", "cannot read trust-anchor file"),
+    ):
+        with pytest.raises(TrustAnchorError, match=why) as caught:
+            load_trust_anchors(path)
+        assert str(path) in str(caught.value)
 
 
 # RFC 5155 Appendix B: the example zone's NSEC3 records (salt aabbccdd, 12 iterations, opt-out

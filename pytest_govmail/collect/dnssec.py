@@ -56,6 +56,7 @@ from pytest_govmail.collect.dnssec_crypto import (
 )
 from pytest_govmail.model.dns import Query
 from pytest_govmail.model.dnssec import DnssecChain, DnssecStep, Security, bounded_records
+from pytest_govmail.model.evidence import EvidenceError, read_bounded
 
 #: The packaged default: the IANA root zone's KSKs (see the file for its source).
 ROOT_ANCHORS = Path(__file__).resolve().parent.parent / "inputs" / "root-anchors.zone"
@@ -145,14 +146,14 @@ def parse_trust_anchors(text: str, source: str) -> TrustAnchors:
 
 
 def load_trust_anchors(path: Path | None = None) -> TrustAnchors:
-    """The anchors in ``path``, or the packaged IANA root anchors."""
+    """The anchors in ``path``, or the packaged IANA root anchors, read bounded
+    (:func:`pytest_govmail.model.evidence.read_bounded`: a FIFO, a device or a huge file is
+    refused rather than read forever)."""
     chosen = path or ROOT_ANCHORS
     try:
-        data = chosen.read_bytes()[: MAX_ANCHOR_FILE + 1]
-    except OSError as exc:
-        raise TrustAnchorError(f"cannot read {str(chosen)!r}: {exc.strerror}") from None
-    if len(data) > MAX_ANCHOR_FILE:
-        raise TrustAnchorError(f"{str(chosen)!r} is larger than {MAX_ANCHOR_FILE} bytes")
+        data = read_bounded(chosen, MAX_ANCHOR_FILE, "trust-anchor file")
+    except EvidenceError as exc:
+        raise TrustAnchorError(str(exc)) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

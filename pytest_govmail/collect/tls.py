@@ -110,6 +110,8 @@ from pytest_govmail.collect.scan_settings import (
 from pytest_govmail.collect.smtp import _Opened
 from pytest_govmail.collect.suites import _suites, iana_name
 from pytest_govmail.collect.tls_scan import (
+    DROPPED_CLOSED,
+    DROPPED_RESET,
     _Handshaker,
     _key_exchange,
     _ok,
@@ -448,7 +450,7 @@ class _AddressScan(_Handshaker):
 
 
 #: How :mod:`.tls_scan` words a handshake the server cut off without a TLS alert.
-_DROPPED = ("connection reset during the handshake", "server closed the connection in the")
+_DROPPED = (DROPPED_RESET, DROPPED_CLOSED)
 
 
 def _where(request: ScanRequest) -> str:

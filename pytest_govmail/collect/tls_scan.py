@@ -52,6 +52,10 @@ if TYPE_CHECKING:
     from pytest_govmail.collect.scan_settings import ScanRequest, TlsScanSettings
 
 _GROUPS = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+#: A handshake's detail when the server cut it off without a TLS alert (a reset, or a close):
+#: :mod:`.tls` tells such a drop from a refusal by these words.
+DROPPED_RESET = "connection reset during the handshake"
+DROPPED_CLOSED = "server closed the connection in the handshake"
 
 
 _HandshakeStatus = Literal["ok", "refused", "unknown"]
@@ -319,10 +323,10 @@ class _Handshaker:
                 return _Handshake("unknown", detail=f"client could not offer the suites: {message}")
             return _Handshake("refused", detail=message)
         except (ConnectionResetError, BrokenPipeError):
-            return _Handshake("refused", detail="connection reset during the handshake")
+            return _Handshake("refused", detail=DROPPED_RESET)
         except OSError as exc:
             if "peer did not send data back" in str(exc):
-                return _Handshake("refused", detail="server closed the connection in the handshake")
+                return _Handshake("refused", detail=DROPPED_CLOSED)
             return _Handshake("unknown", detail=f"handshake failed: {exc}")
         cipher = _current_cipher(client)
         if not cipher:
