@@ -250,7 +250,10 @@ def test_hostile_records_are_inert_in_every_output(
         {("_dmarc.monitoring-dept.gov.uk", "TXT"): txt("_dmarc.monitoring-dept.gov.uk", payload)},
     )
     result = pytester.runpytest(
-        f"--govmail-replay={today}", f"--govmail-baseline={LAST_MONTH_FILE}", *DMARC
+        f"--govmail-replay={today}",
+        f"--govmail-baseline={LAST_MONTH_FILE}",
+        "--html=pytest-html.html",
+        *DMARC,
     )
     text = result.stdout.str()
     assert "\x1b[31m" not in text and "\u202e" not in text
@@ -258,6 +261,13 @@ def test_hostile_records_are_inert_in_every_output(
     page = (pytester.path / "reports" / "govmail.html").read_text("utf-8")
     section = page[page.index("<section id='gm-changes'>") : page.index("</section>")]
     assert "<script>" not in section and "&lt;script&gt;" in section
+    for name in ("pytest-html.html", "reports/junit.xml"):
+        written = (pytester.path / name).read_text("utf-8")
+        assert "\x1b[31m" not in written and "\u202e" not in written, name
+        assert "<script>alert(1)" not in written, name
+    assert "p=none\\x1b[31m\\u202e&lt;/td&gt;&lt;script&gt;" in (
+        pytester.path / "pytest-html.html"
+    ).read_text("utf-8")
 
 
 @pytest.mark.parametrize(

@@ -257,3 +257,56 @@ def test_a_merged_report_shows_the_levels_its_evidence_carries() -> None:
     html = "".join(render_page(ReportTable(), run, load_catalogue(), (), []))
     assert "Levels set by your organisation (2)</h3>" in html
     assert "Catalogue v2: what changed</summary>" in html
+
+
+#: Raw control and bidi characters (C0 but tab and line ends, DEL, C1, bidi marks, overrides and
+#: isolates): none may reach an output as itself (tests/test_hostile_payloads.py holds the same).
+RAW_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+#: ESC with an OSC title, the 8-bit CSI, a bidi override and markup, as TOML escapes.
+HOSTILE_TOML = r"x\u001b]0;owned\u0007 csi\u009b31m \u202eexe.txt <script>alert(9)</script>"
+
+
+def test_levels_and_retired_texts_reach_every_output_inert(pytester: pytest.Pytester) -> None:
+    """A levels file's reason and a retired-address file's service are the user's text, shown in
+    the terminal, our HTML report, JUnit and pytest-html: inert and escaped in each, and shown."""
+    levels = _levels(
+        pytester,
+        f'[requirement.DMARC-03]\nlevel = "must"\nreason = "{HOSTILE_TOML}"\n',
+    )
+    retired = pytester.path / "retired.toml"
+    retired.write_text(
+        f'schema = 1\n[[address]]\nservice = "{HOSTILE_TOML}"\nreports = "dmarc"\n'
+        'mailbox = "dmarc@monitoring-dept.gov.uk"\nretired = 2026-06-01\n'
+        'source = "https://example.gov.uk/notice"\n',
+        "utf-8",
+    )
+    result = pytester.runpytest(
+        f"--govmail-replay={RELEASE_EVIDENCE}",
+        f"--govmail-levels={levels}",
+        f"--govmail-retired-addresses={retired}",
+        "--html=pytest-html.html",
+        "-k",
+        "monitoring and (DMARC-09 or DMARC-03)",
+        "-v",
+        "-rA",
+        *BASE,
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    terminal = result.stdout.str() + result.stderr.str()
+    outputs = {
+        "terminal": terminal,
+        "junit": (pytester.path / "reports" / "junit.xml").read_text("utf-8"),
+        "govmail.html": (pytester.path / "reports" / "govmail.html").read_text("utf-8"),
+        "pytest-html": (pytester.path / "pytest-html.html").read_text("utf-8"),
+    }
+    for where, text in outputs.items():
+        assert RAW_CONTROLS.findall(text) == [], where
+        if where != "terminal":
+            assert "<script>alert(9)" not in text, where
+    shown = r"x\x1b]0;owned\x07 csi\x9b31m \u202eexe.txt"
+    assert f"DMARC-03: should -> must ({shown}" in terminal  # the level's reason
+    assert f"retired services ({shown}" in terminal  # the retired service, in DMARC-09
+    assert "&lt;script&gt;alert(9)" in outputs["govmail.html"]
+    assert shown in outputs["junit"] and shown in outputs["pytest-html"]

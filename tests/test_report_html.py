@@ -22,8 +22,7 @@ from pytest_govmail.reports import page as report_html
 from pytest_govmail.reports import status as statuses
 from pytest_govmail.reports.headline import cite_text
 from pytest_govmail.reports.page import render_page
-from pytest_govmail.reports.page_output import asset, json_for_script
-from pytest_govmail.reports.sections import esc
+from pytest_govmail.reports.page_output import asset, esc, json_for_script
 from pytest_govmail.reports.status import STALE, WAIVED, Cell, worst
 from pytest_govmail.reports.table import WIDTH, ReportTable
 

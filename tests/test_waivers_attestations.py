@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -186,6 +187,45 @@ def test_bad_waiver_file_is_a_usage_error(pytester: pytest.Pytester, lab: DemoLa
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: w.toml, waiver #1: 'NOPE-01' is not a requirement ID*"])
+
+
+@pytest.mark.parametrize(
+    ("option", "make", "message"),
+    [
+        pytest.param(
+            "--govmail-waivers",
+            lambda path: os.mkfifo(path),
+            "*is not a regular file, not a waivers file*",
+            id="waivers-fifo",
+        ),
+        pytest.param(
+            "--govmail-attestations",
+            lambda path: path.write_bytes(b"#" * (1024 * 1024 + 1)),
+            "*more than a attestations file can be*",
+            id="attestations-huge",
+        ),
+        pytest.param(
+            "--govmail-waivers",
+            lambda path: path.write_bytes(b'[[waiver]]\nreason = "\xff"\n'),
+            "*waivers file*is not UTF-8 text*",
+            id="waivers-latin1",
+        ),
+    ],
+)
+def test_waiver_and_attestation_files_are_read_bounded(
+    pytester: pytest.Pytester,
+    lab: DemoLab,
+    option: str,
+    make: Callable[[Path], object],
+    message: str,
+) -> None:
+    """Read as the levels and retired-address files are: a FIFO would wait for a writer for
+    ever, a huge file would be read whole; both are usage errors, as is text not UTF-8."""
+    path = pytester.path / "given.toml"
+    make(path)
+    result = run(pytester, lab, "--govmail-domain=exemplary-dept.gov.uk", f"{option}={path}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
 
 
 def test_attestations_in_a_run_and_the_report(pytester: pytest.Pytester, lab: DemoLab) -> None:

@@ -25,10 +25,10 @@ included, shows them. Any text at all gives attestations or an ``AttestationErro
 from __future__ import annotations
 
 import fnmatch
-import tomllib
 from dataclasses import dataclass
 from datetime import date
 
+from pytest_govmail.inputs.toml_input import load_toml
 from pytest_govmail.inputs.waivers import date_problem, pattern_problem
 from pytest_govmail.model.text import inert
 
@@ -64,10 +64,7 @@ class Attestation:
 
 
 def parse_attestations(text: str, source: str) -> tuple[Attestation, ...]:
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise AttestationError(f"{source}: not valid TOML ({exc})") from None
+    data = load_toml(text, source, AttestationError)
     if set(data) - {"attestation"}:
         raise AttestationError(f"{source}: only [[attestation]] tables are allowed")
     entries = data.get("attestation", [])

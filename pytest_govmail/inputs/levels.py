@@ -21,9 +21,8 @@ kept inert, since reports show it.
 
 from __future__ import annotations
 
-import tomllib
-
 from pytest_govmail.inputs.catalogue import Catalogue, Level, LevelChange
+from pytest_govmail.inputs.toml_input import load_toml
 from pytest_govmail.model.text import inert
 
 __all__ = ["MAX_REASON", "LevelsError", "apply_levels", "parse_levels"]
@@ -40,12 +39,7 @@ class LevelsError(ValueError):
 def parse_levels(text: str, source: str, catalogue: Catalogue) -> tuple[LevelChange, ...]:
     """The level changes a levels file makes to ``catalogue``, in the file's order."""
     where = inert(source)
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LevelsError(f"{where}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise LevelsError(f"{where}: nested too deeply") from None
+    document = load_toml(text, where, LevelsError)
     unknown = sorted(set(document) - {"requirement"})
     if unknown:
         raise LevelsError(

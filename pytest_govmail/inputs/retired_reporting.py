@@ -17,11 +17,11 @@ import datetime
 import functools
 import importlib.resources
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pytest_govmail.inputs.toml_input import load_toml
 from pytest_govmail.model.text import inert
 
 if TYPE_CHECKING:
@@ -108,12 +108,7 @@ class RetiredReporting:
 def parse_retired(text: str, source: str) -> RetiredReporting:
     """A retired-address file's entries; :class:`RetiredError` names what is wrong."""
     where = inert(source)
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RetiredError(f"{where}: not valid TOML: {exc}") from None
-    except RecursionError:
-        raise RetiredError(f"{where}: nested too deeply") from None
+    document = load_toml(text, where, RetiredError)
     unknown = sorted(set(document) - {"schema", "address"})
     if unknown:
         raise RetiredError(f"{where}: unknown key(s): {', '.join(map(inert, unknown))}")

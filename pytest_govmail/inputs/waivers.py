@@ -36,11 +36,11 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from pytest_govmail.inputs.toml_input import load_toml
 from pytest_govmail.model.text import inert
 
 _ID = re.compile(r"[A-Z]+-\d{2}")
@@ -167,10 +167,7 @@ def parse_waivers(
     escapes, whatever the text: a waiver file is the user's, and a bad one must stop the run
     with a usage error, never a traceback in each test.
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise WaiverError(f"{source}: not valid TOML ({exc})") from None
+    data = load_toml(text, source, WaiverError)
     entries = data.get("waiver", [])
     unknown_top = set(data) - {"waiver"}
     if unknown_top:

@@ -381,7 +381,8 @@ def _demo_info(config: pytest.Config) -> dict[str, Any]:
     return info
 
 
-#: The largest levels or retired-addresses file read (either holds a few dozen lines).
+#: The largest waivers, attestations, levels or retired-addresses file read (each holds a few
+#: dozen entries; a megabyte is thousands).
 MAX_SMALL_INPUT = 1024 * 1024
 
 
@@ -395,19 +396,15 @@ def _read_inputs(config: pytest.Config) -> dict[str, tuple[str, str]]:
     if demo is not None:
         waivers = waivers or str(demo["waivers"])
         attestations = attestations or str(demo["attestations"])
-    found = {
-        kind: (given, read_input(Path(given), kind))
-        for kind, given in (("waivers", waivers), ("attestations", attestations))
-        if given
+    given = {
+        "waivers": waivers,
+        "attestations": attestations,
+        "levels": option_or_ini(config, "govmail_levels"),
+        "retired_addresses": option_or_ini(config, "govmail_retired_addresses"),
     }
-    for kind, name in (
-        ("levels", "govmail_levels"),
-        ("retired_addresses", "govmail_retired_addresses"),
-    ):
-        given = option_or_ini(config, name)
-        if given:
-            found[kind] = (given, read_small_input(Path(given), kind))
-    return found
+    return {
+        kind: (path, read_small_input(Path(path), kind)) for kind, path in given.items() if path
+    }
 
 
 def read_small_input(path: Path, kind: str) -> str:
@@ -421,13 +418,6 @@ def read_small_input(path: Path, kind: str) -> str:
         raise pytest.UsageError(str(exc)) from None
     except UnicodeDecodeError:
         raise pytest.UsageError(f"{label} {str(path)!r} is not UTF-8 text") from None
-
-
-def read_input(path: Path, kind: str) -> str:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise pytest.UsageError(f"cannot read {kind} file {str(path)!r}: {exc}") from None
 
 
 def default_reports(config: pytest.Config) -> None:

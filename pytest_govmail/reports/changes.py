@@ -23,25 +23,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from html import escape
 from typing import Any
 
 import pytest
 
 from pytest_govmail.model.change import SHOWN_ORDER, WORSE, Change
 from pytest_govmail.reports.listing import clip
-
-
-def esc(value: object) -> str:
-    """Text as HTML text or a quoted attribute value (``sections.esc``, the same escaping).
-
-    Not imported from :mod:`pytest_govmail.reports.sections`: that module reaches the terminal
-    reporter and so the plugin, which imports the sweep; the report data the sweep reads
-    (:mod:`pytest_govmail.reports.data`) imports this module, so a program importing the
-    report data first would import the sweep half-way through itself.
-    """
-    return escape(str(value), quote=True)
-
+from pytest_govmail.reports.page_output import esc
 
 #: The tally of a run given a baseline (set by the plugin; read by the page and the exit gate).
 changes_key = pytest.StashKey["ChangeTally"]()

@@ -43,10 +43,15 @@ from pytest_govmail.reports.headline import (
     headline,
 )
 from pytest_govmail.reports.listing import pytest_outcome
-from pytest_govmail.reports.page_output import asset, csp_hash, json_for_script, write_chunks
+from pytest_govmail.reports.page_output import (
+    asset,
+    csp_hash,
+    esc,
+    json_for_script,
+    write_chunks,
+)
 from pytest_govmail.reports.sections import (
     catalogue_parts,
-    esc,
     inputs,
     level_cell,
     not_assessed,

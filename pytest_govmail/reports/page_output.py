@@ -1,5 +1,6 @@
 """How the HTML report is put out: its static assets, the hashes its Content-Security-Policy
-allows them by, JSON that is safe inside a script element, and writing the page in chunks.
+allows them by, the escaping of every value it shows, JSON that is safe inside a script
+element, and writing the page in chunks.
 
 Apart from :mod:`pytest_govmail.reports.page`, which renders what the page says, so that the
 sweep's merge (:mod:`pytest_govmail.sweep.merge`) and the page share one careful writer.
@@ -12,8 +13,15 @@ import hashlib
 import json
 from collections.abc import Iterable
 from functools import cache
+from html import escape
 from importlib import resources
 from pathlib import Path
+
+
+def esc(value: object) -> str:
+    """Text as HTML text or as a quoted attribute value (quotes escaped too): the one escaping
+    of both HTML reports and of the changes section the sweep's merge writes."""
+    return escape(str(value), quote=True)
 
 
 def write_chunks(path: Path, chunks: Iterable[str]) -> int:

@@ -27,8 +27,8 @@ from pytest_govmail.inputs.catalogue import Catalogue
 from pytest_govmail.reports.changes import change_html, changes_html, changes_key
 from pytest_govmail.reports.headline import citations_of
 from pytest_govmail.reports.page import cite_html
+from pytest_govmail.reports.page_output import esc as _e
 from pytest_govmail.reports.sections import catalogue_parts, inputs, not_assessed, provenance
-from pytest_govmail.reports.sections import esc as _e
 from pytest_govmail.reports.status import LABEL, STALE, STATUSES, Cell, is_stale, worst
 from pytest_govmail.reports.terminal import BASELINE_DETAIL, GovmailReporter, tallied_areas
 

@@ -10,7 +10,6 @@ evidence and catalogue texts are the user's words, and a domain list can hold an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from html import escape
 
 from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.inputs.catalogue import Catalogue
@@ -20,12 +19,8 @@ from pytest_govmail.reports.catalogue_notes import (
     replay_changes,
     withdrawal_text,
 )
+from pytest_govmail.reports.page_output import esc
 from pytest_govmail.reports.terminal import applied_waivers, vantage_lines, waiver_lines
-
-
-def esc(value: object) -> str:
-    """Text as HTML text or as a quoted attribute value (quotes escaped too)."""
-    return escape(str(value), quote=True)
 
 
 def provenance(run: GovmailRun, catalogue: Catalogue) -> str:
