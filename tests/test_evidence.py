@@ -292,7 +292,13 @@ def test_an_evidence_files_own_words_reach_every_output_inert(pytester: pytest.P
     data["generator"]["pytest-govmail"] = payload
     hostile = pytester.path / "hostile.json"
     hostile.write_text(json.dumps(data), "utf-8")
-    result = pytester.runpytest(f"--govmail-replay={hostile}", "-k", "MX-01")
+    result = pytester.runpytest(
+        f"--govmail-replay={hostile}",
+        "-k",
+        "MX-01",
+        "--html=pytest-html.html",
+        "--govmail-evidence-out=again.json",
+    )
     outputs = {
         "terminal": result.stdout.str(),
         "junit": (pytester.path / "reports" / "junit.xml").read_text("utf-8"),
@@ -301,6 +307,13 @@ def test_an_evidence_files_own_words_reach_every_output_inert(pytester: pytest.P
     for where, text in outputs.items():
         assert not any(c in text for c in "\x1b\x07\x9b\u202e"), where
         assert "evil\\x1b[2J" in text, where
+    # pytest-html's page and the evidence the replay writes again hold them inert too.
+    html = (pytester.path / "pytest-html.html").read_text("utf-8")
+    assert not any(c in html for c in "\x1b\x07\x9b\u202e")
+    again = json.loads((pytester.path / "again.json").read_text("utf-8"))
+    words = [*again["settings"].values(), *again["generator"].values(), again["started_at"]]
+    assert again["settings"]["resolver"].startswith("evil\\x1b[2J")
+    assert not any(c in w for w in words for c in "\x1b\x07\x9b\u202e")
 
 
 def _dnssec_chain(name: str, reason: str = "ok") -> DnssecChain:

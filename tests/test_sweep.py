@@ -27,7 +27,8 @@ from pytest_govmail.engine.run import GovmailRun
 from pytest_govmail.engine.settings import Settings
 from pytest_govmail.lab.demo import DEMO_ATTESTATIONS, DEMO_WAIVERS, DemoLab, start_demo_lab
 from pytest_govmail.model import evidence as evidence_file
-from pytest_govmail.model.dns import DnsResult, DnsSnapshot
+from pytest_govmail.model.dns import DnsResult, DnsSnapshot, Query
+from pytest_govmail.model.dnssec import DnssecChain, Security
 from pytest_govmail.model.target import Target
 from pytest_govmail.plugin import suites_dir
 from pytest_govmail.reports import data as report_data
@@ -242,6 +243,23 @@ def test_a_batch_holds_its_domains_answers_and_their_shared_providers() -> None:
     assert not any(name.endswith("b.gov.uk") for name, _ in names)
     assert part.targets == targets[:1]
     assert part.inputs == saved.inputs
+
+
+def test_a_batch_holds_the_dnssec_validations_of_its_domains_alone() -> None:
+    """A batch file carries the DNSSEC chains a live run of its domains would have made (their
+    MX and DMARC answers), not every domain's: a sweep's batches stay the size of a batch."""
+    dns = DnsSnapshot(
+        [_answer("a.gov.uk", "MX", "10 mx.a.gov.uk."), _answer("b.gov.uk", "MX", "10 mx.b.gov.uk.")]
+    )
+    targets = (Target("a.gov.uk"), Target("b.gov.uk"))
+    asked = [Query.of(d, "MX") for d in ("a.gov.uk", "b.gov.uk")]
+    asked += [Query.of(f"_dmarc.{d}", "TXT") for d in ("a.gov.uk", "b.gov.uk")]
+    chains = {q: DnssecChain(q.name, q.rdtype, Security.SECURE, "", ".") for q in asked}
+    saved = evidence_file.Evidence(targets=targets, dns=dns, dnssec=chains)
+    run = GovmailRun(targets, Settings(), replay=saved)
+    part = evidence_of(run, targets[:1])
+    assert set(part.dnssec) == {Query.of("a.gov.uk", "MX"), Query.of("_dmarc.a.gov.uk", "TXT")}
+    assert all(part.dnssec[q] is chains[q] for q in part.dnssec)
 
 
 def _table(rows: list[tuple[dict[str, Any], str]]) -> ReportTable:

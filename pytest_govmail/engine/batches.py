@@ -15,6 +15,7 @@ from pytest_govmail.model import evidence as evidence_file
 from pytest_govmail.model.dns import DnsSnapshot, Query
 from pytest_govmail.model.target import Target
 from pytest_govmail.plan.dkim import assign_messages
+from pytest_govmail.plan.dnssec import validated_queries
 from pytest_govmail.records.mx import address_pairs
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ def evidence_of(
     the answers: the same questions a live run of those domains would have asked, a shared
     provider's records included. Planners are functions of the answers, and here every
     answer is already known, so one pass per target finds them all. TLS scans of their MX
-    addresses, their MTA-STS policies and their sample messages go with them. ``govmail-sweep``
+    addresses, their MTA-STS policies, their sample messages and the DNSSEC validations of
+    their answers (those a live run of them would have made) go with them. ``govmail-sweep``
     replays a sweep in batches of these, so that no process holds every domain's tests.
     ``asked`` is :func:`questions` of the same targets, when the caller has it already.
     """
@@ -50,6 +52,7 @@ def evidence_of(
     domains = {t.domain for t in targets}
     by_domain, unassigned = assign_messages(domains, run.messages)
     kept = {id(m) for m in unassigned} | {id(m) for ms in by_domain.values() for m in ms}
+    validated = validated_queries(targets, run.snapshot)
     return replace(
         full,
         targets=tuple(targets),
@@ -57,4 +60,5 @@ def evidence_of(
         tls={p: run.tls[p] for p in address_pairs(targets, dns) if p in run.tls},
         policies={d: f for d, f in run.policies.items() if d in domains},
         messages=tuple(m for m in run.messages if id(m) in kept),
+        dnssec={q: run.dnssec[q] for q in validated if q in run.dnssec},
     )

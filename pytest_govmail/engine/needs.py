@@ -81,14 +81,12 @@ def needs_policy(requirements: Iterable[Requirement]) -> bool:
 
 
 def planners_for(
-    groups: Collection[str],
-    dkim: Planner | None = None,
-    per_run: Mapping[str, Planner] | None = None,
+    groups: Collection[str], per_run: Mapping[str, Planner] | None = None
 ) -> tuple[Planner, ...]:
-    """The planners of ``groups`` (sorted, each once), after those every run asks; ``dkim`` and
-    ``per_run`` (group -> planner) are the planners a run builds for itself."""
+    """The planners of ``groups`` (sorted, each once), after those every run asks; ``per_run``
+    (group -> planner) holds the planners a run builds for itself (``dkim``, ``senders``)."""
     chosen: list[Planner] = list(ALWAYS)
-    built = {**({"dkim": dkim} if dkim is not None else {}), **(per_run or {})}
+    built = per_run or {}
     for group in sorted(set(groups)):
         if group not in PLANNER_GROUPS:
             raise NeedsError(f"no DNS planner group {group!r} (known: {', '.join(PLANNER_GROUPS)})")

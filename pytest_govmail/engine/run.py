@@ -204,9 +204,9 @@ class GovmailRun(RunLedger):
         return self._collector
 
     def planners_for(self, groups: Iterable[str]) -> tuple[Planner, ...]:
-        """The planners of these DNS groups, with this run's DKIM planner for ``dkim``."""
+        """The planners of these DNS groups, with this run's own for ``dkim`` and ``senders``."""
         return needs.planners_for(
-            set(groups), self._dkim_planner, {"senders": self._sender_planner}
+            set(groups), {"dkim": self._dkim_planner, "senders": self._sender_planner}
         )
 
     def ensure(self, requirements: Collection[Requirement]) -> None:

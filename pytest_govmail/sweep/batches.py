@@ -132,7 +132,7 @@ def cut_batches(sources: list[Path], work: Path, size: int, baseline: Path | Non
             part = answering(evidence_of(run, targets, now_asked), run, then_asked)
         evidence_file.write(part, batch_file(work, number, "json"))
         sizes.append(len(targets))
-    light = replace(saved, dns=DnsSnapshot(), tls={}, policies={}, messages=())
+    light = replace(saved, dns=DnsSnapshot(), tls={}, policies={}, messages=(), dnssec={})
     if before is None:
         return Cut(light, sizes)
     from pytest_govmail.plugin.baseline import vanished
