@@ -16,7 +16,6 @@ from __future__ import annotations
 import email
 import email.policy
 import os
-import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from email.message import Message
@@ -26,6 +25,7 @@ from pytest_govmail.feedback import ReportError
 from pytest_govmail.feedback.aggregate import parse_aggregate
 from pytest_govmail.feedback.tlsrpt import parse_tlsrpt
 from pytest_govmail.feedback.unpack import MAX_UNPACKED_BYTES, kind_of, payloads
+from pytest_govmail.model.evidence import FileRefused, read_regular
 from pytest_govmail.model.feedback import DEFAULT_WINDOW_DAYS, Feedback, FeedbackBuilder
 
 #: The largest file read (a compressed report, or a message carrying one).
@@ -61,21 +61,18 @@ def report_files(paths: Sequence[Path], builder: FeedbackBuilder) -> Iterator[Pa
 
 
 def read_bounded(path: Path) -> bytes:
-    """A regular file's bytes, at most :data:`MAX_FILE_BYTES`; :class:`ReportError` otherwise."""
+    """A regular file's bytes, at most :data:`MAX_FILE_BYTES`; :class:`ReportError` otherwise
+    (read by :func:`pytest_govmail.model.evidence.read_regular`, as every user file is)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise ReportError(f"cannot read it ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ReportError("not a regular file")
-        if info.st_size > MAX_FILE_BYTES:
-            raise ReportError(f"{info.st_size:,} bytes, more than {MAX_FILE_BYTES:,}")
-        data = handle.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise ReportError(f"grew past {MAX_FILE_BYTES:,} bytes while read")
-    return data
+        return read_regular(path, MAX_FILE_BYTES)
+    except FileRefused as refused:
+        reason = {
+            "unreadable": f"cannot read it ({refused.detail})",
+            "irregular": "not a regular file",
+            "too large": f"{refused.size:,} bytes, more than {MAX_FILE_BYTES:,}",
+            "grew": f"grew past {MAX_FILE_BYTES:,} bytes while read",
+        }[refused.why]
+        raise ReportError(reason) from None
 
 
 def looks_like_message(data: bytes) -> bool:

@@ -281,33 +281,58 @@ def write(evidence: Evidence, path: Path) -> None:
     tmp.replace(path)
 
 
-def read_bounded(path: Path, limit: int, kind: str) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes, or :class:`EvidenceError`.
+class FileRefused(Exception):
+    """Why :func:`read_regular` would not read a file: ``why`` is ``"unreadable"`` (with the
+    system's ``detail``), ``"irregular"``, ``"too large"`` (with the file's ``size``) or
+    ``"grew"``. Each caller words it for its own kind of file."""
+
+    def __init__(self, why: str, detail: str = "", size: int = 0) -> None:
+        super().__init__(why)
+        self.why, self.detail, self.size = why, detail, size
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or :class:`FileRefused`.
 
     Opened without blocking and checked before reading: a FIFO would wait for a writer forever,
-    a device (``/dev/zero``) never ends, and a huge file would be read whole into memory.
+    a device (``/dev/zero``) never ends, and a huge file would be read whole into memory. Every
+    file a user gives (evidence, waivers, levels, trust anchors, DMARC and TLS-RPT reports) is
+    read through here.
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise EvidenceError(f"cannot read {kind} {str(path)!r}: {exc.strerror}") from None
+        raise FileRefused("unreadable", exc.strerror or str(exc)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise EvidenceError(f"{str(path)!r} is not a regular file, not a {kind}")
+            raise FileRefused("irregular")
         if info.st_size > limit:
-            raise EvidenceError(
-                f"{str(path)!r} is {info.st_size:,} bytes, more than a {kind} can be "
-                f"({limit:,} bytes)"
-            )
+            raise FileRefused("too large", size=info.st_size)
     except BaseException:
         os.close(fd)
         raise
     with os.fdopen(fd, "rb") as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
-        raise EvidenceError(f"{str(path)!r} grew past {limit:,} bytes while being read")
+        raise FileRefused("grew")
     return data
+
+
+def read_bounded(path: Path, limit: int, kind: str) -> bytes:
+    """:func:`read_regular`, refusals as :class:`EvidenceError` naming the file and ``kind``."""
+    try:
+        return read_regular(path, limit)
+    except FileRefused as refused:
+        where = repr(str(path))
+        message = {
+            "unreadable": f"cannot read {kind} {where}: {refused.detail}",
+            "irregular": f"{where} is not a regular file, not a {kind}",
+            "too large": f"{where} is {refused.size:,} bytes, more than a {kind} can be "
+            f"({limit:,} bytes)",
+            "grew": f"{where} grew past {limit:,} bytes while being read",
+        }[refused.why]
+        raise EvidenceError(message) from None
 
 
 def read(path: Path) -> Evidence:
