@@ -161,13 +161,6 @@ _ORDER = tuple(TlsVersion)
 # --------------------------------------------------------------------------- trust
 
 
-def _subject_text(cert: x509.Certificate) -> str:
-    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-    if names:
-        return str(names[0].value)
-    return cert.subject.rfc4514_string() or "(empty subject)"
-
-
 def _name_from_san(leaf: x509.Certificate) -> DNSName | IPAddress | None:
     try:
         san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
