@@ -99,6 +99,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(XdistWorkerWaivers(run), "govmail-worker-waivers")
     default_reports(config)
     keep_last_reports(config)
+    from pytest_govmail.plugin.pytest_private import JUnitStream
+
+    config.pluginmanager.register(JUnitStream(), "govmail-junit-stream")
     from pytest_govmail.reports.terminal import GovmailReporter
 
     reporter = GovmailReporter(config, run, catalogue)
@@ -112,7 +115,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(
         LeanProtocol(config, run, reporter, run.progress), "govmail-lean-protocol"
     )
-    if config.pluginmanager.hasplugin("html"):
+    # pytest-html is a dependency, so its plugin is always loaded, but it writes (and reads
+    # our rows' data) only under --html: registered without it, our hooks would hold every
+    # report's data to the end of the run for a page nobody builds.
+    if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
         from pytest_govmail.reports.pytest_html import GovmailHtml
 
         config.pluginmanager.register(GovmailHtml(reporter), "govmail-html")
