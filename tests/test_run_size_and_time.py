@@ -189,3 +189,27 @@ def test_a_replay_says_nothing_was_asked(pytester: pytest.Pytester, lab: DemoLab
         "govmail: time: replayed evidence: nothing asked, scanned or fetched" in replayed.outlines
     )
     assert any(line.startswith("govmail: time: running the tests ") for line in replayed.outlines)
+
+
+def test_pytest_html_hooks_hold_report_data_only_when_pytest_html_writes(
+    pytester: pytest.Pytester,
+) -> None:
+    """pytest-html is a dependency, so its plugin is always loaded; our hooks for its rows keep
+    each report's data until pytest-html renders the row, which it does only under --html.
+    Registered without it they held every report's data to the end (40 MiB a 500-domain
+    batch)."""
+    from pytest_govmail.lab.last_month import LAST_MONTH_FILE
+
+    pytester.makeconftest(
+        "import pytest\n"
+        "@pytest.hookimpl(trylast=True)\n"
+        "def pytest_sessionfinish(session):\n"
+        "    plugin = session.config.pluginmanager.get_plugin('govmail-html')\n"
+        "    print('govmail-html registered:', plugin is not None)\n"
+    )
+    replay = [f"--govmail-replay={LAST_MONTH_FILE}", "--govmail-domain=exemplary-dept.gov.uk"]
+    plain = pytester.runpytest_subprocess(*replay, *BASE, "-s")
+    assert "govmail-html registered: False" in plain.stdout.str()
+    with_html = pytester.runpytest_subprocess(*replay, *BASE, "-s", "--html=ph.html")
+    assert "govmail-html registered: True" in with_html.stdout.str()
+    assert "govmail-evidence" in (pytester.path / "ph.html").read_text("utf-8")
