@@ -2,10 +2,13 @@
 
 A pytest process holds every test it collects, and the report of every test it runs, until the
 session ends: that is what grows with the number of domains, not the evidence. Measured with
-``/usr/bin/time -f %M`` on replays of one 1,000-domain evidence file cut to its first 1, 250, 500
-and 1,000 domains (60 tests a domain, the full suite with the HTML report and JUnit): peak RSS
-77, 248, 416 and 761 MiB, so about 12 KiB a test on top of about 80 MiB. A 5,000-domain run grew
-to 3.8 GB; 50,000 domains would exhaust a 24 GB machine before writing any report.
+``/usr/bin/time -f %M`` on replays of one 1,000-domain evidence file of the provider-shaped
+bench mix (``bench/sweep.py --mix providers``) cut to its first 1, 250, 500 and 1,000 domains
+(79 tests a domain, the full suite with the HTML report and JUnit, pytest 9.2): peak RSS 66, 207,
+345 and 619 MiB, so about 7 KiB a test on top of about 70 MiB; 8 KiB and 80 MiB are counted.
+It was 12 KiB before pytest's JUnit writer streamed its test cases to disk
+(:class:`~pytest_govmail.plugin.pytest_private.JUnitStream`); a 5,000-domain run then grew to
+3.8 GB. 50,000 domains would still exhaust a 24 GB machine before writing any report.
 ``govmail-sweep`` does the same work in batches of processes whose memory is bounded by the
 batch, so a run this machine cannot hold is stopped with that command before it starts.
 
@@ -26,7 +29,7 @@ from pytest_govmail.inputs.catalogue import Requirement
 #: Peak RSS of a process that holds no tests (interpreter, pytest, plugin, evidence).
 BASE_BYTES = 80 * 2**20
 #: What each collected test and its report add to the peak.
-BYTES_PER_TEST = 12 * 2**10
+BYTES_PER_TEST = 8 * 2**10
 #: MX hosts counted per domain for host-scoped requirements, before DNS has found them.
 ASSUMED_HOSTS_PER_DOMAIN = 2
 
