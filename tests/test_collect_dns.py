@@ -130,6 +130,34 @@ def test_timeouts_run_side_by_side(lab: LabDnsServer) -> None:
     assert time.monotonic() - start < 3  # 40 timeouts of 0.5 s, not 20 s one after another
 
 
+def test_domains_in_flight_are_bounded_and_every_domain_settles(lab: LabDnsServer) -> None:
+    """Questions in flight are bounded by ``concurrency``; domains waiting for them by
+    ``domains_in_flight``: started all at once, a 10,000-domain sweep held some 230,000
+    waiting tasks (``test_timeouts_run_side_by_side`` shows slow zones still do)."""
+    host, port = lab.address
+    c = DnsCollector([Nameserver(host, port)], timeout=0.5, concurrency=2)
+    assert c.domains_in_flight == 8
+    silent = [Target(f"d{i}.silent-dept.gov.uk") for i in range(4)]
+    answered = [Target(f"d{i}.example-dept.gov.uk") for i in range(40)]
+    started: set[str] = set()
+    settled: set[str] = set()
+    most = 0
+
+    def planner(target: Target, view: object) -> list[Query]:
+        nonlocal most
+        started.add(target.domain)
+        most = max(most, len(started - settled))
+        return mx_queries(target, view)  # type: ignore[arg-type]
+
+    def on_settled(target: Target, view: object) -> None:
+        settled.add(target.domain)
+
+    snapshot = c.settle_sync(silent + answered, [planner], on_settled=on_settled)
+    assert settled == {t.domain for t in silent + answered}
+    assert most == 8
+    assert snapshot.get("d39.example-dept.gov.uk", "MX") is not None
+
+
 def test_a_refused_resolver_is_named_in_plain_words() -> None:
     # dnspython's own record of a resolver that refused the connection (its NoNameservers,
     # as dns.resolver builds it: str(nameserver), tcp, port, exception, response).
