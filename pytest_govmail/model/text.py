@@ -29,8 +29,8 @@ def show_value(text: str, limit: int = _LIMIT) -> str:
     or ``\\u202e``, and text over ``limit`` characters is cut with a note of its full length.
     """
     head = text[:limit]
-    # Printable ASCII (most records) has nothing to show differently: skip the walk.
-    shown = head if head.isascii() and head.isprintable() else "".join(map(_visible, head))
+    # Printable text (most records) has nothing to show differently: skip the walk (see inert).
+    shown = head if head.isprintable() else "".join(map(_visible, head))
     more = f"... ({len(text)} characters in all)" if len(text) > limit else ""
     return f'"{shown}"{more}'
 
@@ -39,7 +39,10 @@ def inert(text: str) -> str:
     """``text`` with every control and formatting character shown as its escape, unquoted and
     unbounded: for lines that already say what they quote (a banner, a certificate subject, a
     waiver's reason) on the way to a terminal, a JUnit file or a report."""
-    return text if text.isascii() and text.isprintable() else "".join(map(_visible, text))
+    # str.isprintable() is false for every character of Unicode's "Other" and "Separator"
+    # categories but the ASCII space, which takes in every hidden category: printable text,
+    # ASCII or not, has nothing to show differently.
+    return text if text.isprintable() else "".join(map(_visible, text))
 
 
 def _visible(ch: str) -> str:
