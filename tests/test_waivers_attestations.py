@@ -64,6 +64,11 @@ def test_waiver_matching_globs_and_expiry() -> None:
         pytest.param(waiver_text(requirement='"NOPE-01"'), "not a requirement ID", id="id"),
         pytest.param(waiver_text(expires='"soon"'), "'expires' must be a date", id="date"),
         pytest.param(waiver_text(reason='""'), "'reason' must be a non-empty", id="reason"),
+        pytest.param(
+            waiver_text(reason=f'"{"x" * 1001}"'),
+            "'reason' is 1001 characters long; at most 1000",
+            id="reason-too-long",
+        ),
         pytest.param(waiver_text(owner='"me"'), "unknown field", id="extra"),
         pytest.param("[waivers]\n", "unknown table", id="table"),
     ],
@@ -345,6 +350,19 @@ def test_waiver_patterns_with_control_characters_are_refused(field: str) -> None
     text = waiver_text(**{field: toml_string("example-dept.gov.uk\u202e")})
     with pytest.raises(WaiverError, match=rf"'{field}' 'example-dept.gov.uk\\u202e' holds"):
         parse_waivers(text, "w.toml", IDS)
+
+
+@pytest.mark.parametrize(
+    ("field", "old"), [("attested_by", '"A. Person"'), ("evidence", '"https://evidence.example/1"')]
+)
+def test_attestation_texts_are_bounded(field: str, old: str) -> None:
+    """A text repeated on every test it touches, in every output, is bounded where it is read."""
+    base = attestation_text(D, [next(iter(CONTROLS))])
+    at_limit = base.replace(f"{field} = {old}", f'{field} = "{"x" * 1000}"')
+    assert getattr(parse_attestations(at_limit, "a.toml")[0], field) == "x" * 1000
+    over = base.replace(f"{field} = {old}", f'{field} = "{"x" * 5000}"')
+    with pytest.raises(AttestationError, match=f"'{field}' is 5000 characters long; at most"):
+        parse_attestations(over, "a.toml")
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ import fnmatch
 from dataclasses import dataclass
 from datetime import date
 
-from pytest_govmail.inputs.toml_input import load_toml
+from pytest_govmail.inputs.toml_input import load_toml, text_field
 from pytest_govmail.inputs.waivers import date_problem, pattern_problem
 from pytest_govmail.model.text import inert
 
@@ -79,12 +79,10 @@ def parse_attestations(text: str, source: str) -> tuple[Attestation, ...]:
         if extra:
             names = ", ".join(inert(name) for name in sorted(extra))
             raise AttestationError(f"{where}: unknown field(s) {names}")
-        texts = {}
-        for key in ("domain", "control", "attested_by", "evidence"):
-            value = entry.get(key)
-            if not isinstance(value, str) or not value.strip():
-                raise AttestationError(f"{where}: '{key}' must be a non-empty string")
-            texts[key] = inert(value.strip())
+        texts = {
+            key: text_field(entry, key, where, AttestationError)
+            for key in ("domain", "control", "attested_by", "evidence")
+        }
         problem = pattern_problem(str(entry["domain"]).strip())
         if problem is not None:
             raise AttestationError(f"{where}: 'domain' {problem}")

@@ -4,7 +4,8 @@ attestations).
 ``tomllib`` raises :class:`tomllib.TOMLDecodeError` for text that is not TOML, but it parses
 arrays and inline tables recursively, so ``x = [[[[...`` a thousand deep raises
 :class:`RecursionError` instead. Each file's parser must turn any text into its entries or its
-own error naming the file, never a traceback, so both are caught here, once.
+own error naming the file, never a traceback, so both are caught here, once. Their free-text
+fields are bounded here too (:func:`text_field`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import tomllib
 from typing import Any
 
-__all__ = ["load_toml"]
+from pytest_govmail.model.text import inert
+
+__all__ = ["MAX_TEXT", "load_toml", "text_field"]
 
 
 def load_toml(text: str, where: str, error: type[ValueError]) -> dict[str, Any]:
@@ -24,3 +27,21 @@ def load_toml(text: str, where: str, error: type[ValueError]) -> dict[str, Any]:
         raise error(f"{where}: not valid TOML: {exc}") from None
     except RecursionError:
         raise error(f"{where}: nested too deeply") from None
+
+
+#: The longest free text a file may give (a waiver's reason, an attestation's evidence): each is
+#: repeated on every test it touches, in the terminal, JUnit and both HTML reports, so a
+#: megabyte-long reason would be written a thousand times over.
+MAX_TEXT = 1000
+
+
+def text_field(entry: dict[str, object], key: str, where: str, error: type[ValueError]) -> str:
+    """``entry[key]`` as a non-empty string of at most :data:`MAX_TEXT` characters, stripped
+    and made inert, or ``error`` naming the entry (``where``) and the field."""
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise error(f"{where}: '{key}' must be a non-empty string")
+    value = value.strip()
+    if len(value) > MAX_TEXT:
+        raise error(f"{where}: '{key}' is {len(value)} characters long; at most {MAX_TEXT}")
+    return inert(value)

@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from pytest_govmail.inputs.toml_input import load_toml
+from pytest_govmail.inputs.toml_input import load_toml, text_field
 from pytest_govmail.model.text import inert
 
 _ID = re.compile(r"[A-Z]+-\d{2}")
@@ -138,12 +138,9 @@ class Waiver:
 
 
 def _text(entry: dict[str, object], key: str, where: str, required: bool = True) -> str | None:
-    value = entry.get(key)
-    if value is None and not required:
+    if entry.get(key) is None and not required:
         return None
-    if not isinstance(value, str) or not value.strip():
-        raise WaiverError(f"{where}: '{key}' must be a non-empty string")
-    return inert(value.strip())
+    return text_field(entry, key, where, WaiverError)
 
 
 def _pattern(entry: dict[str, object], key: str, where: str, required: bool = True) -> str | None:
