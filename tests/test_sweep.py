@@ -16,6 +16,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +115,8 @@ def test_every_govmail_option_is_classified_and_collecting_ones_reach_only_the_c
     assert routes["the sweep's own"] == {
         "--govmail-report-dir", "--govmail-no-reports", "--govmail-evidence-out",
         "--govmail-replay", "--govmail-baseline",  # each batch gets its part of the baseline
+        # read once (by the collecting step, or when cutting a replay): each batch gets its part
+        "--govmail-dmarc-reports", "--govmail-tlsrpt-reports", "--govmail-report-window",
     }  # fmt: skip
     assert routes["collecting step only"] == known.collecting
 
@@ -143,6 +146,8 @@ def test_options_a_sweep_cannot_honour_are_refused(args: list[str], problem: str
         (["--govmail-demo", "--govmail-fail-on=new"], "--govmail-fail-on new needs --govmail-b"),
         (["--govmail-demo", "--govmail-fail-on", "new"], "--govmail-fail-on new needs"),
         (["--govmail-demo", "--govmail-baseline=/nonexistent.json"], "not a regular file"),
+        (["--govmail-demo", "--govmail-report-window=0"], "0 is not 1 to 3650 days"),
+        (["--govmail-demo", "--govmail-report-window", "soon"], "soon is not 1 to 3650 days"),
     ],
 )
 def test_a_sweep_refuses_contradictions(
@@ -455,6 +460,65 @@ def test_a_sweep_reports_what_one_process_reports(lab: DemoLab, tmp_path: Path) 
     domains = [t.domain for b in batches for t in b.targets]
     assert sorted(domains) == sorted(DOMAINS.split(","))
     assert all(len(b.targets) <= 4 for b in batches)
+
+
+REPORTED = "exemplary-dept.gov.uk,monitoring-dept.gov.uk,expired-cert-dept.gov.uk,bare-dept.gov.uk"
+
+
+def _report_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith("govmail: reports:")]
+
+
+def test_report_files_are_read_once_and_each_batch_judges_its_domains_part(
+    lab: DemoLab, tmp_path: Path
+) -> None:
+    """DMARC and TLS-RPT reports are read by the collecting step (or, replaying, when the
+    evidence is cut), once, and said once; each batch judges its domains by what the reports
+    said of them, as one process judges them all."""
+    assert lab.reports is not None
+    reports = [
+        f"--govmail-dmarc-reports={lab.reports / 'dmarc'}",
+        f"--govmail-tlsrpt-reports={lab.reports / 'tlsrpt'}",
+    ]
+    evidence = tmp_path / "evidence.json"
+    base = ["-q", "-p", "no:randomly", "-p", "no:cacheprovider"]
+    sweep = subprocess.run(
+        [sys.executable, "-m", "pytest_govmail.sweep", "--batch=2", "--jobs=2",
+         f"--work={tmp_path / 'work'}", "--govmail-report-dir=swept",
+         f"--govmail-evidence-out={evidence}", *lab.cli_args(), f"--govmail-domain={REPORTED}",
+         *reports, *base],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    once = subprocess.run(
+        [sys.executable, "-m", "pytest", f"--govmail-replay={evidence}", *reports,
+         "--govmail-report-dir=once", *base],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert once.returncode == sweep.returncode == 1, sweep.stdout[-3000:] + sweep.stderr
+    said = _report_lines(sweep.stdout)
+    assert said == _report_lines(once.stdout)
+    assert len(said) == 1 and "0 refused" in said[0]
+    cases = _testcases(tmp_path / "once" / "junit.xml")
+    assert _testcases(tmp_path / "swept" / "junit.xml") == cases
+    assert sum("REPORTS-01/exemplary-dept.gov.uk" in c for c in cases) == 1
+    # Each batch's evidence holds what the reports said of its own domains only.
+    work = tmp_path / "work"
+    for part in sorted(work.glob("batch-*.json")):
+        batch = evidence_file.read(part)
+        assert batch.feedback is not None
+        assert set(batch.feedback.domains) <= {t.domain for t in batch.targets}
+    assert not any("govmail: reports:" in log.read_text() for log in work.glob("batch-*.log"))
+    # Replaying, the sweep reads the files itself while it cuts the evidence: the same again.
+    bare = evidence_file.read(evidence)
+    evidence_file.write(replace(bare, feedback=None), tmp_path / "bare.json")
+    again = subprocess.run(
+        [sys.executable, "-m", "pytest_govmail.sweep", "--batch=3", "--jobs=1",
+         f"--govmail-replay={tmp_path / 'bare.json'}", "--junitxml=again.xml", *reports, *base],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert again.returncode == 1, again.stdout[-3000:] + again.stderr
+    assert _report_lines(again.stdout) == said
+    assert _testcases(tmp_path / "again.xml") == cases
 
 
 def test_evidence_only_collects_and_runs_no_test(lab: DemoLab, pytester: pytest.Pytester) -> None:

@@ -42,7 +42,8 @@ def evidence_of(
     provider's records included. Planners are functions of the answers, and here every
     answer is already known, so one pass per target finds them all. TLS scans of their MX
     addresses, their MTA-STS policies, their sample messages and the DNSSEC validations of
-    their answers (those a live run of them would have made) go with them. ``govmail-sweep``
+    their answers (those a live run of them would have made) and what the DMARC and TLS-RPT
+    reports said of them go with them. ``govmail-sweep``
     replays a sweep in batches of these, so that no process holds every domain's tests.
     ``asked`` is :func:`questions` of the same targets, when the caller has it already.
     """
@@ -61,4 +62,14 @@ def evidence_of(
         policies={d: f for d, f in run.policies.items() if d in domains},
         messages=tuple(m for m in run.messages if id(m) in kept),
         dnssec={q: run.dnssec[q] for q in validated if q in run.dnssec},
+        # What the DMARC and TLS-RPT reports said of these domains; the counts of files read
+        # and refused stay the run's (a domain with no report says so only when files were read).
+        feedback=(
+            replace(
+                full.feedback,
+                domains={d: f for d, f in full.feedback.domains.items() if d in domains},
+            )
+            if full.feedback is not None
+            else None
+        ),
     )

@@ -494,3 +494,28 @@ def feedback_from_json(data: object) -> Feedback:
         old=_count(data.get("old", 0)),
         duplicates=_count(data.get("duplicates", 0)),
     )
+
+
+#: Refused report files named one a line; the rest are counted.
+MAX_REFUSED_SHOWN = 20
+
+
+def feedback_summary(feedback: Feedback) -> list[str]:
+    """What the report files gave: read, refused (each with its reason, shown inert), older than
+    the window, for domains not assessed. A run prints it at its end; ``govmail-sweep`` once,
+    where the files are read."""
+    from pytest_govmail.model.text import inert
+
+    f = feedback
+    used = sum(d.dmarc_reports + d.tls_reports for d in f.domains.values())
+    lines = [
+        f"govmail: reports: {f.files} file(s) read, {used} report(s) used, "
+        f"{len(f.refused)} refused, {f.old} older than {f.window_days} days ignored"
+        + (f", {f.duplicates} duplicate(s)" if f.duplicates else "")
+        + (f", {len(f.other_domains)} other domain(s) not assessed" if f.other_domains else "")
+    ]
+    for refused in f.refused[:MAX_REFUSED_SHOWN]:
+        lines.append(f"govmail: report refused: {inert(refused.source)}: {inert(refused.reason)}")
+    if len(f.refused) > MAX_REFUSED_SHOWN:
+        lines.append(f"govmail: ... and {len(f.refused) - MAX_REFUSED_SHOWN} more refused")
+    return lines

@@ -265,32 +265,15 @@ def _read_feedback(
 
 
 class FeedbackSummary:
-    """At the end of the run, what the report files gave: read, refused (each with its reason,
-    shown inert), older than the window, for domains not assessed."""
-
-    MAX_REFUSED_SHOWN = 20
+    """At the end of the run, what the report files gave (:func:`feedback_summary`)."""
 
     def __init__(self, feedback: Feedback) -> None:
         self.feedback = feedback
 
     def lines(self) -> list[str]:
-        from pytest_govmail.model.text import inert
+        from pytest_govmail.model.feedback import feedback_summary
 
-        f = self.feedback
-        used = sum(d.dmarc_reports + d.tls_reports for d in f.domains.values())
-        lines = [
-            f"govmail: reports: {f.files} file(s) read, {used} report(s) used, "
-            f"{len(f.refused)} refused, {f.old} older than {f.window_days} days ignored"
-            + (f", {f.duplicates} duplicate(s)" if f.duplicates else "")
-            + (f", {len(f.other_domains)} other domain(s) not assessed" if f.other_domains else "")
-        ]
-        for refused in f.refused[: self.MAX_REFUSED_SHOWN]:
-            lines.append(
-                f"govmail: report refused: {inert(refused.source)}: {inert(refused.reason)}"
-            )
-        if len(f.refused) > self.MAX_REFUSED_SHOWN:
-            lines.append(f"govmail: ... and {len(f.refused) - self.MAX_REFUSED_SHOWN} more refused")
-        return lines
+        return feedback_summary(self.feedback)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for line in self.lines():

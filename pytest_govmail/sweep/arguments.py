@@ -204,6 +204,29 @@ def parser() -> argparse.ArgumentParser:
         "(cut once, as the evidence is), and the reports lead with the changes",
     )
     p.add_argument(
+        "--govmail-dmarc-reports",
+        dest="dmarc_reports",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="DMARC aggregate reports (file or folder, repeatable): read once, by the collecting "
+        "step (or, replaying, when the evidence is cut), and each batch gets its domains' part",
+    )
+    p.add_argument(
+        "--govmail-tlsrpt-reports",
+        dest="tlsrpt_reports",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="TLS-RPT reports (file or folder, repeatable): read once, as the DMARC reports are",
+    )
+    p.add_argument(
+        "--govmail-report-window",
+        dest="report_window",
+        metavar="DAYS",
+        help="ignore reports whose period ended more than DAYS days before the run (default 30)",
+    )
+    p.add_argument(
         "-x",
         "--exitfirst",
         action="store_true",
@@ -235,6 +258,12 @@ def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
             "--govmail-fail-on new needs --govmail-baseline FILE: without an earlier run's "
             "evidence no test can be said to have got worse"
         )
+    if options.report_window is not None:
+        # As pytest's option reads it (plugin/options.py), said before any collecting.
+        window = options.report_window
+        options.report_window = int(window) if window.strip().isdigit() else None
+        if options.report_window is None or not 1 <= options.report_window <= 3650:
+            problem = f"--govmail-report-window: {window} is not 1 to 3650 days"
     if options.baseline and not Path(options.baseline).is_file():
         # Read in full when the batches are cut; said here, before any collecting.
         problem = f"--govmail-baseline: {options.baseline}: not a regular file"
@@ -247,3 +276,13 @@ def parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     if not options.no_reports and not options.junitxml:
         options.junitxml = str(folder / "junit.xml")
     return options, pytest_args
+
+
+def report_args(options: argparse.Namespace) -> list[str]:
+    """The report options as pytest takes them: for the collecting step, which reads the files
+    once and keeps what they say in the evidence (each batch is given its domains' part)."""
+    args = [f"--govmail-dmarc-reports={p}" for p in options.dmarc_reports]
+    args += [f"--govmail-tlsrpt-reports={p}" for p in options.tlsrpt_reports]
+    if options.report_window is not None:
+        args.append(f"--govmail-report-window={options.report_window}")
+    return args

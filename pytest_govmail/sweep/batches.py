@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from pytest_govmail.engine.run import GovmailRun
     from pytest_govmail.model.dns import Query
     from pytest_govmail.model.evidence import Evidence
+    from pytest_govmail.model.feedback import Feedback
     from pytest_govmail.reports.changes import ChangeTally
 
 #: How each step starts pytest: this Python, so a virtual environment's plugin is the one run.
@@ -92,11 +93,32 @@ class Cut:
     #: Domains and MX hosts of the baseline that the sweep does not assess (its batches each
     #: know only their own domains).
     gone: tuple[str, ...] = ()
+    #: What the report files read while cutting said (:func:`feedback_summary`), to be shown once.
+    report_lines: tuple[str, ...] = ()
 
 
-def cut_batches(sources: list[Path], work: Path, size: int, baseline: Path | None = None) -> Cut:
+@dataclass(frozen=True)
+class ReportFiles:
+    """The DMARC and TLS-RPT report files a replaying sweep reads while it cuts the evidence."""
+
+    dmarc: tuple[str, ...] = ()
+    tlsrpt: tuple[str, ...] = ()
+    window_days: int | None = None
+
+
+def cut_batches(
+    sources: list[Path],
+    work: Path,
+    size: int,
+    baseline: Path | None = None,
+    reports: ReportFiles | None = None,
+) -> Cut:
     """Write each ``size`` domains' evidence, in the evidence's order, to :func:`batch_file`,
     and their part of ``baseline`` beside it.
+
+    ``reports`` are read here, once, into the evidence (what a replay of it would read), so
+    each batch gets its own domains' part of what they said instead of reading every file
+    again; a collecting step has read them already.
 
     Raises :class:`~pytest_govmail.model.evidence.EvidenceError` for a file that is not
     evidence (the baseline's named as ``--govmail-baseline``, as one process names it).
@@ -110,6 +132,13 @@ def cut_batches(sources: list[Path], work: Path, size: int, baseline: Path | Non
     from pytest_govmail.model.dns import DnsSnapshot
 
     saved = evidence_file.merge(evidence_file.read(path) for path in sources)
+    report_lines: tuple[str, ...] = ()
+    if reports is not None:
+        saved = replace(saved, feedback=_read_reports(reports, saved))
+        assert saved.feedback is not None
+        from pytest_govmail.model.feedback import feedback_summary
+
+        report_lines = tuple(feedback_summary(saved.feedback))
     run = GovmailRun(saved.targets, Settings(), replay=saved)
     before: GovmailRun | None = None
     if baseline is not None:
@@ -134,11 +163,32 @@ def cut_batches(sources: list[Path], work: Path, size: int, baseline: Path | Non
         sizes.append(len(targets))
     light = replace(saved, dns=DnsSnapshot(), tls={}, policies={}, messages=(), dnssec={})
     if before is None:
-        return Cut(light, sizes)
+        return Cut(light, sizes, report_lines=report_lines)
     from pytest_govmail.plugin.baseline import vanished
 
     return Cut(light, sizes, before.replay.started_at if before.replay else None,
-               tuple(vanished(before, run)))  # fmt: skip
+               tuple(vanished(before, run)), report_lines)  # fmt: skip
+
+
+def _read_reports(reports: ReportFiles, saved: Evidence) -> Feedback:
+    """The report files, read as a one-process replay of ``saved`` reads them: the window
+    counted back from when the evidence was collected, the evidence's domains assessed."""
+    import contextlib
+    from datetime import UTC, datetime
+
+    from pytest_govmail.inputs.feedback_files import read_reports
+    from pytest_govmail.model.feedback import DEFAULT_WINDOW_DAYS
+
+    now = datetime.now(UTC)
+    with contextlib.suppress(ValueError):
+        now = datetime.fromisoformat(saved.started_at)
+    return read_reports(
+        [Path(p) for p in reports.dmarc],
+        [Path(p) for p in reports.tlsrpt],
+        now=now,
+        window_days=reports.window_days or DEFAULT_WINDOW_DAYS,
+        domains={t.domain for t in saved.targets},
+    )
 
 
 def answering(part: Evidence, run: GovmailRun, asked: set[Query]) -> Evidence:

@@ -15,6 +15,10 @@ must be shared and splits what need not be:
    (:mod:`pytest_govmail.reports.data`) into one HTML report. Each batch's terminal output is
    shown in order; the sweep's exit code is what pytest's would have been.
 
+The DMARC and TLS-RPT report files (``--govmail-dmarc-reports``, ``--govmail-tlsrpt-reports``)
+are read once: by the first step, which keeps what they say in the evidence, or, replaying, in
+the second; each batch gets what they say of its own domains and reads no file.
+
 Under ``--govmail-baseline`` the baseline is cut in the second step too, each batch getting its
 own domains' part, and the batches' changes are added up: the sweep's last lines and the HTML
 report lead with them as one process's do, and ``--govmail-fail-on new`` gates every batch,
@@ -46,9 +50,10 @@ from typing import TYPE_CHECKING
 from pytest_govmail.model.evidence import EvidenceError
 from pytest_govmail.model.text import inert
 from pytest_govmail.reports.changes import baseline_label
-from pytest_govmail.sweep.arguments import fail_on, parse
+from pytest_govmail.sweep.arguments import fail_on, parse, report_args
 from pytest_govmail.sweep.batches import (
     Batch,
+    ReportFiles,
     batch_command,
     batches_of,
     collect_command,
@@ -95,7 +100,7 @@ class Sweep:
         evidence = Path(self.options.evidence_out or work / "evidence.json").resolve()
         start = time.perf_counter()
         with subprocess.Popen(
-            collect_command(self.pytest_args, evidence),
+            collect_command([*self.pytest_args, *report_args(self.options)], evidence),
             stdout=subprocess.PIPE,
             text=True,
             errors="replace",
@@ -124,8 +129,20 @@ class Sweep:
 
         start = time.perf_counter()
         baseline = Path(self.options.baseline).resolve() if self.options.baseline else None
+        # Replaying, the report files are read here; collecting, that step read them already.
+        reports = (
+            ReportFiles(
+                tuple(self.options.dmarc_reports),
+                tuple(self.options.tlsrpt_reports),
+                self.options.report_window,
+            )
+            if self.options.replay and (self.options.dmarc_reports or self.options.tlsrpt_reports)
+            else None
+        )
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            cut = pool.apply(cut_batches, (sources, work, self.options.batch, baseline))
+            cut = pool.apply(cut_batches, (sources, work, self.options.batch, baseline, reports))
+        for line in cut.report_lines:
+            print(line, file=self.out, flush=True)
         batches = batches_of(work, cut.sizes, baseline is not None)
         if baseline is not None:
             self.baseline_label = baseline_label(
