@@ -149,3 +149,20 @@ def test_a_writer_without_the_marker_is_an_error_not_a_short_file(tmp_path: Path
         with pytest.raises(RuntimeError, match="left out the test cases"):
             _splice(str(written), "<!--marker-->", part)
     assert written.read_text("utf-8") == "<testsuites><testsuite/></testsuites>"
+
+
+def test_a_folder_that_cannot_be_written_fails_as_pytest_alone_fails(
+    project: pytest.Pytester,
+) -> None:
+    """Streaming makes its part file beside the JUnit file when the session starts; where that
+    cannot be (here the folder is a file), pytest's writer is left to fail as it would alone,
+    at the end, not the plugin at the start."""
+    (project.path / "occupied").write_text("a file, not a folder")
+    args = ["-p", "no:cacheprovider", "-p", "no:randomly", "--junitxml=occupied/j.xml",
+            "--continue-on-collection-errors"]  # fmt: skip
+    plain = project.runpytest_subprocess(*args)
+    streamed = project.runpytest_subprocess(*args, "--stream")
+    assert streamed.ret == plain.ret != 0
+    said = [line for line in plain.errlines + plain.outlines if "Error" in line][-1]
+    assert said in streamed.errlines + streamed.outlines
+    assert "test_shapes.py .FEFE.EsxF.F..." in streamed.stdout.str()  # all ran, then it failed

@@ -303,8 +303,13 @@ class JUnitStream:
         if self.xml is None:
             return
         folder = os.path.dirname(self.xml.logfile)
-        os.makedirs(folder, exist_ok=True)
-        self.part = tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            self.part = tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)
+        except OSError:
+            # Not writable (or no room): pytest's writer runs as it would alone, and says so
+            # when it writes at the end.
+            self.xml = None
 
     @pytest.hookimpl(trylast=True)
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
