@@ -203,23 +203,16 @@ def parser() -> argparse.ArgumentParser:
         help="an earlier run's evidence: each batch is compared with its own domains' part of it "
         "(cut once, as the evidence is), and the reports lead with the changes",
     )
-    p.add_argument(
-        "--govmail-dmarc-reports",
-        dest="dmarc_reports",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="DMARC aggregate reports (file or folder, repeatable): read once, by the collecting "
-        "step (or, replaying, when the evidence is cut), and each batch gets its domains' part",
-    )
-    p.add_argument(
-        "--govmail-tlsrpt-reports",
-        dest="tlsrpt_reports",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="TLS-RPT reports (file or folder, repeatable): read once, as the DMARC reports are",
-    )
+    for kind, dest in (("DMARC aggregate", "dmarc_reports"), ("TLS-RPT", "tlsrpt_reports")):
+        p.add_argument(
+            f"--govmail-{dest.replace('_', '-')}",
+            dest=dest,
+            action="append",
+            default=[],
+            metavar="PATH",
+            help=f"{kind} reports (file or folder, repeatable): read once, by the collecting "
+            "step (or, replaying, when the evidence is cut); each batch gets its domains' part",
+        )
     p.add_argument(
         "--govmail-report-window",
         dest="report_window",
