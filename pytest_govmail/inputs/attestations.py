@@ -28,9 +28,8 @@ import fnmatch
 from dataclasses import dataclass
 from datetime import date
 
-from pytest_govmail.inputs.toml_input import load_toml, text_field
+from pytest_govmail.inputs.toml_input import load_toml, refuse_unknown, text_field
 from pytest_govmail.inputs.waivers import date_problem, pattern_problem
-from pytest_govmail.model.text import inert
 
 #: control -> what the attester vouches for.
 CONTROLS: dict[str, str] = {
@@ -75,10 +74,7 @@ def parse_attestations(text: str, source: str) -> tuple[Attestation, ...]:
         where = f"{source}, attestation #{number}"
         if not isinstance(entry, dict):
             raise AttestationError(f"{where}: each attestation must be a table ([[attestation]])")
-        extra = set(entry) - _KEYS
-        if extra:
-            names = ", ".join(inert(name) for name in sorted(extra))
-            raise AttestationError(f"{where}: unknown field(s) {names}")
+        refuse_unknown(entry, _KEYS, where, AttestationError, "unknown field(s)")
         texts = {
             key: text_field(entry, key, where, AttestationError)
             for key in ("domain", "control", "attested_by", "evidence")

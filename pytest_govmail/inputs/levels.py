@@ -22,7 +22,7 @@ kept inert, since reports show it.
 from __future__ import annotations
 
 from pytest_govmail.inputs.catalogue import Catalogue, Level, LevelChange
-from pytest_govmail.inputs.toml_input import load_toml
+from pytest_govmail.inputs.toml_input import load_toml, refuse_unknown
 from pytest_govmail.model.text import inert
 
 __all__ = ["MAX_REASON", "LevelsError", "apply_levels", "parse_levels"]
@@ -62,9 +62,7 @@ def parse_levels(text: str, source: str, catalogue: Catalogue) -> tuple[LevelCha
             )
         if not isinstance(entry, dict):
             raise LevelsError(f"{at}: must be a table with level and reason")
-        extra = sorted(set(entry) - _FIELDS)
-        if extra:
-            raise LevelsError(f"{at}: unknown key(s): {', '.join(map(inert, extra))}")
+        refuse_unknown(entry, _FIELDS, at, LevelsError)
         value = entry.get("level")
         try:
             level = Level(value) if isinstance(value, str) else None

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_govmail.inputs.toml_input import load_toml
+from pytest_govmail.inputs.toml_input import load_toml, refuse_unknown, text_field
 from pytest_govmail.model.text import inert
 
 if TYPE_CHECKING:
@@ -109,9 +109,7 @@ def parse_retired(text: str, source: str) -> RetiredReporting:
     """A retired-address file's entries; :class:`RetiredError` names what is wrong."""
     where = inert(source)
     document = load_toml(text, where, RetiredError)
-    unknown = sorted(set(document) - {"schema", "address"})
-    if unknown:
-        raise RetiredError(f"{where}: unknown key(s): {', '.join(map(inert, unknown))}")
+    refuse_unknown(document, {"schema", "address"}, where, RetiredError)
     if document.get("schema") != SCHEMA:
         raise RetiredError(f"{where}: 'schema' must be {SCHEMA}")
     raw = document.get("address", [])
@@ -126,9 +124,7 @@ def parse_retired(text: str, source: str) -> RetiredReporting:
 def _entry(item: object, where: str) -> RetiredAddress:
     if not isinstance(item, dict):
         raise RetiredError(f"{where}: must be a table")
-    unknown = sorted(set(item) - _FIELDS)
-    if unknown:
-        raise RetiredError(f"{where}: unknown key(s): {', '.join(map(inert, unknown))}")
+    refuse_unknown(item, _FIELDS, where, RetiredError)
     service = _text(item, "service", where)
     reports = _text(item, "reports", where)
     if reports not in REPORT_KINDS:
@@ -155,12 +151,7 @@ def _entry(item: object, where: str) -> RetiredAddress:
 
 
 def _text(item: Mapping[str, object], key: str, where: str) -> str:
-    value = item.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise RetiredError(f"{where}: {key!r} must be a non-empty string")
-    if len(value) > MAX_TEXT:
-        raise RetiredError(f"{where}: {key!r} is longer than {MAX_TEXT} characters")
-    return inert(value.strip())
+    return text_field(item, key, where, RetiredError, MAX_TEXT)
 
 
 @functools.cache

@@ -11,11 +11,12 @@ fields are bounded here too (:func:`text_field`).
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pytest_govmail.model.text import inert
 
-__all__ = ["MAX_TEXT", "load_toml", "text_field"]
+__all__ = ["MAX_TEXT", "load_toml", "refuse_unknown", "text_field"]
 
 
 def load_toml(text: str, where: str, error: type[ValueError]) -> dict[str, Any]:
@@ -35,13 +36,35 @@ def load_toml(text: str, where: str, error: type[ValueError]) -> dict[str, Any]:
 MAX_TEXT = 1000
 
 
-def text_field(entry: dict[str, object], key: str, where: str, error: type[ValueError]) -> str:
-    """``entry[key]`` as a non-empty string of at most :data:`MAX_TEXT` characters, stripped
-    and made inert, or ``error`` naming the entry (``where``) and the field."""
+def text_field(
+    entry: Mapping[str, object],
+    key: str,
+    where: str,
+    error: type[ValueError],
+    limit: int = MAX_TEXT,
+) -> str:
+    """``entry[key]`` as a non-empty string of at most ``limit`` characters, stripped and made
+    inert, or ``error`` naming the entry (``where``) and the field."""
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
         raise error(f"{where}: '{key}' must be a non-empty string")
     value = value.strip()
-    if len(value) > MAX_TEXT:
-        raise error(f"{where}: '{key}' is {len(value)} characters long; at most {MAX_TEXT}")
+    if len(value) > limit:
+        raise error(
+            f"{where}: '{key}' is {len(value)} characters long; at most {limit}, nothing longer"
+        )
     return inert(value)
+
+
+def refuse_unknown(
+    table: Mapping[str, object],
+    allowed: Collection[str],
+    where: str,
+    error: type[ValueError],
+    label: str = "unknown key(s):",
+) -> None:
+    """``error`` naming ``table``'s keys that are not ``allowed`` (inert, in order), if any:
+    a misspelt key is said, never silently ignored."""
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise error(f"{where}: {label} {', '.join(map(inert, unknown))}")

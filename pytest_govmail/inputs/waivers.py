@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from pytest_govmail.inputs.toml_input import load_toml, text_field
+from pytest_govmail.inputs.toml_input import load_toml, refuse_unknown, text_field
 from pytest_govmail.model.text import inert
 
 _ID = re.compile(r"[A-Z]+-\d{2}")
@@ -166,10 +166,7 @@ def parse_waivers(
     """
     data = load_toml(text, source, WaiverError)
     entries = data.get("waiver", [])
-    unknown_top = set(data) - {"waiver"}
-    if unknown_top:
-        names = ", ".join(inert(name) for name in sorted(unknown_top))
-        raise WaiverError(f"{source}: unknown table(s) {names}")
+    refuse_unknown(data, {"waiver"}, source, WaiverError, "unknown table(s)")
     if not isinstance(entries, list):
         raise WaiverError(f"{source}: 'waiver' must be an array of tables ([[waiver]])")
     ids = set(known_ids)
@@ -178,10 +175,7 @@ def parse_waivers(
         where = f"{source}, waiver #{number}"
         if not isinstance(entry, dict):
             raise WaiverError(f"{where}: each waiver must be a table ([[waiver]])")
-        extra = set(entry) - _KEYS
-        if extra:
-            names = ", ".join(inert(name) for name in sorted(extra))
-            raise WaiverError(f"{where}: unknown field(s) {names}")
+        refuse_unknown(entry, _KEYS, where, WaiverError, "unknown field(s)")
         requirement = _text(entry, "requirement", where) or ""
         if not _ID.fullmatch(requirement) or requirement not in ids:
             raise WaiverError(f"{where}: {requirement!r} is not a requirement ID of the catalogue")
