@@ -26,6 +26,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pytest_govmail.inputs.toml_input import refuse_unknown
+
 __all__ = [
     "ALL",
     "APPLIES_TO_VALUES",
@@ -392,9 +394,7 @@ def _parse(data: bytes, origin: str) -> Catalogue:
 
 
 def _build(document: Mapping[str, Any], origin: str) -> Catalogue:
-    unknown = sorted(set(document) - _TOP_LEVEL_KEYS)
-    if unknown:
-        raise CatalogueError(f"{origin}: unknown top-level key(s): {', '.join(unknown)}")
+    refuse_unknown(document, _TOP_LEVEL_KEYS, origin, CatalogueError, "unknown top-level key(s):")
 
     version = document.get("version")
     if not isinstance(version, str) or not _VERSION_RE.fullmatch(version):
@@ -503,9 +503,7 @@ def _build_changelog(raw: object, origin: str) -> tuple[ChangelogEntry, ...]:
         where = f"{origin}: changelog entry #{index}"
         if not isinstance(item, dict):
             raise CatalogueError(f"{where}: must be a table")
-        unknown = sorted(set(item) - _CHANGELOG_FIELDS)
-        if unknown:
-            raise CatalogueError(f"{where}: unknown field(s): {', '.join(unknown)}")
+        refuse_unknown(item, _CHANGELOG_FIELDS, where, CatalogueError, "unknown field(s):")
         version = _text(item, "version", where)
         if not _VERSION_RE.fullmatch(version):
             raise CatalogueError(f"{where}: field 'version': {version!r} is not a version number")
@@ -546,9 +544,9 @@ def _id_list(table: Mapping[str, object], name: str, where: str) -> tuple[str, .
 def _build_withdrawal(raw: object, where: str) -> Withdrawal:
     if not isinstance(raw, dict):
         raise CatalogueError(f"{where}: field 'withdrawn': must be a table (date, reason)")
-    unknown = sorted(set(raw) - _WITHDRAWN_FIELDS)
-    if unknown:
-        raise CatalogueError(f"{where}: field 'withdrawn': unknown field(s): {', '.join(unknown)}")
+    refuse_unknown(
+        raw, _WITHDRAWN_FIELDS, where, CatalogueError, "field 'withdrawn': unknown field(s):"
+    )
     day = raw.get("date")
     if not isinstance(day, datetime.date) or isinstance(day, datetime.datetime):
         raise CatalogueError(f"{where}: field 'withdrawn.date': {day!r} is not a date")
@@ -567,9 +565,7 @@ def _build_sources(raw: object, origin: str) -> dict[str, Source]:
             raise CatalogueError(f"{where}: key must be upper-case letters and digits")
         if not isinstance(entry, dict):
             raise CatalogueError(f"{where}: must be a table with title and url")
-        unknown = sorted(set(entry) - set(_SOURCE_FIELDS))
-        if unknown:
-            raise CatalogueError(f"{where}: unknown field(s): {', '.join(unknown)}")
+        refuse_unknown(entry, _SOURCE_FIELDS, where, CatalogueError, "unknown field(s):")
         title = _text(entry, "title", where)
         url = _text(entry, "url", where)
         if not url.startswith("https://"):
@@ -587,9 +583,9 @@ def _build_requirement(
     ident = raw.get("id")
     if isinstance(ident, str):
         where = f"{where} ({ident})"
-    unknown = sorted(set(raw) - set(_REQUIREMENT_FIELDS) - set(_OPTIONAL_FIELDS))
-    if unknown:
-        raise CatalogueError(f"{where}: unknown field(s): {', '.join(unknown)}")
+    refuse_unknown(
+        raw, {*_REQUIREMENT_FIELDS, *_OPTIONAL_FIELDS}, where, CatalogueError, "unknown field(s):"
+    )
     missing = [name for name in _REQUIREMENT_FIELDS if name not in raw]
     if missing:
         raise CatalogueError(f"{where}: missing field(s): {', '.join(missing)}")
