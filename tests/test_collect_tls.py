@@ -12,7 +12,6 @@ import dataclasses
 import json
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from connection_counter import OpenCounter
 from cryptography import x509
 
 from pytest_govmail.collect.suites import offered_codes
@@ -288,51 +288,6 @@ def test_compliant_handshake_count_is_exact(scans: dict[str, TlsScan]) -> None:
     # 6 accepted + 6 refused versions + TLS 1.2 modern pass (preferred + refusal) + 1 reneg
     assert scan.handshakes == 6 + 6 + 2 + 1
     assert scan.connections == scan.handshakes - 1  # the renegotiation reuses a connection
-
-
-class CountingSocket(socket.socket):
-    """A client socket that tells :class:`OpenCounter` when it is opened and closed."""
-
-    counter: OpenCounter
-    counted = False
-
-    def close(self) -> None:
-        if self.counted:
-            self.counted = False
-            self.counter.change(-1)
-        super().close()
-
-
-class OpenCounter:
-    """Counts the collector's open connections, from its own side (the server's count lags)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.open = 0
-        self.peak = 0
-        self.opened = 0
-
-    def change(self, delta: int) -> None:
-        with self.lock:
-            self.open += delta
-            self.opened += max(delta, 0)
-            self.peak = max(self.peak, self.open)
-
-    def create_connection(
-        self, address: tuple[str, int], timeout: float | None = None, *args: object
-    ) -> socket.socket:
-        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        sock = CountingSocket(family, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        try:
-            sock.connect(address)
-        except OSError:
-            sock.close()
-            raise
-        sock.counter = self
-        sock.counted = True
-        self.change(+1)
-        return sock
 
 
 @pytest.fixture

@@ -13,12 +13,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from connection_counter import OpenCounter
 from cryptography import x509
 from hypothesis import given
 from hypothesis import strategies as st
@@ -245,49 +245,11 @@ def test_the_server_saw_each_name_as_sni(provider: Provider) -> None:
 # --------------------------------------------------------------------------- politeness
 
 
-class _CountedSocket(socket.socket):
-    counter: _Counter
-    counted = False
-
-    def close(self) -> None:
-        if self.counted:
-            self.counted = False
-            self.counter.change(-1)
-        super().close()
-
-
-class _Counter:
-    """Open connections from the collector's side (the server's own count lags behind)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.open = self.peak = 0
-
-    def change(self, delta: int) -> None:
-        with self.lock:
-            self.open += delta
-            self.peak = max(self.peak, self.open)
-
-    def create_connection(
-        self, address: tuple[str, int], timeout: float | None = None, *args: object
-    ) -> socket.socket:
-        sock = _CountedSocket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        try:
-            sock.connect(address)
-        except OSError:
-            sock.close()
-            raise
-        sock.counter, sock.counted = self, True
-        self.change(+1)
-        return sock
-
-
 @pytest.mark.parametrize("limit", [1, 2, 3])
 def test_the_connection_cap_holds_across_names(
     provider: Provider, monkeypatch: pytest.MonkeyPatch, limit: int
 ) -> None:
-    counter = _Counter()
+    counter = OpenCounter()
     monkeypatch.setattr(socket, "create_connection", counter.create_connection)
     scans = provider.scan(NAMES, connections_per_address=limit)
     assert all(s.error is None for s in scans.values())
