@@ -519,6 +519,20 @@ def test_report_files_are_read_once_and_each_batch_judges_its_domains_part(
     assert again.returncode == 1, again.stdout[-3000:] + again.stderr
     assert _report_lines(again.stdout) == said
     assert _testcases(tmp_path / "again.xml") == cases
+    # A report file from a stranger, with a terminal escape and a bidi override in its name:
+    # refused and named once, as the sweep says it, inert.
+    hostile = tmp_path / "stranger"
+    hostile.mkdir()
+    (hostile / "report\x1b[31m\u202e.xml").write_bytes(b"<feedback>\x1b[2J not a report")
+    refused = subprocess.run(
+        [sys.executable, "-m", "pytest_govmail.sweep", "--batch=3", "--jobs=1",
+         f"--govmail-replay={tmp_path / 'bare.json'}", "--govmail-no-reports",
+         f"--govmail-dmarc-reports={hostile}", *base],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    named = [line for line in refused.stdout.splitlines() if "report refused:" in line]
+    assert len(named) == 1 and "report\\x1b[31m\\u202e.xml" in named[0], refused.stdout[-2000:]
+    assert "\x1b" not in refused.stdout and "\u202e" not in refused.stdout
 
 
 def test_evidence_only_collects_and_runs_no_test(lab: DemoLab, pytester: pytest.Pytester) -> None:
