@@ -138,6 +138,19 @@ def _reports(data: bytes, source: str) -> Iterator[tuple[str, bytes]]:
         yield (f"{source} [{member}]" if member else source), content
 
 
+def as_of(started_at: str | None) -> datetime:
+    """When a run's report window ends: when its evidence was collected (a replay judges its
+    reports as the run it replays did), else now."""
+    from datetime import UTC
+
+    if started_at:
+        try:
+            return datetime.fromisoformat(started_at)
+        except ValueError:
+            pass
+    return datetime.now(UTC)
+
+
 def read_reports(
     dmarc: Sequence[Path] = (),
     tlsrpt: Sequence[Path] = (),

@@ -244,18 +244,12 @@ def _read_feedback(
         tlsrpt = [Path(p) for p in demo.get("tlsrpt_reports", ())]
     if not dmarc and not tlsrpt:
         return None
-    from datetime import UTC, datetime
+    from pytest_govmail.inputs.feedback_files import as_of, read_reports
 
-    from pytest_govmail.inputs.feedback_files import read_reports
-
-    now = datetime.now(UTC)
-    if replay is not None:
-        with contextlib.suppress(ValueError):
-            now = datetime.fromisoformat(replay.started_at)
     feedback = read_reports(
         dmarc,
         tlsrpt,
-        now=now,
+        now=as_of(replay.started_at if replay is not None else None),
         window_days=report_window(config),
         domains={t.domain for t in targets},
     )

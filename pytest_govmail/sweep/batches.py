@@ -173,19 +173,13 @@ def cut_batches(
 def _read_reports(reports: ReportFiles, saved: Evidence) -> Feedback:
     """The report files, read as a one-process replay of ``saved`` reads them: the window
     counted back from when the evidence was collected, the evidence's domains assessed."""
-    import contextlib
-    from datetime import UTC, datetime
-
-    from pytest_govmail.inputs.feedback_files import read_reports
+    from pytest_govmail.inputs.feedback_files import as_of, read_reports
     from pytest_govmail.model.feedback import DEFAULT_WINDOW_DAYS
 
-    now = datetime.now(UTC)
-    with contextlib.suppress(ValueError):
-        now = datetime.fromisoformat(saved.started_at)
     return read_reports(
         [Path(p) for p in reports.dmarc],
         [Path(p) for p in reports.tlsrpt],
-        now=now,
+        now=as_of(saved.started_at),
         window_days=reports.window_days or DEFAULT_WINDOW_DAYS,
         domains={t.domain for t in saved.targets},
     )
